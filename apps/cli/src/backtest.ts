@@ -1,0 +1,587 @@
+/**
+ * `pnpm cli backtest`: replays daily price history (recorded Yahoo chart answers, or the PriceBar
+ * rows in the database) through rules (default rules by seed id, or rules given as JSON) with the
+ * engine's {@link backtest}, and prints every alert the rules would have raised.
+ *
+ * Exit status: 0 done (also when nothing fired); 2 a bad argument, rule, date or history file
+ * (one line on stderr naming the problem, no stack trace); 1 the database cannot be read.
+ */
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  type BacktestAlert,
+  type BacktestResult,
+  backtest,
+  DomainError,
+  describeRule,
+  type History,
+  parseYahooChart,
+  type RuleDefinition,
+  type RuleKind,
+  symbolSchema,
+  validateRuleDefinition,
+} from '@signals/core';
+import { seedRules } from '@signals/seeds';
+
+/** A mistake in the command line or its inputs: exit 2 with the message. */
+class UsageError extends Error {}
+/** The environment failed (database unreachable or unreadable): exit 1 with the message. */
+class RunError extends Error {}
+
+export const backtestUsage = `usage: pnpm cli backtest [options]
+
+Replays daily price history through alert rules with the worker's rule engine (pending, cooldown
+and re-arm apply; the clock is pinned to each session's close) and lists the alerts they would
+have raised. Intraday rules are measured close to close on daily bars.
+
+rules (at least one):
+  --rule <seed-id>      a default rule by its seed id (--list-seeds shows them); repeatable
+  --rule '<json>'       a rule as JSON (a value starting with "{"); id, name, severity and
+                        cooldownSec may be left out (defaults: cli-<n>, the rule's description,
+                        warning, 0); repeatable
+  --all-seeds           every default rule
+  --list-seeds          list the default rules and exit
+
+history (default: the PriceBar rows in the database named by DATABASE_URL):
+  --history <file>      a recorded Yahoo /v8/finance/chart answer: the chart body, or a recorded
+                        exchange {request, response: {bodyJson}}; one symbol per file; repeatable
+  --symbols <A,B,...>   symbols to replay (default: the rules' symbols; every symbol with stored
+                        bars when a price rule has no symbols); with --history, keeps only these
+  --from YYYY-MM-DD     first session to report (earlier bars only warm up the rule windows)
+  --to YYYY-MM-DD       last session to replay
+
+output:
+  (default)             a table of alerts (date, rule, symbol, value, threshold) and a summary
+  --json                one JSON object per alert per line on stdout:
+                          {"rule","symbol","at","value","threshold"}
+                        (value and threshold as the engine measures them: fractions for moves,
+                        -0.1 = -10 %); the summary goes to stderr
+  -h, --help            this text
+
+exit status: 0 done (also when nothing fired), 2 bad arguments, rules, dates or files,
+             1 the database cannot be read
+
+examples:
+  pnpm cli backtest --rule deepseek-nvda-drop-historic --from 2025-01-01
+  pnpm cli backtest --all-seeds --symbols NVDA,MSFT --from 2024-01-01 --to 2025-12-31
+  pnpm -s cli backtest --json --history nvda-chart.json \\
+    --rule '{"kind":"pct_move","params":{"sessions":1,"thresholdPct":10,"direction":"either"}}' > alerts.jsonl
+`;
+
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+/** Bars loaded before --from from the database, so the longest rule windows (520 sessions) are warm. */
+const WARMUP_DAYS = 800;
+
+interface Options {
+  rules: string[];
+  allSeeds: boolean;
+  listSeeds: boolean;
+  histories: string[];
+  symbols: string[] | undefined;
+  from: string | undefined;
+  to: string | undefined;
+  json: boolean;
+  help: boolean;
+}
+
+function parseOptions(args: string[]): Options {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    values = parse(args).values;
+  } catch (err) {
+    // node:util parseArgs errors (unknown option, missing value) are for people: no stack.
+    throw new UsageError(`${(err as Error).message} (pnpm cli backtest --help shows the options)`);
+  }
+  return {
+    rules: values.rule ?? [],
+    allSeeds: values['all-seeds'] === true,
+    listSeeds: values['list-seeds'] === true,
+    histories: values.history ?? [],
+    symbols: values.symbols === undefined ? undefined : parseSymbols(values.symbols),
+    from: values.from === undefined ? undefined : parseDate('--from', values.from),
+    to: values.to === undefined ? undefined : parseDate('--to', values.to),
+    json: values.json === true,
+    help: values.help === true,
+  };
+}
+
+function parse(args: string[]) {
+  return parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      rule: { type: 'string', multiple: true },
+      'all-seeds': { type: 'boolean' },
+      'list-seeds': { type: 'boolean' },
+      history: { type: 'string', multiple: true },
+      symbols: { type: 'string', multiple: true },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+function parseDate(flag: string, value: string): string {
+  const m = DATE_RE.exec(value.trim());
+  if (m) {
+    const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    const t = new Date(Date.UTC(y, mo - 1, d));
+    if (t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d) return value.trim();
+  }
+  throw new UsageError(`${flag}: "${value}" is not a date (YYYY-MM-DD, e.g. 2025-01-27)`);
+}
+
+function parseSymbols(values: string[]): string[] {
+  const out: string[] = [];
+  for (const raw of values.flatMap((v) => v.split(','))) {
+    if (!raw.trim()) continue;
+    const r = symbolSchema.safeParse(raw);
+    if (!r.success) throw new UsageError(`--symbols: "${raw.trim()}": ${r.error.issues[0]?.message ?? 'invalid'}`);
+    if (!out.includes(r.data)) out.push(r.data);
+  }
+  if (!out.length) throw new UsageError('--symbols: give at least one symbol, e.g. --symbols NVDA,MSFT');
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules
+// ---------------------------------------------------------------------------------------------
+
+function issuesText(issues: { path: string; message: string }[]): string {
+  return issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+}
+
+function seedRule(id: string, label: string): RuleDefinition {
+  const seed = seedRules.find((s) => s.seedId === id);
+  if (!seed) {
+    throw new UsageError(
+      `${label}: unknown seed rule "${id}" (pnpm cli backtest --list-seeds lists them; a JSON rule starts with "{")`,
+    );
+  }
+  // The seed's provenance fields are not part of a rule definition (the schema rejects unknown fields).
+  const { seedId, watchlist: _watchlist, sourceArticle: _article, sourcePassage: _passage, ...def } = seed;
+  const r = validateRuleDefinition({ ...def, id: seedId });
+  if (!r.ok) throw new Error(`seed rule ${seedId} is invalid: ${issuesText(r.issues)}`);
+  return r.rule;
+}
+
+function jsonRule(raw: string, n: number, label: string): RuleDefinition {
+  let input: unknown;
+  try {
+    input = JSON.parse(raw);
+  } catch (err) {
+    throw new UsageError(`${label}: not valid JSON (${(err as Error).message})`);
+  }
+  if (!input || typeof input !== 'object' || Array.isArray(input)) {
+    throw new UsageError(`${label}: must be a JSON object, e.g. {"kind":"pct_move","params":{...}}`);
+  }
+  const given = input as Record<string, unknown>;
+  const named = 'name' in given;
+  // Defaults for what an operator trying a rule out should not have to type. The name is replaced
+  // by the rule's description once the rule is valid (describeRule needs a valid rule).
+  const filled = { id: `cli-${n}`, severity: 'warning', cooldownSec: 0, ...given, ...(named ? {} : { name: 'cli' }) };
+  const r = validateRuleDefinition(filled);
+  if (!r.ok) throw new UsageError(`${label}: ${issuesText(r.issues)}`);
+  if (!named) r.rule.name = describeRule(r.rule).slice(0, 200);
+  return r.rule;
+}
+
+function buildRules(opts: Options): RuleDefinition[] {
+  const rules: RuleDefinition[] = [];
+  const from = new Map<string, { label: string; seed: boolean }>();
+  const add = (rule: RuleDefinition, label: string, seed: boolean) => {
+    const prev = from.get(rule.id);
+    if (prev) {
+      if (prev.seed && seed) return; // the same default rule twice (e.g. --rule x with --all-seeds)
+      throw new UsageError(`${label}: id "${rule.id}" is already used by ${prev.label}`);
+    }
+    from.set(rule.id, { label, seed });
+    rules.push(rule);
+  };
+  opts.rules.forEach((raw, i) => {
+    const n = i + 1;
+    const label = `rule ${n}`;
+    const value = raw.trim();
+    if (value.startsWith('{')) add(jsonRule(value, n, label), label, false);
+    else add(seedRule(value, label), label, true);
+  });
+  if (opts.allSeeds) for (const s of seedRules) add(seedRule(s.seedId, '--all-seeds'), '--all-seeds', true);
+  if (!rules.length) {
+    throw new UsageError(
+      'no rules: give --rule <seed-id>, --rule \'{"kind":...}\' or --all-seeds (pnpm cli backtest --help)',
+    );
+  }
+  return rules;
+}
+
+/** Symbols the rules need prices of, or undefined when a price rule watches every symbol. */
+function ruleSymbols(rules: readonly RuleDefinition[]): string[] | undefined {
+  const set = new Set<string>();
+  for (const r of rules) {
+    if (r.kind === 'news_match') continue; // needs news, not prices
+    if (!r.symbols?.length) return undefined;
+    for (const s of r.symbols) set.add(s);
+  }
+  return set.size ? [...set].sort() : undefined;
+}
+
+/** Rules that cannot fire on prices alone. */
+function needsNews(r: RuleDefinition): boolean {
+  if (r.kind === 'news_match') return true;
+  if (r.kind === 'confirmation') return r.params.mode === 'news_price' || r.params.requireNews !== false;
+  return false;
+}
+
+type Unit = 'pct' | 'sd' | 'multiple' | 'price' | 'count';
+
+function unitOfKind(kind: RuleKind): Unit {
+  switch (kind) {
+    case 'vol_scaled_move':
+      return 'sd';
+    case 'volume_spike':
+      return 'multiple';
+    case 'price_cross':
+      return 'price';
+    case 'news_match':
+      return 'count';
+    default:
+      return 'pct';
+  }
+}
+
+function unitOf(r: RuleDefinition): Unit {
+  if (r.kind === 'confirmation') return r.params.mode === 'price_news' ? unitOfKind(r.params.price.kind) : 'pct';
+  return unitOfKind(r.kind);
+}
+
+// ---------------------------------------------------------------------------------------------
+// History
+// ---------------------------------------------------------------------------------------------
+
+function errorCode(err: unknown): string | undefined {
+  return err && typeof err === 'object' && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+/** A recorded exchange ({request, response: {bodyJson | bodyText}}) gives its body; a chart body stays as it is. */
+function unwrapExchange(json: unknown, label: string): unknown {
+  if (!json || typeof json !== 'object' || !('response' in json)) return json;
+  const res = (json as { response: unknown }).response;
+  if (!res || typeof res !== 'object') throw new UsageError(`${label}: "response" is not an object`);
+  const { status, bodyJson, bodyText } = res as { status?: unknown; bodyJson?: unknown; bodyText?: unknown };
+  if (typeof status === 'number' && (status < 200 || status >= 300))
+    throw new UsageError(`${label}: the recorded answer is HTTP ${status}, not a chart`);
+  if (bodyJson !== undefined) return bodyJson;
+  if (typeof bodyText === 'string') {
+    try {
+      return JSON.parse(bodyText) as unknown;
+    } catch {
+      throw new UsageError(`${label}: the recorded answer's bodyText is not JSON`);
+    }
+  }
+  throw new UsageError(`${label}: the recorded exchange has no body (response.bodyJson)`);
+}
+
+function timestampCount(body: unknown): number {
+  let r: unknown = body;
+  if (r && typeof r === 'object' && 'chart' in r) {
+    const result = (r as { chart?: { result?: unknown } }).chart?.result;
+    r = Array.isArray(result) ? result[0] : undefined;
+  }
+  const ts = r && typeof r === 'object' ? (r as { timestamp?: unknown }).timestamp : undefined;
+  return Array.isArray(ts) ? ts.length : 0;
+}
+
+function loadHistoryFile(file: string): History {
+  const label = `history ${file}`;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = errorCode(err);
+    if (code === 'ENOENT') throw new UsageError(`${label}: no such file`);
+    if (code === 'EISDIR') throw new UsageError(`${label}: is a directory, not a file`);
+    if (code === 'EACCES') throw new UsageError(`${label}: permission denied`);
+    throw new UsageError(`${label}: cannot read it (${(err as Error).message})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${label}: not valid JSON (${(err as Error).message})`);
+  }
+  const body = unwrapExchange(json, label);
+  let h: History;
+  try {
+    h = parseYahooChart(body);
+  } catch (err) {
+    if (err instanceof DomainError) throw new UsageError(`${label}: not a Yahoo chart answer: ${err.message}`);
+    throw err;
+  }
+  if (!h.bars.length) {
+    throw new UsageError(
+      timestampCount(body) === 0
+        ? `${label}: the chart has no timestamps, so no price bars (an empty or malformed answer)`
+        : `${label}: the chart has no usable closes`,
+    );
+  }
+  return { ...h, symbol: h.symbol.toUpperCase() };
+}
+
+function loadHistoryFiles(files: readonly string[], symbols: string[] | undefined, warn: (s: string) => void) {
+  const out: History[] = [];
+  const fileOf = new Map<string, string>();
+  for (const f of files) {
+    const h = loadHistoryFile(f);
+    const prev = fileOf.get(h.symbol);
+    if (prev) throw new UsageError(`history ${f}: a second history for ${h.symbol} (also in ${prev})`);
+    fileOf.set(h.symbol, f);
+    out.push(h);
+  }
+  if (!symbols) return out;
+  const missing = symbols.filter((s) => !fileOf.has(s));
+  const kept = out.filter((h) => symbols.includes(h.symbol));
+  if (!kept.length)
+    throw new UsageError(
+      `--symbols: none of ${symbols.join(', ')} is in the history files (${[...fileOf.keys()].join(', ')})`,
+    );
+  if (missing.length) warn(`note: no history file for ${missing.join(', ')}`);
+  return kept;
+}
+
+/** Last meaningful line of a driver/Prisma error (their messages start with call-site context). */
+function shortMessage(err: unknown): string {
+  const lines = String((err as Error)?.message ?? err)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return lines[lines.length - 1] ?? 'unknown error';
+}
+
+async function loadHistoryFromDatabase(
+  symbols: string[] | undefined,
+  opts: { from?: string | undefined; to?: string | undefined },
+  warn: (s: string) => void,
+): Promise<History[]> {
+  const { loadEnvOrExit, redactUrl } = await import('@signals/config');
+  const env = loadEnvOrExit();
+  const where = redactUrl(env.DATABASE_URL);
+  const u = new URL(env.DATABASE_URL);
+  const host = u.hostname || '127.0.0.1';
+  const port = u.port ? Number(u.port) : 5432;
+  const { reachable } = await import('./preflight.ts');
+  if (!(await reachable(host, port))) {
+    throw new RunError(
+      `cannot reach PostgreSQL at ${host}:${port} (DATABASE_URL): start it, or replay recorded history with --history <file>`,
+    );
+  }
+  const { createPrisma, loadBars } = await import('@signals/db');
+  const prisma = createPrisma({ databaseUrl: env.DATABASE_URL, poolSize: 2 });
+  try {
+    const instruments = await prisma.instrument.findMany({
+      where: symbols ? { symbol: { in: symbols } } : { bars: { some: {} } },
+      select: { id: true, symbol: true },
+      orderBy: { symbol: 'asc' },
+    });
+    const bars = await loadBars(
+      prisma,
+      instruments.map((i) => i.symbol),
+      {
+        from: opts.from ? new Date(Date.parse(`${opts.from}T00:00:00Z`) - WARMUP_DAYS * 86_400_000) : undefined,
+        to: opts.to ? new Date(`${opts.to}T00:00:00Z`) : undefined,
+      },
+    );
+    const wanted = symbols ?? instruments.map((i) => i.symbol);
+    const missing = wanted.filter((s) => !bars.has(s));
+    if (!bars.size) {
+      throw new UsageError(
+        symbols
+          ? `no price bars stored for ${symbols.join(', ')}${opts.to ? ` up to ${opts.to}` : ''} in ${where} (the worker stores them; or use --history <file>)`
+          : `no price bars stored in ${where} (the worker stores them; or use --history <file>)`,
+      );
+    }
+    if (missing.length) warn(`note: no price bars stored for ${missing.join(', ')}`);
+    // Stored bars are split-adjusted when written, so no splits are needed here.
+    return [...bars].map(([symbol, list]) => ({ symbol, bars: list, splits: [] }));
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof RunError) throw err;
+    const msg = shortMessage(err);
+    const hint = /does not exist/i.test(msg) ? ' (run pnpm cli migrate first)' : '';
+    throw new RunError(`reading price bars from ${where} failed: ${msg}${hint}`);
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------------------------
+
+function signed(x: number, digits: number): string {
+  const s = Number(x.toFixed(digits));
+  return `${s > 0 ? '+' : ''}${s}`;
+}
+
+function fmtValue(unit: Unit, x: number, exact: boolean): string {
+  switch (unit) {
+    case 'pct':
+      return `${exact ? signed(x * 100, 4) : `${x > 0 ? '+' : ''}${(x * 100).toFixed(2)}`} %`;
+    case 'sd':
+      return `${signed(x, 2)} sd`;
+    case 'multiple':
+      return `${Number(x.toFixed(2))}x`;
+    case 'price':
+      return String(Number(x.toFixed(4)));
+    case 'count':
+      return String(x);
+  }
+}
+
+function table(rows: string[][], rightAligned: ReadonlySet<number> = new Set()): string {
+  const widths: number[] = [];
+  for (const r of rows) for (const [i, c] of r.entries()) widths[i] = Math.max(widths[i] ?? 0, c.length);
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => {
+          const w = widths[i] ?? 0;
+          if (i === r.length - 1 && !rightAligned.has(i)) return c;
+          return rightAligned.has(i) ? c.padStart(w) : c.padEnd(w);
+        })
+        .join('  '),
+    )
+    .join('\n');
+}
+
+function alertTable(alerts: readonly BacktestAlert[], units: Map<string, Unit>): string {
+  const rows = [['date', 'rule', 'symbol', 'value', 'threshold']];
+  for (const a of alerts) {
+    const u = units.get(a.rule) ?? 'pct';
+    rows.push([a.at, a.rule, a.symbol, fmtValue(u, a.value, false), fmtValue(u, a.threshold, true)]);
+  }
+  return table(rows, new Set([3, 4]));
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function summaryText(
+  result: BacktestResult,
+  histories: readonly History[],
+  range: { from?: string | undefined; to?: string | undefined },
+): string {
+  const rows = [['rule', 'kind', 'fired', 'subjects', 'not evaluated', 'name']];
+  for (const s of result.summary) {
+    const skipped = Object.entries(s.skipped)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    rows.push([s.rule, s.kind, String(s.fired), String(s.subjects), skipped || '-', s.name]);
+  }
+  const dates = new Set<string>();
+  for (const h of histories)
+    for (const b of h.bars)
+      if ((range.from === undefined || b.date >= range.from) && (range.to === undefined || b.date <= range.to))
+        dates.add(b.date);
+  const sorted = [...dates].sort();
+  const span = sorted.length ? ` (${sorted[0]} .. ${sorted[sorted.length - 1]})` : '';
+  const symbols = histories.map((h) => h.symbol).sort();
+  const symText = symbols.length <= 12 ? symbols.join(', ') : `${symbols.slice(0, 12).join(', ')}, ...`;
+  const fired = result.summary.filter((s) => s.fired > 0).length;
+  return (
+    `${table(rows, new Set([2, 3]))}\n` +
+    `total: ${plural(result.alerts.length, 'alert')} from ${fired} of ${plural(result.summary.length, 'rule')}, ` +
+    `${plural(sorted.length, 'session')}${span}, ${plural(symbols.length, 'symbol')}: ${symText}\n`
+  );
+}
+
+function seedList(): string {
+  const rows = [['seed id', 'kind', 'symbols', 'name']];
+  for (const s of seedRules) rows.push([s.seedId, s.kind, s.symbols?.join(',') ?? '(any)', s.name]);
+  return `${table(rows)}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command
+// ---------------------------------------------------------------------------------------------
+
+async function run(args: string[]): Promise<number> {
+  const opts = parseOptions(args);
+  if (opts.help) {
+    process.stdout.write(backtestUsage);
+    return 0;
+  }
+  if (opts.listSeeds) {
+    process.stdout.write(seedList());
+    return 0;
+  }
+  if (opts.from && opts.to && opts.from > opts.to) throw new UsageError(`--from ${opts.from} is after --to ${opts.to}`);
+  const rules = buildRules(opts);
+  const warn = (s: string) => process.stderr.write(`${s}\n`);
+
+  const histories = opts.histories.length
+    ? loadHistoryFiles(opts.histories, opts.symbols, warn)
+    : await loadHistoryFromDatabase(opts.symbols ?? ruleSymbols(rules), opts, warn);
+
+  const have = new Set(histories.map((h) => h.symbol));
+  const newsOnly: string[] = [];
+  const noHistory: string[] = [];
+  for (const r of rules) {
+    if (needsNews(r)) {
+      newsOnly.push(r.id);
+      continue;
+    }
+    const missing = r.symbols?.filter((s) => !have.has(s)) ?? [];
+    if (r.symbols?.length && missing.length === r.symbols.length) noHistory.push(`${r.id} (${missing.join(', ')})`);
+    else if (r.kind === 'basket_move' && missing.length)
+      warn(`note: ${r.id}: no history for basket members ${missing.join(', ')}`);
+  }
+  if (noHistory.length)
+    warn(
+      `note: no history for the symbols of ${plural(noHistory.length, 'rule')}, which cannot fire: ${noHistory.join(', ')}`,
+    );
+  if (newsOnly.length)
+    warn(`note: a backtest replays prices only; these rules need news and cannot fire: ${newsOnly.join(', ')}`);
+
+  let result: BacktestResult;
+  try {
+    result = backtest(rules, histories, { from: opts.from, to: opts.to });
+  } catch (err) {
+    if (err instanceof DomainError) throw new UsageError(err.message);
+    throw err;
+  }
+
+  const units = new Map(rules.map((r) => [r.id, unitOf(r)]));
+  const summary = summaryText(result, histories, opts);
+  if (opts.json) {
+    let out = '';
+    for (const a of result.alerts) {
+      out += `${JSON.stringify({ rule: a.rule, symbol: a.symbol, at: a.at, value: a.value, threshold: a.threshold })}\n`;
+    }
+    process.stdout.write(out);
+    process.stderr.write(summary);
+  } else {
+    const head = result.alerts.length ? `${alertTable(result.alerts, units)}\n` : 'no alerts fired\n';
+    process.stdout.write(`${head}\n${summary}`);
+  }
+  return 0;
+}
+
+/** Entry point for `pnpm cli backtest ...`; returns the exit code. */
+export async function backtestCommand(args: string[]): Promise<number> {
+  try {
+    return await run(args);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`backtest: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof RunError) {
+      process.stderr.write(`backtest: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

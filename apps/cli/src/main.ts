@@ -1,0 +1,89 @@
+/**
+ * Operator commands: `pnpm cli <command>` from the repository root.
+ *   start      check services, create + migrate + seed the database, run server and worker
+ *   migrate    create the database if missing and apply pending migrations
+ *   seed       load the default watchlists, feeds and rules (idempotent)
+ *   backtest   run rules over stored or recorded history (see --help)
+ */
+import { loadEnvOrExit, redactUrl } from '@signals/config';
+import { createDatabaseIfMissing, createPrisma, migrate } from '@signals/db';
+import { checkServices } from './preflight.ts';
+
+const [command, ...rest] = process.argv.slice(2);
+
+const usage = `usage: pnpm cli <command>
+
+commands:
+  start      check Postgres and Redis, create/migrate/seed the database, run server + worker
+  migrate    create the database if it does not exist and apply pending migrations
+  seed       load default watchlists, feeds and rules (safe to run again)
+  backtest   run rules over history: pnpm cli backtest --help
+`;
+
+/** migrate and seed need Postgres only. */
+async function needPostgres(env: { DATABASE_URL: string }) {
+  const problem = await checkServices(env.DATABASE_URL);
+  if (problem) {
+    process.stderr.write(`\n${problem}\n\n`);
+    process.exit(1);
+  }
+}
+
+async function main() {
+  switch (command) {
+    case 'start': {
+      const env = loadEnvOrExit();
+      const { start } = await import('./start.ts');
+      await start(env);
+      return;
+    }
+    case 'migrate': {
+      const env = loadEnvOrExit();
+      await needPostgres(env);
+      if (await createDatabaseIfMissing(env.DATABASE_URL))
+        console.log(`created database ${redactUrl(env.DATABASE_URL)}`);
+      const applied = await migrate(env.DATABASE_URL);
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      return;
+    }
+    case 'seed': {
+      const env = loadEnvOrExit();
+      await needPostgres(env);
+      const prisma = createPrisma({ databaseUrl: env.DATABASE_URL, poolSize: 2 });
+      try {
+        const { loadSeeds } = await import('@signals/seeds');
+        const r = await loadSeeds(prisma);
+        console.log(
+          `seeds loaded: ${r.watchlists} watchlists, ${r.instruments} instruments, ${r.feeds} feeds, ${r.rules} rules`,
+        );
+      } finally {
+        await prisma.$disconnect();
+      }
+      return;
+    }
+    case 'backtest': {
+      const { backtestCommand } = await import('./backtest.ts');
+      process.exitCode = await backtestCommand(rest);
+      return;
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(usage);
+      return;
+    default:
+      process.stderr.write(`unknown command: ${command}\n\n${usage}`);
+      process.exitCode = 2;
+  }
+}
+
+main()
+  .then(() => {
+    // One-shot commands exit now (an idle pg socket of the migration engine would hold them ~10 s).
+    if (command !== 'start') process.exit(process.exitCode ?? 0);
+  })
+  .catch((err) => {
+    process.stderr.write(`${command} failed: ${(err as Error).message}\n`);
+    process.exit(1);
+  });

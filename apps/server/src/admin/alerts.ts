@@ -1,0 +1,125 @@
+/** Admin: alerts with filters; the detail page with a price chart, headlines and deliveries. */
+import type { Hono } from 'hono';
+import { html } from 'hono/html';
+import type { AppEnv, Runtime } from '../context.ts';
+import { fieldErrors } from '../problem.ts';
+import { type AlertFilter, alertFilterSchema, getAlert, listAlerts } from '../services/alerts.ts';
+import { listRules } from '../services/rules.ts';
+import { actionButton, badge, field, fmtPct, fmtTime, select } from '../views/layout.ts';
+import { csrfOf, opt, render } from './common.ts';
+
+const ACTIVE = '/admin/alerts';
+
+type DeliveryRow = Awaited<ReturnType<typeof getAlert>>['deliveries'][number];
+
+/** Deliveries with their attempts; failed and dead ones get a redeliver button. */
+export function deliveryTable(rows: DeliveryRow[], csrf: string) {
+  if (rows.length === 0) return html`<p class="muted">No deliveries.</p>`;
+  return html`<table>
+  <thead><tr><th scope="col">Created</th><th scope="col">Event</th><th scope="col">Target</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+  <tbody>${rows.map(
+    (d) => html`<tr>
+    <td>${fmtTime(d.createdAt)}</td>
+    <td><code>${d.eventType}</code></td>
+    <td>${d.target}</td>
+    <td>${badge(d.status)}${d.lastError ? html`<br><span class="muted">${d.lastError}</span>` : ''}</td>
+    <td>${
+      d.attemptLog.length
+        ? html`<ol>${d.attemptLog.map(
+            (a) =>
+              html`<li>${fmtTime(a.startedAt)}: ${a.outcome}${a.statusCode != null ? html` (${a.statusCode})` : ''}, ${a.durationMs} ms${
+                a.error ? html` <span class="muted">${a.error}</span>` : ''
+              }${a.response ? html`<pre>${a.response.slice(0, 300)}</pre>` : ''}</li>`,
+          )}</ol>`
+        : html`<span class="muted">none yet</span>`
+    }</td>
+    <td>${d.status === 'failed' || d.status === 'dead' ? actionButton(`/admin/deliveries/${d.id}/redeliver`, 'Redeliver', csrf) : ''}</td>
+  </tr>`,
+  )}</tbody>
+</table>`;
+}
+
+export function registerAlertPages(admin: Hono<AppEnv>, rt: Runtime) {
+  admin.get('/alerts', async (c) => {
+    const q = c.req.query();
+    const raw = Object.fromEntries(
+      (['ruleId', 'symbol', 'status', 'from', 'to'] as const).flatMap((k) => (opt(q[k]) ? [[k, q[k]]] : [])),
+    );
+    const parsed = alertFilterSchema.safeParse(raw);
+    const errors = parsed.success ? [] : fieldErrors(parsed.error);
+    const filter: AlertFilter = parsed.success ? parsed.data : {};
+    const [alerts, rules] = await Promise.all([listAlerts(rt, { ...filter, limit: 200 }), listRules(rt)]);
+    return render(c, {
+      title: 'Alerts',
+      active: ACTIVE,
+      error: errors.length ? 'Some filters were not understood and are ignored.' : null,
+      body: html`<form method="get" action="/admin/alerts" class="row" aria-label="Filter alerts">
+  ${select({ name: 'ruleId', label: 'Rule', value: raw.ruleId ?? '', options: [{ value: '', label: 'Any rule' }, ...rules.map((r) => ({ value: r.id, label: r.name }))] })}
+  ${field({ name: 'symbol', label: 'Symbol', value: raw.symbol ?? '', errors })}
+  ${select({
+    name: 'status',
+    label: 'Status',
+    value: raw.status ?? '',
+    options: [
+      { value: '', label: 'Any' },
+      { value: 'firing', label: 'firing' },
+      { value: 'resolved', label: 'resolved' },
+    ],
+  })}
+  ${field({ name: 'from', label: 'From', type: 'date', value: raw.from ?? '', errors })}
+  ${field({ name: 'to', label: 'To', type: 'date', value: raw.to ?? '', errors })}
+  <div class="field"><button type="submit">Filter</button></div>
+</form>
+<p class="muted">${alerts.total} alert(s)${alerts.total > alerts.items.length ? html`, newest ${alerts.items.length} shown` : ''}.</p>
+<table>
+  <thead><tr><th scope="col">Fired</th><th scope="col">Alert</th><th scope="col">Symbol</th><th scope="col">Rule</th><th scope="col" class="num">Value</th><th scope="col">Status</th><th scope="col" class="num">Deliveries</th></tr></thead>
+  <tbody>${alerts.items.map(
+    (a) => html`<tr>
+    <td>${fmtTime(a.firedAt)}</td>
+    <td><a href="/admin/alerts/${a.id}">${a.title}</a></td>
+    <td>${a.subject}</td><td>${a.ruleName}</td>
+    <td class="num">${fmtPct(a.value)}</td>
+    <td>${badge(a.status)} ${badge(a.severity)}</td>
+    <td class="num">${a.deliveryCount}</td>
+  </tr>`,
+  )}</tbody>
+</table>`,
+    });
+  });
+
+  admin.get('/alerts/:id', async (c) => {
+    const a = await getAlert(rt, c.req.param('id'));
+    const csrf = csrfOf(c);
+    return render(c, {
+      title: a.title,
+      active: ACTIVE,
+      scripts: ['/assets/lightweight-charts.js', '/assets/chart.js'],
+      body: html`<p><a href="/admin/alerts">← All alerts</a></p>
+<dl class="panel">
+  <dt>Symbol</dt><dd>${a.subject}</dd>
+  <dt>Rule</dt><dd><a href="/admin/rules/${a.rule.id}">${a.rule.name}</a> (${a.rule.kind})</dd>
+  <dt>Fired</dt><dd>${fmtTime(a.firedAt)} ${badge(a.status)} ${badge(a.severity)}</dd>
+  <dt>Value / threshold</dt><dd>${fmtPct(a.value)} / ${fmtPct(a.threshold)}</dd>
+  ${a.rule.sourcePassage ? html`<dt>From the article</dt><dd>${a.rule.sourcePassage}</dd>` : ''}
+</dl>
+<h2 id="chart-title">Price</h2>
+${
+  a.bars.length
+    ? html`<div id="chart" role="img" aria-labelledby="chart-title" aria-describedby="chart-desc" data-bars="${JSON.stringify(a.bars)}" data-fired="${a.firedAt.slice(0, 10)}"></div>
+<p id="chart-desc" class="muted">Daily candles of ${a.subject} from ${a.bars[0]?.time} to ${a.bars[a.bars.length - 1]?.time}; the arrow marks ${a.firedAt.slice(0, 10)}, when the rule fired.</p>`
+    : html`<p class="muted">No stored price history around this alert.</p>`
+}
+<h2>Headlines around the event</h2>
+${
+  a.headlines.length
+    ? html`<ul>${a.headlines.map(
+        (h) =>
+          html`<li>${h.link && /^https?:\/\//i.test(h.link) ? html`<a href="${h.link}" rel="noopener noreferrer">${h.title}</a>` : h.title} <span class="muted">${h.feed}, ${fmtTime(h.publishedAt)}</span></li>`,
+      )}</ul>`
+    : html`<p class="muted">No headlines tagged with ${a.subject} in the days around the event.</p>`
+}
+<h2>Deliveries</h2>
+${deliveryTable(a.deliveries, csrf)}`,
+    });
+  });
+}

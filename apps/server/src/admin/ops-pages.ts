@@ -1,0 +1,250 @@
+/** Admin: feeds, API keys, system status and the start page. */
+import type { Hono } from 'hono';
+import { html } from 'hono/html';
+import type { AppEnv, Runtime } from '../context.ts';
+import { readForm } from '../input.ts';
+import type { FieldError } from '../problem.ts';
+import { sessionOf } from '../security/auth.ts';
+import { apiKeyCreateSchema, createApiKey, listApiKeys, revokeApiKey } from '../services/apikeys.ts';
+import { createFeed, deleteFeed, feedCreateSchema, getFeed, listFeeds, updateFeed } from '../services/feeds.ts';
+import { systemStatus } from '../services/system.ts';
+import { actionButton, badge, csrfField, field, fmtTime, select } from '../views/layout.ts';
+import { type C, csrfOf, formProblem, intField, opt, parseForm, render } from './common.ts';
+
+export function registerOpsPages(admin: Hono<AppEnv>, rt: Runtime) {
+  admin.get('/', async (c) => {
+    const [status, alerts, rules, subs] = await Promise.all([
+      systemStatus(rt),
+      rt.prisma.alert.count({ where: { firedAt: { gte: new Date(rt.clock.now().getTime() - 7 * 86_400_000) } } }),
+      rt.prisma.rule.count({ where: { enabled: true } }),
+      rt.prisma.subscriber.count({ where: { status: 'confirmed' } }),
+    ]);
+    return render(c, {
+      title: 'Overview',
+      active: '/admin',
+      body: html`<ul>
+  <li><a href="/admin/alerts">${alerts} alert(s)</a> in the last 7 days</li>
+  <li><a href="/admin/rules">${rules} enabled rule(s)</a></li>
+  <li><a href="/admin/subscribers">${subs} confirmed subscriber(s)</a></li>
+  <li>Prices from <strong>${status.prices.source}</strong>, last fetched ${fmtTime(status.prices.lastFetchedAt)}</li>
+  ${status.degraded.length ? html`<li class="down">Degraded sources: ${status.degraded.join(', ')} (<a href="/admin/system">details</a>)</li>` : ''}
+</ul>
+<p>API: <a href="/api/openapi.json">OpenAPI document</a>.</p>`,
+    });
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Feeds
+  // ---------------------------------------------------------------------------------------------
+  const feedsPage = async (
+    c: C,
+    o: { values?: Record<string, string>; errors?: FieldError[]; error?: string } = {},
+    status = 200,
+  ) => {
+    const feeds = await listFeeds(rt);
+    const csrf = csrfOf(c);
+    return render(
+      c,
+      {
+        title: 'Feeds',
+        active: '/admin/feeds',
+        error: o.error ?? null,
+        body: html`<table>
+  <thead><tr><th scope="col">Feed</th><th scope="col">Status</th><th scope="col">Last fetch</th><th scope="col">Last error</th><th scope="col" class="num">Items</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+  <tbody>${feeds.map(
+    (f) => html`<tr>
+    <td><a href="/admin/feeds/${f.id}">${f.name}</a><br><span class="muted">${f.url}</span></td>
+    <td>${badge(f.status)}</td>
+    <td>${fmtTime(f.lastFetchedAt)}</td>
+    <td>${f.lastError ? html`${f.lastError} <span class="muted">(${fmtTime(f.lastErrorAt)}, ${f.consecutiveFailures} in a row)</span>` : '—'}</td>
+    <td class="num">${f.itemCount ?? 0}</td>
+    <td>${actionButton(`/admin/feeds/${f.id}/toggle`, f.enabled ? `Disable ${f.name}` : `Enable ${f.name}`, csrf, { hidden: { enabled: f.enabled ? 'false' : 'true' } })}
+      <a href="/admin/feeds/${f.id}/delete">Delete<span class="visually-hidden"> ${f.name}</span></a></td>
+  </tr>`,
+  )}</tbody>
+</table>
+<h2 id="new-feed">Add a feed</h2>
+<form method="post" action="/admin/feeds" class="stack" aria-labelledby="new-feed">
+  ${csrfField(csrf)}
+  ${field({ name: 'url', label: 'Feed URL (RSS or Atom)', type: 'url', required: true, value: o.values?.url, errors: o.errors })}
+  ${field({ name: 'name', label: 'Name', required: true, value: o.values?.name, errors: o.errors })}
+  ${select({
+    name: 'language',
+    label: 'Language',
+    value: o.values?.language ?? 'en',
+    errors: o.errors,
+    options: [
+      { value: 'en', label: 'English' },
+      { value: 'de', label: 'German' },
+    ],
+  })}
+  ${field({ name: 'pollIntervalSec', label: 'Poll every (seconds)', type: 'number', value: o.values?.pollIntervalSec ?? '300', errors: o.errors })}
+  <button type="submit">Add feed</button>
+</form>`,
+      },
+      status,
+    );
+  };
+
+  admin.get('/feeds', (c) => feedsPage(c));
+  admin.post('/feeds', async (c) => {
+    let values: Record<string, string> = {};
+    try {
+      values = (await readForm(c)).values;
+      const pollIntervalSec = intField(values, 'pollIntervalSec');
+      const input = parseForm(feedCreateSchema, {
+        url: (values.url ?? '').trim(),
+        name: values.name ?? '',
+        language: values.language ?? 'en',
+        ...(pollIntervalSec !== undefined ? { pollIntervalSec } : {}),
+      });
+      await createFeed(rt, input);
+      return c.redirect('/admin/feeds?done=added', 303);
+    } catch (err) {
+      const p = formProblem(err);
+      if (!p) throw err;
+      return feedsPage(c, { values, errors: p.errors, error: p.message }, p.status);
+    }
+  });
+  admin.get('/feeds/:id', async (c) => {
+    const f = await getFeed(rt, c.req.param('id'));
+    return render(c, {
+      title: `Feed: ${f.name}`,
+      active: '/admin/feeds',
+      body: html`<p><a href="/admin/feeds">← All feeds</a></p>
+<dl class="panel">
+  <dt>URL</dt><dd><code>${f.url}</code></dd>
+  <dt>Status</dt><dd>${badge(f.status)}, polled every ${f.pollIntervalSec} s, next ${fmtTime(f.nextFetchAt)}</dd>
+  <dt>Last success</dt><dd>${fmtTime(f.lastSuccessAt)}</dd>
+  <dt>Last error</dt><dd>${f.lastError ?? '—'}</dd>
+</dl>
+<p><a href="/admin/feeds/${f.id}/delete">Delete this feed</a></p>
+<h2>Latest items</h2>
+<table><thead><tr><th scope="col">Seen</th><th scope="col">Title</th><th scope="col">Symbols</th><th scope="col">Topics</th></tr></thead>
+<tbody>${f.items.map(
+        (i) =>
+          html`<tr><td>${fmtTime(i.firstSeenAt)}</td><td>${i.link && /^https?:\/\//i.test(i.link) ? html`<a href="${i.link}" rel="noopener noreferrer">${i.title}</a>` : i.title}</td><td>${i.symbols.join(', ')}</td><td>${i.topics.join(', ')}</td></tr>`,
+      )}</tbody></table>`,
+    });
+  });
+  // Deleting takes a confirmation page (it works without JavaScript): the feed and every news item
+  // it brought in are removed, which also changes what news rules and backtests can see.
+  admin.get('/feeds/:id/delete', async (c) => {
+    const f = await getFeed(rt, c.req.param('id'));
+    return render(c, {
+      title: `Delete feed: ${f.name}`,
+      active: '/admin/feeds',
+      body: html`<p>Delete the feed <strong>${f.name}</strong> (<code>${f.url}</code>) and the <strong data-testid="feed-item-count">${f.itemCount ?? 0}</strong> news item(s) it brought in? This cannot be undone.</p>
+<form method="post" action="/admin/feeds/${f.id}/delete" class="inline" aria-label="Delete feed">
+  ${csrfField(csrfOf(c))}
+  <button type="submit" class="danger">Delete feed and its news</button>
+</form>
+<p><a href="/admin/feeds">Cancel</a></p>`,
+    });
+  });
+  admin.post('/feeds/:id/delete', async (c) => {
+    await deleteFeed(rt, c.req.param('id'));
+    return c.redirect('/admin/feeds?done=deleted', 303);
+  });
+  admin.post('/feeds/:id/toggle', async (c) => {
+    const { values } = await readForm(c);
+    const enabled = values.enabled === 'true';
+    await updateFeed(rt, c.req.param('id'), { enabled });
+    return c.redirect(`/admin/feeds?done=${enabled ? 'enabled' : 'disabled'}`, 303);
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // API keys
+  // ---------------------------------------------------------------------------------------------
+  const keysPage = async (
+    c: C,
+    o: { created?: { name: string; key: string }; errors?: FieldError[]; error?: string } = {},
+    status = 200,
+  ) => {
+    const keys = await listApiKeys(rt);
+    const csrf = csrfOf(c);
+    return render(
+      c,
+      {
+        title: 'API keys',
+        active: '/admin/api-keys',
+        error: o.error ?? null,
+        body: html`${
+          o.created
+            ? html`<section class="panel" aria-labelledby="key-title"><h2 id="key-title">Key “${o.created.name}”</h2>
+<p>Copy it now: it is not shown again. Send it as <code>Authorization: Bearer &lt;key&gt;</code>.</p>
+<p class="secret" id="key-value" data-testid="api-key">${o.created.key}</p>
+<button type="button" class="secondary" data-copy="key-value" hidden>Copy key</button></section>`
+            : ''
+        }
+<table>
+  <thead><tr><th scope="col">Name</th><th scope="col">Prefix</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">State</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+  <tbody>${keys.map(
+    (
+      k,
+    ) => html`<tr><td>${k.name}</td><td><code>${k.prefix}…</code></td><td>${fmtTime(k.createdAt)}</td><td>${fmtTime(k.lastUsedAt)}</td>
+    <td>${k.revokedAt ? badge('revoked', 'disabled') : badge('active')}</td>
+    <td>${k.revokedAt ? '' : actionButton(`/admin/api-keys/${k.id}/revoke`, `Revoke ${k.name}`, csrf, { className: 'danger', confirm: `Revoke the key ${k.name}? Programs using it stop working.` })}</td></tr>`,
+  )}</tbody>
+</table>
+<h2 id="new-key">New API key</h2>
+<form method="post" action="/admin/api-keys" class="stack" aria-labelledby="new-key">
+  ${csrfField(csrf)}
+  ${field({ name: 'name', label: 'Name', required: true, errors: o.errors, hint: 'What uses it, e.g. "trading bot".' })}
+  <button type="submit">Create key</button>
+</form>`,
+      },
+      status,
+    );
+  };
+  admin.get('/api-keys', (c) => keysPage(c));
+  admin.post('/api-keys', async (c) => {
+    try {
+      const { values } = await readForm(c);
+      const input = parseForm(apiKeyCreateSchema, { name: values.name ?? '' });
+      const { key } = await createApiKey(rt, input.name, sessionOf(c).userId);
+      return keysPage(c, { created: { name: input.name, key } }, 201);
+    } catch (err) {
+      const p = formProblem(err);
+      if (!p) throw err;
+      return keysPage(c, { errors: p.errors, error: p.message }, p.status);
+    }
+  });
+  admin.post('/api-keys/:id/revoke', async (c) => {
+    await revokeApiKey(rt, c.req.param('id'));
+    return c.redirect('/admin/api-keys?done=revoked', 303);
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // System
+  // ---------------------------------------------------------------------------------------------
+  admin.get('/system', async (c) => {
+    const s = await systemStatus(rt);
+    const source = opt(c.req.query('source'));
+    const events = source ? s.events.filter((e) => e.source === source) : s.events;
+    return render(c, {
+      title: 'System',
+      active: '/admin/system',
+      body: html`<h2>Prices (${s.prices.source})</h2>
+<p>Watched instruments by freshness: ${
+        Object.entries(s.prices.instruments).length
+          ? Object.entries(s.prices.instruments).map(([k, n]) => html`${badge(k)} ${n} `)
+          : 'none'
+      }</p>
+<p>Last fetch ${fmtTime(s.prices.lastFetchedAt)}; newest price from ${fmtTime(s.prices.lastSourceAt)}.</p>
+${
+  s.prices.staleOrFailed.length
+    ? html`<table><caption>Stale or failed</caption><thead><tr><th scope="col">Symbol</th><th scope="col">Freshness</th><th scope="col">Error</th></tr></thead>
+<tbody>${s.prices.staleOrFailed.map((i) => html`<tr><td>${i.symbol}</td><td>${badge(i.freshness)}</td><td>${i.lastError ?? ''}</td></tr>`)}</tbody></table>`
+    : ''
+}
+<h2>Feeds</h2>
+<table><thead><tr><th scope="col">Feed</th><th scope="col">Last success</th><th scope="col">Failures in a row</th><th scope="col">Last error</th></tr></thead>
+<tbody>${s.feeds.map((f) => html`<tr><td>${f.name}${f.enabled ? '' : html` ${badge('disabled')}`}</td><td>${fmtTime(f.lastSuccessAt)}</td><td class="num">${f.consecutiveFailures}</td><td>${f.lastError ?? ''}</td></tr>`)}</tbody></table>
+<h2>Source events</h2>
+${s.degraded.length ? html`<p class="down">Degraded now: ${s.degraded.join(', ')}</p>` : html`<p>No source is degraded.</p>`}
+<table><thead><tr><th scope="col">When</th><th scope="col">Source</th><th scope="col">Event</th><th scope="col">Message</th></tr></thead>
+<tbody>${events.map((e) => html`<tr><td>${fmtTime(e.createdAt)}</td><td>${e.source}</td><td>${badge(e.kind, e.kind === 'recovered' ? 'ok' : 'failed')}</td><td>${e.message}</td></tr>`)}</tbody></table>`,
+    });
+  });
+}

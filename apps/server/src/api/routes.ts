@@ -1,0 +1,866 @@
+/**
+ * The REST API under /api: JSON in, JSON out, every error as problem+json. Requests are validated
+ * by the same zod schemas the OpenAPI 3.1 document (/api/openapi.json) is generated from.
+ */
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { type DailyBar, type History, NotFoundError, ValidationError, symbolSchema } from '@signals/core';
+import type { AppEnv, Runtime } from '../context.ts';
+import { cleanJsonBody, limitBody, text } from '../input.ts';
+import { fieldErrors, validationProblem } from '../problem.ts';
+import { apiAuth } from '../security/auth.ts';
+import { alertDeliveries, alertFilterSchema, getAlert, listAlerts } from '../services/alerts.ts';
+import { apiKeyCreateSchema, createApiKey, listApiKeys, revokeApiKey } from '../services/apikeys.ts';
+import { WARMUP_MS, loadHistories, loadNews, ruleSymbols, runBacktest } from '../services/backtest.ts';
+import {
+  createEndpoint,
+  deleteEndpoint,
+  endpointCreateSchema,
+  countEndpointDeliveries,
+  endpointDeliveries,
+  endpointUpdateSchema,
+  getEndpoint,
+  listEndpoints,
+  redeliver,
+  rotateSecret,
+  sendTestEvent,
+  updateEndpoint,
+} from '../services/endpoints.ts';
+import {
+  createFeed,
+  deleteFeed,
+  feedCreateSchema,
+  feedUpdateSchema,
+  getFeed,
+  listFeeds,
+  updateFeed,
+} from '../services/feeds.ts';
+import {
+  YEAR_MS,
+  countRules,
+  createRule,
+  deleteRule,
+  getRule,
+  listRules,
+  listTemplates,
+  previewRule,
+  ruleInputSchema,
+  ruleUpdateSchema,
+  toDefinition,
+  inputOf,
+  updateRule,
+} from '../services/rules.ts';
+import { paged, pagingFields, pagingSchema } from '../services/paging.ts';
+import { getSubscriber, listSubscribers, removeSubscriber } from '../services/subscribers.ts';
+import {
+  addMember,
+  countInstruments,
+  createWatchlist,
+  deleteWatchlist,
+  getInstrument,
+  getWatchlist,
+  listInstruments,
+  listWatchlists,
+  memberAddSchema,
+  removeMember,
+  updateWatchlist,
+  watchlistCreateSchema,
+  watchlistUpdateSchema,
+} from '../services/watchlists.ts';
+import * as S from './schemas.ts';
+
+const json = <T extends z.ZodType>(schema: T, description = 'OK') => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const body = <T extends z.ZodType>(schema: T) => ({
+  body: { required: true, content: { 'application/json': { schema } } },
+});
+const problems = (...codes: number[]) =>
+  Object.fromEntries(
+    [400, 401, 403, 413, 429, ...codes].map((code) => [
+      code,
+      { description: 'Problem', content: { 'application/problem+json': { schema: S.ProblemSchema } } },
+    ]),
+  );
+const noContent = { 204: { description: 'Done' } };
+const security: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
+const list = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });
+/** A page of a list endpoint (see services/paging.ts): the items of the window and the count of every match. */
+const page = <T extends z.ZodType>(item: T) =>
+  z.object({
+    items: z.array(item),
+    total: z.number().int().openapi({ description: 'every match; the next page is at offset + limit while below' }),
+  });
+
+const dateString = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date (YYYY-MM-DD)')
+  .refine((s) => !Number.isNaN(Date.parse(s)), 'not a valid date');
+
+const barSchema = z.strictObject({
+  date: dateString,
+  open: z.number().positive().finite().optional(),
+  high: z.number().positive().finite().optional(),
+  low: z.number().positive().finite().optional(),
+  close: z.number().positive().finite(),
+  volume: z.number().min(0).finite().optional(),
+});
+
+export const backtestRequestSchema = z
+  .strictObject({
+    ruleIds: z
+      .array(text({ min: 1, max: 64 }))
+      .max(50)
+      .optional(),
+    rules: z.array(ruleInputSchema).max(20).optional(),
+    symbols: z
+      .array(text({ min: 1, max: 24 }))
+      .max(200)
+      .optional(),
+    from: dateString.optional(),
+    to: dateString.optional(),
+    bars: z
+      .record(text({ min: 1, max: 24 }), z.array(barSchema).max(5000))
+      .optional()
+      .openapi({ description: 'Daily bars per symbol to run over instead of the stored history' }),
+  })
+  .openapi('BacktestRequest');
+
+export function createApi(rt: Runtime) {
+  const api = new OpenAPIHono<AppEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        const prefix = result.target === 'json' ? [] : [result.target === 'param' ? 'path' : result.target];
+        return validationProblem(c, fieldErrors(result.error, prefix));
+      }
+    },
+  });
+  api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'API key (sk_...), created on the admin page or with POST /api/api-keys',
+  });
+  api.openAPIRegistry.registerComponent('securitySchemes', 'session', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'signals_session',
+    description: 'Admin session; state-changing requests also need the X-CSRF-Token header',
+  });
+
+  api.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Market Signals API',
+      version: '1.0.0',
+      description: 'Watchlists, rules, backtests, alerts, subscribers, webhook endpoints, feeds and API keys.',
+    },
+    servers: [{ url: rt.baseUrl }],
+  });
+
+  api.use('*', async (c, next) => {
+    if (c.req.path.endsWith('/openapi.json')) return next();
+    return apiAuth(rt)(c, next);
+  });
+  api.use('*', limitBody, cleanJsonBody);
+
+  // -------------------------------------------------------------------------------------------
+  // Watchlists and instruments
+  // -------------------------------------------------------------------------------------------
+  const tagW = ['Watchlists'];
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/watchlists',
+      tags: tagW,
+      security,
+      request: { query: pagingSchema },
+      responses: { 200: json(page(S.WatchlistSummarySchema)), ...problems() },
+    }),
+    async (c) =>
+      c.json(
+        await paged(
+          c.req.valid('query'),
+          (win) => listWatchlists(rt, win),
+          () => rt.prisma.watchlist.count(),
+        ),
+        200,
+      ),
+  );
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/watchlists',
+      tags: tagW,
+      security,
+      request: body(watchlistCreateSchema),
+      responses: { 201: json(S.WatchlistSchema, 'Created'), ...problems(409) },
+    }),
+    async (c) => c.json(await createWatchlist(rt, c.req.valid('json')), 201),
+  );
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/watchlists/{id}',
+      tags: tagW,
+      security,
+      request: { params: S.IdParam },
+      responses: { 200: json(S.WatchlistSchema), ...problems(404) },
+    }),
+    async (c) => c.json(await getWatchlist(rt, c.req.valid('param').id), 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/watchlists/{id}',
+      tags: tagW,
+      security,
+      request: { params: S.IdParam, ...body(watchlistUpdateSchema) },
+      responses: { 200: json(S.WatchlistSchema), ...problems(404, 409) },
+    }),
+    async (c) => c.json(await updateWatchlist(rt, c.req.valid('param').id, c.req.valid('json')), 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/watchlists/{id}',
+      tags: tagW,
+      security,
+      request: { params: S.IdParam },
+      responses: { ...noContent, ...problems(404) },
+    }),
+    async (c) => {
+      await deleteWatchlist(rt, c.req.valid('param').id);
+      return c.body(null, 204);
+    },
+  );
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/watchlists/{id}/members',
+      tags: tagW,
+      security,
+      request: { params: S.IdParam },
+      responses: { 200: json(list(S.InstrumentSchema)), ...problems(404) },
+    }),
+    async (c) => c.json({ items: (await getWatchlist(rt, c.req.valid('param').id)).members }, 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/watchlists/{id}/members',
+      tags: tagW,
+      summary: 'Add a symbol (checked against the price source: an unknown symbol is refused)',
+      security,
+      request: { params: S.IdParam, ...body(memberAddSchema) },
+      responses: { 201: json(S.InstrumentSchema, 'Added'), ...problems(404, 409, 503) },
+    }),
+    async (c) => c.json(await addMember(rt, c.req.valid('param').id, c.req.valid('json').symbol), 201),
+  );
+  api.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/watchlists/{id}/members/{symbol}',
+      tags: tagW,
+      security,
+      request: { params: S.IdSymbolParam },
+      responses: { ...noContent, ...problems(404) },
+    }),
+    async (c) => {
+      const p = c.req.valid('param');
+      await removeMember(rt, p.id, p.symbol);
+      return c.body(null, 204);
+    },
+  );
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/instruments',
+      tags: ['Instruments'],
+      security,
+      request: {
+        query: z.strictObject({ watched: z.enum(['true', 'false']).optional(), ...pagingFields() }),
+      },
+      responses: { 200: json(page(S.InstrumentSchema)), ...problems() },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const opts = { watched: q.watched === 'true' };
+      return c.json(
+        await paged(
+          q,
+          (win) => listInstruments(rt, opts, win),
+          () => countInstruments(rt, opts),
+        ),
+        200,
+      );
+    },
+  );
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/instruments/{symbol}',
+      tags: ['Instruments'],
+      security,
+      request: { params: S.SymbolParam },
+      responses: { 200: json(S.InstrumentSchema), ...problems(404) },
+    }),
+    async (c) => c.json(await getInstrument(rt, c.req.valid('param').symbol), 200),
+  );
+
+  // -------------------------------------------------------------------------------------------
+  // Rules and backtests
+  // -------------------------------------------------------------------------------------------
+  const tagR = ['Rules'];
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/rules',
+      tags: tagR,
+      security,
+      request: {
+        query: z.strictObject({
+          enabled: z.enum(['true', 'false']).optional(),
+          kind: text({ max: 40 }).optional(),
+          ...pagingFields(),
+        }),
+      },
+      responses: { 200: json(page(S.RuleSchema)), ...problems() },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const filter = {
+        ...(q.enabled ? { enabled: q.enabled === 'true' } : {}),
+        ...(q.kind ? { kind: q.kind } : {}),
+      };
+      return c.json(
+        await paged(
+          q,
+          (win) => listRules(rt, filter, win),
+          () => countRules(rt, filter),
+        ),
+        200,
+      );
+    },
+  );
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/rules',
+      tags: tagR,
+      security,
+      request: body(ruleInputSchema),
+      responses: { 201: json(S.RuleSchema, 'Created'), ...problems() },
+    }),
+    async (c) => c.json(await createRule(rt, c.req.valid('json')), 201),
+  );
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/rules/templates',
+      tags: tagR,
+      security,
+      responses: { 200: json(list(S.TemplateSchema)), ...problems() },
+    }),
+    async (c) => c.json({ items: await listTemplates(rt) }, 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/rules/preview',
+      tags: tagR,
+      summary: 'Validate a draft rule and backtest it over the last year of stored history',
+      security,
+      request: body(ruleInputSchema),
+      responses: { 200: json(S.RulePreviewSchema), ...problems() },
+    }),
+    async (c) => c.json(await previewRule(rt, c.req.valid('json')), 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/rules/{id}',
+      tags: tagR,
+      security,
+      request: { params: S.IdParam },
+      responses: { 200: json(S.RuleSchema), ...problems(404) },
+    }),
+    async (c) => c.json(await getRule(rt, c.req.valid('param').id), 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/rules/{id}',
+      tags: tagR,
+      summary: 'Change a rule (any subset of fields; enabled: false disables it)',
+      security,
+      request: { params: S.IdParam, ...body(ruleUpdateSchema) },
+      responses: { 200: json(S.RuleSchema), ...problems(404) },
+    }),
+    async (c) => {
+      return c.json(await updateRule(rt, c.req.valid('param').id, c.req.valid('json')), 200);
+    },
+  );
+  api.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/rules/{id}',
+      tags: tagR,
+      security,
+      request: { params: S.IdParam },
+      responses: { ...noContent, ...problems(404) },
+    }),
+    async (c) => {
+      await deleteRule(rt, c.req.valid('param').id);
+      return c.body(null, 204);
+    },
+  );
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/backtest',
+      tags: tagR,
+      summary: 'Run rules over stored history (or posted bars) and list every alert that would have fired',
+      security,
+      request: body(backtestRequestSchema),
+      responses: { 200: json(S.BacktestOutcomeSchema), ...problems(404) },
+    }),
+    async (c) => c.json(await backtestRequest(rt, c.req.valid('json')), 200),
+  );
+
+  // -------------------------------------------------------------------------------------------
+  // Alerts
+  // -------------------------------------------------------------------------------------------
+  const tagA = ['Alerts'];
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/alerts',
+      tags: tagA,
+      security,
+      request: { query: alertFilterSchema },
+      responses: { 200: json(page(S.AlertSummarySchema)), ...problems() },
+    }),
+    async (c) => c.json(await listAlerts(rt, c.req.valid('query')), 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/alerts/{id}',
+      tags: tagA,
+      security,
+      request: { params: S.IdParam },
+      responses: { 200: json(S.AlertSchema), ...problems(404) },
+    }),
+    async (c) => c.json(await getAlert(rt, c.req.valid('param').id), 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/alerts/{id}/deliveries',
+      tags: tagA,
+      security,
+      request: { params: S.IdParam },
+      responses: { 200: json(list(S.DeliverySchema)), ...problems(404) },
+    }),
+    async (c) => c.json({ items: await alertDeliveries(rt, c.req.valid('param').id) }, 200),
+  );
+
+  // -------------------------------------------------------------------------------------------
+  // Subscribers
+  // -------------------------------------------------------------------------------------------
+  const tagS = ['Subscribers'];
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/subscribers',
+      tags: tagS,
+      security,
+      request: {
+        query: z.strictObject({
+          status: z.enum(['pending', 'confirmed', 'unsubscribed', 'bouncing']).optional(),
+          ...pagingFields(1000),
+        }),
+      },
+      responses: { 200: json(page(S.SubscriberSchema)), ...problems() },
+    }),
+    async (c) => c.json(await listSubscribers(rt, c.req.valid('query')), 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/subscribers/{id}',
+      tags: tagS,
+      security,
+      request: { params: S.IdParam },
+      responses: { 200: json(S.SubscriberSchema), ...problems(404) },
+    }),
+    async (c) => c.json(await getSubscriber(rt, c.req.valid('param').id), 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/subscribers/{id}',
+      tags: tagS,
+      security,
+      request: { params: S.IdParam },
+      responses: { ...noContent, ...problems(404) },
+    }),
+    async (c) => {
+      await removeSubscriber(rt, c.req.valid('param').id);
+      return c.body(null, 204);
+    },
+  );
+
+  // -------------------------------------------------------------------------------------------
+  // Webhook endpoints and deliveries
+  // -------------------------------------------------------------------------------------------
+  const tagE = ['Webhook endpoints'];
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/webhook-endpoints',
+      tags: tagE,
+      security,
+      request: { query: pagingSchema },
+      responses: { 200: json(page(S.EndpointSchema)), ...problems() },
+    }),
+    async (c) =>
+      c.json(
+        await paged(
+          c.req.valid('query'),
+          (win) => listEndpoints(rt, win),
+          () => rt.prisma.webhookEndpoint.count(),
+        ),
+        200,
+      ),
+  );
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/webhook-endpoints',
+      tags: tagE,
+      summary: 'Add an endpoint (URL checked by the SSRF guard); the signing secret is in this answer only',
+      security,
+      request: body(endpointCreateSchema),
+      responses: { 201: json(S.EndpointWithSecretSchema, 'Created'), ...problems() },
+    }),
+    async (c) => c.json(await createEndpoint(rt, c.req.valid('json')), 201),
+  );
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/webhook-endpoints/{id}',
+      tags: tagE,
+      security,
+      request: { params: S.IdParam },
+      responses: { 200: json(S.EndpointSchema), ...problems(404) },
+    }),
+    async (c) => c.json(await getEndpoint(rt, c.req.valid('param').id), 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/webhook-endpoints/{id}',
+      tags: tagE,
+      security,
+      request: { params: S.IdParam, ...body(endpointUpdateSchema) },
+      responses: { 200: json(S.EndpointSchema), ...problems(404) },
+    }),
+    async (c) => c.json(await updateEndpoint(rt, c.req.valid('param').id, c.req.valid('json')), 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/webhook-endpoints/{id}',
+      tags: tagE,
+      security,
+      request: { params: S.IdParam },
+      responses: { ...noContent, ...problems(404) },
+    }),
+    async (c) => {
+      await deleteEndpoint(rt, c.req.valid('param').id);
+      return c.body(null, 204);
+    },
+  );
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/webhook-endpoints/{id}/rotate',
+      tags: tagE,
+      summary: 'New signing secret; the previous one keeps signing for 24 h',
+      security,
+      request: { params: S.IdParam },
+      responses: { 200: json(S.EndpointWithSecretSchema), ...problems(404) },
+    }),
+    async (c) => c.json(await rotateSecret(rt, c.req.valid('param').id), 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/webhook-endpoints/{id}/test',
+      tags: tagE,
+      summary: "Send a test event now and return the receiver's answer",
+      security,
+      request: { params: S.IdParam },
+      responses: { 200: json(S.TestResultSchema), ...problems(404) },
+    }),
+    async (c) => c.json(await sendTestEvent(rt, c.req.valid('param').id), 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/webhook-endpoints/{id}/deliveries',
+      tags: tagE,
+      summary: 'Deliveries to this endpoint, newest first',
+      security,
+      request: { params: S.IdParam, query: pagingSchema },
+      responses: { 200: json(page(S.DeliverySchema)), ...problems(404) },
+    }),
+    async (c) => {
+      const id = c.req.valid('param').id;
+      return c.json(
+        await paged(
+          c.req.valid('query'),
+          (win) => endpointDeliveries(rt, id, win.take, win.skip),
+          () => countEndpointDeliveries(rt, id),
+        ),
+        200,
+      );
+    },
+  );
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/deliveries/{id}/redeliver',
+      tags: tagE,
+      summary: 'Put a failed or dead delivery back to pending and enqueue it',
+      security,
+      request: { params: S.IdParam },
+      responses: { 200: json(S.DeliverySchema), ...problems(404, 409) },
+    }),
+    async (c) => c.json(await redeliver(rt, c.req.valid('param').id), 200),
+  );
+
+  // -------------------------------------------------------------------------------------------
+  // Feeds and API keys
+  // -------------------------------------------------------------------------------------------
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/feeds',
+      tags: ['Feeds'],
+      security,
+      request: { query: pagingSchema },
+      responses: { 200: json(page(S.FeedSchema)), ...problems() },
+    }),
+    async (c) =>
+      c.json(
+        await paged(
+          c.req.valid('query'),
+          (win) => listFeeds(rt, win),
+          () => rt.prisma.feed.count(),
+        ),
+        200,
+      ),
+  );
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/feeds',
+      tags: ['Feeds'],
+      security,
+      request: body(feedCreateSchema),
+      responses: { 201: json(S.FeedSchema, 'Created'), ...problems(409) },
+    }),
+    async (c) => c.json(await createFeed(rt, c.req.valid('json')), 201),
+  );
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/feeds/{id}',
+      tags: ['Feeds'],
+      security,
+      request: { params: S.IdParam },
+      responses: { 200: json(S.FeedSchema), ...problems(404) },
+    }),
+    async (c) => c.json(await getFeed(rt, c.req.valid('param').id), 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/feeds/{id}',
+      tags: ['Feeds'],
+      security,
+      request: { params: S.IdParam, ...body(feedUpdateSchema) },
+      responses: { 200: json(S.FeedSchema), ...problems(404) },
+    }),
+    async (c) => c.json(await updateFeed(rt, c.req.valid('param').id, c.req.valid('json')), 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/feeds/{id}',
+      tags: ['Feeds'],
+      summary: 'Delete a feed and every news item it brought in',
+      security,
+      request: { params: S.IdParam },
+      responses: { ...noContent, ...problems(404) },
+    }),
+    async (c) => {
+      await deleteFeed(rt, c.req.valid('param').id);
+      return c.body(null, 204);
+    },
+  );
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api-keys',
+      tags: ['API keys'],
+      security,
+      request: { query: pagingSchema },
+      responses: { 200: json(page(S.ApiKeySchema)), ...problems() },
+    }),
+    async (c) =>
+      c.json(
+        await paged(
+          c.req.valid('query'),
+          (win) => listApiKeys(rt, win),
+          () => rt.prisma.apiKey.count(),
+        ),
+        200,
+      ),
+  );
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api-keys',
+      tags: ['API keys'],
+      summary: 'Create an API key; the key is in this answer only',
+      security,
+      request: body(apiKeyCreateSchema),
+      responses: { 201: json(S.ApiKeyWithSecretSchema, 'Created'), ...problems() },
+    }),
+    async (c) => {
+      const auth = c.get('auth');
+      return c.json(await createApiKey(rt, c.req.valid('json').name, auth?.userId ?? null), 201);
+    },
+  );
+  api.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api-keys/{id}',
+      tags: ['API keys'],
+      security,
+      request: { params: S.IdParam },
+      responses: { ...noContent, ...problems(404) },
+    }),
+    async (c) => {
+      await revokeApiKey(rt, c.req.valid('param').id);
+      return c.body(null, 204);
+    },
+  );
+
+  return api;
+}
+
+/** POST /api/backtest: stored rules by id and/or drafts, over stored bars or the posted ones. */
+async function backtestRequest(rt: Runtime, req: z.infer<typeof backtestRequestSchema>) {
+  if (!req.ruleIds?.length && !req.rules?.length) {
+    throw new ValidationError('No rules', [{ path: 'rules', message: 'give ruleIds or rules (at least one)' }]);
+  }
+  const rules: { def: ReturnType<typeof toDefinition>; name: string; watchlistId: string | null }[] = [];
+  for (const [i, id] of (req.ruleIds ?? []).entries()) {
+    const r = await getRule(rt, id).catch((err) => {
+      if (err instanceof NotFoundError) {
+        throw new ValidationError('Unknown rule', [{ path: `ruleIds.${i}`, message: 'no such rule' }]);
+      }
+      throw err;
+    });
+    rules.push({ def: toDefinition(inputOf(r), r.id), name: r.name, watchlistId: r.watchlistId });
+  }
+  for (const [i, input] of (req.rules ?? []).entries()) {
+    try {
+      rules.push({
+        def: toDefinition(input, `draft-${i + 1}`),
+        name: input.name,
+        watchlistId: input.watchlistId ?? null,
+      });
+    } catch (err) {
+      if (err instanceof ValidationError) {
+        throw new ValidationError(
+          err.message,
+          err.issues.map((x) => ({ ...x, path: `rules.${i}${x.path ? `.${x.path}` : ''}` })),
+        );
+      }
+      throw err;
+    }
+  }
+  const to = req.to ? new Date(`${req.to}T23:59:59.999Z`) : rt.clock.now();
+  const from = req.from ? new Date(`${req.from}T00:00:00Z`) : new Date(to.getTime() - YEAR_MS);
+  if (from.getTime() > to.getTime())
+    throw new ValidationError('Bad range', [{ path: 'from', message: 'must not be after to' }]);
+
+  let histories: History[];
+  if (req.bars) {
+    histories = Object.entries(req.bars).map(([raw, bars]) => {
+      const sym = symbolSchema.safeParse(raw);
+      if (!sym.success)
+        throw new ValidationError('Invalid symbol', [
+          { path: `bars.${raw}`, message: sym.error.issues[0]?.message ?? 'not a symbol' },
+        ]);
+      const sorted = [...bars].sort((a, b) => (a.date < b.date ? -1 : 1));
+      for (let j = 1; j < sorted.length; j++) {
+        if (sorted[j]?.date === sorted[j - 1]?.date)
+          throw new ValidationError('Duplicate bar', [
+            { path: `bars.${raw}`, message: `two bars for ${sorted[j]?.date}` },
+          ]);
+      }
+      return {
+        symbol: sym.data,
+        splits: [],
+        bars: sorted
+          .filter((b) => b.date <= iso(to))
+          .map(
+            (b): DailyBar => ({
+              symbol: sym.data,
+              date: b.date,
+              open: b.open ?? b.close,
+              high: Math.max(b.high ?? b.close, b.close),
+              low: Math.min(b.low ?? b.close, b.close),
+              close: b.close,
+              volume: b.volume ?? 0,
+              sourceAt: new Date(`${b.date}T21:00:00Z`),
+            }),
+          ),
+      };
+    });
+  } else {
+    const symbols = new Set<string>();
+    if (req.symbols?.length) {
+      for (const [i, s] of req.symbols.entries()) {
+        const p = symbolSchema.safeParse(s);
+        if (!p.success)
+          throw new ValidationError('Invalid symbol', [
+            { path: `symbols.${i}`, message: p.error.issues[0]?.message ?? '' },
+          ]);
+        symbols.add(p.data);
+      }
+    } else {
+      for (const r of rules)
+        for (const s of await ruleSymbols(rt, { symbols: r.def.symbols, watchlistId: r.watchlistId })) symbols.add(s);
+    }
+    histories = await loadHistories(rt, [...symbols].sort(), new Date(from.getTime() - WARMUP_MS), to);
+  }
+  const usesNews = rules.some((r) => r.def.kind === 'news_match' || r.def.kind === 'confirmation');
+  const news = usesNews
+    ? await loadNews(
+        rt,
+        histories.map((h) => h.symbol),
+        from,
+        to,
+      )
+    : [];
+  return runBacktest(rules, histories, { from, to }, news);
+}
+
+const iso = (d: Date) => d.toISOString().slice(0, 10);

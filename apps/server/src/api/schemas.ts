@@ -1,0 +1,189 @@
+/** Response and parameter schemas of the API (requests reuse the services' schemas). */
+import { z } from '@hono/zod-openapi';
+import { text } from '../input.ts';
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem');
+
+export const IdParam = z.object({
+  id: text({ min: 1, max: 64 }).openapi({ param: { name: 'id', in: 'path' } }),
+});
+export const IdSymbolParam = z.object({
+  id: text({ min: 1, max: 64 }).openapi({ param: { name: 'id', in: 'path' } }),
+  symbol: text({ min: 1, max: 24 }).openapi({ param: { name: 'symbol', in: 'path' }, example: 'NVDA' }),
+});
+export const SymbolParam = z.object({
+  symbol: text({ min: 1, max: 24 }).openapi({ param: { name: 'symbol', in: 'path' }, example: 'NVDA' }),
+});
+
+const iso = z.string().openapi({ format: 'date-time' });
+
+export const InstrumentSchema = z
+  .looseObject({
+    symbol: z.string(),
+    name: z.string().nullable(),
+    status: z.string(),
+    freshness: z.string(),
+    lastPrice: z.number().nullable(),
+    prevClose: z.number().nullable(),
+    dayMove: z.number().nullable().openapi({ description: 'fraction, 0.012 = +1.2 %' }),
+    lastSourceAt: iso.nullable(),
+  })
+  .openapi('Instrument');
+
+export const WatchlistSummarySchema = z
+  .looseObject({
+    id: z.string(),
+    slug: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    memberCount: z.number().int(),
+  })
+  .openapi('WatchlistSummary');
+
+export const WatchlistSchema = z
+  .looseObject({
+    id: z.string(),
+    slug: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    members: z.array(InstrumentSchema),
+  })
+  .openapi('Watchlist');
+
+export const RuleSchema = z
+  .looseObject({
+    id: z.string(),
+    seedId: z.string().nullable(),
+    name: z.string(),
+    kind: z.string(),
+    params: z.unknown(),
+    symbols: z.array(z.string()),
+    watchlistId: z.string().nullable(),
+    severity: z.string(),
+    cooldownSec: z.number().int(),
+    enabled: z.boolean(),
+    summary: z.string().nullable(),
+  })
+  .openapi('Rule');
+
+export const BacktestHitSchema = z
+  .object({
+    ruleId: z.string(),
+    ruleName: z.string(),
+    symbol: z.string(),
+    at: z.string(),
+    value: z.number(),
+    threshold: z.number(),
+  })
+  .openapi('BacktestHit');
+
+export const BacktestOutcomeSchema = z
+  .object({
+    alerts: z.array(BacktestHitSchema),
+    summary: z.looseObject({
+      from: z.string(),
+      to: z.string(),
+      symbols: z.array(z.string()),
+      barsUsed: z.number().int(),
+      total: z.number().int(),
+      byRule: z.array(z.object({ ruleId: z.string(), ruleName: z.string(), fired: z.number().int() })),
+    }),
+  })
+  .openapi('BacktestOutcome');
+
+export const RulePreviewSchema = z
+  .object({
+    description: z.string(),
+    symbols: z.array(z.string()),
+    fired: z.number().int(),
+    backtest: BacktestOutcomeSchema.nullable(),
+    note: z.string().nullable(),
+  })
+  .openapi('RulePreview');
+
+export const DeliverySchema = z
+  .looseObject({
+    id: z.string(),
+    channel: z.string(),
+    eventType: z.string(),
+    status: z.string(),
+    attempts: z.number().int(),
+    attemptLog: z.array(
+      z.looseObject({ startedAt: z.string(), outcome: z.string(), statusCode: z.number().nullable() }),
+    ),
+  })
+  .openapi('Delivery');
+
+export const AlertSummarySchema = z
+  .looseObject({
+    id: z.string(),
+    ruleId: z.string(),
+    subject: z.string(),
+    status: z.string(),
+    value: z.number(),
+    threshold: z.number(),
+    firedAt: iso,
+  })
+  .openapi('AlertSummary');
+
+export const AlertSchema = z
+  .looseObject({
+    id: z.string(),
+    subject: z.string(),
+    status: z.string(),
+    firedAt: iso,
+    bars: z.array(z.looseObject({ time: z.string(), close: z.number() })),
+    headlines: z.array(z.looseObject({ title: z.string() })),
+    deliveries: z.array(DeliverySchema),
+  })
+  .openapi('Alert');
+
+export const SubscriberSchema = z
+  .looseObject({ id: z.string(), email: z.string(), status: z.string(), mode: z.string() })
+  .openapi('Subscriber');
+
+export const EndpointSchema = z
+  .looseObject({ id: z.string(), url: z.string(), status: z.string(), eventTypes: z.array(z.string()) })
+  .openapi('WebhookEndpoint');
+
+export const EndpointWithSecretSchema = z
+  .object({
+    endpoint: EndpointSchema,
+    secret: z.string().openapi({ description: 'whsec_ signing secret: shown only in this answer' }),
+  })
+  .openapi('WebhookEndpointWithSecret');
+
+export const TestResultSchema = z
+  .object({
+    deliveryId: z.string(),
+    ok: z.boolean(),
+    status: z.number().int().nullable(),
+    durationMs: z.number(),
+    responseSnippet: z.string(),
+    error: z.string().nullable(),
+  })
+  .openapi('WebhookTestResult');
+
+export const FeedSchema = z
+  .looseObject({ id: z.string(), url: z.string(), name: z.string(), enabled: z.boolean(), status: z.string() })
+  .openapi('Feed');
+
+export const ApiKeySchema = z
+  .looseObject({ id: z.string(), name: z.string(), prefix: z.string(), revokedAt: z.string().nullable() })
+  .openapi('ApiKey');
+
+export const ApiKeyWithSecretSchema = z
+  .object({ apiKey: ApiKeySchema, key: z.string().openapi({ description: 'sk_ key: shown only in this answer' }) })
+  .openapi('ApiKeyWithSecret');
+
+export const TemplateSchema = z
+  .looseObject({ id: z.string(), label: z.string(), source: z.enum(['seed', 'kind']), input: z.unknown() })
+  .openapi('RuleTemplate');

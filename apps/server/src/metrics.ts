@@ -1,0 +1,69 @@
+import client from 'prom-client';
+import type { QueueSet } from '@signals/queue';
+import type { PrismaClient } from '@signals/db';
+
+/** Prometheus metrics: process defaults, HTTP, queue depths, data freshness, deliveries. */
+export function createMetrics(deps: { queues: QueueSet; prisma: PrismaClient }) {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'signals_' });
+
+  const httpRequests = new client.Counter({
+    name: 'signals_http_requests_total',
+    help: 'HTTP requests by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const httpDuration = new client.Histogram({
+    name: 'signals_http_request_duration_seconds',
+    help: 'HTTP request duration',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+
+  new client.Gauge({
+    name: 'signals_queue_jobs',
+    help: 'Jobs per queue and state',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      await Promise.all(
+        deps.queues.all().map(async (q) => {
+          const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+          for (const [state, n] of Object.entries(counts)) this.set({ queue: q.name, state }, n);
+        }),
+      ).catch(() => {});
+    },
+  });
+
+  new client.Gauge({
+    name: 'signals_instruments',
+    help: 'Instruments by data freshness',
+    labelNames: ['freshness'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await deps.prisma.instrument.groupBy({ by: ['freshness'], _count: { _all: true } }).catch(() => []);
+      for (const r of rows) this.set({ freshness: r.freshness }, r._count._all);
+    },
+  });
+
+  new client.Gauge({
+    name: 'signals_deliveries',
+    help: 'Deliveries by channel and status',
+    labelNames: ['channel', 'status'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await deps.prisma.delivery
+        .groupBy({ by: ['channel', 'status'], _count: { _all: true } })
+        .catch(() => []);
+      for (const r of rows) this.set({ channel: r.channel, status: r.status }, r._count._all);
+    },
+  });
+
+  return { registry, httpRequests, httpDuration };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,343 @@
+/**
+ * Public pages: subscribe (double opt-in), confirm, preferences and unsubscribe (a GET page with a
+ * button, and RFC 8058 one-click POST). Rate-limited; the answer to a subscription is the same
+ * whether the address is known or not.
+ */
+import { type Context, Hono } from 'hono';
+import { html } from 'hono/html';
+import type { AppEnv, Runtime } from '../context.ts';
+import { FormError, limitBody, readForm } from '../input.ts';
+import { type FieldError, HttpProblem, fieldErrors } from '../problem.ts';
+import { enforce, keyOf } from '../security/ratelimit.ts';
+import {
+  confirm,
+  pendingByConfirmToken,
+  manageToken,
+  preferencesSchema,
+  type RuleGroup,
+  ruleChoices,
+  subscribe,
+  subscribeSchema,
+  subscriberByToken,
+  unsubscribe,
+  updatePreferences,
+} from '../services/subscribers.ts';
+import { checkbox, field, page } from '../views/layout.ts';
+
+export function createPublicPages(rt: Runtime) {
+  const app = new Hono<AppEnv>();
+  app.use('*', limitBody);
+
+  const watchlists = () =>
+    rt.prisma.watchlist.findMany({ orderBy: { name: 'asc' }, select: { id: true, name: true, description: true } });
+
+  const limited = async (c: Context<AppEnv>, what: string, max: number) => {
+    await enforce(rt.rateLimiter, [{ key: `public:${what}:${keyOf(c.get('clientIp'))}`, max, windowSec: 3600 }]);
+  };
+
+  const errorList = (id: string, errs: FieldError[]) =>
+    errs.length ? html`<ul class="errors" id="${id}">${errs.map((e) => html`<li>${e.message}</li>`)}</ul>` : '';
+
+  const watchlistChoices = (
+    lists: { id: string; name: string; description: string | null }[],
+    chosen: Set<string>,
+    errors: FieldError[],
+  ) => {
+    const errs = errors.filter((e) => e.path.startsWith('watchlistIds'));
+    return html`<fieldset${errs.length ? html` aria-describedby="wl-err"` : ''}>
+  <legend>Watchlists</legend>
+  ${lists.map((w) =>
+    checkbox({
+      name: 'watchlistIds',
+      value: w.id,
+      id: `wl-${w.id}`,
+      label: w.description ? `${w.name} — ${w.description}` : w.name,
+      checked: chosen.has(w.id),
+    }),
+  )}
+  ${errorList('wl-err', errs)}
+</fieldset>`;
+  };
+
+  /** Individual rules, one fieldset per watchlist; each checkbox labelled by the rule name, described by its line. */
+  const ruleList = (groups: RuleGroup[], chosen: Set<string>, errors: FieldError[]) => {
+    const errs = errors.filter((e) => e.path.startsWith('ruleIds'));
+    if (groups.length === 0 && errs.length === 0) return '';
+    return html`<fieldset data-testid="rule-choices"${errs.length ? html` aria-describedby="rule-err"` : ''}>
+  <legend>Individual rules</legend>
+  <p class="hint">Only the alerts of the rules you tick, whatever their watchlist.</p>
+  ${groups.map(
+    (g) => html`<fieldset class="rule-group">
+    <legend>${g.watchlist ? g.watchlist.name : 'Other rules'}</legend>
+    ${g.rules.map((r) => {
+      const id = `rule-${r.id}`;
+      return html`<div class="check"><input type="checkbox" id="${id}" name="ruleIds" value="${r.id}"${
+        chosen.has(r.id) ? html` checked` : ''
+      }${r.line ? html` aria-describedby="${id}-desc"` : ''}> <label for="${id}">${r.name}${r.enabled ? '' : ' (paused)'}</label>${
+        r.line ? html`<br><span class="hint" id="${id}-desc">${r.line}</span>` : ''
+      }</div>`;
+    })}
+  </fieldset>`,
+  )}
+  ${errorList('rule-err', errs)}
+</fieldset>`;
+  };
+
+  /** Watchlists and rules, with the "choose at least one" message above both. */
+  const choices = async (
+    o: { watchlists: Set<string>; rules: Set<string>; errors: FieldError[] },
+    extraRuleIds: string[] = [],
+  ) => {
+    const [lists, groups] = await Promise.all([watchlists(), ruleChoices(rt, extraRuleIds)]);
+    const errs = o.errors.filter((e) => e.path === 'subscriptions');
+    return html`<div class="choices" role="group" aria-labelledby="choices-h"${errs.length ? html` aria-describedby="choice-err"` : ''}>
+  <p id="choices-h"><strong>What to receive</strong> <span class="hint">(at least one watchlist or rule)</span></p>
+  ${errorList('choice-err', errs)}
+  ${watchlistChoices(lists, o.watchlists, o.errors)}
+  ${ruleList(groups, o.rules, o.errors)}
+</div>`;
+  };
+
+  /** Form errors, with "choose at least one" added when neither list was ticked (zod skips the refine on other errors). */
+  const withChoiceError = (errors: FieldError[], watchlistIds: string[], ruleIds: string[]) =>
+    watchlistIds.length + ruleIds.length === 0 && !errors.some((e) => e.path === 'subscriptions')
+      ? [...errors, { path: 'subscriptions', message: 'choose at least one watchlist or rule' }]
+      : errors;
+
+  const modeChoice = (mode: string) => html`<fieldset>
+  <legend>How often</legend>
+  <div class="check"><input type="radio" id="mode-immediate" name="mode" value="immediate"${mode !== 'digest' ? html` checked` : ''}> <label for="mode-immediate">Right away, one email per alert</label></div>
+  <div class="check"><input type="radio" id="mode-digest" name="mode" value="digest"${mode === 'digest' ? html` checked` : ''}> <label for="mode-digest">A digest, at most one email an hour</label></div>
+</fieldset>`;
+
+  const subscribePage = async (
+    o: {
+      email?: string;
+      chosen?: string[];
+      rules?: string[];
+      mode?: string;
+      errors?: FieldError[];
+      error?: string;
+    } = {},
+  ) => {
+    const lists = o.chosen ? [] : await watchlists();
+    const errors = o.errors ?? [];
+    return page({
+      title: 'Subscribe to market signals',
+      error: o.error ?? null,
+      body: html`<p>Get an email when one of the signals that moved the AI trade shows up again. We send a confirmation link first; nothing else is sent until you click it.</p>
+<form method="post" action="/subscribe" class="stack" aria-label="Subscribe">
+  ${field({ name: 'email', label: 'Email', type: 'email', required: true, value: o.email, errors, autocomplete: 'email' })}
+  ${await choices({ watchlists: new Set(o.chosen ?? lists.map((l) => l.id)), rules: new Set(o.rules ?? []), errors })}
+  ${modeChoice(o.mode ?? 'immediate')}
+  <button type="submit">Subscribe</button>
+</form>`,
+    });
+  };
+
+  app.get('/subscribe', async (c) => c.html(await subscribePage()));
+
+  app.post('/subscribe', async (c) => {
+    await limited(c, 'subscribe', 20);
+    let values: Record<string, string> = {};
+    let all: Record<string, string[]> = {};
+    try {
+      ({ values, all } = await readForm(c));
+      const watchlistIds = all.watchlistIds ?? [];
+      const ruleIds = all.ruleIds ?? [];
+      const r = subscribeSchema.safeParse({
+        email: values.email ?? '',
+        watchlistIds,
+        ruleIds,
+        mode: values.mode === 'digest' ? 'digest' : 'immediate',
+      });
+      if (!r.success) throw new FormError(withChoiceError(fieldErrors(r.error), watchlistIds, ruleIds));
+      await enforce(rt.rateLimiter, [
+        { key: `public:subscribe:email:${keyOf(r.data.email)}`, max: 5, windowSec: 3600 },
+      ]);
+      const { deliveryId } = await subscribe(rt, r.data);
+      rt.logger.info({ reqId: c.get('requestId'), confirmation: deliveryId !== null }, 'subscription requested');
+    } catch (err) {
+      if (err instanceof FormError || (err as { code?: string }).code === 'validation_failed') {
+        const errors = err instanceof FormError ? err.errors : (err as { issues: FieldError[] }).issues;
+        return c.html(
+          await subscribePage({
+            email: values.email ?? '',
+            chosen: all.watchlistIds ?? [],
+            rules: all.ruleIds ?? [],
+            mode: values.mode ?? '',
+            errors,
+            error: 'Please correct the marked fields.',
+          }),
+          400,
+        );
+      }
+      throw err;
+    }
+    return c.html(
+      page({
+        title: 'Check your inbox',
+        body: html`<p role="status" data-testid="subscribe-done">If the address can receive our alerts, a confirmation email is on its way. Click the link in it to start receiving alerts.</p>`,
+      }),
+    );
+  });
+
+  const linkProblem = (title: string) =>
+    page({
+      title,
+      body: html`<p>This link is not valid (it may have expired, or been replaced by a newer one). <a href="/subscribe">Subscribe again</a>.</p>`,
+    });
+
+  // GET only shows the button: mail scanners and link previews follow links, and must not be able
+  // to confirm an address on its owner's behalf. The POST confirms.
+  app.get('/confirm', async (c) => {
+    await limited(c, 'confirm', 60);
+    const token = c.req.query('token') ?? '';
+    const sub = await pendingByConfirmToken(rt, token);
+    if (!sub) return c.html(linkProblem('Confirmation link not valid'), 400);
+    return c.html(
+      page({
+        title: 'Confirm your subscription',
+        body: html`<p>Confirm that <strong>${sub.email}</strong> should receive Market Signals alerts.</p>
+<form method="post" action="/confirm" class="stack" aria-label="Confirm subscription">
+  <input type="hidden" name="token" value="${token}">
+  <button type="submit" data-testid="confirm-button">Confirm my subscription</button>
+</form>`,
+      }),
+    );
+  });
+
+  app.post('/confirm', async (c) => {
+    await limited(c, 'confirm', 60);
+    const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    const token = typeof form.token === 'string' ? form.token : '';
+    const r = await confirm(rt, token);
+    if (!r) return c.html(linkProblem('Confirmation link not valid'), 400);
+    const manage = await manageToken(rt, r.subscriberId);
+    return c.html(
+      page({
+        title: 'Subscription confirmed',
+        body: html`<p role="status" data-testid="confirmed">Thank you: your address is confirmed. Alerts will arrive by email.</p>
+<p><a href="/preferences?token=${manage}">Change what you receive</a> · <a href="/unsubscribe?token=${manage}">Unsubscribe</a></p>`,
+      }),
+    );
+  });
+
+  const prefsPage = async (
+    token: string,
+    sub: { mode: string; subscriptions: { watchlistId: string | null; ruleId: string | null }[] },
+    o: {
+      errors?: FieldError[];
+      notice?: string;
+      chosen?: { watchlistIds: string[]; ruleIds: string[]; mode: string };
+    } = {},
+  ) => {
+    const has = sub.subscriptions.flatMap((s) => (s.ruleId ? [s.ruleId] : []));
+    const wl = o.chosen?.watchlistIds ?? sub.subscriptions.flatMap((s) => (s.watchlistId ? [s.watchlistId] : []));
+    const rules = o.chosen?.ruleIds ?? has;
+    return page({
+      title: 'Your preferences',
+      notice: o.notice ?? null,
+      error: o.errors?.length ? 'Please correct the marked fields.' : null,
+      body: html`<form method="post" action="/preferences?token=${token}" class="stack" aria-label="Preferences">
+  ${await choices({ watchlists: new Set(wl), rules: new Set(rules), errors: o.errors ?? [] }, has)}
+  ${modeChoice(o.chosen?.mode ?? sub.mode)}
+  <button type="submit">Save preferences</button>
+</form>
+<p><a href="/unsubscribe?token=${token}">Unsubscribe from everything</a></p>`,
+    });
+  };
+
+  app.get('/preferences', async (c) => {
+    await limited(c, 'manage', 120);
+    const token = c.req.query('token') ?? '';
+    const sub = await subscriberByToken(rt, token);
+    if (!sub || sub.status === 'unsubscribed') return c.html(linkProblem('Link not valid'), 400);
+    return c.html(await prefsPage(token, sub));
+  });
+
+  app.post('/preferences', async (c) => {
+    await limited(c, 'manage', 120);
+    const token = c.req.query('token') ?? '';
+    const sub = await subscriberByToken(rt, token);
+    if (!sub || sub.status === 'unsubscribed') return c.html(linkProblem('Link not valid'), 400);
+    let chosen: { watchlistIds: string[]; ruleIds: string[]; mode: string } | undefined;
+    try {
+      const { values, all } = await readForm(c);
+      const watchlistIds = all.watchlistIds ?? [];
+      const ruleIds = all.ruleIds ?? [];
+      const mode = values.mode === 'digest' ? 'digest' : 'immediate';
+      chosen = { watchlistIds, ruleIds, mode };
+      const r = preferencesSchema.safeParse({ watchlistIds, ruleIds, mode });
+      if (!r.success) throw new FormError(withChoiceError(fieldErrors(r.error), watchlistIds, ruleIds));
+      await updatePreferences(rt, sub.id, r.data);
+    } catch (err) {
+      const opts = chosen ? { chosen } : {};
+      if (err instanceof FormError) return c.html(await prefsPage(token, sub, { ...opts, errors: err.errors }), 400);
+      if ((err as { code?: string }).code === 'validation_failed') {
+        return c.html(await prefsPage(token, sub, { ...opts, errors: (err as { issues: FieldError[] }).issues }), 400);
+      }
+      throw err;
+    }
+    const fresh = await subscriberByToken(rt, token);
+    return c.html(await prefsPage(token, fresh ?? sub, { notice: 'Preferences saved.' }));
+  });
+
+  app.get('/unsubscribe', async (c) => {
+    await limited(c, 'manage', 120);
+    const token = c.req.query('token') ?? '';
+    const sub = await subscriberByToken(rt, token);
+    if (!sub) return c.html(linkProblem('Unsubscribe link not valid'), 400);
+    if (sub.status === 'unsubscribed') return c.html(unsubscribedPage());
+    return c.html(
+      page({
+        title: 'Unsubscribe',
+        body: html`<p>Stop all alert emails to this address?</p>
+<form method="post" action="/unsubscribe?token=${token}" aria-label="Unsubscribe">
+  <input type="hidden" name="List-Unsubscribe" value="One-Click">
+  <button type="submit">Unsubscribe</button>
+</form>`,
+      }),
+    );
+  });
+
+  const unsubscribedPage = () =>
+    page({
+      title: 'Unsubscribed',
+      body: html`<p role="status" data-testid="unsubscribed">You are unsubscribed: no more alert emails will be sent to this address. <a href="/subscribe">Subscribe again</a>.</p>`,
+    });
+
+  // RFC 8058: mail clients POST `List-Unsubscribe=One-Click` to the URL of the List-Unsubscribe
+  // header, without cookies or a confirmation step. The signed token in the URL is the authority.
+  app.post('/unsubscribe', async (c) => {
+    await limited(c, 'manage', 120);
+    const token = c.req.query('token') ?? '';
+    const sub = await subscriberByToken(rt, token);
+    if (!sub) return c.html(linkProblem('Unsubscribe link not valid'), 400);
+    await unsubscribe(rt, sub.id);
+    rt.logger.info({ reqId: c.get('requestId') }, 'subscriber unsubscribed');
+    return c.html(unsubscribedPage());
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof HttpProblem && err.status === 429) {
+      for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+      return c.html(
+        page({
+          title: 'Too many requests',
+          body: html`<p>Please wait a little and try again (${err.extra.detail ?? ''}).</p>`,
+        }),
+        429,
+      );
+    }
+    if (err instanceof HttpProblem && err.status === 413) {
+      return c.html(
+        page({ title: 'Request too large', body: html`<p>That was more than this form accepts.</p>` }),
+        413,
+      );
+    }
+    throw err;
+  });
+
+  return app;
+}

@@ -1,0 +1,165 @@
+/** Alerts: filtered list, and the detail view (price bars around the event, headlines, deliveries). */
+import { NotFoundError } from '@signals/core';
+import type { Prisma } from '@signals/db';
+import { z } from 'zod';
+import type { Runtime } from '../context.ts';
+import { text } from '../input.ts';
+import { pagingFields, windowOf } from './paging.ts';
+
+const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/, 'must be a date (YYYY-MM-DD) or an ISO timestamp')
+  .refine((s) => !Number.isNaN(Date.parse(s)), 'not a valid date');
+
+export const alertFilterSchema = z.strictObject({
+  ruleId: text({ min: 1, max: 64 }).optional(),
+  symbol: text({ min: 1, max: 24 }).optional(),
+  status: z.enum(['firing', 'resolved']).optional(),
+  from: isoDate.optional(),
+  to: isoDate.optional(),
+  ...pagingFields(500),
+});
+export type AlertFilter = z.infer<typeof alertFilterSchema>;
+
+function endOfDay(s: string): Date {
+  return /^\d{4}-\d{2}-\d{2}$/.test(s) ? new Date(`${s}T23:59:59.999Z`) : new Date(s);
+}
+
+export async function listAlerts(rt: Runtime, f: AlertFilter) {
+  const where: Prisma.AlertWhereInput = {
+    ...(f.ruleId ? { ruleId: f.ruleId } : {}),
+    ...(f.symbol ? { subject: f.symbol.toUpperCase() } : {}),
+    ...(f.status ? { status: f.status } : {}),
+    ...(f.from || f.to
+      ? { firedAt: { ...(f.from ? { gte: new Date(f.from) } : {}), ...(f.to ? { lte: endOfDay(f.to) } : {}) } }
+      : {}),
+  };
+  const [rows, total] = await Promise.all([
+    rt.prisma.alert.findMany({
+      where,
+      orderBy: { firedAt: 'desc' },
+      ...windowOf(f),
+      include: { rule: { select: { name: true } }, _count: { select: { deliveries: true } } },
+    }),
+    rt.prisma.alert.count({ where }),
+  ]);
+  return {
+    total,
+    items: rows.map((a) => ({
+      id: a.id,
+      ruleId: a.ruleId,
+      ruleName: a.rule.name,
+      subject: a.subject,
+      status: a.status,
+      severity: a.severity,
+      title: a.title,
+      value: a.value,
+      threshold: a.threshold,
+      firedAt: a.firedAt.toISOString(),
+      resolvedAt: a.resolvedAt?.toISOString() ?? null,
+      deliveryCount: a._count.deliveries,
+    })),
+  };
+}
+
+export function deliveryView(d: Prisma.DeliveryGetPayload<{ include: { attemptLog: true } }>) {
+  return {
+    id: d.id,
+    alertId: d.alertId,
+    channel: d.channel,
+    target: d.target,
+    subscriberId: d.subscriberId,
+    endpointId: d.endpointId,
+    eventType: d.eventType,
+    messageId: d.messageId,
+    status: d.status,
+    attempts: d.attempts,
+    nextAttemptAt: d.nextAttemptAt.toISOString(),
+    lastError: d.lastError,
+    deliveredAt: d.deliveredAt?.toISOString() ?? null,
+    createdAt: d.createdAt.toISOString(),
+    attemptLog: d.attemptLog.map((a) => ({
+      startedAt: a.startedAt.toISOString(),
+      durationMs: a.durationMs,
+      outcome: a.outcome,
+      statusCode: a.statusCode,
+      response: a.response,
+      error: a.error,
+    })),
+  };
+}
+
+export async function alertDeliveries(rt: Runtime, alertId: string) {
+  const a = await rt.prisma.alert.findUnique({ where: { id: alertId }, select: { id: true } });
+  if (!a) throw new NotFoundError('Alert');
+  const rows = await rt.prisma.delivery.findMany({
+    where: { alertId },
+    include: { attemptLog: { orderBy: { startedAt: 'asc' } } },
+    orderBy: { createdAt: 'asc' },
+  });
+  return rows.map(deliveryView);
+}
+
+const DAY = 86_400_000;
+
+export async function getAlert(rt: Runtime, id: string) {
+  const a = await rt.prisma.alert.findUnique({
+    where: { id },
+    include: {
+      rule: { select: { id: true, name: true, kind: true, sourceArticle: true, sourcePassage: true } },
+      instrument: true,
+    },
+  });
+  if (!a) throw new NotFoundError('Alert');
+  const inst = a.instrument ?? (await rt.prisma.instrument.findUnique({ where: { symbol: a.subject } }));
+  const fired = a.firedAt.getTime();
+  const bars = inst
+    ? await rt.prisma.priceBar.findMany({
+        where: { instrumentId: inst.id, date: { gte: new Date(fired - 120 * DAY), lte: new Date(fired + 30 * DAY) } },
+        orderBy: { date: 'asc' },
+      })
+    : [];
+  const headlines = inst
+    ? await rt.prisma.newsItem.findMany({
+        where: {
+          instruments: { some: { instrumentId: inst.id } },
+          OR: [
+            { publishedAt: { gte: new Date(fired - 3 * DAY), lte: new Date(fired + DAY) } },
+            { publishedAt: null, firstSeenAt: { gte: new Date(fired - 3 * DAY), lte: new Date(fired + DAY) } },
+          ],
+        },
+        orderBy: [{ publishedAt: 'desc' }],
+        take: 20,
+        include: { feed: { select: { name: true } } },
+      })
+    : [];
+  return {
+    id: a.id,
+    title: a.title,
+    subject: a.subject,
+    status: a.status,
+    severity: a.severity,
+    value: a.value,
+    threshold: a.threshold,
+    windowStart: a.windowStart?.toISOString() ?? null,
+    windowEnd: a.windowEnd?.toISOString() ?? null,
+    firedAt: a.firedAt.toISOString(),
+    resolvedAt: a.resolvedAt?.toISOString() ?? null,
+    details: a.details,
+    rule: a.rule,
+    bars: bars.map((b) => ({
+      time: b.date.toISOString().slice(0, 10),
+      open: b.open.toNumber(),
+      high: b.high.toNumber(),
+      low: b.low.toNumber(),
+      close: b.close.toNumber(),
+    })),
+    headlines: headlines.map((h) => ({
+      title: h.title,
+      link: h.link,
+      feed: h.feed.name,
+      publishedAt: (h.publishedAt ?? h.firstSeenAt).toISOString(),
+    })),
+    deliveries: await alertDeliveries(rt, a.id),
+  };
+}

@@ -1,0 +1,362 @@
+/**
+ * Rules: stored as Rule rows, validated by @signals/core's rule definition schema (field-level
+ * issues), created from scratch or from templates (the article-derived seed rules, one per kind),
+ * previewed with a backtest over the last year of stored history before saving.
+ */
+import {
+  NotFoundError,
+  RULE_KINDS,
+  type RuleDefinition,
+  ValidationError,
+  describeRule,
+  validateRuleDefinition,
+} from '@signals/core';
+import type { Prisma } from '@signals/db';
+import { z } from 'zod';
+import type { Runtime } from '../context.ts';
+import { text } from '../input.ts';
+import { type BacktestOutcome, WARMUP_MS, loadHistories, loadNews, ruleSymbols, runBacktest } from './backtest.ts';
+import { writeOr } from './util.ts';
+
+const severity = z.enum(['info', 'warning', 'critical']);
+
+const ruleFields = {
+  name: text({ min: 1, max: 200 }),
+  description: text({ max: 2000 }).nullish(),
+  kind: z.enum(RULE_KINDS),
+  params: z.record(z.string(), z.unknown()),
+  symbols: z
+    .array(text({ min: 1, max: 24 }))
+    .max(1000)
+    .optional(),
+  watchlistId: text({ min: 1, max: 64 }).nullish(),
+  severity: severity.optional(),
+  cooldownSec: z
+    .number()
+    .int()
+    .min(0)
+    .max(90 * 86_400)
+    .optional(),
+  pendingSec: z.number().int().min(0).max(86_400).nullish(),
+  confirmAtClose: z.boolean().optional(),
+  rearmFraction: z.number().min(0).max(1).nullish(),
+  notifyResolved: z.boolean().optional(),
+  enabled: z.boolean().optional(),
+};
+
+/** Body of POST /api/rules and of the preview. */
+export const ruleInputSchema = z.strictObject(ruleFields);
+/** Body of PATCH /api/rules/{id}: any subset. */
+export const ruleUpdateSchema = z.strictObject(
+  Object.fromEntries(Object.entries(ruleFields).map(([k, v]) => [k, v.optional()])) as {
+    [K in keyof typeof ruleFields]: z.ZodOptional<(typeof ruleFields)[K]>;
+  },
+);
+export type RuleInput = z.infer<typeof ruleInputSchema>;
+export type RuleUpdate = z.infer<typeof ruleUpdateSchema>;
+
+type RuleRow = Prisma.RuleGetPayload<{ include: { watchlist: { select: { name: true; slug: true } } } }>;
+
+export function ruleView(r: RuleRow) {
+  return {
+    id: r.id,
+    seedId: r.seedId,
+    name: r.name,
+    description: r.description,
+    kind: r.kind,
+    params: r.params,
+    symbols: r.symbols,
+    watchlistId: r.watchlistId,
+    watchlist: r.watchlist ? { name: r.watchlist.name, slug: r.watchlist.slug } : null,
+    severity: r.severity,
+    cooldownSec: r.cooldownSec,
+    pendingSec: r.pendingSec,
+    confirmAtClose: r.confirmAtClose,
+    rearmFraction: r.rearmFraction,
+    notifyResolved: r.notifyResolved,
+    enabled: r.enabled,
+    sourceArticle: r.sourceArticle,
+    sourcePassage: r.sourcePassage,
+    summary: summarize(r),
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+  };
+}
+
+function summarize(r: {
+  id: string;
+  kind: string;
+  params: unknown;
+  symbols: string[];
+  name: string;
+  severity: string;
+  cooldownSec: number;
+}) {
+  const v = validateRuleDefinition({
+    id: r.id,
+    name: r.name,
+    kind: r.kind,
+    params: r.params,
+    ...(r.symbols.length ? { symbols: r.symbols } : {}),
+    severity: r.severity,
+    cooldownSec: r.cooldownSec,
+  });
+  return v.ok ? describeRule(v.rule) : null;
+}
+
+/**
+ * The engine's definition of an input, or field-level issues. `id` is the row id (or `draft`).
+ * Paths are those of the input (`params.thresholdPct`, `symbols.1`).
+ */
+export function toDefinition(input: RuleInput, id: string): RuleDefinition {
+  const v = validateRuleDefinition({
+    id,
+    name: input.name,
+    ...(input.description ? { description: input.description } : {}),
+    kind: input.kind,
+    params: input.params,
+    ...(input.symbols?.length ? { symbols: input.symbols } : {}),
+    severity: input.severity ?? 'warning',
+    cooldownSec: input.cooldownSec ?? 86_400,
+    ...(input.pendingSec != null ? { pendingSec: input.pendingSec } : {}),
+    ...(input.confirmAtClose !== undefined ? { confirmAtClose: input.confirmAtClose } : {}),
+    ...(input.rearmFraction != null ? { rearmFraction: input.rearmFraction } : {}),
+    ...(input.notifyResolved !== undefined ? { notifyResolved: input.notifyResolved } : {}),
+  });
+  if (!v.ok) {
+    const issues = v.issues.map((i) => ({ path: i.path === '(root)' ? '' : i.path, message: i.message }));
+    throw new ValidationError('Invalid rule', issues);
+  }
+  return v.rule;
+}
+
+async function checkWatchlist(rt: Runtime, watchlistId: string | null | undefined) {
+  if (!watchlistId) return;
+  const w = await rt.prisma.watchlist.findUnique({ where: { id: watchlistId }, select: { id: true } });
+  if (!w) throw new ValidationError('Unknown watchlist', [{ path: 'watchlistId', message: 'no such watchlist' }]);
+}
+
+function rowData(input: RuleInput, def: RuleDefinition) {
+  return {
+    name: def.name,
+    description: input.description ?? null,
+    kind: def.kind,
+    params: def.params as Prisma.InputJsonValue,
+    symbols: def.symbols ?? [],
+    watchlistId: input.watchlistId ?? null,
+    severity: def.severity,
+    cooldownSec: def.cooldownSec,
+    pendingSec: def.pendingSec ?? null,
+    confirmAtClose: def.confirmAtClose ?? false,
+    rearmFraction: def.rearmFraction ?? null,
+    notifyResolved: def.notifyResolved ?? false,
+    enabled: input.enabled ?? true,
+  };
+}
+
+const include = { watchlist: { select: { name: true, slug: true } } } as const;
+
+type RuleFilter = { enabled?: boolean; kind?: string };
+const ruleWhere = (opts: RuleFilter) => ({
+  ...(opts.enabled !== undefined ? { enabled: opts.enabled } : {}),
+  ...(opts.kind ? { kind: opts.kind } : {}),
+});
+
+export async function listRules(rt: Runtime, opts: RuleFilter = {}, win?: { take: number; skip: number }) {
+  const rows = await rt.prisma.rule.findMany({
+    where: ruleWhere(opts),
+    include,
+    orderBy: [{ name: 'asc' }, { id: 'asc' }],
+    ...win,
+  });
+  return rows.map(ruleView);
+}
+
+export const countRules = (rt: Runtime, opts: RuleFilter = {}) => rt.prisma.rule.count({ where: ruleWhere(opts) });
+
+export async function getRule(rt: Runtime, id: string) {
+  const r = await rt.prisma.rule.findUnique({ where: { id }, include });
+  if (!r) throw new NotFoundError('Rule');
+  return ruleView(r);
+}
+
+export async function createRule(rt: Runtime, input: RuleInput) {
+  const def = toDefinition(input, 'draft');
+  await checkWatchlist(rt, input.watchlistId);
+  const r = await rt.prisma.rule.create({ data: rowData(input, def), include });
+  return ruleView(r);
+}
+
+/** The stored rule as input (for edits and templates). */
+export function inputOf(r: ReturnType<typeof ruleView>): RuleInput {
+  return {
+    name: r.name,
+    description: r.description,
+    kind: r.kind as RuleInput['kind'],
+    params: (r.params ?? {}) as Record<string, unknown>,
+    symbols: r.symbols,
+    watchlistId: r.watchlistId,
+    severity: r.severity,
+    cooldownSec: r.cooldownSec,
+    pendingSec: r.pendingSec,
+    confirmAtClose: r.confirmAtClose,
+    rearmFraction: r.rearmFraction,
+    notifyResolved: r.notifyResolved,
+    enabled: r.enabled,
+  };
+}
+
+export async function updateRule(rt: Runtime, id: string, patch: RuleUpdate) {
+  const current = await getRule(rt, id);
+  const merged: RuleInput = { ...inputOf(current), ...stripUndefined(patch) };
+  const def = toDefinition(merged, id);
+  await checkWatchlist(rt, merged.watchlistId);
+  const r = await writeOr('Rule', '', () =>
+    rt.prisma.rule.update({ where: { id }, data: rowData(merged, def), include }),
+  );
+  return ruleView(r);
+}
+
+export async function setRuleEnabled(rt: Runtime, id: string, enabled: boolean) {
+  await writeOr('Rule', '', () => rt.prisma.rule.update({ where: { id }, data: { enabled } }));
+}
+
+export async function deleteRule(rt: Runtime, id: string) {
+  await writeOr('Rule', '', () => rt.prisma.rule.delete({ where: { id } }));
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Templates
+// ---------------------------------------------------------------------------------------------
+
+export interface RuleTemplate {
+  id: string;
+  label: string;
+  source: 'seed' | 'kind';
+  input: RuleInput;
+  sourceArticle?: string | null;
+  sourcePassage?: string | null;
+}
+
+/** A starting point per kind, with thresholds of the size the articles talk about. */
+export const KIND_TEMPLATES: RuleTemplate[] = [
+  {
+    id: 'kind:pct_move',
+    label: 'One-day fall of 10 % or more',
+    source: 'kind',
+    input: {
+      name: 'One-day fall of 10 %',
+      kind: 'pct_move',
+      params: { sessions: 1, thresholdPct: 10, direction: 'down' },
+    },
+  },
+  {
+    id: 'kind:price_cross',
+    label: 'Price crosses a level',
+    source: 'kind',
+    input: { name: 'Price below a level', kind: 'price_cross', params: { level: 100, direction: 'down' } },
+  },
+  {
+    id: 'kind:drawdown',
+    label: 'Drawdown of 20 % from the 60-session high',
+    source: 'kind',
+    input: { name: 'Drawdown of 20 %', kind: 'drawdown', params: { sessions: 60, thresholdPct: 20 } },
+  },
+  {
+    id: 'kind:basket_move',
+    label: 'Basket falls 5 % in a session',
+    source: 'kind',
+    input: {
+      name: 'Basket falls 5 %',
+      kind: 'basket_move',
+      params: { sessions: 1, thresholdPct: 5, direction: 'down', weighting: 'equal' },
+      symbols: ['NVDA', 'MSFT'],
+    },
+  },
+  {
+    id: 'kind:vol_scaled_move',
+    label: 'Move larger than 4 standard deviations',
+    source: 'kind',
+    input: { name: '4-sigma move', kind: 'vol_scaled_move', params: { lookback: 60, k: 4, direction: 'either' } },
+  },
+  {
+    id: 'kind:volume_spike',
+    label: 'Volume 3x its 20-session average',
+    source: 'kind',
+    input: { name: 'Volume spike 3x', kind: 'volume_spike', params: { sessions: 20, multiple: 3 } },
+  },
+  {
+    id: 'kind:news_match',
+    label: 'News matching keywords',
+    source: 'kind',
+    input: { name: 'News: AI bubble', kind: 'news_match', params: { keywords: ['bubble'], topics: [] } },
+  },
+  {
+    id: 'kind:confirmation',
+    label: 'Price move confirmed by news',
+    source: 'kind',
+    input: {
+      name: 'Fall of 5 % with news',
+      kind: 'confirmation',
+      params: { mode: 'price_news', price: { kind: 'pct_move', params: { thresholdPct: 5, direction: 'down' } } },
+    },
+  },
+];
+
+export async function listTemplates(rt: Runtime): Promise<RuleTemplate[]> {
+  const seeds = await rt.prisma.rule.findMany({ where: { seedId: { not: null } }, include, orderBy: { name: 'asc' } });
+  const fromSeeds: RuleTemplate[] = seeds.map((r) => {
+    const v = ruleView(r);
+    return {
+      id: `seed:${r.seedId}`,
+      label: r.name,
+      source: 'seed',
+      input: { ...inputOf(v), name: `${r.name} (copy)`, enabled: true },
+      sourceArticle: r.sourceArticle,
+      sourcePassage: r.sourcePassage,
+    };
+  });
+  return [...fromSeeds, ...KIND_TEMPLATES];
+}
+
+export async function getTemplate(rt: Runtime, id: string): Promise<RuleTemplate> {
+  const t = (await listTemplates(rt)).find((x) => x.id === id);
+  if (!t) throw new NotFoundError('Template');
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Preview
+// ---------------------------------------------------------------------------------------------
+
+export const YEAR_MS = 365 * 86_400_000;
+
+export interface RulePreview {
+  description: string;
+  symbols: string[];
+  fired: number;
+  backtest: BacktestOutcome | null;
+  /** Why there is no backtest (no history stored, engine unavailable). */
+  note: string | null;
+}
+
+/** Validates a draft and runs it over the last year of stored bars of its symbols. */
+export async function previewRule(rt: Runtime, input: RuleInput, id = 'draft'): Promise<RulePreview> {
+  const def = toDefinition(input, id);
+  const symbols = await ruleSymbols(rt, { symbols: def.symbols, watchlistId: input.watchlistId ?? null });
+  const to = rt.clock.now();
+  const from = new Date(to.getTime() - YEAR_MS);
+  const histories = await loadHistories(rt, symbols, new Date(from.getTime() - WARMUP_MS), to);
+  const description = describeRule(def);
+  const usesNews = def.kind === 'news_match' || def.kind === 'confirmation';
+  if (!histories.some((h) => h.bars.length > 0) && !usesNews) {
+    return { description, symbols, fired: 0, backtest: null, note: 'no stored price history for these symbols yet' };
+  }
+  const news = usesNews ? await loadNews(rt, symbols, from, to) : [];
+  const backtest = runBacktest([{ def, name: input.name }], histories, { from, to }, news);
+  return { description, symbols, fired: backtest.summary.total, backtest, note: null };
+}

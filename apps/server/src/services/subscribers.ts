@@ -1,0 +1,290 @@
+/**
+ * Subscribers. Double opt-in: subscribing writes a pending Subscriber, its Subscriptions and ONE
+ * `subscriber.confirm` email Delivery in one transaction (the outbox); the delivery worker makes
+ * the confirmation token at send time and stores its sha256. Nobody gets alert mail before
+ * confirming. Manage and unsubscribe links are HMAC-signed (signSubscriberToken), not stored.
+ */
+import { createHash } from 'node:crypto';
+import { NotFoundError, ValidationError } from '@signals/core';
+import { getAppSecret, insertDeliveries, signSubscriberToken, verifySubscriberToken } from '@signals/db';
+import { z } from 'zod';
+import type { Runtime } from '../context.ts';
+import { text } from '../input.ts';
+import { windowOf } from './paging.ts';
+import { ruleView } from './rules.ts';
+
+export const emailSchema = text({ min: 3, max: 254 })
+  .overwrite((s) => s.toLowerCase())
+  .pipe(z.email('must be an email address'));
+
+const idList = z
+  .array(text({ min: 1, max: 64 }))
+  .max(50, 'choose at most 50')
+  .default([]);
+
+/** At least one watchlist or one rule; the message is shown above both lists (path `subscriptions`). */
+const CHOOSE_ONE = 'choose at least one watchlist or rule';
+const atLeastOne = (v: { watchlistIds: string[]; ruleIds: string[] }) => v.watchlistIds.length + v.ruleIds.length > 0;
+
+export const subscribeSchema = z
+  .strictObject({
+    email: emailSchema,
+    watchlistIds: idList,
+    ruleIds: idList,
+    mode: z.enum(['immediate', 'digest']).default('immediate'),
+  })
+  .refine(atLeastOne, { message: CHOOSE_ONE, path: ['subscriptions'] });
+export type SubscribeInput = z.infer<typeof subscribeSchema>;
+
+export const preferencesSchema = z
+  .strictObject({
+    watchlistIds: idList,
+    ruleIds: idList,
+    mode: z.enum(['immediate', 'digest']),
+  })
+  .refine(atLeastOne, { message: CHOOSE_ONE, path: ['subscriptions'] });
+
+async function checkWatchlists(rt: Runtime, ids: string[]): Promise<string[]> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return unique;
+  const found = await rt.prisma.watchlist.findMany({ where: { id: { in: unique } }, select: { id: true } });
+  if (found.length !== unique.length) {
+    throw new ValidationError('Unknown watchlist', [{ path: 'watchlistIds', message: 'unknown watchlist' }]);
+  }
+  return unique;
+}
+
+/**
+ * Rules a person may subscribe to: enabled ones, plus (on the preferences page) disabled ones the
+ * subscriber already has, so saving the page does not silently drop them.
+ */
+async function checkRules(rt: Runtime, ids: string[], subscriberId?: string): Promise<string[]> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return unique;
+  const found = await rt.prisma.rule.findMany({
+    where: {
+      id: { in: unique },
+      OR: [{ enabled: true }, ...(subscriberId ? [{ subscriptions: { some: { subscriberId } } }] : [])],
+    },
+    select: { id: true },
+  });
+  if (found.length !== unique.length) {
+    throw new ValidationError('Unknown rule', [{ path: 'ruleIds', message: 'unknown or disabled rule' }]);
+  }
+  return unique;
+}
+
+const subscriptionRows = (subscriberId: string, watchlistIds: string[], ruleIds: string[]) => [
+  ...watchlistIds.map((watchlistId) => ({ subscriberId, watchlistId })),
+  ...ruleIds.map((ruleId) => ({ subscriberId, ruleId })),
+];
+
+/** One line about a rule for the public pages: its description's first line, else the engine's summary. */
+function oneLine(r: { description: string | null; summary: string | null }): string | null {
+  const first = r.description
+    ?.split(/\r?\n/)
+    .find((l) => l.trim())
+    ?.trim();
+  const line = first || r.summary;
+  if (!line) return null;
+  return line.length > 160 ? `${line.slice(0, 159)}…` : line;
+}
+
+export interface RuleChoice {
+  id: string;
+  name: string;
+  line: string | null;
+  enabled: boolean;
+}
+export interface RuleGroup {
+  /** null: rules over every watched symbol or explicit symbols. */
+  watchlist: { id: string; name: string } | null;
+  rules: RuleChoice[];
+}
+
+/**
+ * The rules offered on the public pages, grouped by watchlist (by watchlist name; the group of
+ * rules without a watchlist last): every enabled rule, and the disabled ones in `alsoIds`.
+ */
+export async function ruleChoices(rt: Runtime, alsoIds: string[] = []): Promise<RuleGroup[]> {
+  const rows = await rt.prisma.rule.findMany({
+    where: { OR: [{ enabled: true }, ...(alsoIds.length ? [{ id: { in: alsoIds } }] : [])] },
+    include: { watchlist: { select: { id: true, name: true, slug: true } } },
+    orderBy: [{ name: 'asc' }, { id: 'asc' }],
+  });
+  const groups = new Map<string, RuleGroup>();
+  for (const r of rows) {
+    const key = r.watchlist?.id ?? '';
+    let g = groups.get(key);
+    if (!g) {
+      g = { watchlist: r.watchlist ? { id: r.watchlist.id, name: r.watchlist.name } : null, rules: [] };
+      groups.set(key, g);
+    }
+    const v = ruleView(r);
+    g.rules.push({ id: r.id, name: r.name, line: oneLine(v), enabled: r.enabled });
+  }
+  return [...groups.values()].sort((a, b) => {
+    if (!a.watchlist) return 1;
+    if (!b.watchlist) return -1;
+    return a.watchlist.name.localeCompare(b.watchlist.name);
+  });
+}
+
+/**
+ * Registers the wish to subscribe. The result is the same whether the address is new, pending,
+ * confirmed or unsubscribed (nothing tells an observer which); only new, pending and unsubscribed
+ * addresses get a confirmation email. Returns the delivery id, if one was written (for tests and logs).
+ */
+export async function subscribe(rt: Runtime, input: SubscribeInput): Promise<{ deliveryId: string | null }> {
+  const watchlistIds = await checkWatchlists(rt, input.watchlistIds);
+  const ruleIds = await checkRules(rt, input.ruleIds);
+  const now = rt.clock.now();
+  const ids = await rt.prisma.$transaction(async (tx) => {
+    // Serialize per address: two forms sent at once must not both insert.
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`subscribe:${input.email}`}))`;
+    const existing = await tx.subscriber.findUnique({ where: { email: input.email } });
+    if (existing?.status === 'confirmed' || existing?.status === 'bouncing') return [];
+    const sub = existing
+      ? await tx.subscriber.update({
+          where: { id: existing.id },
+          data: { status: 'pending', mode: input.mode, confirmTokenHash: null, confirmExpiresAt: null },
+        })
+      : await tx.subscriber.create({ data: { email: input.email, mode: input.mode } });
+    await tx.subscription.deleteMany({ where: { subscriberId: sub.id } });
+    await tx.subscription.createMany({ data: subscriptionRows(sub.id, watchlistIds, ruleIds) });
+    return insertDeliveries(
+      tx,
+      [{ channel: 'email', subscriberId: sub.id, eventType: 'subscriber.confirm', payload: { email: input.email } }],
+      now,
+    );
+  });
+  if (ids.length) {
+    await rt.queues.enqueueDeliveries(ids.map((id) => ({ id }))).catch((err: Error) => {
+      // The row is pending in Postgres: the sweeper enqueues it when Redis is back.
+      rt.logger.warn({ err: err.message }, 'confirmation delivery not enqueued; left to the sweeper');
+    });
+  }
+  return { deliveryId: ids[0] ?? null };
+}
+
+export const sha256hex = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+
+/** Confirms by the emailed token; null when unknown or expired. */
+/** The pending subscriber a confirmation token belongs to, if it is genuine and not expired. */
+export async function pendingByConfirmToken(rt: Runtime, token: string) {
+  if (!/^[A-Za-z0-9_-]{16,128}$/.test(token)) return null;
+  const sub = await rt.prisma.subscriber.findUnique({ where: { confirmTokenHash: sha256hex(token) } });
+  if (!sub) return null;
+  if (sub.confirmExpiresAt && sub.confirmExpiresAt.getTime() < rt.clock.now().getTime()) return null;
+  return sub;
+}
+
+export async function confirm(rt: Runtime, token: string): Promise<{ subscriberId: string } | null> {
+  const sub = await pendingByConfirmToken(rt, token);
+  if (!sub) return null;
+  const now = rt.clock.now();
+  await rt.prisma.subscriber.update({
+    where: { id: sub.id },
+    data: {
+      status: 'confirmed',
+      confirmedAt: now,
+      confirmTokenHash: null,
+      confirmExpiresAt: null,
+      unsubscribedAt: null,
+    },
+  });
+  return { subscriberId: sub.id };
+}
+
+export async function manageToken(rt: Runtime, subscriberId: string): Promise<string> {
+  const sub = await rt.prisma.subscriber.findUnique({ where: { id: subscriberId }, select: { tokenVersion: true } });
+  if (!sub) throw new NotFoundError('Subscriber');
+  return signSubscriberToken(await getAppSecret(rt.prisma), subscriberId, sub.tokenVersion);
+}
+
+/** The subscriber a signed manage token is for, when it is genuine and not revoked. */
+export async function subscriberByToken(rt: Runtime, token: string) {
+  const v = verifySubscriberToken(await getAppSecret(rt.prisma), token);
+  if (!v) return null;
+  const sub = await rt.prisma.subscriber.findUnique({
+    where: { id: v.subscriberId },
+    include: { subscriptions: { select: { watchlistId: true, ruleId: true } } },
+  });
+  if (!sub || sub.tokenVersion !== v.version) return null;
+  return sub;
+}
+
+export async function unsubscribe(rt: Runtime, subscriberId: string): Promise<void> {
+  const now = rt.clock.now();
+  await rt.prisma.subscriber.updateMany({
+    where: { id: subscriberId, status: { not: 'unsubscribed' } },
+    data: { status: 'unsubscribed', unsubscribedAt: now, confirmTokenHash: null },
+  });
+  // Mail still waiting for this address is not sent.
+  await rt.prisma.delivery.updateMany({
+    where: { subscriberId, status: { in: ['pending', 'failed'] } },
+    data: { status: 'dead', lastError: 'subscriber unsubscribed' },
+  });
+}
+
+export async function updatePreferences(rt: Runtime, subscriberId: string, p: z.infer<typeof preferencesSchema>) {
+  const watchlistIds = await checkWatchlists(rt, p.watchlistIds);
+  const ruleIds = await checkRules(rt, p.ruleIds, subscriberId);
+  await rt.prisma.$transaction([
+    rt.prisma.subscriber.update({ where: { id: subscriberId }, data: { mode: p.mode } }),
+    rt.prisma.subscription.deleteMany({ where: { subscriberId } }),
+    rt.prisma.subscription.createMany({ data: subscriptionRows(subscriberId, watchlistIds, ruleIds) }),
+  ]);
+}
+
+export async function listSubscribers(
+  rt: Runtime,
+  opts: {
+    status?: 'pending' | 'confirmed' | 'unsubscribed' | 'bouncing';
+    id?: string;
+    limit?: number;
+    offset?: number;
+  } = {},
+) {
+  const where = { ...(opts.status ? { status: opts.status } : {}), ...(opts.id ? { id: opts.id } : {}) };
+  const [rows, total] = await Promise.all([
+    rt.prisma.subscriber.findMany({
+      where,
+      orderBy: { createdAt: 'desc' },
+      ...windowOf(opts, 200),
+      include: {
+        subscriptions: { include: { watchlist: { select: { name: true } }, rule: { select: { name: true } } } },
+      },
+    }),
+    rt.prisma.subscriber.count({ where }),
+  ]);
+  return {
+    total,
+    items: rows.map((s) => ({
+      id: s.id,
+      email: s.email,
+      status: s.status,
+      mode: s.mode,
+      bounceCount: s.bounceCount,
+      subscriptions: s.subscriptions.map((x) => ({
+        watchlistId: x.watchlistId,
+        ruleId: x.ruleId,
+        name: x.watchlist?.name ?? x.rule?.name ?? '',
+      })),
+      createdAt: s.createdAt.toISOString(),
+      confirmedAt: s.confirmedAt?.toISOString() ?? null,
+      unsubscribedAt: s.unsubscribedAt?.toISOString() ?? null,
+    })),
+  };
+}
+
+export async function getSubscriber(rt: Runtime, id: string) {
+  const found = (await listSubscribers(rt, { id, limit: 1 })).items[0];
+  if (!found) throw new NotFoundError('Subscriber');
+  return found;
+}
+
+export async function removeSubscriber(rt: Runtime, id: string): Promise<void> {
+  const r = await rt.prisma.subscriber.deleteMany({ where: { id } });
+  if (r.count === 0) throw new NotFoundError('Subscriber');
+}

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { parseEnv } from '@signals/config';
+import { createQueues, createRedis } from '@signals/queue';
+import { createTestDb, TEST_REDIS_URL, type TestDb, testPrefix } from '@signals/testing';
+import { createApp } from '../src/app.ts';
+import { createMetrics } from '../src/metrics.ts';
+
+describe('server: /healthz and /metrics', () => {
+  let db: TestDb;
+  beforeAll(async () => {
+    db = await createTestDb();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  function appWith(redisUrl: string) {
+    const redis = createRedis(redisUrl, 'producer', { retryStrategy: () => null });
+    redis.on('error', () => {});
+    const queues = createQueues(redis, testPrefix('srv'));
+    const metrics = createMetrics({ queues, prisma: db.prisma });
+    const env = parseEnv({ DATABASE_URL: db.url });
+    const app = createApp({
+      env,
+      prisma: db.prisma,
+      redis,
+      queues,
+      logger: pino({ level: 'silent' }),
+      metrics,
+      baseUrl: 'http://x',
+    });
+    return { app, redis, queues };
+  }
+
+  it('answers 200 when Postgres and Redis answer', async () => {
+    const { app, redis, queues } = appWith(TEST_REDIS_URL);
+    const res = await app.request('/healthz');
+    const body = await res.json();
+    expect(res.status).toBe(200);
+    expect(body.checks.postgres.ok).toBe(true);
+    expect(body.checks.redis.ok).toBe(true);
+    await queues.close();
+    redis.disconnect();
+  });
+
+  it('answers 503 naming Redis when Redis is unreachable', async () => {
+    const { app, redis } = appWith('redis://127.0.0.1:1');
+    const res = await app.request('/healthz');
+    const body = await res.json();
+    expect(res.status).toBe(503);
+    expect(body.checks.redis.ok).toBe(false);
+    expect(body.checks.postgres.ok).toBe(true);
+    redis.disconnect();
+  });
+
+  it('serves Prometheus text with HTTP, queue and freshness metrics', async () => {
+    const { app, redis, queues } = appWith(TEST_REDIS_URL);
+    await db.prisma.instrument.create({ data: { symbol: 'MSFT', freshness: 'stale' } });
+    await app.request('/healthz');
+    const res = await app.request('/metrics');
+    const text = await res.text();
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+    expect(text).toMatch(/^# TYPE signals_http_requests_total counter$/m);
+    expect(text).toMatch(/signals_http_requests_total\{method="GET",route="\/healthz",status="200"\} \d+/);
+    expect(text).toMatch(/signals_instruments\{freshness="stale"\} 1/);
+    expect(text).toMatch(/signals_queue_jobs\{queue="deliveries",state="waiting"\} 0/);
+    await queues.close();
+    redis.disconnect();
+  });
+
+  it('answers unknown routes with problem+json 404', async () => {
+    const { app, redis } = appWith(TEST_REDIS_URL);
+    const res = await app.request('/no/such/route');
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect((await res.json()).title).toBe('Not Found');
+    redis.disconnect();
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * One evaluation cycle: read rules, series, news and states (one query each), run the pure
+ * engine, then write the changed states and every alert with its deliveries in ONE transaction,
+ * and enqueue the deliveries after the commit. A transaction-scoped advisory lock makes cycles
+ * from several workers take turns; the unique dedup key is the second guard.
+ */
+import {
+  type AlertCandidate,
+  type Clock,
+  evaluate,
+  isMarketOpen,
+  type Logger,
+  type RuleDefinition,
+} from '@signals/core';
+import {
+  type BarCache,
+  fanOutInTx,
+  loadNews,
+  loadRuleDefinitions,
+  loadRuleStates,
+  loadSeries,
+  type PrismaClient,
+  saveRuleStates,
+} from '@signals/db';
+import type { QueueSet } from '@signals/queue';
+import { DELIVERY_BATCH } from '../delivery/deliver.ts';
+
+export interface EvaluateDeps {
+  prisma: PrismaClient;
+  queues: QueueSet;
+  clock: Clock;
+  logger: Logger;
+  /** Alertmanager-style group_wait for immediate email subscribers. */
+  emailGroupWaitMs: number;
+  /** A quote older than this while the market is open is stale (no evaluation). */
+  staleAfterMs?: number;
+  /** Bars kept between cycles by this process (reloaded per symbol when they change). */
+  barCache?: BarCache;
+}
+
+/** Calendar days of bars the rules can look back on: their longest window, with room for holidays. */
+export function lookbackDays(rules: readonly RuleDefinition[]): number {
+  let sessions = 1;
+  for (const r of rules) {
+    const p = r.params as { sessions?: number; lookback?: number };
+    sessions = Math.max(sessions, p.sessions ?? 1, (p.lookback ?? 0) + 1);
+  }
+  return Math.max(30, Math.ceil(((sessions + 5) * 7) / 5) + 10);
+}
+
+export interface CycleResult {
+  ran: boolean;
+  rules: number;
+  symbols: number;
+  alerts: number;
+  duplicates: number;
+  deliveries: number;
+  skipped: number;
+  ms: number;
+}
+
+const LOCK_KEY = 0x5167_6e6c; // "Sgnl": one evaluator at a time across processes
+
+function unitOf(c: AlertCandidate): 'fraction' | 'price' | 'ratio' {
+  if (c.details.kind === 'price_cross') return 'price';
+  if (c.details.kind === 'volume_spike' || c.details.kind === 'vol_scaled_move') return 'ratio';
+  return 'fraction';
+}
+
+export async function runEvaluationCycle(d: EvaluateDeps): Promise<CycleResult> {
+  const t0 = performance.now();
+  const now = d.clock.now();
+  const enqueue: string[] = [];
+  const result = await d.prisma.$transaction(
+    async (tx) => {
+      const [{ locked }] = (await tx.$queryRaw<
+        { locked: boolean }[]
+      >`SELECT pg_try_advisory_xact_lock(${LOCK_KEY}) AS locked`) as [{ locked: boolean }];
+      if (!locked) return null; // another worker is evaluating this very moment; its cycle sees the same data
+      const loaded = await loadRuleDefinitions(tx, d.logger);
+      const rules = loaded.map((r) => r.def);
+      const symbols = new Set<string>();
+      for (const r of rules) for (const s of r.symbols ?? []) symbols.add(s);
+      if (rules.some((r) => !r.symbols?.length)) {
+        const all = await tx.instrument.findMany({
+          where: { status: 'active', members: { some: {} } },
+          select: { symbol: true },
+        });
+        for (const i of all) symbols.add(i.symbol);
+      }
+      const [series, news, states] = await Promise.all([
+        loadSeries(tx, [...symbols], {
+          now,
+          days: lookbackDays(rules),
+          marketOpen: isMarketOpen(now),
+          staleAfterMs: d.staleAfterMs,
+          cache: d.barCache,
+        }),
+        loadNews(tx, { since: new Date(now.getTime() - 24 * 3600_000), take: 5000 }),
+        loadRuleStates(
+          tx,
+          rules.map((r) => r.id),
+        ),
+      ]);
+      const out = evaluate({ rules, series, news, states, clock: d.clock });
+      await saveRuleStates(tx, out.states.values());
+      // An event that stopped firing resolves its alert (its notice, if the rule wants one, is a
+      // candidate of its own below).
+      const ended: string[] = [];
+      for (const [key, next] of out.states) {
+        const prev = states.get(key);
+        if (prev?.phase === 'firing' && next.phase !== 'firing' && prev.data.eventKey) ended.push(prev.data.eventKey);
+      }
+      if (ended.length) {
+        await tx.alert.updateMany({
+          where: { dedupKey: { in: ended }, status: 'firing' },
+          data: { status: 'resolved', resolvedAt: now },
+        });
+      }
+      let alerts = 0;
+      let duplicates = 0;
+      for (const c of out.alerts) {
+        const r = await fanOutInTx(
+          tx,
+          {
+            dedupKey: c.dedupKey,
+            ruleId: c.ruleId,
+            subject: c.subject,
+            symbol: c.symbol,
+            status: c.status,
+            severity: c.severity,
+            title: c.title,
+            value: c.value,
+            threshold: c.threshold,
+            windowStart: new Date(c.windowStart),
+            windowEnd: new Date(c.windowEnd),
+            firedAt: new Date(c.firedAt),
+            details: {
+              ...c.details,
+              unit: unitOf(c),
+              headlines: c.details.relatedNews.map((n) => ({
+                title: n.title,
+                link: n.link ?? null,
+                publishedAt: n.publishedAt ?? null,
+              })),
+            } as object,
+          },
+          { now, emailGroupWaitMs: d.emailGroupWaitMs },
+        );
+        if (r.duplicate) duplicates++;
+        else alerts++;
+        enqueue.push(...r.deliveryIds);
+      }
+      return { rules: rules.length, symbols: series.size, alerts, duplicates, skipped: out.skipped.length };
+    },
+    { timeout: 30_000 },
+  );
+  if (!result) return { ran: false, rules: 0, symbols: 0, alerts: 0, duplicates: 0, deliveries: 0, skipped: 0, ms: 0 };
+  // After the commit: a crash here leaves the rows pending, and the sweeper enqueues them.
+  const deliveryRows = enqueue.length
+    ? await d.prisma.delivery.findMany({ where: { id: { in: enqueue } }, select: { id: true, nextAttemptAt: true } })
+    : [];
+  await d.queues.enqueueDeliveries(
+    deliveryRows.map((r) => ({ id: r.id, delayMs: Math.max(0, r.nextAttemptAt.getTime() - d.clock.now().getTime()) })),
+    { batchSize: DELIVERY_BATCH },
+  );
+  const res = { ran: true, ...result, deliveries: enqueue.length, ms: Math.round(performance.now() - t0) };
+  if (res.alerts) d.logger.info(res, 'evaluation cycle raised alerts');
+  else d.logger.debug(res, 'evaluation cycle');
+  return res;
+}

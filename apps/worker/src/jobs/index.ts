@@ -1,0 +1,166 @@
+import { type Clock, systemClock } from '@signals/core';
+import { type Env, publicBaseUrl } from '@signals/config';
+import { type BarCache, createNewsStore, createPriceStore, getAppSecret } from '@signals/db';
+import {
+  acceleratedClock,
+  createPriceIngestor,
+  createPriceSource,
+  RedisRequestBudget,
+  ReplayPriceSource,
+} from '@signals/market-data';
+import { createNewsIngestor } from '@signals/news';
+import { createMailer, createWebhookSender, DEFAULT_RETRY_SCHEDULE_MS } from '@signals/notify';
+import { DEFAULT_EMAIL_SCHEDULE, type DeliveryContext, runDeliveries } from '../delivery/deliver.ts';
+import { sweepDeliveries } from '../delivery/sweep.ts';
+import type { WorkerMetrics } from '../metrics.ts';
+import type { Handlers, Schedule, WorkerDeps } from '../worker.ts';
+import { runEvaluationCycle } from './evaluate.ts';
+import { newsTick, priceTick } from './ingest.ts';
+
+/**
+ * The clock prices and rules run on: the system clock, or with PRICE_SOURCE=replay:<path> a clock
+ * that runs REPLAY_SPEED times faster from REPLAY_START (default: the latest date by which every
+ * recorded symbol with enough data has 60 sessions behind it, so the rules have history to look
+ * back on). Deliveries always use the system clock.
+ */
+async function marketClock(env: Env): Promise<{ clock: Clock; replay: boolean }> {
+  if (!env.PRICE_SOURCE.startsWith('replay:')) return { clock: systemClock, replay: false };
+  let start = env.REPLAY_START ? new Date(`${env.REPLAY_START}T13:00:00Z`) : undefined;
+  if (!start) {
+    const probe = await ReplayPriceSource.fromPath(env.PRICE_SOURCE.slice('replay:'.length), { clock: systemClock });
+    let latest = Number.NEGATIVE_INFINITY;
+    for (const s of probe.symbols) {
+      const h = await probe.history(s, new Date(0), new Date(8.64e15));
+      const t = h.bars[60]?.sourceAt.getTime();
+      if (t !== undefined && t > latest) latest = t;
+    }
+    start = new Date(Number.isFinite(latest) ? latest : Date.now());
+  }
+  return { clock: acceleratedClock({ start, speed: env.REPLAY_SPEED }), replay: true };
+}
+
+/**
+ * The job handlers this process runs, wired from the environment. Handlers are thin: the logic
+ * lives in packages (market-data, news, core, notify) and in ../delivery, tested there.
+ */
+export async function buildHandlers(
+  env: Env,
+  deps: WorkerDeps,
+  metrics?: WorkerMetrics,
+): Promise<{ handlers: Handlers; schedules: Schedule[]; close(): Promise<void> }> {
+  const mailer = createMailer({
+    smtpUrl: env.SMTP_URL ?? 'smtp://127.0.0.1:1025',
+    from: env.MAIL_FROM,
+    pool: true,
+    maxConnections: env.SMTP_MAX_CONNECTIONS,
+    rateLimit: env.SMTP_RATE_LIMIT,
+    logger: deps.logger,
+  });
+  const delivery: DeliveryContext = {
+    prisma: deps.prisma,
+    queues: deps.queues,
+    logger: deps.logger,
+    clock: deps.clock,
+    mailer,
+    webhook: createWebhookSender({ allowedCidrs: env.WEBHOOK_ALLOWED_CIDRS, logger: deps.logger, clock: deps.clock }),
+    publicBaseUrl: publicBaseUrl(env),
+    appSecret: await getAppSecret(deps.prisma, env.APP_SECRET),
+    webhookSchedule: env.WEBHOOK_RETRY_SCHEDULE ?? [...DEFAULT_RETRY_SCHEDULE_MS],
+    emailSchedule: env.EMAIL_RETRY_SCHEDULE ?? DEFAULT_EMAIL_SCHEDULE,
+  };
+
+  const market = await marketClock(env);
+  const source = await createPriceSource(env.PRICE_SOURCE, {
+    clock: market.clock,
+    logger: deps.logger,
+    yahoo: {
+      baseUrl: env.YAHOO_BASE_URL,
+      budget: new RedisRequestBudget({
+        redis: deps.redis,
+        prefix: deps.prefix,
+        limit: env.YAHOO_REQUESTS_PER_MINUTE,
+        windowMs: 60_000,
+      }),
+    },
+  });
+  const prices = createPriceIngestor({
+    source,
+    store: createPriceStore(deps.prisma),
+    clock: market.clock,
+    logger: deps.logger,
+  });
+  const news = createNewsIngestor({ store: createNewsStore(deps.prisma), clock: deps.clock, logger: deps.logger });
+  const ingestDeps = { ...deps, clock: market.clock };
+  const barCache: BarCache = new Map();
+  const openMs = env.PRICE_POLL_SEC * 1000;
+  const closedMs = env.PRICE_POLL_CLOSED_SEC * 1000;
+
+  const handlers: Handlers = {
+    deliveries: async (payload, d) => {
+      const counts = await runDeliveries(
+        { ...delivery, logger: d.logger },
+        payload.batch ?? [{ id: payload.deliveryId, attempt: payload.attempt ?? 0 }],
+      );
+      metrics?.deliveries(counts);
+      return counts;
+    },
+    prices: async (payload, d) =>
+      priceTick({ ...ingestDeps, logger: d.logger }, prices, {
+        openMs,
+        closedMs,
+        force: payload.symbols !== undefined,
+      }),
+    news: async (_payload, d) => newsTick({ ...deps, logger: d.logger }, news),
+    evaluate: async (_payload, d) => {
+      const r = await runEvaluationCycle({
+        prisma: d.prisma,
+        queues: d.queues,
+        clock: market.clock,
+        logger: d.logger,
+        emailGroupWaitMs: env.EMAIL_GROUP_WAIT_SEC * 1000,
+        staleAfterMs: market.replay ? Number.MAX_SAFE_INTEGER : env.QUOTE_STALE_SEC * 1000,
+        barCache,
+      });
+      metrics?.alerts(r.alerts);
+      return r;
+    },
+    maintenance: async (payload, d) => {
+      if (payload.kind === 'sweep') {
+        return sweepDeliveries({
+          prisma: d.prisma,
+          queues: d.queues,
+          clock: d.clock,
+          logger: d.logger,
+          leaseMs: env.DELIVERY_LEASE_SEC * 1000,
+        });
+      }
+      return { kind: payload.kind };
+    },
+  };
+
+  const schedules: Schedule[] = [
+    {
+      id: 'sweep-deliveries',
+      queue: 'maintenance',
+      everyMs: env.SWEEP_INTERVAL_SEC * 1000,
+      payload: { kind: 'sweep' },
+    },
+    // The tick is frequent; priceTick itself polls only when the market calendar says it is due.
+    {
+      id: 'poll-prices',
+      queue: 'prices',
+      everyMs: market.replay ? 2000 : Math.min(openMs, 60_000),
+      payload: { kind: 'poll' },
+    },
+    { id: 'poll-news', queue: 'news', everyMs: env.NEWS_POLL_SEC * 1000, payload: {} },
+    // A safety net: rules also run after every poll that stored something.
+    { id: 'evaluate', queue: 'evaluate', everyMs: 5 * 60_000, payload: { reason: 'schedule' } },
+  ];
+  return {
+    handlers,
+    schedules,
+    close: async () => {
+      await mailer.close();
+    },
+  };
+}

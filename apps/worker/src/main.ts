@@ -1,0 +1,52 @@
+import { systemClock } from '@signals/core';
+import { createLogger, loadEnvOrExit, onShutdown } from '@signals/config';
+import { checkHealth, createPrisma } from '@signals/db';
+import { createQueues, createRedis } from '@signals/queue';
+import { buildHandlers } from './jobs/index.ts';
+import { createWorkerMetrics, startMetricsServer } from './metrics.ts';
+import { startWorkers } from './worker.ts';
+
+const env = loadEnvOrExit();
+const logger = createLogger({ name: 'worker', level: env.LOG_LEVEL });
+const prisma = createPrisma({ databaseUrl: env.DATABASE_URL });
+const redis = createRedis(env.REDIS_URL, 'worker');
+redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+const queues = createQueues(redis, env.QUEUE_PREFIX);
+
+const deps = {
+  prisma,
+  redis,
+  queues,
+  prefix: env.QUEUE_PREFIX,
+  logger,
+  clock: systemClock,
+  concurrency: env.WORKER_CONCURRENCY,
+};
+const metrics = createWorkerMetrics();
+const built = await buildHandlers(env, deps, metrics);
+const running = await startWorkers(deps, built.handlers, built.schedules);
+metrics.observe(running.workers);
+const metricsServer =
+  env.WORKER_METRICS_PORT === undefined
+    ? undefined
+    : await startMetricsServer({
+        registry: metrics.registry,
+        port: env.WORKER_METRICS_PORT,
+        host: env.HOST,
+        health: () => checkHealth({ prisma, redis }),
+      });
+if (metricsServer) logger.info({ port: metricsServer.port }, 'worker metrics on /metrics, health on /healthz');
+logger.info({ queues: running.workers.map((w) => w.name), concurrency: env.WORKER_CONCURRENCY }, 'worker started');
+
+onShutdown({
+  logger,
+  what: 'no new jobs, finishing active ones (unfinished ones are picked up again)',
+  timeoutMs: 30_000,
+  steps: [
+    () => running.close(),
+    () => built.close(),
+    () => queues.close(),
+    () => redis.quit(),
+    () => prisma.$disconnect(),
+  ],
+});

@@ -1,0 +1,68 @@
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Clock } from '@signals/core';
+import type { PrismaClient } from '@signals/db';
+import { type Payload, type QueueKey, type QueueSet, catalog, createWorker } from '@signals/queue';
+
+/** What every job handler gets: I/O passed in, never imported (tests build their own). */
+export interface WorkerDeps {
+  prisma: PrismaClient;
+  /** Blocking connection for BullMQ workers (maxRetriesPerRequest: null). */
+  redis: Redis;
+  queues: QueueSet;
+  prefix: string;
+  logger: Logger;
+  clock: Clock;
+  concurrency: number;
+}
+
+export type Handler<K extends QueueKey> = (payload: Payload<K>, deps: WorkerDeps) => Promise<unknown>;
+export type Handlers = { [K in QueueKey]?: Handler<K> };
+
+/** Repeating jobs (BullMQ job schedulers: idempotent across worker processes). */
+export interface Schedule {
+  id: string;
+  queue: QueueKey;
+  everyMs: number;
+  payload: Payload<QueueKey>;
+}
+
+export interface RunningWorker {
+  workers: Worker[];
+  /** Stop taking work, let active jobs finish, close connections owned by the workers. */
+  close(): Promise<void>;
+}
+
+export async function startWorkers(
+  deps: WorkerDeps,
+  handlers: Handlers,
+  schedules: Schedule[] = [],
+): Promise<RunningWorker> {
+  const workers: Worker[] = [];
+  for (const key of Object.keys(handlers) as QueueKey[]) {
+    const handler = handlers[key] as Handler<QueueKey>;
+    const log = deps.logger.child({ queue: catalog[key].name });
+    const w = createWorker(key, (payload, job) => handler(payload, { ...deps, logger: log.child({ jobId: job.id }) }), {
+      connection: deps.redis,
+      prefix: deps.prefix,
+      concurrency: key === 'deliveries' ? deps.concurrency : Math.min(deps.concurrency, 4),
+    });
+    w.on('failed', (job, err) =>
+      log.warn({ jobId: job?.id, err: err.message, attempts: job?.attemptsMade }, 'job failed'),
+    );
+    w.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+    workers.push(w);
+  }
+  for (const s of schedules) {
+    await deps.queues
+      .get(s.queue)
+      .upsertJobScheduler(s.id, { every: s.everyMs }, { name: catalog[s.queue].name, data: s.payload });
+  }
+  return {
+    workers,
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
+}

@@ -1,0 +1,348 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { createAlertWithDeliveries, insertDeliveries, signSubscriberToken } from '@signals/db';
+import { hashToken } from '@signals/notify';
+import {
+  createTestDb,
+  startSmtpSink,
+  startWebhookReceiver,
+  TEST_REDIS_URL,
+  type SmtpSink,
+  type TestDb,
+  testPrefix,
+} from '@signals/testing';
+import { alertFor, type Harness, seedScenario, startHarness, until } from './helpers.ts';
+
+describe('delivery pipeline: outbox, queued email and signed webhooks', () => {
+  let db: TestDb;
+  let sink: SmtpSink;
+  let h: Harness | undefined;
+  beforeAll(async () => {
+    db = await createTestDb();
+  });
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+    await sink?.close();
+    // Each test starts with no live targets: earlier endpoints and subscribers stop receiving.
+    await db.prisma.webhookEndpoint.updateMany({ data: { status: 'disabled' } });
+    await db.prisma.subscriber.updateMany({ where: { status: 'confirmed' }, data: { status: 'unsubscribed' } });
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  async function harness(failures?: Parameters<typeof startSmtpSink>[0]) {
+    sink = await startSmtpSink(failures);
+    h = await startHarness({ prisma: db.prisma, prefix: testPrefix('deliv'), smtpUrl: sink.url });
+    return h;
+  }
+
+  it('writes the alert and one delivery per target in one transaction; the same event twice writes nothing more', async () => {
+    const s = await seedScenario(db.prisma, {
+      subscribers: [{ email: 'a@example.com' }, { email: 'pending@example.com', status: 'pending' }],
+      endpoints: ['http://127.0.0.1:9/hook'],
+    });
+    const alert = alertFor(s.rule.id, new Date('2025-01-27T21:00:00Z'), 'NVDA', `${s.rule.id}:NVDA:2025-01-27`);
+    const first = await createAlertWithDeliveries(db.prisma, alert, { now: new Date(), emailGroupWaitMs: 0 });
+    const second = await createAlertWithDeliveries(db.prisma, alert, { now: new Date(), emailGroupWaitMs: 0 });
+    expect(first.duplicate).toBe(false);
+    // One confirmed subscriber + one endpoint; the pending subscriber gets nothing.
+    expect(first.deliveryIds).toHaveLength(2);
+    expect(second).toEqual({ alertId: null, deliveryIds: [], duplicate: true });
+    const rows = await db.prisma.delivery.findMany({ where: { alertId: first.alertId ?? '' } });
+    expect(rows.map((r) => r.target).sort()).toEqual(
+      [`email:${s.subscribers[0]?.id}`, `webhook:${s.endpoints[0]?.id}`].sort(),
+    );
+  });
+
+  it('sends the alert email and a signed webhook that the receiver verifies with standardwebhooks', async () => {
+    const { fanOut } = await harness();
+    const s = await seedScenario(db.prisma, { subscribers: [{ email: 'ok@example.com' }] });
+    // The receiver needs the endpoint's real secret, so create the endpoint first.
+    const ep = await db.prisma.webhookEndpoint.create({
+      data: { url: 'http://127.0.0.1:1/x', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+    });
+    const receiver = await startWebhookReceiver({ secret: ep.secret });
+    await db.prisma.webhookEndpoint.update({ where: { id: ep.id }, data: { url: `${receiver.url}/hook` } });
+
+    const ids = await fanOut(alertFor(s.rule.id, new Date('2025-01-27T21:00:00Z')));
+    expect(ids).toHaveLength(2);
+    const mail = await sink.waitFor((m) => m.to.includes('ok@example.com'), 10_000);
+    const [hook] = await receiver.waitFor(1, 10_000);
+
+    expect(mail.subject).toMatch(/NVDA fell 16\.9%/);
+    expect(mail.headers['list-unsubscribe']).toMatch(/^<http:\/\/signals\.test\/unsubscribe\?token=.+>$/);
+    expect(mail.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
+    expect(mail.html).toContain('&lt;b&gt;(-17%)&lt;/b&gt;'); // the rule name is escaped, not markup
+    expect(mail.text).toContain('002_f83b04b47871ab2e.txt');
+    const token = /unsubscribe\?token=([^&\s>"]+)/.exec(mail.headers['list-unsubscribe'] ?? '')?.[1];
+    expect(decodeURIComponent(token ?? '')).toBe(signSubscriberToken(h!.ctx.appSecret, s.subscribers[0]!.id, 0));
+
+    expect(hook?.verified).toBe(true);
+    expect((hook?.body as { type: string } | undefined)?.type).toBe('alert.firing');
+    const d = await db.prisma.delivery.findFirstOrThrow({
+      where: { endpointId: ep.id },
+      include: { attemptLog: true },
+    });
+    expect(hook?.id).toBe(d.messageId);
+    await until(
+      async () => (await db.prisma.delivery.count({ where: { id: { in: ids }, status: 'succeeded' } })) === 2,
+      5000,
+      'both succeeded',
+    );
+    const attempts = await db.prisma.deliveryAttempt.findMany({ where: { deliveryId: { in: ids } } });
+    expect(attempts.map((a) => a.outcome)).toEqual(['ok', 'ok']);
+    expect(attempts.find((a) => a.deliveryId === d.id)?.statusCode).toBe(200);
+    await receiver.close();
+  });
+
+  it('retries a receiver that answers 500 then 200, under the same webhook-id, and logs both attempts', async () => {
+    const { fanOut } = await harness();
+    const s = await seedScenario(db.prisma);
+    const ep = await db.prisma.webhookEndpoint.create({
+      data: { url: 'http://x', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+    });
+    const receiver = await startWebhookReceiver({ secret: ep.secret, script: [500, 200] });
+    await db.prisma.webhookEndpoint.update({ where: { id: ep.id }, data: { url: receiver.url } });
+    const [id] = await fanOut(alertFor(s.rule.id, new Date('2025-01-28T21:00:00Z')));
+    const reqs = await receiver.waitFor(2, 10_000);
+    expect(reqs.map((r) => r.status)).toEqual([500, 200]);
+    expect(new Set(reqs.map((r) => r.id)).size).toBe(1);
+    expect(reqs.every((r) => r.verified)).toBe(true);
+    const d = await until(async () => {
+      const row = await db.prisma.delivery.findUnique({
+        where: { id: id ?? '' },
+        include: { attemptLog: { orderBy: { id: 'asc' } } },
+      });
+      return row?.status === 'succeeded' ? row : undefined;
+    });
+    expect(d.attempts).toBe(2);
+    expect(d.attemptLog.map((a) => [a.outcome, a.statusCode])).toEqual([
+      ['retry', 500],
+      ['ok', 200],
+    ]);
+    await receiver.close();
+  });
+
+  it('keeps trying a receiver that is down until it comes back', async () => {
+    const { fanOut } = await harness();
+    const s = await seedScenario(db.prisma);
+    const ep = await db.prisma.webhookEndpoint.create({
+      data: { url: 'http://x', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+    });
+    const receiver = await startWebhookReceiver({ secret: ep.secret });
+    await db.prisma.webhookEndpoint.update({ where: { id: ep.id }, data: { url: receiver.url } });
+    await receiver.setDown(true);
+    const [id] = await fanOut(alertFor(s.rule.id, new Date('2025-01-29T21:00:00Z')));
+    await until(
+      async () => ((await db.prisma.delivery.findUnique({ where: { id: id ?? '' } }))?.attempts ?? 0) >= 2,
+      10_000,
+      'two failed attempts',
+    );
+    await receiver.setDown(false);
+    const [req] = await receiver.waitFor(1, 10_000);
+    expect(req?.verified).toBe(true);
+    const row = await until(async () => {
+      const r = await db.prisma.delivery.findUnique({ where: { id: id ?? '' }, include: { attemptLog: true } });
+      return r?.status === 'succeeded' ? r : undefined;
+    });
+    expect(row.attemptLog.filter((a) => a.outcome === 'retry').length).toBeGreaterThanOrEqual(2);
+    expect(receiver.requests).toHaveLength(1);
+    await receiver.close();
+  });
+
+  it('disables an endpoint that answers 410 Gone, without retrying', async () => {
+    const { fanOut } = await harness();
+    const s = await seedScenario(db.prisma);
+    const ep = await db.prisma.webhookEndpoint.create({
+      data: { url: 'http://x', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+    });
+    const receiver = await startWebhookReceiver({ secret: ep.secret, script: [410] });
+    await db.prisma.webhookEndpoint.update({ where: { id: ep.id }, data: { url: receiver.url } });
+    const [id] = await fanOut(alertFor(s.rule.id, new Date('2025-01-30T21:00:00Z')));
+    const endpoint = await until(async () => {
+      const e = await db.prisma.webhookEndpoint.findUnique({ where: { id: ep.id } });
+      return e?.status === 'disabled' ? e : undefined;
+    });
+    expect(endpoint.disabledReason).toMatch(/410/);
+    const d = await db.prisma.delivery.findUniqueOrThrow({ where: { id: id ?? '' } });
+    expect(d.status).toBe('failed');
+    expect(d.attempts).toBe(1);
+    expect(receiver.requests).toHaveLength(1);
+    await receiver.close();
+  });
+
+  it('dead-letters a delivery that fails through its whole schedule, disables the endpoint and emails the admins', async () => {
+    const { fanOut } = await harness();
+    await db.prisma.adminUser.create({ data: { email: 'ops@example.com', passwordHash: 'x' } });
+    const s = await seedScenario(db.prisma);
+    const ep = await db.prisma.webhookEndpoint.create({
+      data: { url: 'http://x', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+    });
+    const receiver = await startWebhookReceiver({ secret: ep.secret, script: [500, 500, 500, 500, 500] });
+    await db.prisma.webhookEndpoint.update({ where: { id: ep.id }, data: { url: receiver.url } });
+    const [id] = await fanOut(alertFor(s.rule.id, new Date('2025-01-31T21:00:00Z')));
+    const d = await until(async () => {
+      const r = await db.prisma.delivery.findUnique({ where: { id: id ?? '' }, include: { attemptLog: true } });
+      return r?.status === 'dead' ? r : undefined;
+    });
+    // The harness schedule has 4 attempts: all were made, all logged with the receiver's answer.
+    expect(d.attempts).toBe(4);
+    expect(d.attemptLog.map((a) => a.statusCode)).toEqual([500, 500, 500, 500]);
+    expect(receiver.requests).toHaveLength(4);
+    const endpoint = await until(async () => {
+      const e = await db.prisma.webhookEndpoint.findUnique({ where: { id: ep.id } });
+      return e?.status === 'disabled' ? e : undefined;
+    });
+    expect(endpoint.disabledReason).toMatch(/whole retry schedule/);
+    expect(endpoint.consecutiveFailures).toBe(4);
+    const notice = await sink.waitFor((m) => m.to.includes('ops@example.com'), 10_000);
+    expect(notice.subject).toMatch(/Webhook endpoint disabled/);
+    await db.prisma.adminUser.deleteMany();
+    await receiver.close();
+  });
+
+  it('retries an SMTP 421 and then delivers', async () => {
+    const { fanOut } = await harness({ failures: [{ stage: 'data', replies: [421] }] });
+    const s = await seedScenario(db.prisma, { subscribers: [{ email: 'retry421@example.com' }] });
+    const [id] = await fanOut(alertFor(s.rule.id, new Date('2025-02-03T21:00:00Z')));
+    await sink.waitFor((m) => m.to.includes('retry421@example.com'), 10_000);
+    const d = await until(async () => {
+      const r = await db.prisma.delivery.findUnique({
+        where: { id: id ?? '' },
+        include: { attemptLog: { orderBy: { id: 'asc' } } },
+      });
+      return r?.status === 'succeeded' ? r : undefined;
+    });
+    expect(d.attemptLog.map((a) => [a.outcome, a.statusCode])).toEqual([
+      ['retry', 421],
+      ['ok', 250],
+    ]);
+    expect(sink.messages.filter((m) => m.to.includes('retry421@example.com'))).toHaveLength(1);
+  });
+
+  it('marks a 550 recipient failed at once and counts the bounce', async () => {
+    const { fanOut } = await harness({ failures: [{ rcpt: 'gone@example.com', replies: [550], repeat: true }] });
+    const s = await seedScenario(db.prisma, { subscribers: [{ email: 'gone@example.com' }] });
+    const [id] = await fanOut(alertFor(s.rule.id, new Date('2025-02-04T21:00:00Z')));
+    const d = await until(async () => {
+      const r = await db.prisma.delivery.findUnique({ where: { id: id ?? '' } });
+      return r?.status === 'failed' ? r : undefined;
+    });
+    expect(d.attempts).toBe(1);
+    expect(d.lastError).toMatch(/550/);
+    const sub = await db.prisma.subscriber.findUniqueOrThrow({ where: { email: 'gone@example.com' } });
+    expect(sub.bounceCount).toBe(1);
+  });
+
+  it('groups the alerts due for a digest subscriber into one email', async () => {
+    const { fanOut, queues } = await harness();
+    const s = await seedScenario(db.prisma, { subscribers: [{ email: 'digest@example.com', mode: 'digest' }] });
+    const symbols = ['NVDA', 'MSFT', 'CRM', 'PLTR', 'INTU'];
+    const ids: string[] = [];
+    for (const sym of symbols) ids.push(...(await fanOut(alertFor(s.rule.id, new Date('2025-02-05T21:00:00Z'), sym))));
+    // Digest deliveries wait for the window: make them due now, as the window's end would.
+    await db.prisma.delivery.updateMany({ where: { id: { in: ids } }, data: { nextAttemptAt: new Date() } });
+    await queues.enqueueDeliveries(ids.map((id) => ({ id, tag: 'due' })));
+    const mail = await sink.waitFor((m) => m.to.includes('digest@example.com'), 10_000);
+    await until(
+      async () => (await db.prisma.delivery.count({ where: { id: { in: ids }, status: 'succeeded' } })) === 5,
+      10_000,
+      'all five succeeded',
+    );
+    expect(sink.messages.filter((m) => m.to.includes('digest@example.com'))).toHaveLength(1);
+    for (const sym of symbols) expect(mail.text).toContain(sym);
+  });
+
+  it('sends the confirmation email to a pending subscriber with a link whose token only Postgres knows by hash', async () => {
+    const { queues } = await harness();
+    const sub = await db.prisma.subscriber.create({ data: { email: 'new@example.com' } });
+    const [id] = await insertDeliveries(
+      db.prisma,
+      [{ channel: 'email', subscriberId: sub.id, eventType: 'subscriber.confirm' }],
+      new Date(),
+    );
+    await queues.enqueueDeliveries([{ id: id ?? '' }]);
+    const mail = await sink.waitFor((m) => m.to.includes('new@example.com'), 10_000);
+    const token = /\/confirm\?token=([A-Za-z0-9_%-]+)/.exec(mail.text)?.[1];
+    expect(token).toBeTruthy();
+    const after = await until(async () => {
+      const s = await db.prisma.subscriber.findUnique({ where: { id: sub.id } });
+      return s?.confirmTokenHash ? s : undefined;
+    });
+    expect(after.confirmTokenHash).toBe(hashToken(decodeURIComponent(token ?? '')));
+    expect(after.status).toBe('pending');
+    expect(mail.text).not.toContain(after.confirmTokenHash ?? 'x');
+  });
+
+  it('never sends an alert to an address that was not confirmed, even if a delivery row exists', async () => {
+    const { queues } = await harness();
+    const s = await seedScenario(db.prisma, { subscribers: [{ email: 'unconfirmed@example.com', status: 'pending' }] });
+    const r = await createAlertWithDeliveries(db.prisma, alertFor(s.rule.id, new Date('2025-02-06T21:00:00Z')), {
+      now: new Date(),
+      emailGroupWaitMs: 0,
+    });
+    expect(r.deliveryIds).toHaveLength(0);
+    // Forge one anyway: the worker must refuse it.
+    const [id] = await insertDeliveries(
+      db.prisma,
+      [
+        {
+          channel: 'email',
+          subscriberId: s.subscribers[0]!.id,
+          alertId: r.alertId ?? undefined,
+          eventType: 'alert.firing',
+        },
+      ],
+      new Date(),
+    );
+    await queues.enqueueDeliveries([{ id: id ?? '' }]);
+    const d = await until(async () => {
+      const row = await db.prisma.delivery.findUnique({ where: { id: id ?? '' } });
+      return row?.status === 'failed' ? row : undefined;
+    });
+    expect(d.lastError).toMatch(/pending: not sent/);
+    expect(sink.messages.filter((m) => m.to.includes('unconfirmed@example.com'))).toHaveLength(0);
+  });
+
+  it('loses nothing when Redis is flushed (FLUSHDB) in the middle of a run: the sweeper re-enqueues from Postgres', async () => {
+    const prefix = testPrefix('flush');
+    sink = await startSmtpSink();
+    const s = await seedScenario(db.prisma);
+    const ep = await db.prisma.webhookEndpoint.create({
+      data: { url: 'http://x', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+    });
+    const receiver = await startWebhookReceiver({ secret: ep.secret, delayMs: 20 });
+    await db.prisma.webhookEndpoint.update({ where: { id: ep.id }, data: { url: receiver.url } });
+    // Its own Redis database, so FLUSHDB here cannot touch other test files running in parallel.
+    const redisUrl = `${TEST_REDIS_URL}/9`;
+    h = await startHarness({ prisma: db.prisma, prefix, smtpUrl: sink.url, concurrency: 2, redisUrl });
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++)
+      ids.push(...(await h.fanOut(alertFor(s.rule.id, new Date(Date.UTC(2025, 2, 1 + i, 21)), 'NVDA'))));
+    await receiver.waitFor(3, 10_000);
+    const admin = new Redis(redisUrl);
+    expect(await admin.dbsize()).toBeGreaterThan(0);
+    await admin.flushdb();
+    await admin.quit();
+    const sent = receiver.requests.length;
+    expect(sent).toBeLessThan(40);
+    // The worker's lock on the job in flight is gone too; the sweeper finds the rest in Postgres.
+    const swept = await until(
+      async () => {
+        await h!.sweep();
+        const done = await db.prisma.delivery.count({ where: { id: { in: ids }, status: 'succeeded' } });
+        return done === 40 ? done : undefined;
+      },
+      20_000,
+      'all 40 delivered after the flush',
+    );
+    expect(swept).toBe(40);
+    const byId = new Map<string, number>();
+    for (const r of receiver.requests.filter((x) => x.status === 200))
+      byId.set(r.id ?? '', (byId.get(r.id ?? '') ?? 0) + 1);
+    expect(byId.size).toBe(40);
+    await receiver.close();
+  });
+});

@@ -1,0 +1,50 @@
+import { pino, type Logger as Pino } from 'pino';
+
+/**
+ * Structured JSON logs (pino). Secrets never reach a log line: these paths are censored wherever
+ * they appear, and URLs with credentials are logged without them (see redactUrl).
+ */
+export const REDACT_PATHS = [
+  'password',
+  '*.password',
+  'secret',
+  '*.secret',
+  'secrets',
+  '*.secrets',
+  'token',
+  '*.token',
+  'apiKey',
+  '*.apiKey',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'headers.cookie',
+  '*.headers.authorization',
+  '*.headers.cookie',
+  'cookie',
+  'smtpUrl',
+  '*.smtpUrl',
+];
+
+export function createLogger(opts: { name: string; level?: string }): Pino {
+  return pino({
+    name: opts.name,
+    level: opts.level ?? 'info',
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    base: { pid: process.pid, service: opts.name },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
+}
+
+/** A URL fit for logs: password (and query string, which may hold tokens) removed. */
+export function redactUrl(raw: string | undefined): string | undefined {
+  if (!raw) return raw;
+  try {
+    const u = new URL(raw);
+    if (u.password) u.password = '***';
+    u.search = '';
+    return u.toString();
+  } catch {
+    return '[unparseable url]';
+  }
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseEnv, publicBaseUrl } from '@signals/config';
+
+describe('environment', () => {
+  it('has defaults that fit the development machine', () => {
+    const env = parseEnv({});
+    expect(env.DATABASE_URL).toBe('postgresql://postgres@127.0.0.1:5432/signals');
+    expect(env.REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(env.PORT).toBe(3000);
+    expect(env.SMTP_URL).toBeUndefined();
+    expect(env.YAHOO_BASE_URL).toBeUndefined();
+    expect(publicBaseUrl(env)).toBe('http://localhost:3000');
+  });
+
+  it('names every malformed variable', () => {
+    try {
+      parseEnv({ PORT: 'eighty', DATABASE_URL: 'mysql://x', WEBHOOK_ALLOWED_CIDRS: '127.0.0.1' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const vars = (err as ConfigError).problems.map((p) => p.variable).sort();
+      expect(vars).toEqual(['DATABASE_URL', 'PORT', 'WEBHOOK_ALLOWED_CIDRS']);
+      expect((err as Error).message).toMatch(/PORT: /);
+    }
+  });
+
+  it('parses lists and treats empty strings as unset', () => {
+    const env = parseEnv({
+      WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32, 10.0.0.0/8',
+      WEBHOOK_RETRY_SCHEDULE: '0,1,2.5',
+      SMTP_URL: '',
+      PUBLIC_BASE_URL: 'https://signals.example.com/',
+    });
+    expect(env.WEBHOOK_ALLOWED_CIDRS).toEqual(['127.0.0.1/32', '10.0.0.0/8']);
+    expect(env.WEBHOOK_RETRY_SCHEDULE).toEqual([0, 1000, 2500]);
+    expect(env.SMTP_URL).toBeUndefined();
+    expect(publicBaseUrl(env)).toBe('https://signals.example.com');
+  });
+
+  it('refuses a short admin password', () => {
+    expect(() => parseEnv({ ADMIN_EMAIL: 'a@b.co', ADMIN_PASSWORD: 'short' })).toThrow(/ADMIN_PASSWORD/);
+  });
+});

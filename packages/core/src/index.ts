@@ -1,0 +1,24 @@
+export * from './domain.ts';
+export * from './errors.ts';
+export * from './calendar.ts';
+export * from './history.ts';
+export * from './rules.ts';
+export * from './series.ts';
+export {
+  type AlertCandidate,
+  type AlertDetails,
+  type AlertPhase,
+  BASKET_SUBJECT,
+  dedupKey,
+  evaluate,
+  type EvaluateInput,
+  type EvaluateOutput,
+  NEWS_SUBJECT,
+  type RelatedNews,
+  type RuleStateData,
+  type RuleStateSnapshot,
+  type SkippedEvaluation,
+  type SkipReason,
+  stateKey,
+} from './engine.ts';
+export * from './backtest.ts';

@@ -1,0 +1,16 @@
+export * from './client.ts';
+export {
+  createDatabaseIfMissing,
+  dropDatabase,
+  migrate,
+  pendingSchemaChange,
+  writeNextMigration,
+  paths as repoPaths,
+} from './migrate/index.ts';
+export * from './repos/outbox.ts';
+export * from './repos/secrets.ts';
+export * from './repos/alerts.ts';
+export * from './repos/prices.ts';
+export * from './repos/news.ts';
+export * from './repos/signals.ts';
+export { checkHealth, type PingableRedis } from './health.ts';

@@ -1,0 +1,133 @@
+/**
+ * Alert fan-out: the alert and one delivery per target are written in ONE transaction (the
+ * outbox). The alert's dedup key is unique: when two workers evaluate the same event, the second
+ * insert finds the key taken and writes nothing, so nobody is told twice.
+ */
+import type { Prisma, PrismaClient } from '../generated/client.ts';
+import { insertDeliveries, type NewDelivery, type Tx } from './outbox.ts';
+
+export interface NewAlert {
+  dedupKey: string;
+  ruleId: string;
+  subject: string;
+  symbol?: string;
+  status: 'firing' | 'resolved';
+  severity: 'info' | 'warning' | 'critical';
+  title: string;
+  value: number;
+  threshold: number;
+  windowStart?: Date;
+  windowEnd?: Date;
+  firedAt: Date;
+  details: Prisma.InputJsonValue;
+}
+
+export interface FanOutOptions {
+  now: Date;
+  /** Email grouping wait for immediate subscribers (Alertmanager group_wait), ms. */
+  emailGroupWaitMs: number;
+}
+
+export interface FanOutResult {
+  alertId: string | null;
+  deliveryIds: string[];
+  duplicate: boolean;
+}
+
+/** Start of the next digest window for a subscriber: windows are aligned to the epoch. */
+export function nextDigestAt(now: Date, windowSec: number): Date {
+  const w = Math.max(60, windowSec) * 1000;
+  return new Date(Math.ceil(now.getTime() / w) * w);
+}
+
+/** Writes the alert and its deliveries in their own transaction. */
+export async function createAlertWithDeliveries(
+  prisma: PrismaClient,
+  alert: NewAlert,
+  opts: FanOutOptions,
+): Promise<FanOutResult> {
+  // A fan-out to many thousands of subscribers takes longer than Prisma's 5 s default.
+  return prisma.$transaction((tx) => fanOutInTx(tx, alert, opts), { timeout: 60_000, maxWait: 10_000 });
+}
+
+/** The same, inside a transaction the caller holds (the evaluation cycle writes states with it). */
+export async function fanOutInTx(tx: Tx, alert: NewAlert, opts: FanOutOptions): Promise<FanOutResult> {
+  {
+    const instrument = alert.symbol
+      ? await tx.instrument.findUnique({ where: { symbol: alert.symbol }, select: { id: true } })
+      : null;
+    const inserted = await tx.alert.createManyAndReturn({
+      data: [
+        {
+          dedupKey: alert.dedupKey,
+          ruleId: alert.ruleId,
+          subject: alert.subject,
+          instrumentId: instrument?.id ?? null,
+          status: alert.status,
+          severity: alert.severity,
+          title: alert.title,
+          value: alert.value,
+          threshold: alert.threshold,
+          windowStart: alert.windowStart ?? null,
+          windowEnd: alert.windowEnd ?? null,
+          firedAt: alert.firedAt,
+          details: alert.details,
+        },
+      ],
+      skipDuplicates: true,
+      select: { id: true },
+    });
+    const created = inserted[0];
+    if (!created) return { alertId: null, deliveryIds: [], duplicate: true };
+
+    const rule = await tx.rule.findUniqueOrThrow({
+      where: { id: alert.ruleId },
+      select: { watchlistId: true, notifyResolved: true },
+    });
+    if (alert.status === 'resolved' && !rule.notifyResolved) {
+      return { alertId: created.id, deliveryIds: [], duplicate: false };
+    }
+    const eventType = alert.status === 'firing' ? 'alert.firing' : 'alert.resolved';
+
+    // Confirmed subscribers who asked for this rule, or for its watchlist, or for the watchlist of
+    // the instrument (a rule without a watchlist is scoped by its symbols).
+    const watchlistIds = new Set<string>();
+    if (rule.watchlistId) watchlistIds.add(rule.watchlistId);
+    if (instrument) {
+      const memberOf = await tx.watchlistMember.findMany({
+        where: { instrumentId: instrument.id },
+        select: { watchlistId: true },
+      });
+      for (const m of memberOf) watchlistIds.add(m.watchlistId);
+    }
+    const subscribers = await tx.subscriber.findMany({
+      where: {
+        status: 'confirmed',
+        subscriptions: { some: { OR: [{ ruleId: alert.ruleId }, { watchlistId: { in: [...watchlistIds] } }] } },
+      },
+      select: { id: true, mode: true, digestWindowSec: true },
+    });
+    const endpoints = await tx.webhookEndpoint.findMany({
+      where: { status: 'active', OR: [{ eventTypes: { isEmpty: true } }, { eventTypes: { has: eventType } }] },
+      select: { id: true },
+    });
+
+    const items: NewDelivery[] = [
+      ...subscribers.map(
+        (s): NewDelivery => ({
+          channel: 'email',
+          subscriberId: s.id,
+          alertId: created.id,
+          eventType,
+          notBefore:
+            s.mode === 'digest'
+              ? nextDigestAt(opts.now, s.digestWindowSec)
+              : new Date(opts.now.getTime() + opts.emailGroupWaitMs),
+        }),
+      ),
+      ...endpoints.map((e): NewDelivery => ({ channel: 'webhook', endpointId: e.id, alertId: created.id, eventType })),
+    ];
+    const deliveryIds = await insertDeliveries(tx, items, opts.now);
+    return { alertId: created.id, deliveryIds, duplicate: false };
+  }
+}

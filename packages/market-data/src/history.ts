@@ -1,0 +1,221 @@
+/**
+ * Chart data -> domain History: shared by the Yahoo adapter (yahoo-finance2's chart() result) and
+ * the replay source (recorded /v8/finance/chart bodies). Bars are split-adjusted: Yahoo's chart
+ * closes already are; when a source delivers unadjusted prices around a split, the bars before the
+ * split are divided by the ratio here, so a split never looks like a crash.
+ */
+import { type DailyBar, type History, SchemaDriftError, type Split } from '@signals/core';
+import { z } from 'zod';
+
+export interface ChartRow {
+  at: Date;
+  open: number | null | undefined;
+  high: number | null | undefined;
+  low: number | null | undefined;
+  close: number | null | undefined;
+  volume: number | null | undefined;
+  adjClose?: number | null | undefined;
+}
+
+export interface ChartSplit {
+  at: Date;
+  numerator: number;
+  denominator: number;
+}
+
+const fmtCache = new Map<string, Intl.DateTimeFormat>();
+
+/** Session date (YYYY-MM-DD) of an instant in the exchange's time zone. */
+export function sessionDate(at: Date, timeZone = 'America/New_York'): string {
+  let f = fmtCache.get(timeZone);
+  if (!f) {
+    try {
+      f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    } catch {
+      f = new Intl.DateTimeFormat('en-CA', { timeZone: 'UTC', year: 'numeric', month: '2-digit', day: '2-digit' });
+    }
+    fmtCache.set(timeZone, f);
+  }
+  return f.format(at);
+}
+
+const num = (v: number | null | undefined): number | undefined =>
+  typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+
+export interface BuildHistoryInput {
+  symbol: string;
+  rows: ChartRow[];
+  splits?: ChartSplit[];
+  timeZone?: string;
+  currency?: string;
+}
+
+export interface BuiltHistory extends History {
+  /** Splits whose unadjusted prices were adjusted here (empty when the source had done it). */
+  adjustedSplits: Split[];
+  /** Rows dropped for lack of a usable close. */
+  droppedRows: number;
+}
+
+/** Builds a sorted, de-duplicated, split-adjusted History from chart rows. */
+export function buildHistory(input: BuildHistoryInput): BuiltHistory {
+  const tz = input.timeZone ?? 'America/New_York';
+  const byDate = new Map<string, DailyBar>();
+  let dropped = 0;
+  for (const r of input.rows) {
+    const close = num(r.close);
+    if (close === undefined || close <= 0 || Number.isNaN(r.at.getTime())) {
+      dropped++;
+      continue;
+    }
+    const open = num(r.open) ?? close;
+    const high = Math.max(num(r.high) ?? close, open, close);
+    const low = Math.min(num(r.low) ?? close, open, close);
+    const adj = num(r.adjClose);
+    const date = sessionDate(r.at, tz);
+    const prev = byDate.get(date);
+    // Yahoo may append a live bar for the current session next to the daily one: keep the latest.
+    if (prev && prev.sourceAt.getTime() > r.at.getTime()) continue;
+    byDate.set(date, {
+      symbol: input.symbol,
+      date,
+      open,
+      high,
+      low,
+      close,
+      ...(adj !== undefined && adj > 0 ? { adjClose: adj } : {}),
+      volume: Math.max(0, Math.round(num(r.volume) ?? 0)),
+      sourceAt: r.at,
+    });
+  }
+  const bars = [...byDate.values()].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+  const splits: Split[] = [];
+  const adjustedSplits: Split[] = [];
+  for (const s of [...(input.splits ?? [])].sort((a, b) => a.at.getTime() - b.at.getTime())) {
+    if (!(s.numerator > 0 && s.denominator > 0)) continue;
+    const ratio = s.numerator / s.denominator;
+    const split: Split = { date: sessionDate(s.at, tz), ratio };
+    splits.push(split);
+    if (Math.abs(ratio - 1) < 0.2) continue;
+    const k = bars.findIndex((b) => b.date >= split.date);
+    if (k <= 0) continue;
+    const before = bars[k - 1] as DailyBar;
+    const after = bars[k] as DailyBar;
+    // Unadjusted data shows the split as a price jump of about the ratio; adjusted data does not.
+    const jump = before.close / after.close;
+    if (Math.abs(jump / ratio - 1) < 0.25) {
+      for (let i = 0; i < k; i++) {
+        const b = bars[i] as DailyBar;
+        bars[i] = {
+          ...b,
+          open: b.open / ratio,
+          high: b.high / ratio,
+          low: b.low / ratio,
+          close: b.close / ratio,
+          ...(b.adjClose !== undefined ? { adjClose: b.adjClose / ratio } : {}),
+          volume: Math.round(b.volume * ratio),
+        };
+      }
+      adjustedSplits.push(split);
+    }
+  }
+  return {
+    symbol: input.symbol,
+    bars,
+    splits,
+    ...(input.currency ? { currency: input.currency } : {}),
+    exchangeTimezone: tz,
+    adjustedSplits,
+    droppedRows: dropped,
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Raw /v8/finance/chart bodies (recorded files; the replay source)
+// ------------------------------------------------------------------------------------------------
+
+const numArr = z.array(z.number().nullable());
+const RawChartResult = z.object({
+  meta: z
+    .object({
+      symbol: z.string(),
+      currency: z.string().nullish(),
+      exchangeTimezoneName: z.string().nullish(),
+    })
+    .passthrough(),
+  timestamp: z.array(z.number()),
+  indicators: z.object({
+    quote: z
+      .array(
+        z.object({
+          open: numArr.optional(),
+          high: numArr.optional(),
+          low: numArr.optional(),
+          close: numArr,
+          volume: numArr.optional(),
+        }),
+      )
+      .min(1),
+    adjclose: z.array(z.object({ adjclose: numArr.optional() })).optional(),
+  }),
+  events: z
+    .object({
+      splits: z
+        .record(z.string(), z.object({ date: z.number(), numerator: z.number(), denominator: z.number() }))
+        .optional(),
+    })
+    .passthrough()
+    .optional(),
+});
+const RawChartBody = z.object({ chart: z.object({ result: z.array(RawChartResult).min(1) }) });
+
+/**
+ * Maps a raw chart body ({ chart: { result: [...] } }) or a recorded exchange
+ * ({ response: { bodyJson: { chart } } }) to a History. Throws SchemaDriftError (raw kept) when
+ * the shape is not a usable chart, e.g. the chart-notimestamp-* answers.
+ */
+export function historyFromRawChart(json: unknown, source = 'replay'): BuiltHistory {
+  const body =
+    json && typeof json === 'object' && 'response' in json
+      ? (json as { response?: { bodyJson?: unknown } }).response?.bodyJson
+      : json;
+  const parsed = RawChartBody.safeParse(body);
+  if (!parsed.success) {
+    throw new SchemaDriftError(
+      source,
+      `not a usable chart: ${parsed.error.issues[0]?.message ?? 'invalid'} at ${parsed.error.issues[0]?.path.join('.') ?? ''}`,
+      body,
+    );
+  }
+  const r = parsed.data.chart.result[0] as z.infer<typeof RawChartResult>;
+  const q = r.indicators.quote[0] as z.infer<typeof RawChartResult>['indicators']['quote'][number];
+  const adj = r.indicators.adjclose?.[0]?.adjclose;
+  if (q.close.length !== r.timestamp.length) {
+    throw new SchemaDriftError(
+      source,
+      `chart for ${r.meta.symbol}: ${r.timestamp.length} timestamps but ${q.close.length} closes`,
+      body,
+    );
+  }
+  const rows: ChartRow[] = r.timestamp.map((t, i) => ({
+    at: new Date(t * 1000),
+    open: q.open?.[i],
+    high: q.high?.[i],
+    low: q.low?.[i],
+    close: q.close[i],
+    volume: q.volume?.[i],
+    adjClose: adj?.[i],
+  }));
+  const splits: ChartSplit[] = Object.values(r.events?.splits ?? {}).map((s) => ({
+    at: new Date(s.date * 1000),
+    numerator: s.numerator,
+    denominator: s.denominator,
+  }));
+  return buildHistory({
+    symbol: r.meta.symbol.toUpperCase(),
+    rows,
+    splits,
+    timeZone: r.meta.exchangeTimezoneName ?? undefined,
+    currency: r.meta.currency ?? undefined,
+  });
+}

@@ -1,0 +1,11 @@
+export * from './breaker.ts';
+export * from './budget.ts';
+export * from './factory.ts';
+export * from './history.ts';
+export * from './ingest.ts';
+export * from './replay.ts';
+export * from './retry.ts';
+export * from './types.ts';
+export { createYahooFetch } from './yahoo/fetch.ts';
+export { historyFromYahooChart, mapQuotes } from './yahoo/map.ts';
+export { normalizeSymbol, YAHOO_MAX_BATCH, YahooPriceSource, type YahooPriceSourceOptions } from './yahoo/source.ts';

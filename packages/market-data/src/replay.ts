@@ -1,0 +1,174 @@
+/**
+ * A PriceSource over recorded daily history, driven by an injected Clock: quotes() answers with
+ * the bar that is "current" at clock time (the last bar whose timestamp is not in the future) and
+ * history() never reveals bars after it. For tests, backtests and PRICE_SOURCE=replay:<path>.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import {
+  type Clock,
+  type DailyBar,
+  type History,
+  type Logger,
+  type PriceSource,
+  type Quote,
+  type QuoteBatch,
+  SchemaDriftError,
+  UnknownSymbolError,
+  silentLogger,
+} from '@signals/core';
+import { historyFromRawChart } from './history.ts';
+
+export interface ReplayPriceSourceOptions {
+  clock: Clock;
+  logger?: Logger;
+  name?: string;
+  /**
+   * How long after its timestamp a daily bar's close is known (default 6.5 h: Yahoo stamps daily
+   * bars at the session open, the close comes at the end of a regular US session). Replays never
+   * show a close before it happened.
+   */
+  closeAfterMs?: number;
+}
+
+/** A clock that runs `speed` times faster than `base`, starting at `start`. */
+export function acceleratedClock(opts: { start: Date; speed: number; base?: Clock }): Clock {
+  const base = opts.base ?? { now: () => new Date() };
+  const t0 = base.now().getTime();
+  const s0 = opts.start.getTime();
+  return { now: () => new Date(s0 + (base.now().getTime() - t0) * opts.speed) };
+}
+
+function mergeHistories(a: History, b: History): History {
+  const byDate = new Map<string, DailyBar>();
+  for (const bar of [...a.bars, ...b.bars]) byDate.set(bar.date, bar);
+  const bars = [...byDate.values()].sort((x, y) => (x.date < y.date ? -1 : x.date > y.date ? 1 : 0));
+  const splits = [...a.splits, ...b.splits.filter((s) => !a.splits.some((t) => t.date === s.date))];
+  return { ...a, bars, splits };
+}
+
+export class ReplayPriceSource implements PriceSource {
+  readonly name: string;
+  private readonly clock: Clock;
+  private readonly closeAfterMs: number;
+  private readonly bySymbol = new Map<string, History>();
+  /** Bar timestamps per symbol (ms), for binary search. */
+  private readonly times = new Map<string, number[]>();
+
+  constructor(histories: History[], opts: ReplayPriceSourceOptions) {
+    this.name = opts.name ?? 'replay';
+    this.clock = opts.clock;
+    this.closeAfterMs = opts.closeAfterMs ?? 6.5 * 3600_000;
+    for (const h of histories) {
+      const sym = h.symbol.toUpperCase();
+      const prev = this.bySymbol.get(sym);
+      this.bySymbol.set(sym, prev ? mergeHistories(prev, h) : { ...h, symbol: sym });
+    }
+    for (const [sym, h] of this.bySymbol)
+      this.times.set(
+        sym,
+        h.bars.map((b) => b.sourceAt.getTime() + this.closeAfterMs),
+      );
+  }
+
+  /**
+   * Loads a recorded chart file (an exchange with response.bodyJson.chart, or a plain chart body)
+   * or every such *.json file in a folder. Files of other kinds are skipped; malformed charts are
+   * skipped with a warning when loading a folder and throw SchemaDriftError for a single file.
+   */
+  static async fromPath(p: string, opts: ReplayPriceSourceOptions): Promise<ReplayPriceSource> {
+    const log = opts.logger ?? silentLogger;
+    const st = await fs.stat(p);
+    const files = st.isDirectory()
+      ? (await fs.readdir(p))
+          .filter((f) => f.endsWith('.json'))
+          .sort()
+          .map((f) => path.join(p, f))
+      : [p];
+    const histories: History[] = [];
+    for (const f of files) {
+      let json: unknown;
+      try {
+        json = JSON.parse(await fs.readFile(f, 'utf8'));
+      } catch (err) {
+        if (!st.isDirectory()) throw new SchemaDriftError('replay', `${f}: not JSON (${(err as Error).message})`, null);
+        log.warn({ file: f }, 'replay: skipping a file that is not JSON');
+        continue;
+      }
+      const body = (json as { response?: { bodyJson?: unknown } })?.response?.bodyJson ?? json;
+      if (st.isDirectory() && !(body && typeof body === 'object' && 'chart' in body)) continue;
+      try {
+        histories.push(historyFromRawChart(json, 'replay'));
+      } catch (err) {
+        if (!st.isDirectory()) throw err;
+        log.warn({ file: f, err: (err as Error).message }, 'replay: skipping a malformed chart');
+      }
+    }
+    return new ReplayPriceSource(histories, opts);
+  }
+
+  get symbols(): string[] {
+    return [...this.bySymbol.keys()];
+  }
+
+  /** Index of the last bar whose close is known at t, or -1. */
+  private indexAt(sym: string, t: number): number {
+    const ts = this.times.get(sym) ?? [];
+    let lo = 0;
+    let hi = ts.length - 1;
+    let ans = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if ((ts[mid] as number) <= t) {
+        ans = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return ans;
+  }
+
+  async quotes(symbols: readonly string[]): Promise<QuoteBatch> {
+    const now = this.clock.now().getTime();
+    const out: QuoteBatch = { quotes: [], unknown: [] };
+    for (const raw of symbols) {
+      const sym = raw.trim().toUpperCase();
+      const h = this.bySymbol.get(sym);
+      if (!h) {
+        out.unknown.push(sym);
+        continue;
+      }
+      const i = this.indexAt(sym, now);
+      if (i < 0) continue; // before the recording starts: no price yet
+      const bar = h.bars[i] as DailyBar;
+      const prev = i > 0 ? (h.bars[i - 1] as DailyBar) : undefined;
+      const q: Quote = {
+        symbol: sym,
+        price: bar.close,
+        dayOpen: bar.open,
+        dayHigh: bar.high,
+        dayLow: bar.low,
+        volume: bar.volume,
+        sourceAt: new Date(bar.sourceAt.getTime() + this.closeAfterMs),
+      };
+      if (prev) q.prevClose = prev.close;
+      if (h.currency) q.currency = h.currency;
+      out.quotes.push(q);
+    }
+    return out;
+  }
+
+  async history(symbol: string, from: Date, to: Date): Promise<History> {
+    const sym = symbol.trim().toUpperCase();
+    const h = this.bySymbol.get(sym);
+    if (!h) throw new UnknownSymbolError(sym);
+    const lo = from.getTime();
+    const hi = to.getTime();
+    const known = this.clock.now().getTime() - this.closeAfterMs;
+    const bars = h.bars.filter(
+      (b) => b.sourceAt.getTime() >= lo && b.sourceAt.getTime() <= hi && b.sourceAt.getTime() <= known,
+    );
+    const first = bars[0]?.date ?? '9999';
+    const last = bars[bars.length - 1]?.date ?? '0000';
+    return { ...h, bars, splits: h.splits.filter((s) => s.date >= first && s.date <= last) };
+  }
+}

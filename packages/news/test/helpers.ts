@@ -1,0 +1,1 @@
+export { captureLogger, type LogLine } from '@signals/testing';

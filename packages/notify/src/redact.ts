@@ -1,0 +1,53 @@
+/**
+ * Redaction for anything that may reach a log line or an error message. Secrets (whsec_ signing
+ * secrets, SMTP passwords, tokens in URLs) must never be written out, so every URL is logged
+ * through {@link redactUrl} and every foreign message through {@link redactSecrets}.
+ */
+
+const MASK = '***';
+
+/**
+ * A URL safe to log: userinfo password and every query value masked, fragment dropped.
+ * Webhook URLs often carry a token in the query (`?token=...`); SMTP URLs carry a password.
+ * Unparseable input is not echoed back (it may be a secret pasted in the wrong field).
+ */
+export function redactUrl(raw: string | URL): string {
+  let u: URL;
+  try {
+    u = new URL(String(raw));
+  } catch {
+    return '<invalid url>';
+  }
+  if (u.password) u.password = MASK;
+  if (u.username && u.password === '') u.username = MASK;
+  for (const key of [...u.searchParams.keys()]) u.searchParams.set(key, MASK);
+  u.hash = '';
+  // URLSearchParams percent-encodes the mask; keep it readable.
+  return u.toString().replaceAll(encodeURIComponent(MASK), MASK);
+}
+
+/**
+ * Replaces every occurrence of the given secrets (and, for whsec_ secrets, of their base64 key,
+ * which is what a library might print) in `text`. Empty and very short strings are ignored so a
+ * one-character "secret" cannot mangle a whole message.
+ */
+export function redactSecrets(text: string, secrets: readonly (string | undefined | null)[]): string {
+  let out = text;
+  const needles = new Set<string>();
+  for (const s of secrets) {
+    if (!s || s.length < 4) continue;
+    needles.add(s);
+    if (s.startsWith('whsec_')) needles.add(s.slice('whsec_'.length));
+    try {
+      const decoded = decodeURIComponent(s);
+      if (decoded !== s && decoded.length >= 4) needles.add(decoded);
+    } catch {
+      // not percent-encoded: nothing more to add
+    }
+    const encoded = encodeURIComponent(s);
+    if (encoded !== s) needles.add(encoded);
+  }
+  // Longest first, so a secret that contains another is replaced whole.
+  for (const n of [...needles].sort((a, b) => b.length - a.length)) out = out.split(n).join(MASK);
+  return out;
+}
