@@ -24,29 +24,37 @@ const deps = {
 };
 const metrics = createWorkerMetrics();
 const built = await buildHandlers(env, deps, metrics);
-const running = await startWorkers(deps, built.handlers, built.schedules);
-metrics.observe(running.workers);
-const metricsServer =
-  env.WORKER_METRICS_PORT === undefined
-    ? undefined
-    : await startMetricsServer({
-        registry: metrics.registry,
-        port: env.WORKER_METRICS_PORT,
-        host: env.HOST,
-        health: () => checkHealth({ prisma, redis }),
-      });
-if (metricsServer) logger.info({ port: metricsServer.port }, 'worker metrics on /metrics, health on /healthz');
-logger.info({ queues: running.workers.map((w) => w.name), concurrency: env.WORKER_CONCURRENCY }, 'worker started');
 
+// Signals are handled before any worker takes a job: a SIGTERM that arrives while the workers or the
+// metrics server are still starting waits for them, then stops them cleanly (no job left stalled).
+let starting: Promise<Awaited<ReturnType<typeof startWorkers>>> | undefined;
+let metricsStarting: Promise<Awaited<ReturnType<typeof startMetricsServer>>> | undefined;
 onShutdown({
   logger,
   what: 'no new jobs, finishing active ones (unfinished ones are picked up again)',
   timeoutMs: 30_000,
   steps: [
-    () => running.close(),
+    async () => (await starting)?.close(),
+    async () => (await metricsStarting)?.close(),
     () => built.close(),
     () => queues.close(),
     () => redis.quit(),
     () => prisma.$disconnect(),
   ],
 });
+
+starting = startWorkers(deps, built.handlers, built.schedules);
+const running = await starting;
+metrics.observe(running.workers);
+metricsStarting =
+  env.WORKER_METRICS_PORT === undefined
+    ? undefined
+    : startMetricsServer({
+        registry: metrics.registry,
+        port: env.WORKER_METRICS_PORT,
+        host: env.HOST,
+        health: () => checkHealth({ prisma, redis }),
+      });
+const metricsServer = await metricsStarting;
+if (metricsServer) logger.info({ port: metricsServer.port }, 'worker metrics on /metrics, health on /healthz');
+logger.info({ queues: running.workers.map((w) => w.name), concurrency: env.WORKER_CONCURRENCY }, 'worker started');

@@ -177,6 +177,13 @@ describe('two worker processes, one SIGKILLed mid fan-out', () => {
 
     await queues.close();
     await redis.quit();
+    // B may have finished the fan-out before A2 was up: stop A2 only once it has started, since a
+    // signal that arrives before Node has run any of our code ends a process by the signal.
+    await until(
+      async () => logs.filter((l) => l.includes('worker started')).length >= 3,
+      30_000,
+      'the restarted worker started',
+    );
     const alive = procs.filter((p) => p.exitCode === null && p.signalCode === null);
     const exits = alive.map((p) => new Promise((res) => p.once('exit', (code) => res(code))));
     for (const p of alive) p.kill('SIGTERM');
