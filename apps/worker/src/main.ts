@@ -4,7 +4,7 @@ import { checkHealth, createPrisma } from '@signals/db';
 import { createQueues, createRedis } from '@signals/queue';
 import { buildHandlers } from './jobs/index.ts';
 import { createWorkerMetrics, startMetricsServer } from './metrics.ts';
-import { startWorkers } from './worker.ts';
+import { selectQueues, startWorkers } from './worker.ts';
 
 const env = loadEnvOrExit();
 const logger = createLogger({ name: 'worker', level: env.LOG_LEVEL });
@@ -43,7 +43,8 @@ onShutdown({
   ],
 });
 
-starting = startWorkers(deps, built.handlers, built.schedules);
+const selected = selectQueues(built, env.WORKER_QUEUES);
+starting = startWorkers(deps, selected.handlers, selected.schedules);
 const running = await starting;
 metrics.observe(running.workers);
 metricsStarting =

@@ -1,4 +1,5 @@
 import type { Worker } from 'bullmq';
+import type { WorkerQueueName } from '@signals/config';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Clock } from '@signals/core';
@@ -32,6 +33,25 @@ export interface RunningWorker {
   workers: Worker[];
   /** Stop taking work, let active jobs finish, close connections owned by the workers. */
   close(): Promise<void>;
+}
+
+// WORKER_QUEUES names exactly the catalog's queues: a queue added to one and not the other fails to compile.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const queueNamesAgree: Same<WorkerQueueName, QueueKey> = true;
+void queueNamesAgree;
+
+/**
+ * The handlers and schedules of the queues this process runs (WORKER_QUEUES; all when unset). A
+ * process schedules only the queues it runs, so no repeating job piles up where nobody works it.
+ */
+export function selectQueues(
+  built: { handlers: Handlers; schedules: Schedule[] },
+  only: readonly QueueKey[] | undefined,
+): { handlers: Handlers; schedules: Schedule[] } {
+  if (!only) return built;
+  const handlers: Handlers = {};
+  for (const key of only) if (built.handlers[key]) (handlers as Record<string, unknown>)[key] = built.handlers[key];
+  return { handlers, schedules: built.schedules.filter((s) => only.includes(s.queue)) };
 }
 
 export async function startWorkers(

@@ -3,7 +3,8 @@ import { pino } from 'pino';
 import { FixedClock } from '@signals/core';
 import { createQueues, createRedis } from '@signals/queue';
 import { createTestDb, TEST_REDIS_URL, type TestDb, testPrefix } from '@signals/testing';
-import { startWorkers, type WorkerDeps } from '../src/worker.ts';
+import { parseEnv } from '@signals/config';
+import { selectQueues, startWorkers, type WorkerDeps } from '../src/worker.ts';
 
 describe('worker lifecycle', () => {
   let db: TestDb;
@@ -93,5 +94,39 @@ describe('worker lifecycle', () => {
     await b.queues.close();
     await a.redis.quit();
     await b.redis.quit();
+  });
+
+  it('runs and schedules only the queues named in WORKER_QUEUES', async () => {
+    const d = deps(testPrefix('only'));
+    const ran: string[] = [];
+    const built = {
+      handlers: {
+        evaluate: async () => void ran.push('evaluate'),
+        maintenance: async () => void ran.push('maintenance'),
+        deliveries: async () => void ran.push('deliveries'),
+      },
+      schedules: [
+        { id: 'sweep', queue: 'maintenance' as const, everyMs: 60_000, payload: { kind: 'sweep' as const } },
+        { id: 'evaluate', queue: 'evaluate' as const, everyMs: 60_000, payload: { reason: 'schedule' as const } },
+      ],
+    };
+    const env = parseEnv({ WORKER_QUEUES: ' deliveries, maintenance,deliveries ' });
+    expect(env.WORKER_QUEUES).toEqual(['deliveries', 'maintenance']);
+    const selected = selectQueues(built, env.WORKER_QUEUES);
+    const running = await startWorkers(d, selected.handlers, selected.schedules);
+    expect(running.workers.map((w) => w.name).sort()).toEqual(['deliveries', 'maintenance']);
+    expect((await d.queues.get('maintenance').getJobSchedulers()).map((s) => s.key)).toEqual(['sweep']);
+    expect(await d.queues.get('evaluate').getJobSchedulers()).toEqual([]);
+
+    await d.queues.add('evaluate', { reason: 'manual' });
+    await d.queues.add('maintenance', { kind: 'sweep' });
+    for (let i = 0; i < 50 && !ran.includes('maintenance'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(ran).toEqual(['maintenance']);
+    expect(await d.queues.get('evaluate').getWaitingCount()).toBe(1); // left for a process that runs it
+    // Unset: every queue.
+    expect(selectQueues(built, parseEnv({}).WORKER_QUEUES)).toBe(built);
+    await running.close();
+    await d.queues.close();
+    await d.redis.quit();
   });
 });

@@ -32,6 +32,23 @@ const cidrList = z
     message: 'must be a comma-separated list of CIDRs, e.g. 127.0.0.1/32,10.0.0.0/8',
   });
 
+/** The worker's queues, as named in the queue catalog (@signals/queue checks that the two agree). */
+export const WORKER_QUEUE_NAMES = ['prices', 'news', 'evaluate', 'deliveries', 'maintenance'] as const;
+export type WorkerQueueName = (typeof WORKER_QUEUE_NAMES)[number];
+
+const queueList = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+  .refine((list) => list.length > 0 && list.every((q) => (WORKER_QUEUE_NAMES as readonly string[]).includes(q)), {
+    message: `must be a comma-separated list of ${WORKER_QUEUE_NAMES.join(', ')}`,
+  })
+  .transform((list) => [...new Set(list)] as WorkerQueueName[]);
+
 /** Every variable the service reads. Documented one by one in the README ("Configuration"). */
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -101,6 +118,11 @@ export const envSchema = z.object({
   QUEUE_PREFIX: z.string().min(1).default('{signals}'),
   /** Port of the worker's own /metrics and /healthz (unset: no listener). One port per process. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /**
+   * Which queues this worker process runs (and schedules), default all: e.g. `deliveries,maintenance`
+   * for processes that only send, scaled apart from the ones that poll and evaluate.
+   */
+  WORKER_QUEUES: queueList.optional(),
   /** Jobs each worker process runs at once, per queue. */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

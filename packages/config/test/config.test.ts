@@ -14,13 +14,19 @@ describe('environment', () => {
 
   it('names every malformed variable', () => {
     try {
-      parseEnv({ PORT: 'eighty', DATABASE_URL: 'mysql://x', WEBHOOK_ALLOWED_CIDRS: '127.0.0.1' });
+      parseEnv({
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://x',
+        WEBHOOK_ALLOWED_CIDRS: '127.0.0.1',
+        WORKER_QUEUES: 'deliveries,emails',
+      });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
       const vars = (err as ConfigError).problems.map((p) => p.variable).sort();
-      expect(vars).toEqual(['DATABASE_URL', 'PORT', 'WEBHOOK_ALLOWED_CIDRS']);
+      expect(vars).toEqual(['DATABASE_URL', 'PORT', 'WEBHOOK_ALLOWED_CIDRS', 'WORKER_QUEUES']);
       expect((err as Error).message).toMatch(/PORT: /);
+      expect((err as Error).message).toMatch(/WORKER_QUEUES: must be a comma-separated list of prices, news/);
     }
   });
 
