@@ -313,14 +313,27 @@ describe('delivery pipeline: outbox, queued email and signed webhooks', () => {
     const ep = await db.prisma.webhookEndpoint.create({
       data: { url: 'http://x', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
     });
-    const receiver = await startWebhookReceiver({ secret: ep.secret, delayMs: 20 });
+    // 100 ms per request, two at a time: the 40 sends take 2 s, so the flush lands mid-run however
+    // slow the machine is (all 40 are written and enqueued before the first send completes).
+    const receiver = await startWebhookReceiver({ secret: ep.secret, delayMs: 100 });
     await db.prisma.webhookEndpoint.update({ where: { id: ep.id }, data: { url: receiver.url } });
     // Its own Redis database, so FLUSHDB here cannot touch other test files running in parallel.
     const redisUrl = `${TEST_REDIS_URL}/9`;
     h = await startHarness({ prisma: db.prisma, prefix, smtpUrl: sink.url, concurrency: 2, redisUrl });
     const ids: string[] = [];
-    for (let i = 0; i < 40; i++)
-      ids.push(...(await h.fanOut(alertFor(s.rule.id, new Date(Date.UTC(2025, 2, 1 + i, 21)), 'NVDA'))));
+    for (let i = 0; i < 40; i++) {
+      const r = await createAlertWithDeliveries(
+        db.prisma,
+        alertFor(s.rule.id, new Date(Date.UTC(2025, 2, 1 + i, 21)), 'NVDA'),
+        { now: new Date(), emailGroupWaitMs: 0 },
+      );
+      ids.push(...r.deliveryIds);
+    }
+    expect(ids).toHaveLength(40);
+    await h.queues.enqueueDeliveries(
+      ids.map((id) => ({ id })),
+      { batchSize: 1 }, // one job per delivery, so jobs are in every state when Redis is flushed
+    );
     await receiver.waitFor(3, 10_000);
     const admin = new Redis(redisUrl);
     expect(await admin.dbsize()).toBeGreaterThan(0);

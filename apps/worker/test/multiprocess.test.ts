@@ -3,19 +3,19 @@
  * 1,000 webhook deliveries; one is SIGKILLed in the middle and started again. Every delivery
  * arrives, and any repeat carries the same webhook-id (at-least-once, deduplicable by receivers).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAlertWithDeliveries, repoPaths } from '@signals/db';
+import { createAlertWithDeliveries } from '@signals/db';
 import { createQueues, createRedis } from '@signals/queue';
 import {
   createTestDb,
   startSmtpSink,
   startWebhookReceiver,
+  startWorkerProcess,
   TEST_REDIS_URL,
   type TestDb,
   testPrefix,
+  type WorkerProcess,
 } from '@signals/testing';
 import { DELIVERY_BATCH } from '../src/delivery/deliver.ts';
 import { alertFor, seedScenario, until } from './helpers.ts';
@@ -25,12 +25,12 @@ const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
 describe('two worker processes, one SIGKILLed mid fan-out', () => {
   let db: TestDb;
-  const procs: ChildProcess[] = [];
+  const procs: WorkerProcess[] = [];
   beforeAll(async () => {
     db = await createTestDb();
   });
   afterAll(async () => {
-    for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    for (const { child } of procs) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await db?.drop();
   });
 
@@ -50,50 +50,26 @@ describe('two worker processes, one SIGKILLed mid fan-out', () => {
         probe.close(() => resolve(port));
       });
     });
+    const env = {
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      SMTP_URL: sink.url,
+      WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
+      WEBHOOK_RETRY_SCHEDULE: '0,0.2,0.5,1,1,1',
+      DELIVERY_LEASE_SEC: '2',
+      SWEEP_INTERVAL_SEC: '1',
+      WORKER_CONCURRENCY: '8',
+      PRICE_SOURCE: 'yahoo',
+    };
     const start = (name: string, extraEnv: Record<string, string> = {}) => {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', path.join(repoPaths().root, 'apps/worker/src/main.ts')],
-        {
-          cwd: repoPaths().root,
-          env: {
-            ...process.env,
-            DATABASE_URL: db.url,
-            REDIS_URL: TEST_REDIS_URL,
-            QUEUE_PREFIX: prefix,
-            SMTP_URL: sink.url,
-            WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
-            WEBHOOK_RETRY_SCHEDULE: '0,0.2,0.5,1,1,1',
-            DELIVERY_LEASE_SEC: '2',
-            SWEEP_INTERVAL_SEC: '1',
-            WORKER_CONCURRENCY: '8',
-            LOG_LEVEL: 'info',
-            PRICE_SOURCE: 'yahoo',
-            ...extraEnv,
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      child.stdout?.on('data', (b: Buffer) =>
-        logs.push(
-          ...b
-            .toString()
-            .split('\n')
-            .filter(Boolean)
-            .map((l) => `${name} ${l}`),
-        ),
-      );
-      child.stderr?.on('data', (b: Buffer) => logs.push(`${name} ERR ${b.toString()}`));
-      procs.push(child);
-      return child;
+      const w = startWorkerProcess(name, { ...env, ...extraEnv }, { logs });
+      procs.push(w);
+      return w;
     };
     const a = start('A');
-    start('B', { WORKER_METRICS_PORT: String(metricsPort), HOST: '127.0.0.1' });
-    await until(
-      async () => logs.filter((l) => l.includes('worker started')).length >= 2,
-      30_000,
-      'both workers started',
-    );
+    const b = start('B', { WORKER_METRICS_PORT: String(metricsPort), HOST: '127.0.0.1' });
+    await Promise.all([a.started(), b.started()]);
 
     // The fan-out: one alert, 1,000 endpoints, written in one transaction, then enqueued.
     const redis = createRedis(TEST_REDIS_URL, 'producer');
@@ -109,11 +85,11 @@ describe('two worker processes, one SIGKILLed mid fan-out', () => {
     ); // as the evaluation cycle does
 
     await until(async () => receiver.requests.length >= 150, 30_000, '150 webhooks received');
-    a.kill('SIGKILL');
+    a.child.kill('SIGKILL');
     const killedAt = receiver.requests.length;
     expect(killedAt).toBeLessThan(N);
-    await new Promise((res) => a.once('exit', res));
-    start('A2');
+    await new Promise((res) => a.child.once('exit', res));
+    const a2 = start('A2');
 
     try {
       await until(
@@ -179,16 +155,9 @@ describe('two worker processes, one SIGKILLed mid fan-out', () => {
     await redis.quit();
     // B may have finished the fan-out before A2 was up: stop A2 only once it has started, since a
     // signal that arrives before Node has run any of our code ends a process by the signal.
-    await until(
-      async () => logs.filter((l) => l.includes('worker started')).length >= 3,
-      30_000,
-      'the restarted worker started',
-    );
-    const alive = procs.filter((p) => p.exitCode === null && p.signalCode === null);
-    const exits = alive.map((p) => new Promise((res) => p.once('exit', (code) => res(code))));
-    for (const p of alive) p.kill('SIGTERM');
+    await a2.started();
     // Graceful shutdown: both remaining workers exit 0 on SIGTERM.
-    expect(await Promise.all(exits)).toEqual(alive.map(() => 0));
+    expect(await Promise.all([b.stop(), a2.stop()])).toEqual([0, 0]);
     await receiver.close();
     await sink.close();
   }, 180_000);

@@ -5,3 +5,4 @@ export * from './smtp-sink.ts';
 export * from './webhook-receiver.ts';
 export * from './feed-server.ts';
 export * from './logger.ts';
+export * from './processes.ts';
