@@ -8,9 +8,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
-import { getAppSecret, signSubscriberToken } from '@signals/db';
-import { createMailer, createToken, hashToken, renderConfirmationEmail } from '@signals/notify';
-import { type SmtpSink, startSmtpSink, startWebhookReceiver, type WebhookReceiver } from '@signals/testing';
+import { createAlertWithDeliveries, getAppSecret, signSubscriberToken } from '@signals/db';
+import {
+  type SmtpSink,
+  startSmtpSink,
+  startWebhookReceiver,
+  startWorkerProcess,
+  TEST_REDIS_URL,
+  type WebhookReceiver,
+} from '@signals/testing';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, type Harness, startHarness, syntheticBars } from './harness.ts';
 
 const RESULTS = path.resolve(import.meta.dirname, '../../../test-results');
@@ -442,48 +448,52 @@ describe('admin page in the browser', () => {
 });
 
 describe('public pages in the browser', () => {
-  it('subscribes, confirms through the emailed link and unsubscribes in one click', async () => {
+  it('subscribes, confirms through the emailed link, receives an alert and unsubscribes in one click', async () => {
+    // What the reader will subscribe to: a watchlist with AAPL and an article rule on it.
+    const wl = await h.db.prisma.watchlist.create({ data: { slug: 'readers', name: 'Readers list' } });
+    const aapl = await h.db.prisma.instrument.findUniqueOrThrow({ where: { symbol: 'AAPL' } });
+    await h.db.prisma.watchlistMember.create({ data: { watchlistId: wl.id, instrumentId: aapl.id } });
+    const rule = await h.db.prisma.rule.create({
+      data: {
+        name: 'Capex shock: 10 % down in one session',
+        kind: 'pct_move',
+        params: { thresholdPct: 10, direction: 'down' },
+        watchlistId: wl.id,
+        severity: 'critical',
+        sourceArticle: '000_a25ee043e84446bd.txt',
+        sourcePassage: 'Am Tag der Ankündigung stürzte der Aktienkurs des Unternehmens um 10% ab.',
+      },
+    });
+    // The real delivery worker, as operators run it: its own process on the same Postgres and Redis.
+    smtp = await startSmtpSink();
+    const worker = startWorkerProcess('W', {
+      DATABASE_URL: h.db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: h.prefix,
+      SMTP_URL: smtp.url,
+      PUBLIC_BASE_URL: base,
+      WORKER_QUEUES: 'deliveries',
+      WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
+      YAHOO_BASE_URL: h.yahoo.url,
+    });
     const anon = await browser.newContext();
     const p = await anon.newPage();
     try {
+      await worker.started();
       await p.goto(`${base}/subscribe`);
       await checkPage(p);
       await p.getByRole('textbox', { name: 'Email' }).fill('reader@example.org');
-      await p
-        .getByLabel(/AI core|Browser list/)
-        .first()
-        .check();
-      await p.getByLabel('A digest, at most one email an hour').check();
+      await p.getByLabel('Readers list').check();
+      await p.getByLabel('Right away, one email per alert').check();
       await p.getByRole('button', { name: 'Subscribe' }).click();
       await expect(p.getByTestId('subscribe-done').textContent()).resolves.toMatch(/confirmation email is on its way/);
-
       const sub = await h.db.prisma.subscriber.findUniqueOrThrow({ where: { email: 'reader@example.org' } });
-      expect(sub).toMatchObject({ status: 'pending', mode: 'digest' });
-      const delivery = await h.db.prisma.delivery.findFirstOrThrow({ where: { subscriberId: sub.id } });
-      expect(delivery).toMatchObject({ channel: 'email', eventType: 'subscriber.confirm', status: 'pending' });
+      expect(sub).toMatchObject({ status: 'pending', mode: 'immediate' });
 
-      // What the delivery worker does at send time: a fresh token, its sha256 stored, the mail sent.
-      smtp = await startSmtpSink();
-      const token = createToken();
-      const expiresAt = new Date(Date.now() + 48 * 3600_000);
-      await h.db.prisma.subscriber.update({
-        where: { id: sub.id },
-        data: { confirmTokenHash: hashToken(token), confirmExpiresAt: expiresAt },
-      });
-      const mail = renderConfirmationEmail({ publicBaseUrl: base, email: sub.email, token, expiresAt });
-      const mailer = createMailer({ smtpUrl: smtp.url, from: 'Signals <alerts@example.org>', pool: false });
-      await mailer.send({
-        to: sub.email,
-        subject: mail.subject,
-        text: mail.text,
-        html: mail.html,
-        headers: mail.headers,
-      });
-      await mailer.close();
-      const received = await smtp.waitFor((m) => m.to.includes('reader@example.org'));
-      const link = /https?:\/\/\S+\/confirm\?token=[A-Za-z0-9_%-]+/.exec(received.text)?.[0];
-      expect(link).toBeDefined();
-
+      // The worker sends the confirmation email; the reader follows its link.
+      const confirmation = await smtp.waitFor((m) => m.to.includes('reader@example.org'));
+      const link = /https?:\/\/\S+\/confirm\?token=[A-Za-z0-9_%-]+/.exec(confirmation.text)?.[0];
+      expect(link?.startsWith(`${base}/confirm?token=`)).toBe(true);
       await p.goto(link as string);
       // Opening the link is not enough (mail scanners open links): the owner presses the button.
       expect((await h.db.prisma.subscriber.findUniqueOrThrow({ where: { id: sub.id } })).status).toBe('pending');
@@ -491,12 +501,46 @@ describe('public pages in the browser', () => {
       await expect(p.getByTestId('confirmed').textContent()).resolves.toMatch(/confirmed/);
       expect((await h.db.prisma.subscriber.findUniqueOrThrow({ where: { id: sub.id } })).status).toBe('confirmed');
 
-      await p.getByRole('link', { name: 'Unsubscribe' }).click();
+      // An alert on AAPL, written and enqueued as the evaluation cycle does (outbox, then the queue).
+      const firedAt = new Date();
+      const fired = await createAlertWithDeliveries(
+        h.db.prisma,
+        {
+          dedupKey: `${rule.id}:AAPL:e2e`,
+          ruleId: rule.id,
+          subject: 'AAPL',
+          symbol: 'AAPL',
+          status: 'firing',
+          severity: 'critical',
+          title: 'AAPL fell 15.0% in one session',
+          value: -0.15,
+          threshold: -0.1,
+          windowStart: new Date(firedAt.getTime() - 86_400_000),
+          windowEnd: firedAt,
+          firedAt,
+          details: { headlines: [] },
+        },
+        { now: firedAt, emailGroupWaitMs: 0 },
+      );
+      await h.queues.enqueueDeliveries(fired.deliveryIds.map((id) => ({ id })));
+      const alertMail = await smtp.waitFor((m) => m.to.includes('reader@example.org') && m.subject.includes('AAPL'));
+      expect(alertMail.text).toContain('Capex shock: 10 % down in one session');
+      expect(alertMail.text).toContain(`${base}/admin/alerts/${fired.alertId}`);
+      expect(alertMail.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
+      // No alert email went anywhere before the address was confirmed: one confirmation, one alert.
+      expect(smtp.messages.filter((m) => m.to.includes('reader@example.org'))).toHaveLength(2);
+
+      // One click from the alert email: its visible link opens a page with one button.
+      const unsubscribe = /https?:\/\/\S+\/unsubscribe\?token=[A-Za-z0-9_%.-]+/.exec(alertMail.text)?.[0];
+      expect(unsubscribe?.startsWith(`${base}/unsubscribe?token=`)).toBe(true);
+      await p.goto(unsubscribe as string);
       await checkPage(p);
       await p.getByRole('button', { name: 'Unsubscribe' }).click();
       await expect(p.getByTestId('unsubscribed').textContent()).resolves.toMatch(/You are unsubscribed/);
       expect((await h.db.prisma.subscriber.findUniqueOrThrow({ where: { id: sub.id } })).status).toBe('unsubscribed');
+      expect(await worker.stop()).toBe(0);
     } finally {
+      await worker.stop();
       await anon.close();
     }
   });

@@ -169,7 +169,6 @@ export async function subscribe(rt: Runtime, input: SubscribeInput): Promise<{ d
 
 export const sha256hex = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
-/** Confirms by the emailed token; null when unknown or expired. */
 /** The pending subscriber a confirmation token belongs to, if it is genuine and not expired. */
 export async function pendingByConfirmToken(rt: Runtime, token: string) {
   if (!/^[A-Za-z0-9_-]{16,128}$/.test(token)) return null;
@@ -179,6 +178,7 @@ export async function pendingByConfirmToken(rt: Runtime, token: string) {
   return sub;
 }
 
+/** Confirms by the emailed token; null when unknown or expired. */
 export async function confirm(rt: Runtime, token: string): Promise<{ subscriberId: string } | null> {
   const sub = await pendingByConfirmToken(rt, token);
   if (!sub) return null;
