@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertDeliveries } from '@signals/db';
 import { startWebhookReceiver, type WebhookReceiver } from '@signals/testing';
 import { Webhook } from 'standardwebhooks';
 import { api, type Harness, startHarness, syntheticBars } from './harness.ts';
@@ -443,8 +444,84 @@ describe('API: paging of list endpoints', () => {
     expect((await walk('/webhook-endpoints', 1)).total).toBe(await h.db.prisma.webhookEndpoint.count());
     expect((await walk('/instruments', 1)).total).toBe(await h.db.prisma.instrument.count());
     const d = await call('GET', `/webhook-endpoints/${epId}/deliveries?limit=5`);
-    expect(d.json).toEqual({ items: [], total: 0 });
+    expect(d.json).toEqual({ items: [], total: 0, nextCursor: null });
     expectProblem(await call('GET', '/webhook-endpoints/none/deliveries?limit=5'), 404);
+  });
+
+  it('pages alerts by cursor, newest first, with no repeat or gap while new alerts arrive', async () => {
+    const rule = await h.db.prisma.rule.create({ data: { name: 'Cursor rule', kind: 'pct_move', params: {} } });
+    const alert = (i: number, day: string) =>
+      h.db.prisma.alert.create({
+        data: {
+          dedupKey: `cursor-${i}`,
+          ruleId: rule.id,
+          subject: 'CUR',
+          severity: 'info',
+          title: `Cursor ${i}`,
+          value: -0.1,
+          threshold: -0.05,
+          details: {},
+          firedAt: new Date(`${day}T21:00:00Z`),
+        },
+      });
+    // Seven alerts on three days; alerts of one evaluation cycle share their firing time.
+    const days = ['2024-03-01', '2024-03-01', '2024-03-01', '2024-03-04', '2024-03-04', '2024-03-05', '2024-03-05'];
+    for (const [i, day] of days.entries()) await alert(i, day);
+    const all = await call('GET', `/alerts?ruleId=${rule.id}`);
+    expect(all.json.total).toBe(7);
+    expect(all.json.nextCursor).toBeNull();
+    const firedAts = all.json.items.map((a: { firedAt: string }) => a.firedAt);
+    expect(firedAts).toEqual([...firedAts].sort().reverse());
+
+    const first = await call('GET', `/alerts?ruleId=${rule.id}&limit=2`);
+    expect(first.json.items.map((a: { id: string }) => a.id)).toEqual(
+      all.json.items.slice(0, 2).map((a: { id: string }) => a.id),
+    );
+    expect(first.json.nextCursor).toMatch(/^[A-Za-z0-9_-]+$/);
+    // A new alert arrives between two pages: an offset would now show the second item again...
+    const late = await alert(7, '2024-03-06');
+    const byOffset = await call('GET', `/alerts?ruleId=${rule.id}&limit=2&offset=2`);
+    expect(byOffset.json.items[0].id).toBe(all.json.items[1].id);
+    // ...the cursor continues exactly after it, to the last page, whose nextCursor is null.
+    const ids: string[] = first.json.items.map((a: { id: string }) => a.id);
+    let cursor: string | null = first.json.nextCursor;
+    while (cursor) {
+      const r = await call('GET', `/alerts?ruleId=${rule.id}&limit=2&cursor=${cursor}`);
+      expect(r.status).toBe(200);
+      expect(r.json.total).toBe(8);
+      ids.push(...r.json.items.map((a: { id: string }) => a.id));
+      cursor = r.json.nextCursor;
+    }
+    expect(ids).toEqual(all.json.items.map((a: { id: string }) => a.id));
+    expect(ids).not.toContain(late.id);
+
+    const both = await call('GET', `/alerts?limit=2&offset=2&cursor=${first.json.nextCursor}`);
+    expectProblem(both, 400);
+    expect(both.json.errors).toEqual([{ path: 'query.cursor', message: 'give either cursor or offset, not both' }]);
+    const forged = Buffer.from('12.x y', 'utf8').toString('base64url');
+    expectProblem(await call('GET', `/alerts?cursor=${forged}`), 400);
+  });
+
+  it('pages an endpoint’s deliveries by cursor', async () => {
+    const ids = await insertDeliveries(
+      h.db.prisma,
+      Array.from({ length: 5 }, () => ({ channel: 'webhook' as const, endpointId: epId, eventType: 'endpoint.test' })),
+      new Date(),
+    );
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const r = await call('GET', `/webhook-endpoints/${epId}/deliveries?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(r.status).toBe(200);
+      expect(r.json.total).toBe(5);
+      seen.push(...r.json.items.map((d: { id: string }) => d.id));
+      cursor = r.json.nextCursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect([...seen].sort()).toEqual([...ids].sort());
+    await h.db.prisma.delivery.deleteMany({ where: { id: { in: ids } } });
   });
 
   it('refuses bad limit and offset with 400 and field errors on every paged endpoint', async () => {
@@ -485,6 +562,12 @@ describe('API: paging of list endpoints', () => {
       expect(names, path).toEqual(expect.arrayContaining(['limit', 'offset']));
       const schema = get.responses['200'].content['application/json'].schema;
       expect(schema.required, path).toEqual(expect.arrayContaining(['items', 'total']));
+    }
+    for (const path of ['/alerts', '/webhook-endpoints/{id}/deliveries']) {
+      const get = doc.paths[path].get;
+      const names = get.parameters.filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name);
+      expect(names, path).toContain('cursor');
+      expect(get.responses['200'].content['application/json'].schema.required, path).toContain('nextCursor');
     }
   });
 });

@@ -1,4 +1,5 @@
 /** Admin: alerts with filters; the detail page with a price chart, headlines and deliveries. */
+import { ValidationError } from '@signals/core';
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { AppEnv, Runtime } from '../context.ts';
@@ -9,6 +10,7 @@ import { actionButton, badge, field, fmtPct, fmtTime, select } from '../views/la
 import { csrfOf, opt, render } from './common.ts';
 
 const ACTIVE = '/admin/alerts';
+const PAGE = 100;
 
 type DeliveryRow = Awaited<ReturnType<typeof getAlert>>['deliveries'][number];
 
@@ -42,13 +44,29 @@ export function deliveryTable(rows: DeliveryRow[], csrf: string) {
 export function registerAlertPages(admin: Hono<AppEnv>, rt: Runtime) {
   admin.get('/alerts', async (c) => {
     const q = c.req.query();
-    const raw = Object.fromEntries(
-      (['ruleId', 'symbol', 'status', 'from', 'to'] as const).flatMap((k) => (opt(q[k]) ? [[k, q[k]]] : [])),
+    const raw: Record<string, string> = Object.fromEntries(
+      (['ruleId', 'symbol', 'status', 'from', 'to'] as const).flatMap((k) => {
+        const v = opt(q[k]);
+        return v ? [[k, v]] : [];
+      }),
     );
     const parsed = alertFilterSchema.safeParse(raw);
     const errors = parsed.success ? [] : fieldErrors(parsed.error);
     const filter: AlertFilter = parsed.success ? parsed.data : {};
-    const [alerts, rules] = await Promise.all([listAlerts(rt, { ...filter, limit: 200 }), listRules(rt)]);
+    // Older pages continue from the last alert shown (a cursor), so new alerts do not shift them.
+    const cursor = opt(q.cursor);
+    const page = (c: string | undefined) => listAlerts(rt, { ...filter, limit: PAGE, ...(c ? { cursor: c } : {}) });
+    const [alerts, rules] = await Promise.all([
+      page(cursor).catch((err) => {
+        if (err instanceof ValidationError) return page(undefined); // a mangled link: start from the newest
+        throw err;
+      }),
+      listRules(rt),
+    ]);
+    const older = alerts.nextCursor
+      ? `/admin/alerts?${new URLSearchParams({ ...raw, cursor: alerts.nextCursor })}`
+      : null;
+    const newest = cursor ? `/admin/alerts?${new URLSearchParams(raw)}` : null;
     return render(c, {
       title: 'Alerts',
       active: ACTIVE,
@@ -70,7 +88,7 @@ export function registerAlertPages(admin: Hono<AppEnv>, rt: Runtime) {
   ${field({ name: 'to', label: 'To', type: 'date', value: raw.to ?? '', errors })}
   <div class="field"><button type="submit">Filter</button></div>
 </form>
-<p class="muted">${alerts.total} alert(s)${alerts.total > alerts.items.length ? html`, newest ${alerts.items.length} shown` : ''}.</p>
+<p class="muted">${alerts.total} alert(s)${alerts.total > alerts.items.length ? html`, ${alerts.items.length} shown` : ''}.</p>
 <table>
   <thead><tr><th scope="col">Fired</th><th scope="col">Alert</th><th scope="col">Symbol</th><th scope="col">Rule</th><th scope="col" class="num">Value</th><th scope="col">Status</th><th scope="col" class="num">Deliveries</th></tr></thead>
   <tbody>${alerts.items.map(
@@ -83,7 +101,14 @@ export function registerAlertPages(admin: Hono<AppEnv>, rt: Runtime) {
     <td class="num">${a.deliveryCount}</td>
   </tr>`,
   )}</tbody>
-</table>`,
+</table>
+${
+  older || newest
+    ? html`<nav class="row" aria-label="Pages of alerts">${newest ? html`<a href="${newest}">← Newest alerts</a>` : ''}${
+        older ? html`<a href="${older}" rel="next">Older alerts →</a>` : ''
+      }</nav>`
+    : ''
+}`,
     });
   });
 

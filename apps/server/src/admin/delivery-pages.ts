@@ -138,7 +138,7 @@ export function registerDeliveryPages(admin: Hono<AppEnv>, rt: Runtime) {
     status = 200,
   ) => {
     const e = await getEndpoint(rt, id);
-    const deliveries = await endpointDeliveries(rt, id, 50);
+    const deliveries = await endpointDeliveries(rt, id, { take: 50 });
     const csrf = csrfOf(c);
     const t = o.test;
     return render(

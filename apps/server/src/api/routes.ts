@@ -49,7 +49,7 @@ import {
   inputOf,
   updateRule,
 } from '../services/rules.ts';
-import { paged, pagingFields, pagingSchema } from '../services/paging.ts';
+import { cursorFields, newestFirstPage, paged, pagingFields, pagingSchema } from '../services/paging.ts';
 import { getSubscriber, listSubscribers, removeSubscriber } from '../services/subscribers.ts';
 import {
   addMember,
@@ -90,6 +90,15 @@ const page = <T extends z.ZodType>(item: T) =>
   z.object({
     items: z.array(item),
     total: z.number().int().openapi({ description: 'every match; the next page is at offset + limit while below' }),
+  });
+
+/** A page of a list that grows while it is read: also `nextCursor`, to continue without gaps or repeats. */
+const cursorPage = <T extends z.ZodType>(item: T) =>
+  page(item).extend({
+    nextCursor: z
+      .string()
+      .nullable()
+      .openapi({ description: 'give as `cursor` for the next page (older items); null on the last page' }),
   });
 
 const dateString = z
@@ -438,7 +447,7 @@ export function createApi(rt: Runtime) {
       tags: tagA,
       security,
       request: { query: alertFilterSchema },
-      responses: { 200: json(page(S.AlertSummarySchema)), ...problems() },
+      responses: { 200: json(cursorPage(S.AlertSummarySchema)), ...problems() },
     }),
     async (c) => c.json(await listAlerts(rt, c.req.valid('query')), 200),
   );
@@ -613,15 +622,16 @@ export function createApi(rt: Runtime) {
       tags: tagE,
       summary: 'Deliveries to this endpoint, newest first',
       security,
-      request: { params: S.IdParam, query: pagingSchema },
-      responses: { 200: json(page(S.DeliverySchema)), ...problems(404) },
+      request: { params: S.IdParam, query: z.strictObject(cursorFields()) },
+      responses: { 200: json(cursorPage(S.DeliverySchema)), ...problems(404) },
     }),
     async (c) => {
       const id = c.req.valid('param').id;
       return c.json(
-        await paged(
+        await newestFirstPage(
           c.req.valid('query'),
-          (win) => endpointDeliveries(rt, id, win.take, win.skip),
+          (q) => endpointDeliveries(rt, id, q),
+          (d) => new Date(d.createdAt),
           () => countEndpointDeliveries(rt, id),
         ),
         200,

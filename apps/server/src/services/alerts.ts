@@ -4,7 +4,7 @@ import type { Prisma } from '@signals/db';
 import { z } from 'zod';
 import type { Runtime } from '../context.ts';
 import { text } from '../input.ts';
-import { pagingFields, windowOf } from './paging.ts';
+import { cursorFields, newestFirstPage, olderThan } from './paging.ts';
 
 const isoDate = z
   .string()
@@ -17,7 +17,7 @@ export const alertFilterSchema = z.strictObject({
   status: z.enum(['firing', 'resolved']).optional(),
   from: isoDate.optional(),
   to: isoDate.optional(),
-  ...pagingFields(500),
+  ...cursorFields(500),
 });
 export type AlertFilter = z.infer<typeof alertFilterSchema>;
 
@@ -34,18 +34,22 @@ export async function listAlerts(rt: Runtime, f: AlertFilter) {
       ? { firedAt: { ...(f.from ? { gte: new Date(f.from) } : {}), ...(f.to ? { lte: endOfDay(f.to) } : {}) } }
       : {}),
   };
-  const [rows, total] = await Promise.all([
-    rt.prisma.alert.findMany({
-      where,
-      orderBy: { firedAt: 'desc' },
-      ...windowOf(f),
-      include: { rule: { select: { name: true } }, _count: { select: { deliveries: true } } },
-    }),
-    rt.prisma.alert.count({ where }),
-  ]);
+  const page = await newestFirstPage(
+    f,
+    ({ take, skip, after }) =>
+      rt.prisma.alert.findMany({
+        where: after ? { AND: [where, olderThan('firedAt', after)] } : where,
+        orderBy: [{ firedAt: 'desc' }, { id: 'desc' }],
+        take,
+        skip,
+        include: { rule: { select: { name: true } }, _count: { select: { deliveries: true } } },
+      }),
+    (a) => a.firedAt,
+    () => rt.prisma.alert.count({ where }),
+  );
   return {
-    total,
-    items: rows.map((a) => ({
+    ...page,
+    items: page.items.map((a) => ({
       id: a.id,
       ruleId: a.ruleId,
       ruleName: a.rule.name,

@@ -17,6 +17,7 @@ import { z } from 'zod';
 import type { Runtime } from '../context.ts';
 import { text } from '../input.ts';
 import { deliveryView } from './alerts.ts';
+import { olderThan, type Position } from './paging.ts';
 import { writeOr } from './util.ts';
 
 export const ROTATION_OVERLAP_MS = 24 * 3600_000;
@@ -223,15 +224,19 @@ export async function sendTestEvent(rt: Runtime, id: string): Promise<TestResult
   return result;
 }
 
-/** The newest deliveries to an endpoint (404 for an unknown endpoint); `skip` for API paging. */
-export async function endpointDeliveries(rt: Runtime, id: string, limit = 100, skip = 0) {
+/** The newest deliveries to an endpoint (404 for an unknown endpoint); `skip` or `after` for API paging. */
+export async function endpointDeliveries(
+  rt: Runtime,
+  id: string,
+  q: { take: number; skip?: number; after?: Position | undefined },
+) {
   await getEndpoint(rt, id);
   const rows = await rt.prisma.delivery.findMany({
-    where: { endpointId: id },
+    where: q.after ? { endpointId: id, ...olderThan('createdAt', q.after) } : { endpointId: id },
     include: { attemptLog: { orderBy: { startedAt: 'asc' } } },
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    take: limit,
-    skip,
+    take: q.take,
+    skip: q.skip ?? 0,
   });
   return rows.map(deliveryView);
 }
