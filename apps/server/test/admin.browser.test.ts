@@ -360,6 +360,23 @@ describe('admin page in the browser', () => {
     expect(attempts).toHaveLength(1);
     expect(attempts[0]).toMatchObject({ outcome: 'ok', statusCode: 202, response: 'accepted by the test receiver' });
     expect(attempts[0]?.delivery.status).toBe('succeeded');
+
+    // The same endpoint as a Slack channel: the test event arrives as a chat message, still signed.
+    await page.getByRole('combobox', { name: 'Format' }).selectOption('slack');
+    await press(page, 'Change format');
+    await expect(page.getByRole('status').first().textContent()).resolves.toMatch(/Saved/);
+    await expect(page.locator('dl.panel').textContent()).resolves.toContain('Slack message (incoming-webhook URL)');
+    await checkPage(page);
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await expect(page.getByTestId('test-status').textContent()).resolves.toMatch(/Delivered: HTTP 200/);
+    const [, chat] = await receiver.waitFor(2);
+    const message = new Webhook(secret).verify(chat?.rawBody ?? '', {
+      'webhook-id': String(chat?.id),
+      'webhook-timestamp': String(chat?.timestamp),
+      'webhook-signature': String(chat?.signature),
+    }) as { text: string; blocks: unknown[] };
+    expect(message.text).toMatch(/^Test event from Market Signals/);
+    expect(message.blocks).toHaveLength(1);
   });
 
   it('shows an alert with its chart (lightweight-charts served locally) and headlines', async () => {

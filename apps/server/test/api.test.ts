@@ -279,6 +279,23 @@ describe('API: webhook endpoints', () => {
     expectProblem(s, 400);
   });
 
+  it('creates an endpoint in a chat format, changes it, and refuses an unknown format', async () => {
+    const r = await call('POST', '/webhook-endpoints', { url: 'http://127.0.0.1:9/services/T/B/x', format: 'slack' });
+    expect(r.status).toBe(201);
+    expect(r.json.endpoint.format).toBe('slack');
+    const id = r.json.endpoint.id as string;
+    const changed = await call('PATCH', `/webhook-endpoints/${id}`, { format: 'discord' });
+    expect(changed.json.format).toBe('discord');
+    expect((await h.db.prisma.webhookEndpoint.findUniqueOrThrow({ where: { id } })).format).toBe('discord');
+    const plain = await call('POST', '/webhook-endpoints', { url: 'http://127.0.0.1:9/plain' });
+    expect(plain.json.endpoint.format).toBe('standard');
+    const bad = await call('POST', '/webhook-endpoints', { url: 'http://127.0.0.1:9/t', format: 'teams' });
+    expectProblem(bad, 400);
+    expect(bad.json.errors).toEqual([{ path: 'format', message: 'must be one of standard, slack, discord' }]);
+    expectProblem(await call('PATCH', `/webhook-endpoints/${id}`, { format: 7 }), 400);
+    await h.db.prisma.webhookEndpoint.deleteMany({ where: { id: { in: [id, plain.json.endpoint.id] } } });
+  });
+
   it('creates (secret once), sends a test event, rotates, redelivers', async () => {
     receiver = await startWebhookReceiver({
       secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',

@@ -97,6 +97,57 @@ describe('delivery pipeline: outbox, queued email and signed webhooks', () => {
     await receiver.close();
   });
 
+  it('posts chat messages to Slack- and Discord-format endpoints, honouring Discord’s 429 Retry-After', async () => {
+    const { fanOut } = await harness();
+    const s = await seedScenario(db.prisma);
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    // Slack answers 200 "ok"; Discord 204, or 429 with Retry-After when a channel is busy.
+    const slack = await startWebhookReceiver({ secret, script: [{ status: 200, body: 'ok' }] });
+    const discord = await startWebhookReceiver({
+      secret,
+      script: [{ status: 429, headers: { 'retry-after': '1' }, body: '{"retry_after":1}' }, 204],
+    });
+    await db.prisma.webhookEndpoint.createMany({
+      data: [
+        { url: `${slack.url}/services/T000/B000/x`, secret, format: 'slack' },
+        { url: `${discord.url}/api/webhooks/1/y`, secret, format: 'discord' },
+      ],
+    });
+    const ids = await fanOut(alertFor(s.rule.id, new Date('2025-01-27T21:00:00Z')));
+    expect(ids).toHaveLength(2);
+    const [toSlack] = await slack.waitFor(1, 10_000);
+    const toDiscord = await discord.waitFor(2, 10_000);
+
+    expect(toSlack?.verified).toBe(true);
+    const slackBody = toSlack?.body as { text: string; blocks: { type: string }[] };
+    expect(slackBody.text).toBe('Critical: NVDA fell 16.9% in one session');
+    expect(slackBody.blocks.map((b) => b.type)).toEqual(['section', 'section', 'context', 'section']);
+    expect(toSlack?.rawBody).toContain('&lt;b&gt;(-17%)&lt;/b&gt;'); // the rule name, escaped for mrkdwn
+
+    expect(toDiscord.map((r) => r.status)).toEqual([429, 204]);
+    expect(toDiscord[0]?.rawBody).toBe(toDiscord[1]?.rawBody); // the same bytes again (kept as sent)
+    expect(toDiscord[0]?.id).toBe(toDiscord[1]?.id);
+    const discordBody = toDiscord[1]?.body as {
+      embeds: { title: string; fields: unknown[] }[];
+      allowed_mentions: unknown;
+    };
+    expect(discordBody.allowed_mentions).toEqual({ parse: [] });
+    expect(discordBody.embeds[0]?.title).toBe('Critical: NVDA fell 16.9% in one session');
+
+    await until(
+      async () => (await db.prisma.delivery.count({ where: { id: { in: ids }, status: 'succeeded' } })) === 2,
+      10_000,
+      'both chat deliveries succeeded',
+    );
+    const stored = await db.prisma.delivery.findMany({ where: { id: { in: ids } }, include: { attemptLog: true } });
+    const discordRow = stored.find((d) => d.target.startsWith('webhook:') && d.attemptLog.length === 2);
+    expect(discordRow?.attemptLog.map((a) => a.statusCode).sort()).toEqual([204, 429]);
+    const [first, second] = [...(discordRow?.attemptLog ?? [])].sort((a, b) => +a.startedAt - +b.startedAt);
+    expect(+(second?.startedAt ?? 0) - +(first?.startedAt ?? 0)).toBeGreaterThanOrEqual(900); // waited Retry-After
+    await slack.close();
+    await discord.close();
+  });
+
   it('retries a receiver that answers 500 then 200, under the same webhook-id, and logs both attempts', async () => {
     const { fanOut } = await harness();
     const s = await seedScenario(db.prisma);

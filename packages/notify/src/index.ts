@@ -13,6 +13,7 @@ export * from './email/templates.ts';
 export * from './email/mailer.ts';
 export * from './webhook/signing.ts';
 export * from './webhook/events.ts';
+export * from './webhook/chat.ts';
 export * from './webhook/ssrf.ts';
 export * from './webhook/retry.ts';
 export * from './webhook/sender.ts';

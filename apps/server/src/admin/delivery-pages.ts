@@ -10,6 +10,7 @@ import {
   deleteEndpoint,
   endpointCreateSchema,
   endpointDeliveries,
+  endpointUpdateSchema,
   getEndpoint,
   listEndpoints,
   redeliver,
@@ -23,6 +24,15 @@ import { deliveryTable } from './alerts.ts';
 import { type C, csrfOf, formProblem, opt, parseForm, render } from './common.ts';
 
 const STATUSES = ['pending', 'confirmed', 'unsubscribed', 'bouncing'] as const;
+
+const FORMAT_OPTIONS = [
+  { value: 'standard', label: 'Standard Webhooks event (for systems)' },
+  { value: 'slack', label: 'Slack message (incoming-webhook URL)' },
+  { value: 'discord', label: 'Discord message (channel webhook URL)' },
+];
+const FORMAT_HINT =
+  'Slack and Discord get a readable message for their channel webhook URL; systems get the versioned, signed JSON event.';
+const formatLabel = (f: string) => FORMAT_OPTIONS.find((o) => o.value === f)?.label ?? f;
 
 function secretBox(label: string, secret: string) {
   return html`<section class="panel" aria-labelledby="secret-title">
@@ -86,10 +96,10 @@ export function registerDeliveryPages(admin: Hono<AppEnv>, rt: Runtime) {
         active: '/admin/endpoints',
         error: o.error ?? null,
         body: html`<table>
-  <thead><tr><th scope="col">URL</th><th scope="col">Description</th><th scope="col">Status</th><th scope="col">Events</th><th scope="col">Created</th></tr></thead>
+  <thead><tr><th scope="col">URL</th><th scope="col">Description</th><th scope="col">Format</th><th scope="col">Status</th><th scope="col">Events</th><th scope="col">Created</th></tr></thead>
   <tbody>${rows.map(
     (e) => html`<tr>
-    <td><a href="/admin/endpoints/${e.id}">${e.url}</a></td><td>${e.description ?? ''}</td>
+    <td><a href="/admin/endpoints/${e.id}">${e.url}</a></td><td>${e.description ?? ''}</td><td>${e.format}</td>
     <td>${badge(e.status)}${e.consecutiveFailures ? html` <span class="muted">${e.consecutiveFailures} failures</span>` : ''}</td>
     <td>${e.eventTypes.length ? e.eventTypes.join(', ') : 'all'}</td><td>${fmtTime(e.createdAt)}</td>
   </tr>`,
@@ -100,6 +110,7 @@ export function registerDeliveryPages(admin: Hono<AppEnv>, rt: Runtime) {
   ${csrfField(csrf)}
   ${field({ name: 'url', label: 'URL', type: 'url', required: true, value: o.values?.url, errors: o.errors, hint: 'https://… Addresses in private networks are refused unless allowed by WEBHOOK_ALLOWED_CIDRS.' })}
   ${field({ name: 'description', label: 'Description', value: o.values?.description, errors: o.errors })}
+  ${select({ name: 'format', label: 'Format', value: o.values?.format ?? 'standard', options: FORMAT_OPTIONS, hint: FORMAT_HINT, errors: o.errors })}
   <button type="submit">Add endpoint</button>
 </form>`,
       },
@@ -116,6 +127,7 @@ export function registerDeliveryPages(admin: Hono<AppEnv>, rt: Runtime) {
       const input = parseForm(endpointCreateSchema, {
         url: (values.url ?? '').trim(),
         ...(opt(values.description) ? { description: values.description } : {}),
+        ...(opt(values.format) ? { format: values.format } : {}),
       });
       const { endpoint, secret } = await createEndpoint(rt, input);
       return detailPage(
@@ -152,6 +164,7 @@ ${o.secret ? secretBox(o.secret.label, o.secret.value) : ''}
 <dl class="panel">
   <dt>URL</dt><dd><code>${e.url}</code></dd>
   <dt>Description</dt><dd>${e.description ?? '—'}</dd>
+  <dt>Format</dt><dd>${formatLabel(e.format)}</dd>
   <dt>Status</dt><dd>${badge(e.status)}${e.disabledReason ? html` <span class="muted">${e.disabledReason}</span>` : ''}</dd>
   <dt>Secret</dt><dd><code>${e.secretHint}</code>${e.rotationOverlapUntil ? html` (the previous secret also signs until ${fmtTime(e.rotationOverlapUntil)})` : ''}</dd>
 </dl>
@@ -170,6 +183,11 @@ ${
   ${actionButton(`/admin/endpoints/${e.id}/toggle`, e.status === 'active' ? 'Disable' : 'Enable', csrf, { hidden: { status: e.status === 'active' ? 'disabled' : 'active' } })}
   ${actionButton(`/admin/endpoints/${e.id}/delete`, 'Delete', csrf, { className: 'danger', confirm: 'Delete this endpoint and its delivery log?' })}
 </p>
+<form method="post" action="/admin/endpoints/${e.id}/format" class="row" aria-label="Change the format">
+  ${csrfField(csrf)}
+  ${select({ name: 'format', label: 'Format', value: e.format, options: FORMAT_OPTIONS })}
+  <div class="field"><button type="submit" class="secondary">Change format</button></div>
+</form>
 <h2>Delivery log</h2>
 ${deliveryTable(deliveries, csrf)}`,
       },
@@ -197,6 +215,14 @@ ${deliveryTable(deliveries, csrf)}`,
     const status = values.status === 'active' ? 'active' : 'disabled';
     await updateEndpoint(rt, id, { status });
     return c.redirect(`/admin/endpoints/${id}?done=${status === 'active' ? 'enabled' : 'disabled'}`, 303);
+  });
+
+  admin.post('/endpoints/:id/format', async (c) => {
+    const id = c.req.param('id');
+    const { values } = await readForm(c);
+    const input = parseForm(endpointUpdateSchema, { format: values.format ?? '' });
+    await updateEndpoint(rt, id, input);
+    return c.redirect(`/admin/endpoints/${id}?done=saved`, 303);
   });
 
   admin.post('/endpoints/:id/delete', async (c) => {

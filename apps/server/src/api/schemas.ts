@@ -1,5 +1,6 @@
 /** Response and parameter schemas of the API (requests reuse the services' schemas). */
 import { z } from '@hono/zod-openapi';
+import { WEBHOOK_FORMATS } from '@signals/notify';
 import { text } from '../input.ts';
 
 export const ProblemSchema = z
@@ -151,7 +152,15 @@ export const SubscriberSchema = z
   .openapi('Subscriber');
 
 export const EndpointSchema = z
-  .looseObject({ id: z.string(), url: z.string(), status: z.string(), eventTypes: z.array(z.string()) })
+  .looseObject({
+    id: z.string(),
+    url: z.string(),
+    status: z.string(),
+    eventTypes: z.array(z.string()),
+    format: z.enum(WEBHOOK_FORMATS).openapi({
+      description: 'standard: the versioned event; slack / discord: a chat message for an incoming-webhook URL',
+    }),
+  })
   .openapi('WebhookEndpoint');
 
 export const EndpointWithSecretSchema = z

@@ -10,8 +10,10 @@ import {
   assertPublicUrl,
   buildTestEvent,
   generateSecret,
-  serializeEvent,
+  renderWebhookBody,
   WEBHOOK_EVENT_TYPES,
+  WEBHOOK_FORMATS,
+  type WebhookFormat,
 } from '@signals/notify';
 import { z } from 'zod';
 import type { Runtime } from '../context.ts';
@@ -24,15 +26,20 @@ export const ROTATION_OVERLAP_MS = 24 * 3600_000;
 
 const eventTypes = z.array(z.enum(WEBHOOK_EVENT_TYPES as unknown as [string, ...string[]])).max(10);
 
+/** standard: the versioned, documented event; slack / discord: a chat message for an incoming-webhook URL. */
+const format = z.enum(WEBHOOK_FORMATS, { message: `must be one of ${WEBHOOK_FORMATS.join(', ')}` });
+
 export const endpointCreateSchema = z.strictObject({
   url: text({ min: 1, max: 2000 }),
   description: text({ max: 500 }).nullish(),
   eventTypes: eventTypes.optional(),
+  format: format.optional(),
 });
 export const endpointUpdateSchema = z.strictObject({
   url: text({ min: 1, max: 2000 }).optional(),
   description: text({ max: 500 }).nullish(),
   eventTypes: eventTypes.optional(),
+  format: format.optional(),
   status: z.enum(['active', 'disabled']).optional(),
 });
 
@@ -41,6 +48,7 @@ type EndpointRow = {
   url: string;
   description: string | null;
   eventTypes: string[];
+  format: WebhookFormat;
   status: string;
   disabledReason: string | null;
   consecutiveFailures: number;
@@ -58,6 +66,7 @@ export function endpointView(e: EndpointRow, now: Date) {
     url: e.url,
     description: e.description,
     eventTypes: e.eventTypes,
+    format: e.format,
     status: e.status,
     disabledReason: e.disabledReason,
     consecutiveFailures: e.consecutiveFailures,
@@ -100,7 +109,13 @@ export async function createEndpoint(rt: Runtime, input: z.infer<typeof endpoint
   await checkUrl(rt, input.url);
   const secret = generateSecret();
   const e = await rt.prisma.webhookEndpoint.create({
-    data: { url: input.url, description: input.description ?? null, eventTypes: input.eventTypes ?? [], secret },
+    data: {
+      url: input.url,
+      description: input.description ?? null,
+      eventTypes: input.eventTypes ?? [],
+      format: input.format ?? 'standard',
+      secret,
+    },
   });
   return { endpoint: endpointView(e, rt.clock.now()), secret };
 }
@@ -114,6 +129,7 @@ export async function updateEndpoint(rt: Runtime, id: string, input: z.infer<typ
         ...(input.url !== undefined ? { url: input.url } : {}),
         ...(input.description !== undefined ? { description: input.description } : {}),
         ...(input.eventTypes !== undefined ? { eventTypes: input.eventTypes } : {}),
+        ...(input.format !== undefined ? { format: input.format } : {}),
         ...(input.status === 'active'
           ? { status: 'active', disabledReason: null, consecutiveFailures: 0, failingSince: null }
           : input.status === 'disabled'
@@ -156,8 +172,7 @@ export async function sendTestEvent(rt: Runtime, id: string): Promise<TestResult
   const e = await rt.prisma.webhookEndpoint.findUnique({ where: { id } });
   if (!e) throw new NotFoundError('Webhook endpoint');
   const now = rt.clock.now();
-  const event = buildTestEvent({ timestamp: now, endpointId: e.id });
-  const body = serializeEvent(event);
+  const body = renderWebhookBody(buildTestEvent({ timestamp: now, endpointId: e.id }), e.format);
   const secrets = [e.secret];
   if (e.previousSecret && e.previousSecretUntil && e.previousSecretUntil.getTime() > now.getTime()) {
     secrets.push(e.previousSecret);
@@ -170,7 +185,7 @@ export async function sendTestEvent(rt: Runtime, id: string): Promise<TestResult
       eventType: 'endpoint.test',
       target: `webhook:${e.id}`,
       messageId: newMessageId(),
-      payload: event as object,
+      payload: body, // the bytes sent, in the endpoint's format (a redelivery sends them again)
       status: 'sending',
       nextAttemptAt: now,
     },

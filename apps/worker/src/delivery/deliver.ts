@@ -21,7 +21,8 @@ import {
   renderConfirmationEmail,
   renderDigestEmail,
   renderEndpointDisabledEmail,
-  serializeEvent,
+  renderWebhookBody,
+  type WebhookFormat,
 } from '@signals/notify';
 import type { QueueSet } from '@signals/queue';
 
@@ -98,6 +99,7 @@ interface Claimed {
   previousSecret: string | null;
   previousSecretUntil: Date | null;
   epStatus: string | null;
+  epFormat: WebhookFormat | null;
   epFailures: number | null;
   subEmail: string | null;
   subStatus: string | null;
@@ -141,7 +143,7 @@ async function claim(ctx: DeliveryContext, items: { id: string; attempt: number 
                 d."messageId", d.payload, d.attempts
     ), c AS (SELECT * FROM one UNION ALL SELECT * FROM grp)
     SELECT c.*, e.url, e.secret, e."previousSecret", e."previousSecretUntil", e.status::text AS "epStatus",
-           e."consecutiveFailures" AS "epFailures", s.email AS "subEmail", s.status::text AS "subStatus",
+           e.format::text AS "epFormat", e."consecutiveFailures" AS "epFailures", s.email AS "subEmail", s.status::text AS "subStatus",
            s."tokenVersion" AS "subTokenVersion"
     FROM c
     LEFT JOIN "WebhookEndpoint" e ON e.id = c."endpointId"
@@ -340,8 +342,9 @@ async function deliverWebhook(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
   let store: string | undefined;
   if (!body) {
     if (!d.alertId) return done([d], permanent('nothing to send'), 'webhook');
-    // Every endpoint of a fan-out gets the same event: build it once per alert and event type.
-    const key = `${d.alertId}:${d.eventType}`;
+    // Every endpoint of a fan-out gets the same event: build it once per alert, event type and format.
+    const format = d.epFormat ?? 'standard';
+    const key = `${d.alertId}:${d.eventType}:${format}`;
     body = bodyCache.get(key) ?? null;
     if (!body) {
       const view = (await alertViews(ctx, [d.alertId])).get(d.alertId);
@@ -351,7 +354,7 @@ async function deliverWebhook(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
         timestamp: d.eventType === 'alert.resolved' ? (view.resolvedAt ?? now) : view.firedAt,
         publicBaseUrl: ctx.publicBaseUrl,
       });
-      body = serializeEvent(event);
+      body = renderWebhookBody(event, format);
       bodyCache.set(key, body);
       if (bodyCache.size > 2000) bodyCache.delete(bodyCache.keys().next().value as string);
     }
@@ -442,7 +445,8 @@ async function finish(ctx: DeliveryContext, units: Unit[]) {
         "deliveredAt" = CASE WHEN u.status = 'succeeded' THEN ${now.toISOString()}::timestamptz AT TIME ZONE 'UTC' ELSE d."deliveredAt" END,
         "nextAttemptAt" = COALESCE(u.next_at::timestamptz AT TIME ZONE 'UTC', d."nextAttemptAt"),
         "lastError" = u.error,
-        payload = COALESCE(d.payload, u.payload::jsonb),
+        -- Kept as a JSON string, not parsed into jsonb (which reorders keys): retries send the same bytes.
+        payload = COALESCE(d.payload, to_jsonb(u.payload)),
         "updatedAt" = now() AT TIME ZONE 'UTC'
       FROM u WHERE d.id = u.id`;
   }

@@ -1,0 +1,138 @@
+/**
+ * Webhook body formats. `standard` is the versioned event (events.ts, with its JSON Schema): for
+ * systems. `slack` and `discord` render the same event as a chat message that a Slack or Discord
+ * "incoming webhook" URL posts to a channel as is, so a team can point an endpoint at its channel
+ * without a relay in between. Every format is sent with the same Standard Webhooks headers.
+ *
+ * Text from outside (rule names, headlines from feeds) is escaped for the target's markup, and
+ * Discord is told to ping nobody: a headline with "@everyone" must not page a whole server.
+ */
+import type { AlertPayload, WebhookEvent } from './events.ts';
+import { serializeEvent } from './events.ts';
+import { formatTime, formatValue, formatWindow, oneLine } from '../email/format.ts';
+
+export const WEBHOOK_FORMATS = ['standard', 'slack', 'discord'] as const;
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+
+/** The bytes to sign and send to an endpoint of `format`. */
+export function renderWebhookBody(event: WebhookEvent, format: WebhookFormat): string {
+  switch (format) {
+    case 'standard':
+      return serializeEvent(event);
+    case 'slack':
+      return JSON.stringify(slackMessage(event));
+    case 'discord':
+      return JSON.stringify(discordMessage(event));
+  }
+}
+
+const alertOf = (event: WebhookEvent): AlertPayload | null =>
+  event.type === 'alert.firing' || event.type === 'alert.resolved'
+    ? ((event.data as { alert?: AlertPayload }).alert ?? null)
+    : null;
+
+const messageOf = (event: WebhookEvent): string =>
+  oneLine(String((event.data as { message?: unknown }).message ?? event.type), 500);
+
+const cut = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+const httpUrl = (u: string | null | undefined): string | null => (u && /^https?:\/\/[^\s<>|]+$/i.test(u) ? u : null);
+
+function headline(a: AlertPayload): string {
+  const verb = a.status === 'resolved' ? 'Resolved' : a.severity === 'critical' ? 'Critical' : 'Alert';
+  return `${verb}: ${oneLine(a.title, 200)}`;
+}
+
+function facts(a: AlertPayload): [string, string][] {
+  const out: [string, string][] = [
+    ['Symbol', a.symbol],
+    ['Move', `${formatValue(a.value, a.unit)} (threshold ${formatValue(a.threshold, a.unit)})`],
+    ['Rule', oneLine(a.rule.name, 200)],
+  ];
+  const window = formatWindow(
+    a.windowStart ? new Date(a.windowStart) : null,
+    a.windowEnd ? new Date(a.windowEnd) : null,
+  );
+  if (window) out.push(['Window', window]);
+  out.push([a.status === 'resolved' ? 'Resolved' : 'Fired', formatTime(new Date(a.resolvedAt ?? a.firedAt))]);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Slack: { text, blocks } (Block Kit); mrkdwn needs &, < and > escaped, links are <url|label>.
+// ---------------------------------------------------------------------------------------------
+
+const slackEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const slackLink = (url: string | null, label: string) => {
+  const safe = httpUrl(url);
+  return safe ? `<${slackEscape(safe)}|${slackEscape(label)}>` : slackEscape(label);
+};
+
+function slackMessage(event: WebhookEvent) {
+  const a = alertOf(event);
+  if (!a) {
+    const text = slackEscape(messageOf(event));
+    return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+  }
+  const title = headline(a);
+  const blocks: object[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: `*${slackLink(a.url, title)}*` } },
+    {
+      type: 'section',
+      fields: facts(a).map(([k, v]) => ({ type: 'mrkdwn', text: cut(`*${k}*\n${slackEscape(v)}`, 2000) })),
+    },
+  ];
+  if (a.rule.sourcePassage) {
+    blocks.push({
+      type: 'context',
+      elements: [
+        { type: 'mrkdwn', text: cut(`From the article: “${slackEscape(oneLine(a.rule.sourcePassage, 500))}”`, 2000) },
+      ],
+    });
+  }
+  if (a.headlines.length) {
+    const lines = a.headlines.slice(0, 5).map((h) => `• ${slackLink(h.link, oneLine(h.title, 200))}`);
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: cut(`*Headlines*\n${lines.join('\n')}`, 3000) } });
+  }
+  // `text` is the notification and the fallback where blocks are not shown.
+  return { text: slackEscape(title), blocks };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Discord: { content, embeds, allowed_mentions }. Embed limits: title 256, description 4096,
+// 25 fields (name 256, value 1024), 6000 characters in all.
+// ---------------------------------------------------------------------------------------------
+
+/** Markdown characters get a backslash (headings and lists only count at a line start); no @ pings. */
+const discordEscape = (s: string) =>
+  s
+    .replace(/([\\*_~`|[\]])/g, '\\$1')
+    .replace(/^([#>-])/gm, '\\$1')
+    .replace(/@/g, '@\u200b');
+const COLOR = { critical: 0xd93025, warning: 0xf29900, info: 0x1a73e8, resolved: 0x188038 } as const;
+
+function discordMessage(event: WebhookEvent) {
+  const noPings = { parse: [] as string[] };
+  const a = alertOf(event);
+  if (!a) return { content: cut(discordEscape(messageOf(event)), 2000), allowed_mentions: noPings };
+  const description = [
+    a.rule.sourcePassage ? `From the article: “${discordEscape(oneLine(a.rule.sourcePassage, 500))}”` : '',
+    ...a.headlines.slice(0, 5).map((h) => {
+      const url = httpUrl(h.link);
+      const title = discordEscape(oneLine(h.title, 200));
+      return url ? `• [${title}](${url})` : `• ${title}`;
+    }),
+  ]
+    .filter(Boolean)
+    .join('\n');
+  const embed: Record<string, unknown> = {
+    title: cut(oneLine(headline(a), 256), 256),
+    color: a.status === 'resolved' ? COLOR.resolved : COLOR[a.severity],
+    fields: facts(a).map(([name, value]) => ({ name, value: cut(discordEscape(value), 1024), inline: true })),
+    timestamp: a.resolvedAt ?? a.firedAt,
+    footer: { text: 'Market Signals' },
+  };
+  const url = httpUrl(a.url);
+  if (url) embed.url = url;
+  if (description) embed.description = cut(description, 2000);
+  return { content: null, embeds: [embed], allowed_mentions: noPings };
+}

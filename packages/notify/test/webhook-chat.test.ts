@@ -1,0 +1,132 @@
+import { buildAlertEvent, buildTestEvent, renderWebhookBody, serializeEvent } from '@signals/notify';
+import { describe, expect, it } from 'vitest';
+import { nvdaShock, PUBLIC_BASE_URL } from './fixtures.ts';
+
+const firing = (overrides: Parameters<typeof nvdaShock>[0] = {}) =>
+  buildAlertEvent(nvdaShock(overrides), {
+    type: 'alert.firing',
+    timestamp: new Date('2025-01-27T21:00:05Z'),
+    publicBaseUrl: PUBLIC_BASE_URL,
+  });
+
+/** Every string anywhere in a JSON value. */
+const strings = (v: unknown): string[] =>
+  typeof v === 'string'
+    ? [v]
+    : Array.isArray(v)
+      ? v.flatMap(strings)
+      : v && typeof v === 'object'
+        ? Object.values(v).flatMap(strings)
+        : [];
+
+describe('webhook body formats', () => {
+  it('sends the versioned event unchanged in the standard format', () => {
+    const event = firing();
+    expect(renderWebhookBody(event, 'standard')).toBe(serializeEvent(event));
+  });
+
+  it('renders an alert as a Slack message: linked title, the move against its threshold, the article, headlines', () => {
+    const msg = JSON.parse(renderWebhookBody(firing(), 'slack'));
+    expect(msg.text).toBe('Critical: NVDA fell 16.97 % in one session');
+    const [title, fields, context, headlines] = msg.blocks;
+    expect(title.text.text).toBe(
+      `*<${PUBLIC_BASE_URL}/admin/alerts/alrt_01jjnvda0127|Critical: NVDA fell 16.97 % in one session>*`,
+    );
+    expect(fields.fields.map((f: { text: string }) => f.text)).toEqual([
+      '*Symbol*\nNVDA',
+      '*Move*\n-16.97 % (threshold -10.00 %)',
+      '*Rule*\nAI leader one-day shock',
+      '*Window*\n2025-01-27 14:30 UTC to 2025-01-27 21:00 UTC',
+      '*Fired*\n2025-01-27 21:00 UTC',
+    ]);
+    expect(context.elements[0].text).toMatch(/^From the article: “Rund eine Billion Dollar/);
+    expect(headlines.text.text).toBe(
+      '*Headlines*\n• <https://news.example.com/deepseek-schock?src=rss&amp;id=42|Deepseek: KI-Schock kostet Tech-Branche eine Billion Dollar>',
+    );
+  });
+
+  it('escapes Slack markup in text from feeds and refuses links that are not http(s)', () => {
+    const msg = JSON.parse(
+      renderWebhookBody(
+        firing({
+          title: 'NVDA <!channel> & <https://evil.example|click>',
+          headlines: [{ title: 'Evil <!here>', link: 'javascript:alert(1)', publishedAt: null }],
+        }),
+        'slack',
+      ),
+    );
+    expect(msg.text).toBe('Critical: NVDA &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;');
+    const all = strings(msg).join('\n');
+    expect(all).not.toMatch(/<!channel>|<!here>|javascript:/);
+    expect(msg.blocks.at(-1).text.text).toBe('*Headlines*\n• Evil &lt;!here&gt;');
+  });
+
+  it('renders an alert as a Discord embed that pings nobody, coloured by severity, within Discord’s limits', () => {
+    const msg = JSON.parse(renderWebhookBody(firing(), 'discord'));
+    expect(msg.allowed_mentions).toEqual({ parse: [] });
+    expect(msg.content).toBeNull();
+    const [embed] = msg.embeds;
+    expect(embed.title).toBe('Critical: NVDA fell 16.97 % in one session');
+    expect(embed.url).toBe(`${PUBLIC_BASE_URL}/admin/alerts/alrt_01jjnvda0127`);
+    expect(embed.color).toBe(0xd93025);
+    expect(embed.timestamp).toBe('2025-01-27T21:00:05.000Z');
+    expect(embed.fields.map((f: { name: string }) => f.name)).toEqual(['Symbol', 'Move', 'Rule', 'Window', 'Fired']);
+    expect(embed.fields[1].value).toBe('\\-16.97 % (threshold -10.00 %)');
+    expect(embed.description).toContain(
+      '• [Deepseek: KI-Schock kostet Tech-Branche eine Billion Dollar](https://news.example.com/deepseek-schock?src=rss&id=42)',
+    );
+
+    const long = JSON.parse(
+      renderWebhookBody(
+        firing({
+          title: 'x'.repeat(5000),
+          rule: { ...nvdaShock().rule, name: '@everyone '.repeat(400) },
+          headlines: Array.from({ length: 50 }, (_, i) => ({
+            title: `@here headline ${i} ${'y'.repeat(400)}`,
+            link: null,
+            publishedAt: null,
+          })),
+        }),
+        'discord',
+      ),
+    );
+    const e = long.embeds[0];
+    expect(e.title.length).toBeLessThanOrEqual(256);
+    expect(e.description.length).toBeLessThanOrEqual(4096);
+    for (const f of e.fields) expect(f.value.length).toBeLessThanOrEqual(1024);
+    expect(strings(e).join('').length).toBeLessThanOrEqual(6000);
+    expect(strings(long).join('\n')).not.toMatch(/@everyone|@here/);
+  });
+
+  it('renders a resolved alert green, and the test event as plain text in both chat formats', () => {
+    const resolved = buildAlertEvent(nvdaShock({ status: 'resolved', resolvedAt: new Date('2025-01-29T21:00:00Z') }), {
+      type: 'alert.resolved',
+      timestamp: new Date('2025-01-29T21:00:00Z'),
+    });
+    const d = JSON.parse(renderWebhookBody(resolved, 'discord'));
+    expect(d.embeds[0].color).toBe(0x188038);
+    expect(d.embeds[0].title).toBe('Resolved: NVDA fell 16.97 % in one session');
+    expect(d.embeds[0].url).toBeUndefined(); // no public URL known
+    expect(d.embeds[0].fields.at(-1)).toEqual({ name: 'Resolved', value: '2025-01-29 21:00 UTC', inline: true });
+    const marked = JSON.parse(
+      renderWebhookBody(
+        buildAlertEvent(
+          nvdaShock({ headlines: [{ title: '**Buy** [now](https://x.example) `x`', link: null, publishedAt: null }] }),
+          {
+            type: 'alert.firing',
+            timestamp: new Date(),
+          },
+        ),
+        'discord',
+      ),
+    );
+    expect(marked.embeds[0].description).toContain('• \\*\\*Buy\\*\\* \\[now\\](https://x.example) \\`x\\`');
+
+    const test = buildTestEvent({ timestamp: new Date('2025-01-27T21:00:00Z'), endpointId: 'ep_1' });
+    expect(JSON.parse(renderWebhookBody(test, 'slack')).text).toMatch(/^Test event from Market Signals/);
+    expect(JSON.parse(renderWebhookBody(test, 'discord'))).toEqual({
+      content: expect.stringMatching(/^Test event from Market Signals/),
+      allowed_mentions: { parse: [] },
+    });
+  });
+});
