@@ -7,6 +7,8 @@ import pg from 'pg';
 import { createDatabaseIfMissing, dropDatabase, migrate } from '@signals/db';
 import { serverUrl, templateDbName } from './db.ts';
 
+const KEEP_TEMPLATES = 4;
+
 export default async function setup(): Promise<void> {
   const name = templateDbName();
   const admin = new pg.Client({ connectionString: serverUrl('postgres') });
@@ -21,10 +23,11 @@ export default async function setup(): Promise<void> {
       await createDatabaseIfMissing(building);
       await migrate(building);
       await admin.query(`ALTER DATABASE "${name}_building" RENAME TO "${name}"`);
-      // Templates of older migration sets are no longer needed.
+      // Templates of older migration sets are no longer needed, but a run on another checkout
+      // (another branch) may still clone its own: keep the newest few (OIDs grow with creation).
       const old = await admin.query(
-        "SELECT datname FROM pg_database WHERE datname LIKE 'signals_tpl_%' AND datname <> $1",
-        [name],
+        `SELECT datname FROM pg_database WHERE datname LIKE 'signals_tpl_%' AND datname NOT LIKE '%_building'
+         ORDER BY oid DESC OFFSET ${KEEP_TEMPLATES}`,
       );
       for (const r of old.rows) await dropDatabase(serverUrl(r.datname));
     }
