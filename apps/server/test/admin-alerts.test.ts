@@ -1,4 +1,4 @@
-/** The admin alerts list: filters and pages that continue from the last alert shown. */
+/** The admin alerts list (filters, pages that continue from the last alert shown) and silences. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, loginSession, startHarness } from './harness.ts';
 
@@ -59,5 +59,48 @@ describe('admin alerts list', () => {
   it('starts from the newest when a page link was mangled', async () => {
     const page = await get('/admin/alerts?symbol=PGD&cursor=bm90LWEtY3Vyc29y');
     expect(titles(page)[0]).toBe('Paged 229');
+  });
+});
+
+describe('admin silences form', () => {
+  let h: Harness;
+  let cookie: string;
+  let csrf: string;
+  beforeAll(async () => {
+    h = await startHarness();
+    cookie = (await loginSession(h.app)).cookie;
+    const page = await (await h.app.request('/admin/silences', { headers: { cookie } })).text();
+    csrf = /name="csrf-token" content="([^"]+)"/.exec(page)?.[1] ?? '';
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+  const post = (body: Record<string, string>) =>
+    h.app.request('/admin/silences', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+      body: new URLSearchParams({ _csrf: csrf, ...body }).toString(),
+    });
+
+  it('puts each refusal under its field and keeps what was typed; saves nothing', async () => {
+    const none = await post({ ruleId: '', subject: '', durationMin: '60', comment: 'why not' });
+    expect(none.status).toBe(400);
+    const html = await none.text();
+    expect(html).toMatch(/id="f-ruleId-err"[^>]*>[\s\S]*give a rule, a subject or both/);
+    expect(html).toContain('value="why not"');
+    const noReason = await post({ subject: 'NVDA', durationMin: '60', comment: '  ' });
+    expect(noReason.status).toBe(400);
+    expect(await noReason.text()).toMatch(/id="f-comment-err"/);
+    const odd = await post({ subject: 'NVDA', durationMin: '99999', comment: 'x' });
+    expect(odd.status).toBe(400);
+    expect(await odd.text()).toMatch(/id="f-durationMin-err"/);
+    expect(await h.db.prisma.silence.count()).toBe(0);
+    const ok = await post({ subject: 'nvda', durationMin: '60', comment: 'fine' });
+    expect(ok.status).toBe(303);
+    expect(await h.db.prisma.silence.findFirstOrThrow()).toMatchObject({
+      subject: 'NVDA',
+      ruleId: null,
+      comment: 'fine',
+    });
   });
 });

@@ -425,6 +425,34 @@ describe('admin page in the browser', () => {
       page.getByRole('listitem').filter({ hasText: 'Apple <b>slides</b> on AI doubts' }).count(),
     ).resolves.toBe(1);
     await checkPage(page);
+
+    // From the alert, silence its rule on AAPL for a day, then end the silence early.
+    await Promise.all([
+      page.waitForURL(/\/admin\/silences\?/),
+      page.getByRole('link', { name: 'Silence alerts like this' }).click(),
+    ]);
+    await checkPage(page);
+    await expect(page.getByRole('combobox', { name: 'Rule' }).inputValue()).resolves.toBe(rule.id);
+    await expect(page.getByRole('textbox', { name: 'Symbol' }).inputValue()).resolves.toBe('AAPL');
+    await page.getByRole('combobox', { name: 'For' }).selectOption('1440');
+    await expect(page.getByRole('textbox', { name: 'Why' }).getAttribute('required')).resolves.not.toBeNull();
+    await page.getByRole('textbox', { name: 'Why' }).fill('Apple event <today>');
+    await press(page, 'Add silence');
+    await expect(page.getByRole('status').first().textContent()).resolves.toMatch(/Created/);
+    const row = page.getByRole('row').filter({ hasText: 'Apple event <today>' });
+    await expect(row.getByText('active').count()).resolves.toBe(1);
+    await expect(row.textContent()).resolves.toContain(ADMIN_EMAIL);
+    const silence = await h.db.prisma.silence.findFirstOrThrow({ where: { subject: 'AAPL' } });
+    expect(silence.ruleId).toBe(rule.id);
+    expect(silence.endsAt.getTime() - silence.startsAt.getTime()).toBe(86_400_000);
+    await checkPage(page);
+    await press(page, 'Expire now');
+    await expect(
+      page.getByRole('row').filter({ hasText: 'Apple event <today>' }).getByText('expired').count(),
+    ).resolves.toBe(1);
+    expect(
+      (await h.db.prisma.silence.findUniqueOrThrow({ where: { id: silence.id } })).endsAt.getTime(),
+    ).toBeLessThanOrEqual(Date.now());
   });
 
   it('deletes a feed and its news items after a confirmation page', async () => {

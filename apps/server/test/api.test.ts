@@ -265,6 +265,75 @@ describe('API: alerts and subscribers', () => {
   });
 });
 
+describe('API: silences', () => {
+  it('silences a rule on a symbol for a while, lists it, records who, and expires it', async () => {
+    const rule = await h.db.prisma.rule.create({ data: { name: 'Silenced rule', kind: 'pct_move', params: {} } });
+    const r = await call('POST', '/silences', {
+      ruleId: rule.id,
+      subject: 'pltr',
+      durationMin: 240,
+      comment: 'earnings call tonight',
+    });
+    expect(r.status).toBe(201);
+    expect(r.json).toMatchObject({
+      ruleId: rule.id,
+      ruleName: 'Silenced rule',
+      subject: 'PLTR',
+      state: 'active',
+      comment: 'earnings call tonight',
+      createdBy: 'API key "tests"',
+      silencedAlerts: 0,
+    });
+    expect(Date.parse(r.json.endsAt) - Date.parse(r.json.startsAt)).toBe(240 * 60_000);
+    const id = r.json.id as string;
+    const listed = await call('GET', '/silences');
+    expect(listed.json.items.map((x: { id: string }) => x.id)).toContain(id);
+    expect((await call('GET', '/silences?state=expired')).json.items.map((x: { id: string }) => x.id)).not.toContain(
+      id,
+    );
+
+    const pending = await call('POST', '/silences', {
+      subject: 'NVDA',
+      startsAt: new Date(Date.now() + 86_400_000).toISOString(),
+      endsAt: new Date(Date.now() + 2 * 86_400_000).toISOString(),
+      comment: 'index rebalance',
+    });
+    expect(pending.json.state).toBe('pending');
+    expect((await call('GET', '/silences?state=pending')).json.items.map((x: { id: string }) => x.id)).toEqual([
+      pending.json.id,
+    ]);
+
+    const expired = await call('POST', `/silences/${id}/expire`);
+    expect(expired.status).toBe(200);
+    expect(expired.json.state).toBe('expired');
+    expect((await call('GET', '/silences?state=expired')).json.items.map((x: { id: string }) => x.id)).toContain(id);
+    expect((await call('POST', `/silences/${id}/expire`)).json.endsAt).toBe(expired.json.endsAt); // no change
+    expectProblem(await call('GET', '/silences/nope'), 404);
+    expectProblem(await call('POST', '/silences/nope/expire'), 404);
+  });
+
+  it('refuses a silence of everything, of an unknown rule, in the past, too long, or with both end forms', async () => {
+    const bad: [Record<string, unknown>, string, RegExp][] = [
+      [{ durationMin: 60, comment: 'x' }, 'ruleId', /give a rule, a subject or both/],
+      [{ ruleId: 'nope', durationMin: 60, comment: 'x' }, 'ruleId', /no such rule/],
+      [{ subject: 'NVDA', comment: 'x' }, 'endsAt', /either endsAt or durationMin/],
+      [{ subject: 'NVDA', durationMin: 5, endsAt: '2030-01-01T00:00:00Z', comment: 'x' }, 'endsAt', /either/],
+      [{ subject: 'NVDA', endsAt: '2020-01-01T00:00:00Z', comment: 'x' }, 'endsAt', /in the future/],
+      [{ subject: 'NVDA', endsAt: '2099-01-01T00:00:00Z', comment: 'x' }, 'endsAt', /at most 90 days/],
+      [{ subject: 'NVDA', endsAt: '2099-01-01', comment: 'x' }, 'endsAt', /ISO timestamp/],
+      [{ subject: 'NVDA', durationMin: 0, comment: 'x' }, 'durationMin', /at least 1/],
+      [{ subject: 'NVDA', durationMin: 1.5, comment: 'x' }, 'durationMin', /whole number/],
+      [{ subject: 'NVDA', durationMin: 60 }, 'comment', /./],
+    ];
+    for (const [input, path, message] of bad) {
+      const r = await call('POST', '/silences', input);
+      expectProblem(r, 400);
+      const e = r.json.errors.find((x: { path: string }) => x.path === path);
+      expect(e?.message, JSON.stringify(input)).toMatch(message);
+    }
+  });
+});
+
 describe('API: webhook endpoints', () => {
   let receiver: WebhookReceiver;
   afterAll(async () => {
@@ -399,6 +468,7 @@ describe('API: paging of list endpoints', () => {
     '/instruments',
     '/alerts',
     '/subscribers',
+    '/silences',
   ];
   let epId = '';
   beforeAll(async () => {
@@ -607,6 +677,12 @@ let epId = '';
 let feedId = '';
 
 const cases: Case[] = [
+  {
+    method: 'POST',
+    path: () => '/silences',
+    valid: { subject: 'NVDA', durationMin: 60, comment: 'c' },
+    typed: 'comment',
+  },
   { method: 'POST', path: () => '/watchlists', valid: { name: 'N' }, typed: 'name' },
   { method: 'PATCH', path: () => `/watchlists/${wlId}`, valid: { name: 'N' }, typed: 'name' },
   { method: 'POST', path: () => `/watchlists/${wlId}/members`, valid: { symbol: 'AAPL' }, typed: 'symbol' },

@@ -56,6 +56,40 @@ describe('delivery pipeline: outbox, queued email and signed webhooks', () => {
     );
   });
 
+  it('writes a silenced alert with its silence and no delivery; a pending silence does not hold yet', async () => {
+    const s = await seedScenario(db.prisma, {
+      subscribers: [{ email: 'quiet@example.com' }],
+      endpoints: ['http://127.0.0.1:9/hook'],
+    });
+    const now = Date.now();
+    const later = await db.prisma.silence.create({
+      data: { subject: 'NVDA', startsAt: new Date(now + 3600_000), endsAt: new Date(now + 7200_000), comment: 'later' },
+    });
+    const opts = { now: new Date(), emailGroupWaitMs: 0 };
+    const sent = await createAlertWithDeliveries(
+      db.prisma,
+      alertFor(s.rule.id, new Date('2025-02-03T21:00:00Z')),
+      opts,
+    );
+    expect(sent.silenceId).toBeUndefined();
+    expect(sent.deliveryIds).toHaveLength(2);
+
+    // Any rule, on NVDA, from now on.
+    const silence = await db.prisma.silence.create({
+      data: { subject: 'NVDA', endsAt: new Date(now + 3600_000), comment: 'earnings day' },
+    });
+    const held = await createAlertWithDeliveries(
+      db.prisma,
+      alertFor(s.rule.id, new Date('2025-02-04T21:00:00Z')),
+      opts,
+    );
+    expect(held).toMatchObject({ deliveryIds: [], duplicate: false, silenceId: silence.id });
+    const row = await db.prisma.alert.findUniqueOrThrow({ where: { id: held.alertId ?? '' } });
+    expect(row.silenceId).toBe(silence.id);
+    expect(await db.prisma.delivery.count({ where: { alertId: row.id } })).toBe(0);
+    await db.prisma.silence.deleteMany({ where: { id: { in: [silence.id, later.id] } } });
+  });
+
   it('sends the alert email and a signed webhook that the receiver verifies with standardwebhooks', async () => {
     const { fanOut } = await harness();
     const s = await seedScenario(db.prisma, { subscribers: [{ email: 'ok@example.com' }] });

@@ -111,7 +111,7 @@ describe('price observation to signed webhook, on replayed TSLA history', () => 
     expect(await db.prisma.alert.count()).toBe(1);
 
     // Stale data is never evaluated: a looser rule that would fire on this day stays silent.
-    await db.prisma.rule.create({
+    const looser = await db.prisma.rule.create({
       data: {
         name: 'Any one-day fall of 5%',
         kind: 'pct_move',
@@ -125,9 +125,29 @@ describe('price observation to signed webhook, on replayed TSLA history', () => 
     const stale = await cycle();
     expect(stale.alerts).toBe(0);
     expect(stale.skipped).toBeGreaterThan(0);
-    // Fresh again: now it fires, once.
+    // Fresh again: now it fires, once, but an operator has silenced that rule on TSLA for the day
+    // (an expired silence on it and an active one on another symbol do not count): the alert is
+    // recorded with its silence, and nobody is notified.
     await db.prisma.instrument.update({ where: { id: tsla.id }, data: { freshness: 'fresh' } });
-    expect((await cycle()).alerts).toBe(1);
+    const wall = Date.now();
+    const [silence] = await db.prisma.silence.createManyAndReturn({
+      data: [
+        { ruleId: looser.id, subject: 'TSLA', endsAt: new Date(wall + 86_400_000), comment: 'tuning the 5 % rule' },
+        {
+          ruleId: looser.id,
+          subject: 'TSLA',
+          startsAt: new Date(wall - 7200_000),
+          endsAt: new Date(wall - 3600_000),
+          comment: 'over',
+        },
+        { subject: 'NVDA', endsAt: new Date(wall + 86_400_000), comment: 'another symbol' },
+      ],
+    });
+    const held = await cycle();
+    expect(held).toMatchObject({ alerts: 1, silenced: 1, deliveries: 0 });
+    const heldAlert = await db.prisma.alert.findFirstOrThrow({ where: { ruleId: looser.id } });
+    expect(heldAlert.silenceId).toBe(silence?.id);
+    expect(await db.prisma.delivery.count({ where: { alertId: heldAlert.id } })).toBe(0);
 
     // Two sessions later the one-day move is out of the window: the alert resolves (no notice:
     // the rule does not ask for one).
@@ -138,16 +158,17 @@ describe('price observation to signed webhook, on replayed TSLA history', () => 
     const resolved = await db.prisma.alert.findUniqueOrThrow({ where: { id: alert.id } });
     expect(resolved.status).toBe('resolved');
     expect(resolved.resolvedAt?.toISOString()).toBe('2018-10-02T21:00:00.000Z');
-    expect(await db.prisma.delivery.count()).toBe(4); // no new deliveries for the resolution
+    expect(await db.prisma.delivery.count()).toBe(2); // none for the resolution, none for the silenced alert
 
-    // Two alerts, each to one endpoint and one subscriber.
+    // The one alert not silenced, to one endpoint and one subscriber.
     await until(
-      async () => (await db.prisma.delivery.count({ where: { status: 'succeeded' } })) === 4,
+      async () => (await db.prisma.delivery.count({ where: { status: 'succeeded' } })) === 2,
       10_000,
       'deliveries done',
     );
-    const hooks = await receiver.waitFor(2, 10_000);
-    expect(hooks.filter((r) => r.verified)).toHaveLength(2);
+    const hooks = await receiver.waitFor(1, 10_000);
+    expect(hooks.filter((r) => r.verified)).toHaveLength(1);
+    expect(sink.messages.filter((m) => m.to.includes('trader@example.com'))).toHaveLength(1);
 
     await h.close();
     await redis.quit();

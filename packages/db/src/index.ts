@@ -10,6 +10,7 @@ export {
 export * from './repos/outbox.ts';
 export * from './repos/secrets.ts';
 export * from './repos/alerts.ts';
+export * from './repos/silences.ts';
 export * from './repos/prices.ts';
 export * from './repos/news.ts';
 export * from './repos/signals.ts';

@@ -97,7 +97,7 @@ export function registerAlertPages(admin: Hono<AppEnv>, rt: Runtime) {
     <td><a href="/admin/alerts/${a.id}">${a.title}</a></td>
     <td>${a.subject}</td><td>${a.ruleName}</td>
     <td class="num">${fmtPct(a.value)}</td>
-    <td>${badge(a.status)} ${badge(a.severity)}</td>
+    <td>${badge(a.status)} ${badge(a.severity)}${a.silenceId ? html` ${badge('silenced')}` : ''}</td>
     <td class="num">${a.deliveryCount}</td>
   </tr>`,
   )}</tbody>
@@ -126,6 +126,13 @@ ${
   <dt>Fired</dt><dd>${fmtTime(a.firedAt)} ${badge(a.status)} ${badge(a.severity)}</dd>
   <dt>Value / threshold</dt><dd>${fmtPct(a.value)} / ${fmtPct(a.threshold)}</dd>
   ${a.rule.sourcePassage ? html`<dt>From the article</dt><dd>${a.rule.sourcePassage}</dd>` : ''}
+  <dt>Notifications</dt><dd>${
+    a.silence
+      ? html`${badge('silenced')} held back by a silence until ${fmtTime(a.silence.endsAt)}: ${a.silence.comment}${
+          a.silence.createdBy ? html` <span class="muted">(${a.silence.createdBy})</span>` : ''
+        } <a href="/admin/silences">Silences</a>`
+      : html`sent to the subscribers and endpoints below. <a href="/admin/silences?${new URLSearchParams({ ruleId: a.rule.id, subject: a.subject })}#new-silence">Silence alerts like this</a>`
+  }</dd>
 </dl>
 <h2 id="chart-title">Price</h2>
 ${

@@ -66,6 +66,15 @@ import {
   watchlistCreateSchema,
   watchlistUpdateSchema,
 } from '../services/watchlists.ts';
+import {
+  actorOf,
+  createSilence,
+  expireSilence,
+  getSilence,
+  listSilences,
+  silenceCreateSchema,
+  silenceListSchema,
+} from '../services/silences.ts';
 import * as S from './schemas.ts';
 
 const json = <T extends z.ZodType>(schema: T, description = 'OK') => ({
@@ -472,6 +481,58 @@ export function createApi(rt: Runtime) {
       responses: { 200: json(list(S.DeliverySchema)), ...problems(404) },
     }),
     async (c) => c.json({ items: await alertDeliveries(rt, c.req.valid('param').id) }, 200),
+  );
+
+  // -------------------------------------------------------------------------------------------
+  // Silences: matching alerts are recorded, nobody is notified
+  // -------------------------------------------------------------------------------------------
+  const tagSil = ['Silences'];
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/silences',
+      tags: tagSil,
+      summary: 'Silences, active and pending by default; longest-running first',
+      security,
+      request: { query: silenceListSchema },
+      responses: { 200: json(page(S.SilenceSchema)), ...problems() },
+    }),
+    async (c) => c.json(await listSilences(rt, c.req.valid('query')), 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/silences',
+      tags: tagSil,
+      summary: 'Silence alerts of a rule and/or on a subject for a while',
+      security,
+      request: body(silenceCreateSchema),
+      responses: { 201: json(S.SilenceSchema, 'Created'), ...problems() },
+    }),
+    async (c) => c.json(await createSilence(rt, c.req.valid('json'), await actorOf(rt, c.get('auth'))), 201),
+  );
+  api.openapi(
+    createRoute({
+      method: 'get',
+      path: '/silences/{id}',
+      tags: tagSil,
+      security,
+      request: { params: S.IdParam },
+      responses: { 200: json(S.SilenceSchema), ...problems(404) },
+    }),
+    async (c) => c.json(await getSilence(rt, c.req.valid('param').id), 200),
+  );
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/silences/{id}/expire',
+      tags: tagSil,
+      summary: 'End a silence now (it stays listed as expired)',
+      security,
+      request: { params: S.IdParam },
+      responses: { 200: json(S.SilenceSchema), ...problems(404) },
+    }),
+    async (c) => c.json(await expireSilence(rt, c.req.valid('param').id), 200),
   );
 
   // -------------------------------------------------------------------------------------------

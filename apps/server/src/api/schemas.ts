@@ -132,6 +132,7 @@ export const AlertSummarySchema = z
     value: z.number(),
     threshold: z.number(),
     firedAt: iso,
+    silenceId: z.string().nullable().openapi({ description: 'set when a silence held its notifications back' }),
   })
   .openapi('AlertSummary');
 
@@ -146,6 +147,22 @@ export const AlertSchema = z
     deliveries: z.array(DeliverySchema),
   })
   .openapi('Alert');
+
+export const SilenceSchema = z
+  .object({
+    id: z.string(),
+    ruleId: z.string().nullable(),
+    ruleName: z.string().nullable(),
+    subject: z.string().nullable(),
+    startsAt: iso,
+    endsAt: iso,
+    state: z.enum(['pending', 'active', 'expired']),
+    comment: z.string(),
+    createdBy: z.string().nullable(),
+    createdAt: iso,
+    silencedAlerts: z.number().int().openapi({ description: 'alerts it held back so far' }),
+  })
+  .openapi('Silence');
 
 export const SubscriberSchema = z
   .looseObject({ id: z.string(), email: z.string(), status: z.string(), mode: z.string() })

@@ -61,6 +61,7 @@ export async function listAlerts(rt: Runtime, f: AlertFilter) {
       threshold: a.threshold,
       firedAt: a.firedAt.toISOString(),
       resolvedAt: a.resolvedAt?.toISOString() ?? null,
+      silenceId: a.silenceId,
       deliveryCount: a._count.deliveries,
     })),
   };
@@ -112,6 +113,7 @@ export async function getAlert(rt: Runtime, id: string) {
     include: {
       rule: { select: { id: true, name: true, kind: true, sourceArticle: true, sourcePassage: true } },
       instrument: true,
+      silence: { select: { id: true, comment: true, endsAt: true, createdBy: true } },
     },
   });
   if (!a) throw new NotFoundError('Alert');
@@ -151,6 +153,15 @@ export async function getAlert(rt: Runtime, id: string) {
     resolvedAt: a.resolvedAt?.toISOString() ?? null,
     details: a.details,
     rule: a.rule,
+    /** The silence that held its notifications back, if one did. */
+    silence: a.silence
+      ? {
+          id: a.silence.id,
+          comment: a.silence.comment,
+          endsAt: a.silence.endsAt.toISOString(),
+          createdBy: a.silence.createdBy,
+        }
+      : null,
     bars: bars.map((b) => ({
       time: b.date.toISOString().slice(0, 10),
       open: b.open.toNumber(),

@@ -13,6 +13,7 @@ const NAV: [string, string][] = [
   ['/admin/watchlists', 'Watchlists'],
   ['/admin/rules', 'Rules'],
   ['/admin/alerts', 'Alerts'],
+  ['/admin/silences', 'Silences'],
   ['/admin/subscribers', 'Subscribers'],
   ['/admin/endpoints', 'Webhooks'],
   ['/admin/feeds', 'Feeds'],

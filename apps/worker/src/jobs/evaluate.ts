@@ -13,6 +13,7 @@ import {
   type RuleDefinition,
 } from '@signals/core';
 import {
+  activeSilences,
   type BarCache,
   fanOutInTx,
   loadNews,
@@ -54,6 +55,8 @@ export interface CycleResult {
   symbols: number;
   alerts: number;
   duplicates: number;
+  /** Alerts recorded without notifications, because an active silence matched them. */
+  silenced: number;
   deliveries: number;
   skipped: number;
   ms: number;
@@ -119,6 +122,9 @@ export async function runEvaluationCycle(d: EvaluateDeps): Promise<CycleResult> 
       }
       let alerts = 0;
       let duplicates = 0;
+      let silenced = 0;
+      // Silences are read once per cycle that raises alerts, at wall-clock time (also in a replay).
+      const silences = out.alerts.length ? await activeSilences(tx, new Date()) : [];
       for (const c of out.alerts) {
         const r = await fanOutInTx(
           tx,
@@ -145,17 +151,29 @@ export async function runEvaluationCycle(d: EvaluateDeps): Promise<CycleResult> 
               })),
             } as object,
           },
-          { now, emailGroupWaitMs: d.emailGroupWaitMs },
+          { now, emailGroupWaitMs: d.emailGroupWaitMs, silences },
         );
         if (r.duplicate) duplicates++;
         else alerts++;
+        if (r.silenceId) silenced++;
         enqueue.push(...r.deliveryIds);
       }
-      return { rules: rules.length, symbols: series.size, alerts, duplicates, skipped: out.skipped.length };
+      return { rules: rules.length, symbols: series.size, alerts, duplicates, silenced, skipped: out.skipped.length };
     },
     { timeout: 30_000 },
   );
-  if (!result) return { ran: false, rules: 0, symbols: 0, alerts: 0, duplicates: 0, deliveries: 0, skipped: 0, ms: 0 };
+  if (!result)
+    return {
+      ran: false,
+      rules: 0,
+      symbols: 0,
+      alerts: 0,
+      duplicates: 0,
+      silenced: 0,
+      deliveries: 0,
+      skipped: 0,
+      ms: 0,
+    };
   // After the commit: a crash here leaves the rows pending, and the sweeper enqueues them.
   const deliveryRows = enqueue.length
     ? await d.prisma.delivery.findMany({ where: { id: { in: enqueue } }, select: { id: true, nextAttemptAt: true } })

@@ -5,6 +5,7 @@
  */
 import type { Prisma, PrismaClient } from '../generated/client.ts';
 import { insertDeliveries, type NewDelivery, type Tx } from './outbox.ts';
+import { type ActiveSilence, activeSilences, matchSilence } from './silences.ts';
 
 export interface NewAlert {
   dedupKey: string;
@@ -26,12 +27,19 @@ export interface FanOutOptions {
   now: Date;
   /** Email grouping wait for immediate subscribers (Alertmanager group_wait), ms. */
   emailGroupWaitMs: number;
+  /**
+   * The silences active now, when the caller loaded them once for many alerts (an evaluation
+   * cycle); otherwise they are read for this alert, at wall-clock time.
+   */
+  silences?: readonly ActiveSilence[];
 }
 
 export interface FanOutResult {
   alertId: string | null;
   deliveryIds: string[];
   duplicate: boolean;
+  /** Set when an active silence matched: the alert is recorded and nobody is notified. */
+  silenceId?: string;
 }
 
 /** Start of the next digest window for a subscriber: windows are aligned to the epoch. */
@@ -56,6 +64,7 @@ export async function fanOutInTx(tx: Tx, alert: NewAlert, opts: FanOutOptions): 
     const instrument = alert.symbol
       ? await tx.instrument.findUnique({ where: { symbol: alert.symbol }, select: { id: true } })
       : null;
+    const silence = matchSilence(opts.silences ?? (await activeSilences(tx, new Date())), alert);
     const inserted = await tx.alert.createManyAndReturn({
       data: [
         {
@@ -72,6 +81,7 @@ export async function fanOutInTx(tx: Tx, alert: NewAlert, opts: FanOutOptions): 
           windowEnd: alert.windowEnd ?? null,
           firedAt: alert.firedAt,
           details: alert.details,
+          silenceId: silence?.id ?? null,
         },
       ],
       skipDuplicates: true,
@@ -79,6 +89,7 @@ export async function fanOutInTx(tx: Tx, alert: NewAlert, opts: FanOutOptions): 
     });
     const created = inserted[0];
     if (!created) return { alertId: null, deliveryIds: [], duplicate: true };
+    if (silence) return { alertId: created.id, deliveryIds: [], duplicate: false, silenceId: silence.id };
 
     const rule = await tx.rule.findUniqueOrThrow({
       where: { id: alert.ruleId },
