@@ -15,6 +15,7 @@ import {
   DomainError,
   describeRule,
   type History,
+  type NewsItem,
   parseYahooChart,
   type RuleDefinition,
   type RuleKind,
@@ -42,9 +43,11 @@ rules (at least one):
   --all-seeds           every default rule
   --list-seeds          list the default rules and exit
 
-history (default: the PriceBar rows in the database named by DATABASE_URL):
+history (default: the PriceBar rows in the database named by DATABASE_URL, and the stored news
+items when a rule needs news, so news and news+price rules fire as they would have):
   --history <file>      a recorded Yahoo /v8/finance/chart answer: the chart body, or a recorded
                         exchange {request, response: {bodyJson}}; one symbol per file; repeatable
+                        (prices only: news rules cannot fire)
   --symbols <A,B,...>   symbols to replay (default: the rules' symbols; every symbol with stored
                         bars when a price rule has no symbols); with --history, keeps only these
   --from YYYY-MM-DD     first session to report (earlier bars only warm up the rule windows)
@@ -71,6 +74,8 @@ examples:
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 /** Bars loaded before --from from the database, so the longest rule windows (520 sessions) are warm. */
 const WARMUP_DAYS = 800;
+/** At most this many stored news items are replayed (oldest first). */
+const NEWS_LIMIT = 50_000;
 
 interface Options {
   rules: string[];
@@ -360,11 +365,16 @@ function shortMessage(err: unknown): string {
   return lines[lines.length - 1] ?? 'unknown error';
 }
 
-async function loadHistoryFromDatabase(
+/**
+ * Bars stored in the database named by DATABASE_URL and, when a rule needs news, the news items
+ * stored over the same range (so news and news+price rules can fire, as in the API's backtest).
+ */
+async function loadFromDatabase(
   symbols: string[] | undefined,
   opts: { from?: string | undefined; to?: string | undefined },
+  withNews: boolean,
   warn: (s: string) => void,
-): Promise<History[]> {
+): Promise<{ histories: History[]; news: NewsItem[] }> {
   const { loadEnvOrExit, redactUrl } = await import('@signals/config');
   const env = loadEnvOrExit();
   const where = redactUrl(env.DATABASE_URL);
@@ -377,7 +387,7 @@ async function loadHistoryFromDatabase(
       `cannot reach PostgreSQL at ${host}:${port} (DATABASE_URL): start it, or replay recorded history with --history <file>`,
     );
   }
-  const { createPrisma, loadBars } = await import('@signals/db');
+  const { createPrisma, loadBars, loadNews } = await import('@signals/db');
   const prisma = createPrisma({ databaseUrl: env.DATABASE_URL, poolSize: 2 });
   try {
     const instruments = await prisma.instrument.findMany({
@@ -404,12 +414,21 @@ async function loadHistoryFromDatabase(
     }
     if (missing.length) warn(`note: no price bars stored for ${missing.join(', ')}`);
     // Stored bars are split-adjusted when written, so no splits are needed here.
-    return [...bars].map(([symbol, list]) => ({ symbol, bars: list, splits: [] }));
+    const histories = [...bars].map(([symbol, list]) => ({ symbol, bars: list, splits: [] }));
+    const news = withNews
+      ? await loadNews(prisma, {
+          since: opts.from ? new Date(Date.parse(`${opts.from}T00:00:00Z`) - 7 * 86_400_000) : new Date(0),
+          ...(opts.to ? { until: new Date(Date.parse(`${opts.to}T00:00:00Z`) + 86_400_000) } : {}),
+          take: NEWS_LIMIT,
+        })
+      : [];
+    if (news.length === NEWS_LIMIT) warn(`note: only the first ${NEWS_LIMIT} stored news items are replayed`);
+    return { histories, news };
   } catch (err) {
     if (err instanceof UsageError || err instanceof RunError) throw err;
     const msg = shortMessage(err);
     const hint = /does not exist/i.test(msg) ? ' (run pnpm cli migrate first)' : '';
-    throw new RunError(`reading price bars from ${where} failed: ${msg}${hint}`);
+    throw new RunError(`reading price bars and news from ${where} failed: ${msg}${hint}`);
   } finally {
     await prisma.$disconnect();
   }
@@ -521,15 +540,16 @@ async function run(args: string[]): Promise<number> {
   const rules = buildRules(opts);
   const warn = (s: string) => process.stderr.write(`${s}\n`);
 
-  const histories = opts.histories.length
-    ? loadHistoryFiles(opts.histories, opts.symbols, warn)
-    : await loadHistoryFromDatabase(opts.symbols ?? ruleSymbols(rules), opts, warn);
+  const fromFiles = opts.histories.length > 0;
+  const { histories, news } = fromFiles
+    ? { histories: loadHistoryFiles(opts.histories, opts.symbols, warn), news: [] as NewsItem[] }
+    : await loadFromDatabase(opts.symbols ?? ruleSymbols(rules), opts, rules.some(needsNews), warn);
 
   const have = new Set(histories.map((h) => h.symbol));
   const newsOnly: string[] = [];
   const noHistory: string[] = [];
   for (const r of rules) {
-    if (needsNews(r)) {
+    if (needsNews(r) && news.length === 0) {
       newsOnly.push(r.id);
       continue;
     }
@@ -543,11 +563,16 @@ async function run(args: string[]): Promise<number> {
       `note: no history for the symbols of ${plural(noHistory.length, 'rule')}, which cannot fire: ${noHistory.join(', ')}`,
     );
   if (newsOnly.length)
-    warn(`note: a backtest replays prices only; these rules need news and cannot fire: ${newsOnly.join(', ')}`);
+    warn(
+      fromFiles
+        ? `note: --history replays prices only; these rules need news and cannot fire: ${newsOnly.join(', ')} (run without --history to replay the stored news too)`
+        : `note: no news stored for the range; these rules need news and cannot fire: ${newsOnly.join(', ')}`,
+    );
+  else if (news.length) warn(`note: replaying ${plural(news.length, 'stored news item')} for the news rules`);
 
   let result: BacktestResult;
   try {
-    result = backtest(rules, histories, { from: opts.from, to: opts.to });
+    result = backtest(rules, histories, { from: opts.from, to: opts.to, news });
   } catch (err) {
     if (err instanceof DomainError) throw new UsageError(err.message);
     throw err;

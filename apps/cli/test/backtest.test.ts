@@ -338,6 +338,40 @@ describe('pnpm cli backtest on stored bars', () => {
     expectSame(fromDb, fromFiles);
   });
 
+  it('replays stored news for news rules (they cannot fire on --history, and it says so)', async () => {
+    const nvda = await db.prisma.instrument.findUniqueOrThrow({ where: { symbol: 'NVDA' } });
+    const feed = await db.prisma.feed.create({ data: { url: 'https://example.org/tech.xml', name: 'Tech' } });
+    const items = [
+      ['2021-11-10T15:00:00Z', 'Ist Nvidia eine Blase? Leerverkäufer wetten dagegen', true],
+      ['2021-12-01T15:00:00Z', 'Nvidia stellt neue Chips vor', true], // no keyword
+      ['2021-12-08T15:00:00Z', 'Blase bei Chipwerten?', false], // keyword, not about NVDA
+    ] as const;
+    for (const [at, title, tagged] of items) {
+      const n = await db.prisma.newsItem.create({
+        data: {
+          feedId: feed.id,
+          dedupKey: title,
+          title,
+          contentHash: title,
+          firstSeenAt: new Date(at),
+          publishedAt: new Date(at),
+        },
+      });
+      if (tagged)
+        await db.prisma.newsItemInstrument.create({
+          data: { newsItemId: n.id, instrumentId: nvda.id, matched: 'Nvidia' },
+        });
+    }
+    const rule = '{"kind":"news_match","symbols":["NVDA"],"params":{"keywords":["blase"]}}';
+    const run = await backtest(['--rule', rule, '--json'], env());
+    expect(alertsOf(run).map((a) => [a.symbol, a.at])).toEqual([['NVDA', '2021-11-10']]);
+    expect(run.stderr).toMatch(/replaying 3 stored news items/);
+
+    const files = await backtest(['--rule', rule, '--history', NVDA, '--json']);
+    expect(alertsOf(files)).toEqual([]);
+    expect(files.stderr).toMatch(/--history replays prices only; these rules need news and cannot fire: cli-1/);
+  });
+
   it('says so when nothing is stored for the chosen symbols (exit 2)', async () => {
     const r = await backtest(['--rule', MOVE_10, '--symbols', 'PLTR'], env());
     expect(r.code).toBe(2);
