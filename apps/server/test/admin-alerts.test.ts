@@ -1,6 +1,6 @@
 /** The admin alerts list (filters, pages that continue from the last alert shown) and silences. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, loginSession, startHarness } from './harness.ts';
+import { adminSession, type Harness, loginSession, startHarness } from './harness.ts';
 
 describe('admin alerts list', () => {
   let h: Harness;
@@ -64,23 +64,15 @@ describe('admin alerts list', () => {
 
 describe('admin silences form', () => {
   let h: Harness;
-  let cookie: string;
-  let csrf: string;
+  let form: Awaited<ReturnType<typeof adminSession>>['post'];
   beforeAll(async () => {
     h = await startHarness();
-    cookie = (await loginSession(h.app)).cookie;
-    const page = await (await h.app.request('/admin/silences', { headers: { cookie } })).text();
-    csrf = /name="csrf-token" content="([^"]+)"/.exec(page)?.[1] ?? '';
+    form = (await adminSession(h)).post;
   });
   afterAll(async () => {
     await h?.close();
   });
-  const post = (body: Record<string, string>) =>
-    h.app.request('/admin/silences', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
-      body: new URLSearchParams({ _csrf: csrf, ...body }).toString(),
-    });
+  const post = (body: Record<string, string>) => form('/admin/silences', body);
 
   it('puts each refusal under its field and keeps what was typed; saves nothing', async () => {
     const none = await post({ ruleId: '', subject: '', durationMin: '60', comment: 'why not' });

@@ -14,7 +14,7 @@ import {
   valuesOfParams,
 } from '../src/admin/rule-form.ts';
 import { KIND_TEMPLATES } from '../src/services/rules.ts';
-import { type Harness, loginSession, startHarness } from './harness.ts';
+import { adminSession, type Harness, startHarness } from './harness.ts';
 
 describe('reading form strings', () => {
   it('reads numbers: empty is "not given", a dot is the decimal separator, a comma is refused', () => {
@@ -100,24 +100,16 @@ describe('reading form strings', () => {
 describe('rule editor pages', () => {
   let h: Harness;
   let cookie: string;
-  let csrf: string;
+  let post: Awaited<ReturnType<typeof adminSession>>['post'];
 
   beforeAll(async () => {
     h = await startHarness();
-    cookie = (await loginSession(h.app)).cookie;
-    const page = await (await h.app.request('/admin/rules', { headers: { cookie } })).text();
-    csrf = /name="csrf-token" content="([^"]+)"/.exec(page)?.[1] ?? '';
+    ({ cookie, post } = await adminSession(h));
   });
   afterAll(async () => {
     await h?.close();
   });
 
-  const post = (path: string, body: Record<string, string>) =>
-    h.app.request(path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
-      body: new URLSearchParams({ _csrf: csrf, ...body }).toString(),
-    });
   /** The opening tag of a fieldset by id. */
   const fieldset = (html: string, id: string) => new RegExp(`<fieldset id="${id}"[^>]*>`).exec(html)?.[0] ?? '';
 

@@ -139,6 +139,23 @@ export async function loginSession(
   return { res, setCookie, cookie: setCookie.split(';')[0] ?? '' };
 }
 
+/**
+ * A logged-in admin for in-process page tests: the session cookie, the page CSRF token, and a
+ * form POST that carries both, as the browser does.
+ */
+export async function adminSession(h: Harness) {
+  const { cookie } = await loginSession(h.app);
+  const page = await (await h.app.request('/admin', { headers: { cookie } })).text();
+  const csrf = /name="csrf-token" content="([^"]+)"/.exec(page)?.[1] ?? '';
+  const post = (path: string, body: Record<string, string>) =>
+    h.app.request(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+      body: new URLSearchParams({ _csrf: csrf, ...body }).toString(),
+    });
+  return { cookie, csrf, post };
+}
+
 /** JSON request helper for the API (Bearer key by default). */
 export function api(h: Harness) {
   return async (

@@ -20,30 +20,23 @@ const url = (protocols: string[]) =>
     { message: `must be a URL (${protocols.join(' or ')})` },
   );
 
-const cidrList = z
-  .string()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  )
-  .refine((list) => list.every((c) => /^[0-9a-fA-F:.]+\/\d{1,3}$/.test(c)), {
-    message: 'must be a comma-separated list of CIDRs, e.g. 127.0.0.1/32,10.0.0.0/8',
-  });
+/** "a, b,,c" -> ["a", "b", "c"] */
+const commaList = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 
-/** The worker's queues, as named in the queue catalog (@signals/queue checks that the two agree). */
+const cidrList = commaList.refine((list) => list.every((c) => /^[0-9a-fA-F:.]+\/\d{1,3}$/.test(c)), {
+  message: 'must be a comma-separated list of CIDRs, e.g. 127.0.0.1/32,10.0.0.0/8',
+});
+
+/** The worker's queues, as named in the queue catalog (apps/worker checks that the two agree). */
 export const WORKER_QUEUE_NAMES = ['prices', 'news', 'evaluate', 'deliveries', 'maintenance'] as const;
 export type WorkerQueueName = (typeof WORKER_QUEUE_NAMES)[number];
 
-const queueList = z
-  .string()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  )
+const queueList = commaList
   .refine((list) => list.length > 0 && list.every((q) => (WORKER_QUEUE_NAMES as readonly string[]).includes(q)), {
     message: `must be a comma-separated list of ${WORKER_QUEUE_NAMES.join(', ')}`,
   })
