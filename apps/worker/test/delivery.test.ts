@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { createAlertWithDeliveries, insertDeliveries, signSubscriberToken } from '@signals/db';
+import { ANALYZE_AFTER, createAlertWithDeliveries, insertDeliveries, signSubscriberToken } from '@signals/db';
 import { hashToken } from '@signals/notify';
 import {
   createTestDb,
@@ -180,6 +180,74 @@ describe('delivery pipeline: outbox, queued email and signed webhooks', () => {
     expect(+(second?.startedAt ?? 0) - +(first?.startedAt ?? 0)).toBeGreaterThanOrEqual(900); // waited Retry-After
     await slack.close();
     await discord.close();
+  });
+
+  it('reads an alert once for a whole fan-out sent concurrently, not once per delivery', async () => {
+    // Counts the worker's alert reads: the deliveries of one batch go out concurrently and must
+    // share one read (they used to run one each: 50 reads for 50 endpoints).
+    let reads = 0;
+    const counted = new Proxy(db.prisma, {
+      get(target, key) {
+        const v = Reflect.get(target, key);
+        if (key !== 'alert') return typeof v === 'function' ? v.bind(target) : v;
+        return new Proxy(v as object, {
+          get(t2, k2) {
+            const f = Reflect.get(t2, k2) as (...a: unknown[]) => unknown;
+            if (k2 !== 'findMany') return typeof f === 'function' ? f.bind(t2) : f;
+            return (...args: unknown[]) => {
+              reads++;
+              return f.apply(t2, args);
+            };
+          },
+        });
+      },
+    });
+    sink = await startSmtpSink();
+    h = await startHarness({ prisma: counted, prefix: testPrefix('herd'), smtpUrl: sink.url, concurrency: 4 });
+    const s = await seedScenario(db.prisma);
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const receiver = await startWebhookReceiver({ secret, delayMs: 5 });
+    await db.prisma.webhookEndpoint.createMany({
+      data: Array.from({ length: 50 }, (_, i) => ({ url: `${receiver.url}/h/${i}`, secret })),
+    });
+    const ids = await h.fanOut(alertFor(s.rule.id, new Date('2025-03-03T21:00:00Z')));
+    expect(ids).toHaveLength(50);
+    await receiver.waitFor(50, 10_000);
+    expect(reads).toBe(1);
+    await receiver.close();
+  });
+
+  it('refreshes the planner statistics after a large fan-out, and not after a small one', async () => {
+    const reltuples = async () =>
+      Number(
+        (
+          await db.prisma.$queryRaw<
+            { n: number }[]
+          >`SELECT reltuples::float8 AS n FROM pg_class WHERE relname = 'Delivery'`
+        )[0]?.n,
+      );
+    const s = await seedScenario(db.prisma);
+    const opts = { now: new Date(Date.now() + 86_400_000), emailGroupWaitMs: 0 };
+    await db.prisma.$executeRawUnsafe(`INSERT INTO "Subscriber" (id, email, status, mode, "updatedAt")
+      SELECT 'stat' || g, 'stat' || g || '@example.org', 'confirmed', 'immediate', now() FROM generate_series(1, 1200) g`);
+    await db.prisma.$executeRawUnsafe(`INSERT INTO "Subscription" (id, "subscriberId", "watchlistId")
+      SELECT 'statsub' || g, 'stat' || g, '${s.wl.id}' FROM generate_series(1, 1200) g`);
+    const before = await reltuples();
+    const big = await createAlertWithDeliveries(db.prisma, alertFor(s.rule.id, new Date('2025-03-04T21:00:00Z')), opts);
+    expect(big.deliveryIds.length).toBeGreaterThanOrEqual(ANALYZE_AFTER);
+    const after = await reltuples();
+    expect(after).toBeGreaterThanOrEqual(big.deliveryIds.length);
+    expect(after).not.toBe(before);
+    // Below the threshold nothing is analysed: the estimate stays where it was.
+    await db.prisma.subscriber.updateMany({ where: { id: { startsWith: 'stat' } }, data: { status: 'unsubscribed' } });
+    const small = await createAlertWithDeliveries(
+      db.prisma,
+      alertFor(s.rule.id, new Date('2025-03-05T21:00:00Z')),
+      opts,
+    );
+    expect(small.deliveryIds.length).toBeLessThan(ANALYZE_AFTER);
+    expect(await reltuples()).toBe(after);
+    await db.prisma.delivery.deleteMany({ where: { alertId: { in: [big.alertId ?? '', small.alertId ?? ''] } } });
   });
 
   it('retries a receiver that answers 500 then 200, under the same webhook-id, and logs both attempts', async () => {

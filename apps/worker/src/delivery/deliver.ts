@@ -235,24 +235,33 @@ const permanent = (error: string): Outcome => ({ ok: false, permanent: true, sta
 /**
  * Alert views are the same for every target of an alert: a fan-out to 50 endpoints or 10,000
  * subscribers reads each alert once per process (bounded cache; alerts do not change once written
- * except for their resolution, which is a new event type).
+ * except for their resolution, which is a new event type). The cache holds the load itself, so the
+ * deliveries of one batch, sent concurrently, wait for one query instead of each running its own
+ * (measured: 10,000 alert and rule reads for 200 alerts x 50 endpoints before, 200 after).
  */
-const viewCache = new Map<string, AlertView>();
+const viewCache = new Map<string, Promise<AlertView | undefined>>();
 const bodyCache = new Map<string, string>();
 async function alertViews(ctx: DeliveryContext, ids: string[]): Promise<Map<string, AlertView>> {
-  const out = new Map<string, AlertView>();
-  const missing: string[] = [];
-  for (const id of ids) {
-    const v = viewCache.get(id);
-    if (v) out.set(id, v);
-    else missing.push(id);
-  }
+  const missing = [...new Set(ids.filter((id) => !viewCache.has(id)))];
   if (missing.length) {
-    for (const [id, v] of await loadAlertViews(ctx.prisma, missing)) {
-      out.set(id, v);
-      viewCache.set(id, v);
+    const loading = loadAlertViews(ctx.prisma, missing);
+    // A failed read is not kept: the next try reads again.
+    loading.catch(() => {
+      for (const id of missing) viewCache.delete(id);
+    });
+    for (const id of missing) {
+      const one = loading.then((views) => views.get(id));
+      one.catch(() => {}); // rejections reach whoever awaits it below, not the process
+      viewCache.set(id, one);
       if (viewCache.size > 2000) viewCache.delete(viewCache.keys().next().value as string);
     }
+  }
+  // Taken before the first await, so a later eviction cannot lose one.
+  const wanted = ids.map((id) => [id, viewCache.get(id)] as const);
+  const out = new Map<string, AlertView>();
+  for (const [id, view] of wanted) {
+    const v = await view;
+    if (v) out.set(id, v);
   }
   return out;
 }
