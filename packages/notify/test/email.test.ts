@@ -69,6 +69,11 @@ describe('mailer over real SMTP', () => {
     expect(m.text).toContain(`${PUBLIC_BASE_URL}/confirm?token=ctok_123`);
     expect(m.html).toContain(`href="${PUBLIC_BASE_URL}/confirm?token=ctok_123"`);
     expect(m.headers['list-unsubscribe']).toBeUndefined();
+    // Both bodies quoted-printable (readable, spam-filter friendly), chosen without nodemailer's scan.
+    expect(m.raw.match(/^Content-Transfer-Encoding: .+$/gim)).toEqual([
+      'Content-Transfer-Encoding: quoted-printable',
+      'Content-Transfer-Encoding: quoted-printable',
+    ]);
   });
 
   it('alert email carries one-click unsubscribe headers and escaped HTML', async () => {
