@@ -46,7 +46,17 @@ const all = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 fs.writeFileSync(
   resultsPath,
   `${JSON.stringify(
-    all.map(({ name, value, unit, target, better }) => ({ name, value, unit, target, better })),
+    // Everything RESULTS.md shows, so re-running one area keeps the others' notes and dates.
+    all.map(({ name, value, unit, target, better, note, command, measuredAt }) => ({
+      name,
+      value,
+      unit,
+      target,
+      better,
+      ...(note ? { note } : {}),
+      command,
+      measuredAt,
+    })),
     null,
     2,
   )}\n`,
@@ -63,6 +73,8 @@ const lines = [
   'with `pnpm bench <area>` (engine, cycle, ingest, news, delivery). Postgres 15 and Redis 7 on the same machine;',
   'the benchmark process, the worker and the databases share its cores, and throughput figures move by',
   'about 10-30 % with other load on the host (each delivery note gives the load average at its start).',
+  'Hosts of the same nominal kind differ more (up to ~2x between sessions on this machine kind):',
+  '`engine.evals_per_s` (pure CPU, one core) is the yardstick to compare two runs by.',
   '',
   `Machine: ${machine}.`,
   '',
