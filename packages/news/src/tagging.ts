@@ -7,7 +7,8 @@
  *   taken as bare tokens from a text in capitals ("BUY NOW"), only in the $ or exchange forms.
  * - Company names and aliases match case-insensitively on Unicode word boundaries, also in German
  *   genitive ("Nvidias") and compound heads ("Nvidia-Aktie", "Nvidia-Chef"). Names that are also
- *   common words (Meta, Alphabet, Oracle, Apple, ...) must be capitalised.
+ *   common words (Meta, Alphabet, Oracle, Apple, ...) must be capitalised, and a name followed by
+ *   its other sense ("Amazon rainforest", "Apple pie", "Oracle of Omaha") is not the company.
  * - Topics are keyword families in English and German (capex/Kapitalausgaben/Investitionen,
  *   selloff/Ausverkauf, short/Leerverkauf, bubble/Blase, earnings/Quartalszahlen, deepseek, ...).
  */
@@ -170,6 +171,22 @@ const WORDLIKE_NAMES = new Set([
   'shell',
 ]);
 
+/**
+ * The other sense of a company name, told by what follows it: "Amazon rainforest", "Apple pie",
+ * "the Oracle of Omaha" (Warren Buffett), "Meta-Analyse", "Tesla coil". A name followed by one of
+ * these is not the company (and an item that only says so is not tagged with it).
+ */
+const OTHER_SENSES: Readonly<Record<string, RegExp>> = {
+  amazon:
+    /^[\s-]*(?:rain\s?forests?|river|basin|jungle|delta|tribes?|region|Regenw(?:a|ä)ld\w*|Becken\w*|Gebiet\w*|Ureinwohner\w*)(?![\p{L}])/iu,
+  apple: /^[\s-]*(?:pies?|juice|trees?|orchards?|cider|sauce|crumble|Saft\w*|Kuchen\w*|Baum|Bäume\w*|Mus)(?![\p{L}])/iu,
+  // Not "data": "Meta data centers" is the company.
+  meta: /^[\s-]*(?:analys[ie]s|Analysen?|description|Ebene|Studien?|Diskussion\w*)(?![\p{L}])/iu,
+  oracle: /^\s+(?:of|von)\s+(?:Omaha|Delphi)(?![\p{L}])/iu,
+  tesla: /^[\s-]*(?:coils?|Spulen?|Turm|tower)(?![\p{L}])/iu,
+  alphabet: /^[\s-]*(?:soup|song|letters?|Buchstaben\w*|Suppe)(?![\p{L}])/iu,
+};
+
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 // Letters, digits and _ make a word; we look around with Unicode classes (\b is ASCII-only).
 const WB_BEFORE = '(?<![\\p{L}\\p{N}_])';
@@ -317,7 +334,10 @@ function run(c: Compiled, text: string): TagResult {
     if (!re) continue;
     for (const m of text.matchAll(re)) {
       const alias = m[1] as string;
-      for (const sym of c.aliasToSymbols.get(alias.toLocaleLowerCase('en')) ?? []) add(sym, alias);
+      const key = alias.toLocaleLowerCase('en');
+      const after = (m.index ?? 0) + m[0].length;
+      if (OTHER_SENSES[key]?.test(text.slice(after, after + 60))) continue;
+      for (const sym of c.aliasToSymbols.get(key) ?? []) add(sym, alias);
     }
   }
   const topics: string[] = [];

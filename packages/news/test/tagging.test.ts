@@ -37,7 +37,28 @@ describe('tagItem: symbols', () => {
     expect(tag('Meta raises its capex guidance').symbols).toEqual(['META']);
     expect(tag('Google and Alphabet are one company').symbols).toEqual(['GOOGL']);
     expect(tag('Amazon Web Services (AWS) grows 19%').symbols).toEqual(['AMZN']);
-    expect(tag('The Amazon rainforest').symbols).toEqual(['AMZN']); // capitalised names stay ambiguous
+  });
+
+  it('tells a company from the other sense of its name by the word that follows', () => {
+    const more: TaggableInstrument[] = [
+      ...WATCHED,
+      { symbol: 'AAPL', name: 'Apple Inc.' },
+      { symbol: 'ORCL', name: 'Oracle Corporation' },
+      { symbol: 'TSLA', name: 'Tesla, Inc.' },
+    ];
+    const tag = (t: string) => tagItem(t, more);
+    expect(tag('Fires in the Amazon rainforest spread').symbols).toEqual([]);
+    expect(tag('Brände im Amazonas und im Amazon-Regenwald').symbols).toEqual([]);
+    expect(tag('Apple pie and apple juice recipes').symbols).toEqual([]);
+    expect(tag('Eine Meta-Analyse von 40 Studien').symbols).toEqual([]);
+    expect(tag('What the Oracle of Omaha is buying').symbols).toEqual([]);
+    expect(tag('Build a Tesla coil at home').symbols).toEqual([]);
+    // The company, also in the same text as the other sense, and in compounds and genitives.
+    expect(tag('Amazon raises capex while the Amazon rainforest burns').symbols).toEqual(['AMZN']);
+    expect(tag('Apple’s iPhone sales and the Apple-Aktie').symbols).toEqual(['AAPL']);
+    expect(tag('Oracle of course beat estimates; Oracle shares rose').symbols).toEqual(['ORCL']);
+    expect(tag('Tesla deliveries fell; Tesla-Aktie im Minus').symbols).toEqual(['TSLA']);
+    expect(tag('Meta data centers expand').symbols).toEqual(['META']);
   });
 
   it('matches German names, genitives and compounds', () => {
