@@ -63,6 +63,23 @@ export function createMetrics(deps: { queues: QueueSet; prisma: PrismaClient }) 
     },
   });
 
+  new client.Gauge({
+    name: 'signals_silences',
+    help: 'Silences that hold back notifications now (active) or will (pending)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const now = new Date();
+      const [active, pending] = await Promise.all([
+        deps.prisma.silence.count({ where: { startsAt: { lte: now }, endsAt: { gt: now } } }),
+        deps.prisma.silence.count({ where: { startsAt: { gt: now } } }),
+      ]).catch(() => [null, null]);
+      if (active !== null) this.set({ state: 'active' }, active);
+      if (pending !== null) this.set({ state: 'pending' }, pending);
+    },
+  });
+
   return { registry, httpRequests, httpDuration };
 }
 

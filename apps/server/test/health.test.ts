@@ -57,6 +57,24 @@ describe('server: /healthz and /metrics', () => {
   it('serves Prometheus text with HTTP, queue and freshness metrics', async () => {
     const { app, redis, queues } = appWith(TEST_REDIS_URL);
     await db.prisma.instrument.create({ data: { symbol: 'MSFT', freshness: 'stale' } });
+    const hour = 3600_000;
+    await db.prisma.silence.createMany({
+      data: [
+        { subject: 'MSFT', endsAt: new Date(Date.now() + hour), comment: 'now' },
+        {
+          subject: 'MSFT',
+          startsAt: new Date(Date.now() + hour),
+          endsAt: new Date(Date.now() + 2 * hour),
+          comment: 'later',
+        },
+        {
+          subject: 'MSFT',
+          startsAt: new Date(Date.now() - 2 * hour),
+          endsAt: new Date(Date.now() - hour),
+          comment: 'over',
+        },
+      ],
+    });
     await app.request('/healthz');
     const res = await app.request('/metrics');
     const text = await res.text();
@@ -65,6 +83,8 @@ describe('server: /healthz and /metrics', () => {
     expect(text).toMatch(/signals_http_requests_total\{method="GET",route="\/healthz",status="200"\} \d+/);
     expect(text).toMatch(/signals_instruments\{freshness="stale"\} 1/);
     expect(text).toMatch(/signals_queue_jobs\{queue="deliveries",state="waiting"\} 0/);
+    expect(text).toMatch(/^signals_silences\{state="active"\} 1$/m); // a silence left on shows here
+    expect(text).toMatch(/^signals_silences\{state="pending"\} 1$/m);
     await queues.close();
     redis.disconnect();
   });
