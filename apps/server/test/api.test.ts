@@ -358,9 +358,9 @@ describe('API: webhook endpoints', () => {
     expect((await h.db.prisma.webhookEndpoint.findUniqueOrThrow({ where: { id } })).format).toBe('discord');
     const plain = await call('POST', '/webhook-endpoints', { url: 'http://127.0.0.1:9/plain' });
     expect(plain.json.endpoint.format).toBe('standard');
-    const bad = await call('POST', '/webhook-endpoints', { url: 'http://127.0.0.1:9/t', format: 'teams' });
+    const bad = await call('POST', '/webhook-endpoints', { url: 'http://127.0.0.1:9/t', format: 'telegram' });
     expectProblem(bad, 400);
-    expect(bad.json.errors).toEqual([{ path: 'format', message: 'must be one of standard, slack, discord' }]);
+    expect(bad.json.errors).toEqual([{ path: 'format', message: 'must be one of standard, slack, discord, teams' }]);
     expectProblem(await call('PATCH', `/webhook-endpoints/${id}`, { format: 7 }), 400);
     await h.db.prisma.webhookEndpoint.deleteMany({ where: { id: { in: [id, plain.json.endpoint.id] } } });
   });

@@ -131,7 +131,7 @@ describe('delivery pipeline: outbox, queued email and signed webhooks', () => {
     await receiver.close();
   });
 
-  it('posts chat messages to Slack- and Discord-format endpoints, honouring Discord’s 429 Retry-After', async () => {
+  it('posts chat messages to Slack-, Discord- and Teams-format endpoints, honouring Discord’s 429 Retry-After', async () => {
     const { fanOut } = await harness();
     const s = await seedScenario(db.prisma);
     const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -141,14 +141,17 @@ describe('delivery pipeline: outbox, queued email and signed webhooks', () => {
       secret,
       script: [{ status: 429, headers: { 'retry-after': '1' }, body: '{"retry_after":1}' }, 204],
     });
+    // Teams Workflows webhooks answer 202 Accepted.
+    const teams = await startWebhookReceiver({ secret, script: [202] });
     await db.prisma.webhookEndpoint.createMany({
       data: [
         { url: `${slack.url}/services/T000/B000/x`, secret, format: 'slack' },
         { url: `${discord.url}/api/webhooks/1/y`, secret, format: 'discord' },
+        { url: `${teams.url}/workflows/z/triggers/manual/paths/invoke`, secret, format: 'teams' },
       ],
     });
     const ids = await fanOut(alertFor(s.rule.id, new Date('2025-01-27T21:00:00Z')));
-    expect(ids).toHaveLength(2);
+    expect(ids).toHaveLength(3);
     const [toSlack] = await slack.waitFor(1, 10_000);
     const toDiscord = await discord.waitFor(2, 10_000);
 
@@ -168,10 +171,17 @@ describe('delivery pipeline: outbox, queued email and signed webhooks', () => {
     expect(discordBody.allowed_mentions).toEqual({ parse: [] });
     expect(discordBody.embeds[0]?.title).toBe('Critical: NVDA fell 16.9% in one session');
 
+    const [toTeams] = await teams.waitFor(1, 10_000);
+    expect(toTeams?.verified).toBe(true);
+    const card = (toTeams?.body as { attachments: { content: { type: string; body: { text?: string }[] } }[] })
+      .attachments[0]?.content;
+    expect(card?.type).toBe('AdaptiveCard');
+    expect(card?.body[0]?.text).toBe('Critical: NVDA fell 16.9% in one session');
+
     await until(
-      async () => (await db.prisma.delivery.count({ where: { id: { in: ids }, status: 'succeeded' } })) === 2,
+      async () => (await db.prisma.delivery.count({ where: { id: { in: ids }, status: 'succeeded' } })) === 3,
       10_000,
-      'both chat deliveries succeeded',
+      'every chat delivery succeeded',
     );
     const stored = await db.prisma.delivery.findMany({ where: { id: { in: ids } }, include: { attemptLog: true } });
     const discordRow = stored.find((d) => d.target.startsWith('webhook:') && d.attemptLog.length === 2);
@@ -180,6 +190,7 @@ describe('delivery pipeline: outbox, queued email and signed webhooks', () => {
     expect(+(second?.startedAt ?? 0) - +(first?.startedAt ?? 0)).toBeGreaterThanOrEqual(900); // waited Retry-After
     await slack.close();
     await discord.close();
+    await teams.close();
   });
 
   it('reads an alert once for a whole fan-out sent concurrently, not once per delivery', async () => {

@@ -98,7 +98,54 @@ describe('webhook body formats', () => {
     expect(strings(long).join('\n')).not.toMatch(/@everyone|@here/);
   });
 
-  it('renders a resolved alert green, and the test event as plain text in both chat formats', () => {
+  it('renders an alert as a Microsoft Teams Adaptive Card: facts, a button to the alert, plain feed text', () => {
+    const msg = JSON.parse(
+      renderWebhookBody(
+        firing({
+          headlines: [
+            {
+              title: '**Buy** [now](https://x.example) @everyone',
+              link: 'https://news.example.com/a?b=1',
+              publishedAt: null,
+            },
+            { title: 'No link here', link: 'javascript:alert(1)', publishedAt: null },
+          ],
+        }),
+        'teams',
+      ),
+    );
+    expect(msg.type).toBe('message');
+    const [att] = msg.attachments;
+    expect(att.contentType).toBe('application/vnd.microsoft.card.adaptive');
+    const card = att.content;
+    expect(card).toMatchObject({ type: 'AdaptiveCard', version: '1.4' });
+    expect(card.body[0]).toMatchObject({
+      type: 'TextBlock',
+      text: 'Critical: NVDA fell 16.97 % in one session',
+      color: 'Attention',
+    });
+    expect(card.body[1]).toEqual({
+      type: 'FactSet',
+      facts: [
+        { title: 'Symbol', value: 'NVDA' },
+        { title: 'Move', value: '-16.97 % \\(threshold -10.00 %\\)' },
+        { title: 'Rule', value: 'AI leader one-day shock' },
+        { title: 'Window', value: '2025-01-27 14:30 UTC to 2025-01-27 21:00 UTC' },
+        { title: 'Fired', value: '2025-01-27 21:00 UTC' },
+      ],
+    });
+    expect(card.body[2].text).toMatch(/^From the article: “Rund eine Billion Dollar/);
+    expect(card.body[3].text).toBe(
+      '• [\\*\\*Buy\\*\\* \\[now\\]\\(https://x.example\\) @everyone](https://news.example.com/a?b=1)',
+    );
+    expect(card.body[4].text).toBe('• No link here');
+    expect(card.actions).toEqual([
+      { type: 'Action.OpenUrl', title: 'Open the alert', url: `${PUBLIC_BASE_URL}/admin/alerts/alrt_01jjnvda0127` },
+    ]);
+    expect(strings(msg).join('\n')).not.toContain('javascript:');
+  });
+
+  it('renders a resolved alert green, and the test event as plain text in every chat format', () => {
     const resolved = buildAlertEvent(nvdaShock({ status: 'resolved', resolvedAt: new Date('2025-01-29T21:00:00Z') }), {
       type: 'alert.resolved',
       timestamp: new Date('2025-01-29T21:00:00Z'),
@@ -128,5 +175,12 @@ describe('webhook body formats', () => {
       content: expect.stringMatching(/^Test event from Market Signals/),
       allowed_mentions: { parse: [] },
     });
+    const teams = JSON.parse(renderWebhookBody(test, 'teams')).attachments[0].content;
+    expect(teams.body).toEqual([
+      { type: 'TextBlock', text: expect.stringMatching(/^Test event from Market Signals/), wrap: true },
+    ]);
+    expect(teams.actions).toBeUndefined();
+    const resolvedCard = JSON.parse(renderWebhookBody(resolved, 'teams')).attachments[0].content;
+    expect(resolvedCard.body[0].color).toBe('Good');
   });
 });

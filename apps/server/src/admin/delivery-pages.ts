@@ -29,9 +29,10 @@ const FORMAT_OPTIONS = [
   { value: 'standard', label: 'Standard Webhooks event (for systems)' },
   { value: 'slack', label: 'Slack message (incoming-webhook URL)' },
   { value: 'discord', label: 'Discord message (channel webhook URL)' },
+  { value: 'teams', label: 'Microsoft Teams card (Workflows webhook URL)' },
 ];
 const FORMAT_HINT =
-  'Slack and Discord get a readable message for their channel webhook URL; systems get the versioned, signed JSON event.';
+  'Slack, Discord and Teams get a readable message for their channel webhook URL; systems get the versioned, signed JSON event.';
 const formatLabel = (f: string) => FORMAT_OPTIONS.find((o) => o.value === f)?.label ?? f;
 
 function secretBox(label: string, secret: string) {

@@ -175,7 +175,7 @@ export const EndpointSchema = z
     status: z.string(),
     eventTypes: z.array(z.string()),
     format: z.enum(WEBHOOK_FORMATS).openapi({
-      description: 'standard: the versioned event; slack / discord: a chat message for an incoming-webhook URL',
+      description: 'standard: the versioned event; slack / discord / teams: a chat message for a channel webhook URL',
     }),
   })
   .openapi('WebhookEndpoint');

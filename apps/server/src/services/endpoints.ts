@@ -26,7 +26,7 @@ export const ROTATION_OVERLAP_MS = 24 * 3600_000;
 
 const eventTypes = z.array(z.enum(WEBHOOK_EVENT_TYPES as unknown as [string, ...string[]])).max(10);
 
-/** standard: the versioned, documented event; slack / discord: a chat message for an incoming-webhook URL. */
+/** standard: the versioned, documented event; slack / discord / teams: a chat message for a channel webhook URL. */
 const format = z.enum(WEBHOOK_FORMATS, { message: `must be one of ${WEBHOOK_FORMATS.join(', ')}` });
 
 export const endpointCreateSchema = z.strictObject({

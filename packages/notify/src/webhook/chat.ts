@@ -11,7 +11,7 @@ import type { AlertPayload, WebhookEvent } from './events.ts';
 import { serializeEvent } from './events.ts';
 import { formatTime, formatValue, formatWindow, oneLine } from '../email/format.ts';
 
-export const WEBHOOK_FORMATS = ['standard', 'slack', 'discord'] as const;
+export const WEBHOOK_FORMATS = ['standard', 'slack', 'discord', 'teams'] as const;
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 
 /** The bytes to sign and send to an endpoint of `format`. */
@@ -23,6 +23,8 @@ export function renderWebhookBody(event: WebhookEvent, format: WebhookFormat): s
       return JSON.stringify(slackMessage(event));
     case 'discord':
       return JSON.stringify(discordMessage(event));
+    case 'teams':
+      return JSON.stringify(teamsMessage(event));
   }
 }
 
@@ -135,4 +137,62 @@ function discordMessage(event: WebhookEvent) {
   if (url) embed.url = url;
   if (description) embed.description = cut(description, 2000);
   return { content: null, embeds: [embed], allowed_mentions: noPings };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Microsoft Teams (Workflows webhook): a message with one Adaptive Card. Text is plain (no
+// markdown from feeds: brackets and emphasis marks are escaped); the alert link is a button;
+// plain "@name" text never mentions anyone in a card.
+// ---------------------------------------------------------------------------------------------
+
+const teamsEscape = (s: string) => s.replace(/([\\*_~`[\]()#>])/g, '\\$1');
+
+function teamsMessage(event: WebhookEvent) {
+  const a = alertOf(event);
+  const body: object[] = [];
+  const actions: object[] = [];
+  if (!a) {
+    body.push({ type: 'TextBlock', text: teamsEscape(messageOf(event)), wrap: true });
+  } else {
+    body.push({
+      type: 'TextBlock',
+      text: teamsEscape(headline(a)),
+      weight: 'Bolder',
+      size: 'Medium',
+      wrap: true,
+      color: a.status === 'resolved' ? 'Good' : a.severity === 'info' ? 'Accent' : 'Attention',
+    });
+    body.push({ type: 'FactSet', facts: facts(a).map(([title, value]) => ({ title, value: teamsEscape(value) })) });
+    if (a.rule.sourcePassage) {
+      body.push({
+        type: 'TextBlock',
+        text: `From the article: “${teamsEscape(oneLine(a.rule.sourcePassage, 500))}”`,
+        isSubtle: true,
+        wrap: true,
+      });
+    }
+    for (const h of a.headlines.slice(0, 5)) {
+      const url = httpUrl(h.link);
+      const title = teamsEscape(oneLine(h.title, 200));
+      body.push({ type: 'TextBlock', text: url ? `• [${title}](${url})` : `• ${title}`, wrap: true, spacing: 'Small' });
+    }
+    const url = httpUrl(a.url);
+    if (url) actions.push({ type: 'Action.OpenUrl', title: 'Open the alert', url });
+  }
+  return {
+    type: 'message',
+    attachments: [
+      {
+        contentType: 'application/vnd.microsoft.card.adaptive',
+        contentUrl: null,
+        content: {
+          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+          type: 'AdaptiveCard',
+          version: '1.4',
+          body,
+          ...(actions.length ? { actions } : {}),
+        },
+      },
+    ],
+  };
 }
