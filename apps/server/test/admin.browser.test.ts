@@ -536,7 +536,7 @@ describe('public pages in the browser', () => {
       expect(sub).toMatchObject({ status: 'pending', mode: 'immediate' });
 
       // The worker sends the confirmation email; the reader follows its link.
-      const confirmation = await smtp.waitFor((m) => m.to.includes('reader@example.org'));
+      const confirmation = await smtp.waitFor((m) => m.to.includes('reader@example.org'), 15_000);
       const link = /https?:\/\/\S+\/confirm\?token=[A-Za-z0-9_%-]+/.exec(confirmation.text)?.[0];
       expect(link?.startsWith(`${base}/confirm?token=`)).toBe(true);
       await p.goto(link as string);
@@ -568,7 +568,10 @@ describe('public pages in the browser', () => {
         { now: firedAt, emailGroupWaitMs: 0 },
       );
       await h.queues.enqueueDeliveries(fired.deliveryIds.map((id) => ({ id })));
-      const alertMail = await smtp.waitFor((m) => m.to.includes('reader@example.org') && m.subject.includes('AAPL'));
+      const alertMail = await smtp.waitFor(
+        (m) => m.to.includes('reader@example.org') && m.subject.includes('AAPL'),
+        15_000,
+      );
       expect(alertMail.text).toContain('Capex shock: 10 % down in one session');
       expect(alertMail.text).toContain(`${base}/admin/alerts/${fired.alertId}`);
       expect(alertMail.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
@@ -588,7 +591,7 @@ describe('public pages in the browser', () => {
       await worker.stop();
       await anon.close();
     }
-  });
+  }, 90_000);
 
   it('subscribes to a single rule, then changes it on the preferences page', async () => {
     const wl = await h.db.prisma.watchlist.create({ data: { slug: 'rule-picks', name: 'Rule picks' } });
