@@ -120,7 +120,7 @@ describe('worker lifecycle', () => {
 
     await d.queues.add('evaluate', { reason: 'manual' });
     await d.queues.add('maintenance', { kind: 'sweep' });
-    for (let i = 0; i < 50 && !ran.includes('maintenance'); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && !ran.includes('maintenance'); i++) await new Promise((r) => setTimeout(r, 50));
     expect(ran).toEqual(['maintenance']);
     expect(await d.queues.get('evaluate').getWaitingCount()).toBe(1); // left for a process that runs it
     // Unset: every queue.
