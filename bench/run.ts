@@ -16,10 +16,19 @@ const files = fs
   .filter((f) => wanted.length === 0 || wanted.includes(f.replace('.bench.ts', '')))
   .sort();
 
+// results.json holds exactly { name, value, unit, target, better } per figure (the published
+// format); what RESULTS.md also shows (note, command, date) is kept beside it in results.meta.json,
+// so re-running one area keeps the others' notes and dates.
 const resultsPath = path.join(dir, 'results.json');
-const previous: (BenchResult & { measuredAt?: string; command?: string })[] = fs.existsSync(resultsPath)
-  ? JSON.parse(fs.readFileSync(resultsPath, 'utf8'))
-  : [];
+const metaPath = path.join(dir, 'results.meta.json');
+type Meta = { note?: string; command?: string; measuredAt?: string };
+const readJson = <T>(file: string, fallback: T): T =>
+  fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as T) : fallback;
+const previousMeta = readJson<Record<string, Meta>>(metaPath, {});
+const previous: (BenchResult & Meta)[] = readJson<BenchResult[]>(resultsPath, []).map((r) => ({
+  ...r,
+  ...previousMeta[r.name],
+}));
 const byName = new Map(previous.map((r) => [r.name, r]));
 
 let failed = false;
@@ -46,17 +55,15 @@ const all = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 fs.writeFileSync(
   resultsPath,
   `${JSON.stringify(
-    // Everything RESULTS.md shows, so re-running one area keeps the others' notes and dates.
-    all.map(({ name, value, unit, target, better, note, command, measuredAt }) => ({
-      name,
-      value,
-      unit,
-      target,
-      better,
-      ...(note ? { note } : {}),
-      command,
-      measuredAt,
-    })),
+    all.map(({ name, value, unit, target, better }) => ({ name, value, unit, target, better })),
+    null,
+    2,
+  )}\n`,
+);
+fs.writeFileSync(
+  metaPath,
+  `${JSON.stringify(
+    Object.fromEntries(all.map(({ name, note, command, measuredAt }) => [name, { note, command, measuredAt }])),
     null,
     2,
   )}\n`,
