@@ -173,8 +173,8 @@ describe('delivery pipeline: outbox, queued email and signed webhooks', () => {
 
     const [toTeams] = await teams.waitFor(1, 10_000);
     expect(toTeams?.verified).toBe(true);
-    const card = (toTeams?.body as { attachments: { content: { type: string; body: { text?: string }[] } }[] })
-      .attachments[0]?.content;
+    const teamsBody = toTeams?.body as { attachments: { content: { type: string; body: { text?: string }[] } }[] };
+    const card = teamsBody.attachments[0]?.content;
     expect(card?.type).toBe('AdaptiveCard');
     expect(card?.body[0]?.text).toBe('Critical: NVDA fell 16.9% in one session');
 
