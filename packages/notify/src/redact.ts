@@ -7,9 +7,17 @@
 const MASK = '***';
 
 /**
- * A URL safe to log: userinfo password and every query value masked, fragment dropped.
- * Webhook URLs often carry a token in the query (`?token=...`); SMTP URLs carry a password.
- * Unparseable input is not echoed back (it may be a secret pasted in the wrong field).
+ * A path segment that looks like a token: 16+ URL-safe characters with both letters and digits.
+ * Chat webhook URLs carry their secret in the path (Slack `/services/T…/B…/<token>`, Discord
+ * `/api/webhooks/<id>/<token>`); words like `/hooks/signals` and short ids are kept.
+ */
+const TOKENISH = /^(?=[^/]*\d)(?=[^/]*[A-Za-z])[A-Za-z0-9_.~%-]{16,}$/;
+
+/**
+ * A URL safe to log: userinfo password, token-like path segments and every query value masked,
+ * fragment dropped. Webhook URLs often carry a token in the query (`?token=...`, Teams' `sig`) or
+ * in the path (Slack, Discord); SMTP URLs carry a password. Unparseable input is not echoed back
+ * (it may be a secret pasted in the wrong field).
  */
 export function redactUrl(raw: string | URL): string {
   let u: URL;
@@ -21,6 +29,10 @@ export function redactUrl(raw: string | URL): string {
   if (u.password) u.password = MASK;
   if (u.username && u.password === '') u.username = MASK;
   for (const key of [...u.searchParams.keys()]) u.searchParams.set(key, MASK);
+  u.pathname = u.pathname
+    .split('/')
+    .map((seg) => (TOKENISH.test(seg) ? MASK : seg))
+    .join('/');
   u.hash = '';
   // URLSearchParams percent-encodes the mask; keep it readable.
   return u.toString().replaceAll(encodeURIComponent(MASK), MASK);

@@ -62,6 +62,21 @@ describe('redaction', () => {
       'https://hooks.example.com/x?token=***&team=***',
     );
     expect(redactUrl('not a url with a s3cret')).toBe('<invalid url>');
+    // Chat webhooks carry their secret in the path or the query.
+    expect(redactUrl('https://hooks.slack.com/services/T0ABCDEF1/B0ABCDEF2/Xq7ZbN2pLm4Rt8Vw1Ys3Kd9F')).toBe(
+      'https://hooks.slack.com/services/T0ABCDEF1/B0ABCDEF2/***',
+    );
+    expect(
+      redactUrl('https://discord.com/api/webhooks/1234567890123456789/aB3_dE5-fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5zA7bC9'),
+    ).toBe('https://discord.com/api/webhooks/1234567890123456789/***'); // the id is not a secret
+    expect(
+      redactUrl(
+        'https://prod-12.westus.logic.azure.com:443/workflows/0f1e2d3c/triggers/manual/paths/invoke?api-version=2016-06-01&sig=AbC123xyz',
+      ),
+    ).toBe(
+      'https://prod-12.westus.logic.azure.com/workflows/0f1e2d3c/triggers/manual/paths/invoke?api-version=***&sig=***',
+    );
+    expect(redactUrl('https://example.org/hooks/signals/v2')).toBe('https://example.org/hooks/signals/v2');
     expect(redactSecrets('key whsec_QUJDREVGR0g= and QUJDREVGR0g= and pw', ['whsec_QUJDREVGR0g='])).toBe(
       'key *** and *** and pw',
     );

@@ -241,7 +241,19 @@ describe('webhook sender', () => {
     await attempt('http://10.0.0.1/hook');
     await attempt(`http://user:${secret}@example.com/`);
     await attempt(ok.url, [secret.slice(0, 20)]);
-    expect(errors).toHaveLength(7);
+    // A chat webhook's secret is in its path (Slack, Discord): failures must not log it either.
+    const pathToken = 'Xq7ZbN2pLm4Rt8Vw1Ys3Kd9F';
+    try {
+      await s.send({
+        url: `http://10.0.0.2/services/T0ABCDEF1/B0ABCDEF2/${pathToken}`,
+        messageId: 'msg_log',
+        secrets: [secret],
+        body,
+      });
+    } catch (err) {
+      errors.push(err);
+    }
+    expect(errors).toHaveLength(8);
     expect(logger.lines.length).toBeGreaterThanOrEqual(8);
     const text = [
       ...logger.lines,
@@ -253,5 +265,7 @@ describe('webhook sender', () => {
       expect(text).not.toContain(encodeURIComponent(s.slice('whsec_'.length)));
     }
     expect(text).toContain('token=***');
+    expect(text).not.toContain(pathToken);
+    expect(text).toContain('/services/T0ABCDEF1/B0ABCDEF2/***');
   });
 });
