@@ -1,4 +1,4 @@
-/** The admin alerts list (filters, pages that continue from the last alert shown) and silences. */
+/** Admin pages in-process: the alerts list (filters, cursor pages), silences, endpoint events. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminSession, type Harness, loginSession, startHarness } from './harness.ts';
 
@@ -94,5 +94,56 @@ describe('admin silences form', () => {
       ruleId: null,
       comment: 'fine',
     });
+  });
+});
+
+describe('admin endpoint form', () => {
+  let h: Harness;
+  let session: Awaited<ReturnType<typeof adminSession>>;
+  beforeAll(async () => {
+    h = await startHarness();
+    session = await adminSession(h);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+  const post = (pairs: [string, string][]) =>
+    h.app.request('/admin/endpoints', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: session.cookie },
+      body: new URLSearchParams([['_csrf', session.csrf], ...pairs]).toString(),
+    });
+
+  it('limits an endpoint to the ticked events (none ticked: all), and keeps the ticks on an error', async () => {
+    const some = await post([
+      ['url', 'http://127.0.0.1:9/firing-only'],
+      ['format', 'slack'],
+      ['eventTypes', 'alert.firing'],
+      ['eventTypes', 'endpoint.test'],
+    ]);
+    expect(some.status).toBe(201);
+    expect(await some.text()).toMatch(/<dt>Events<\/dt><dd>alert\.firing, endpoint\.test<\/dd>/);
+    const all = await post([['url', 'http://127.0.0.1:9/everything']]);
+    expect(all.status).toBe(201);
+    const rows = await h.db.prisma.webhookEndpoint.findMany({ orderBy: { createdAt: 'asc' } });
+    expect(rows.map((r) => [r.url, r.format, r.eventTypes])).toEqual([
+      ['http://127.0.0.1:9/firing-only', 'slack', ['alert.firing', 'endpoint.test']],
+      ['http://127.0.0.1:9/everything', 'standard', []],
+    ]);
+
+    const bad = await post([
+      ['url', 'http://10.9.8.7/private'],
+      ['eventTypes', 'alert.resolved'],
+    ]);
+    expect(bad.status).toBe(400);
+    const page = await bad.text();
+    expect(page).toMatch(/id="f-event-alert\.resolved"[^>]* checked/);
+    expect(page).not.toMatch(/id="f-event-alert\.firing"[^>]* checked/);
+    const unknown = await post([
+      ['url', 'http://127.0.0.1:9/x'],
+      ['eventTypes', 'alert.exploded'],
+    ]);
+    expect(unknown.status).toBe(400);
+    expect(await h.db.prisma.webhookEndpoint.count()).toBe(2);
   });
 });

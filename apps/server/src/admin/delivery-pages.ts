@@ -19,7 +19,7 @@ import {
   updateEndpoint,
 } from '../services/endpoints.ts';
 import { listSubscribers, removeSubscriber } from '../services/subscribers.ts';
-import { actionButton, badge, csrfField, field, fmtTime, select } from '../views/layout.ts';
+import { actionButton, badge, checkbox, csrfField, field, fmtTime, select } from '../views/layout.ts';
 import { deliveryTable } from './alerts.ts';
 import { type C, csrfOf, formProblem, opt, parseForm, render } from './common.ts';
 
@@ -34,6 +34,11 @@ const FORMAT_OPTIONS = [
 const FORMAT_HINT =
   'Slack, Discord and Teams get a readable message for their channel webhook URL; systems get the versioned, signed JSON event.';
 const formatLabel = (f: string) => FORMAT_OPTIONS.find((o) => o.value === f)?.label ?? f;
+const EVENT_OPTIONS = [
+  { value: 'alert.firing', label: 'Alert firing' },
+  { value: 'alert.resolved', label: 'Alert resolved (rules that send resolved notices)' },
+  { value: 'endpoint.test', label: 'Test events' },
+];
 
 function secretBox(label: string, secret: string) {
   return html`<section class="panel" aria-labelledby="secret-title">
@@ -85,7 +90,7 @@ export function registerDeliveryPages(admin: Hono<AppEnv>, rt: Runtime) {
   // ---------------------------------------------------------------------------------------------
   const listPage = async (
     c: C,
-    o: { values?: Record<string, string>; errors?: FieldError[]; error?: string | null } = {},
+    o: { values?: Record<string, string>; eventTypes?: string[]; errors?: FieldError[]; error?: string | null } = {},
     status = 200,
   ) => {
     const rows = await listEndpoints(rt);
@@ -112,6 +117,18 @@ export function registerDeliveryPages(admin: Hono<AppEnv>, rt: Runtime) {
   ${field({ name: 'url', label: 'URL', type: 'url', required: true, value: o.values?.url, errors: o.errors, hint: 'https://… Addresses in private networks are refused unless allowed by WEBHOOK_ALLOWED_CIDRS.' })}
   ${field({ name: 'description', label: 'Description', value: o.values?.description, errors: o.errors })}
   ${select({ name: 'format', label: 'Format', value: o.values?.format ?? 'standard', options: FORMAT_OPTIONS, hint: FORMAT_HINT, errors: o.errors })}
+  <fieldset>
+    <legend>Events <span class="muted">(none ticked: all of them)</span></legend>
+    ${EVENT_OPTIONS.map((e) =>
+      checkbox({
+        name: 'eventTypes',
+        id: `f-event-${e.value}`,
+        value: e.value,
+        label: e.label,
+        checked: o.eventTypes?.includes(e.value) ?? false,
+      }),
+    )}
+  </fieldset>
   <button type="submit">Add endpoint</button>
 </form>`,
       },
@@ -123,12 +140,16 @@ export function registerDeliveryPages(admin: Hono<AppEnv>, rt: Runtime) {
 
   admin.post('/endpoints', async (c) => {
     let values: Record<string, string> = {};
+    let eventTypes: string[] = [];
     try {
-      values = (await readForm(c)).values;
+      const form = await readForm(c);
+      values = form.values;
+      eventTypes = form.all.eventTypes ?? [];
       const input = parseForm(endpointCreateSchema, {
         url: (values.url ?? '').trim(),
         ...(opt(values.description) ? { description: values.description } : {}),
         ...(opt(values.format) ? { format: values.format } : {}),
+        ...(eventTypes.length ? { eventTypes } : {}),
       });
       const { endpoint, secret } = await createEndpoint(rt, input);
       return detailPage(
@@ -140,7 +161,7 @@ export function registerDeliveryPages(admin: Hono<AppEnv>, rt: Runtime) {
     } catch (err) {
       const p = formProblem(err);
       if (!p) throw err;
-      return listPage(c, { values, errors: p.errors, error: p.message }, p.status);
+      return listPage(c, { values, eventTypes, errors: p.errors, error: p.message }, p.status);
     }
   });
 
@@ -166,6 +187,7 @@ ${o.secret ? secretBox(o.secret.label, o.secret.value) : ''}
   <dt>URL</dt><dd><code>${e.url}</code></dd>
   <dt>Description</dt><dd>${e.description ?? '—'}</dd>
   <dt>Format</dt><dd>${formatLabel(e.format)}</dd>
+  <dt>Events</dt><dd>${e.eventTypes.length ? e.eventTypes.join(', ') : 'all'}</dd>
   <dt>Status</dt><dd>${badge(e.status)}${e.disabledReason ? html` <span class="muted">${e.disabledReason}</span>` : ''}</dd>
   <dt>Secret</dt><dd><code>${e.secretHint}</code>${e.rotationOverlapUntil ? html` (the previous secret also signs until ${fmtTime(e.rotationOverlapUntil)})` : ''}</dd>
 </dl>
