@@ -71,7 +71,7 @@ describe('webhook body formats', () => {
     expect(embed.color).toBe(0xd93025);
     expect(embed.timestamp).toBe('2025-01-27T21:00:05.000Z');
     expect(embed.fields.map((f: { name: string }) => f.name)).toEqual(['Symbol', 'Move', 'Rule', 'Window', 'Fired']);
-    expect(embed.fields[1].value).toBe('\\-16.97 % (threshold -10.00 %)');
+    expect(embed.fields[1].value).toBe('-16.97 % (threshold -10.00 %)');
     expect(embed.description).toContain(
       '• [Deepseek: KI-Schock kostet Tech-Branche eine Billion Dollar](https://news.example.com/deepseek-schock?src=rss&id=42)',
     );
@@ -128,7 +128,7 @@ describe('webhook body formats', () => {
       type: 'FactSet',
       facts: [
         { title: 'Symbol', value: 'NVDA' },
-        { title: 'Move', value: '-16.97 % \\(threshold -10.00 %\\)' },
+        { title: 'Move', value: '-16.97 % (threshold -10.00 %)' }, // no stray backslashes
         { title: 'Rule', value: 'AI leader one-day shock' },
         { title: 'Window', value: '2025-01-27 14:30 UTC to 2025-01-27 21:00 UTC' },
         { title: 'Fired', value: '2025-01-27 21:00 UTC' },
@@ -136,7 +136,7 @@ describe('webhook body formats', () => {
     });
     expect(card.body[2].text).toMatch(/^From the article: “Rund eine Billion Dollar/);
     expect(card.body[3].text).toBe(
-      '• [\\*\\*Buy\\*\\* \\[now\\]\\(https://x.example\\) @everyone](https://news.example.com/a?b=1)',
+      '• [\\*\\*Buy\\*\\* \\[now\\](https://x.example) @everyone](https://news.example.com/a?b=1)',
     );
     expect(card.body[4].text).toBe('• No link here');
     expect(card.actions).toEqual([
@@ -182,5 +182,11 @@ describe('webhook body formats', () => {
     expect(teams.actions).toBeUndefined();
     const resolvedCard = JSON.parse(renderWebhookBody(resolved, 'teams')).attachments[0].content;
     expect(resolvedCard.body[0].color).toBe('Good');
+
+    // A line that would become a heading or a list item is escaped, and only then.
+    const listy = firing({ rule: { ...nvdaShock().rule, name: '- # rule' } });
+    const ruleField = (f: string) => JSON.parse(renderWebhookBody(listy, f as 'discord'));
+    expect(ruleField('discord').embeds[0].fields[2].value).toBe('\\- # rule');
+    expect(ruleField('teams').attachments[0].content.body[1].facts[2].value).toBe('\\- # rule');
   });
 });

@@ -104,11 +104,11 @@ function slackMessage(event: WebhookEvent) {
 // 25 fields (name 256, value 1024), 6000 characters in all.
 // ---------------------------------------------------------------------------------------------
 
-/** Markdown characters get a backslash (headings and lists only count at a line start); no @ pings. */
+/** Markdown characters get a backslash ("# ", "> ", "- " only at a line start); no @ pings. */
 const discordEscape = (s: string) =>
   s
     .replace(/([\\*_~`|[\]])/g, '\\$1')
-    .replace(/^([#>-])/gm, '\\$1')
+    .replace(/^([#>-])(?=\s)/gm, '\\$1')
     .replace(/@/g, '@\u200b');
 const COLOR = { critical: 0xd93025, warning: 0xf29900, info: 0x1a73e8, resolved: 0x188038 } as const;
 
@@ -140,12 +140,12 @@ function discordMessage(event: WebhookEvent) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Microsoft Teams (Workflows webhook): a message with one Adaptive Card. Text is plain (no
-// markdown from feeds: brackets and emphasis marks are escaped); the alert link is a button;
-// plain "@name" text never mentions anyone in a card.
+// Microsoft Teams (Workflows webhook): a message with one Adaptive Card. Card markdown knows only
+// emphasis, links and lists, so only those marks in feed text are escaped (other backslashes show
+// as such on Teams mobile); the alert link is a button; "@name" text never mentions anyone.
 // ---------------------------------------------------------------------------------------------
 
-const teamsEscape = (s: string) => s.replace(/([\\*_~`[\]()#>])/g, '\\$1');
+const teamsEscape = (s: string) => s.replace(/([\\*_[\]])/g, '\\$1').replace(/^(\s*)([-+]|\d+\.)(\s)/, '$1\\$2$3');
 
 function teamsMessage(event: WebhookEvent) {
   const a = alertOf(event);
