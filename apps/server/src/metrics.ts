@@ -1,6 +1,6 @@
 import client from 'prom-client';
 import type { QueueSet } from '@signals/queue';
-import type { PrismaClient } from '@signals/db';
+import { type PrismaClient, silencesIn } from '@signals/db';
 
 /** Prometheus metrics: process defaults, HTTP, queue depths, data freshness, deliveries. */
 export function createMetrics(deps: { queues: QueueSet; prisma: PrismaClient }) {
@@ -72,8 +72,8 @@ export function createMetrics(deps: { queues: QueueSet; prisma: PrismaClient }) 
       this.reset();
       const now = new Date();
       const [active, pending] = await Promise.all([
-        deps.prisma.silence.count({ where: { startsAt: { lte: now }, endsAt: { gt: now } } }),
-        deps.prisma.silence.count({ where: { startsAt: { gt: now } } }),
+        deps.prisma.silence.count({ where: silencesIn('active', now) }),
+        deps.prisma.silence.count({ where: silencesIn('pending', now) }),
       ]).catch(() => [null, null]);
       if (active !== null) this.set({ state: 'active' }, active);
       if (pending !== null) this.set({ state: 'pending' }, pending);

@@ -5,7 +5,7 @@
  * and keeps it in the list, so the record of who silenced what stays.
  */
 import { NotFoundError, ValidationError } from '@signals/core';
-import type { Prisma } from '@signals/db';
+import { type Prisma, silenceState, silencesIn } from '@signals/db';
 import { z } from 'zod';
 import type { Auth, Runtime } from '../context.ts';
 import { text } from '../input.ts';
@@ -52,7 +52,6 @@ type Row = Prisma.SilenceGetPayload<{
 }>;
 
 export function silenceView(s: Row, now: Date) {
-  const state: 'pending' | 'active' | 'expired' = s.endsAt <= now ? 'expired' : s.startsAt > now ? 'pending' : 'active';
   return {
     id: s.id,
     ruleId: s.ruleId,
@@ -60,7 +59,7 @@ export function silenceView(s: Row, now: Date) {
     subject: s.subject,
     startsAt: s.startsAt.toISOString(),
     endsAt: s.endsAt.toISOString(),
-    state,
+    state: silenceState(s, now),
     comment: s.comment,
     createdBy: s.createdBy,
     createdAt: s.createdAt.toISOString(),
@@ -115,16 +114,7 @@ export async function createSilence(rt: Runtime, input: SilenceCreate, createdBy
 
 export async function listSilences(rt: Runtime, q: z.infer<typeof silenceListSchema>) {
   const now = rt.clock.now();
-  const where: Prisma.SilenceWhereInput =
-    q.state === 'all'
-      ? {}
-      : q.state === 'expired'
-        ? { endsAt: { lte: now } }
-        : q.state === 'active'
-          ? { startsAt: { lte: now }, endsAt: { gt: now } }
-          : q.state === 'pending'
-            ? { startsAt: { gt: now } }
-            : { endsAt: { gt: now } };
+  const where = q.state === 'all' ? {} : silencesIn(q.state ?? 'current', now);
   const [rows, total] = await Promise.all([
     rt.prisma.silence.findMany({ where, orderBy: [{ endsAt: 'desc' }, { id: 'desc' }], ...windowOf(q), include }),
     rt.prisma.silence.count({ where }),
