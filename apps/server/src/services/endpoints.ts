@@ -11,6 +11,7 @@ import {
   buildTestEvent,
   generateSecret,
   renderWebhookBody,
+  signingSecrets,
   WEBHOOK_EVENT_TYPES,
   WEBHOOK_FORMATS,
   type WebhookFormat,
@@ -173,10 +174,7 @@ export async function sendTestEvent(rt: Runtime, id: string): Promise<TestResult
   if (!e) throw new NotFoundError('Webhook endpoint');
   const now = rt.clock.now();
   const body = renderWebhookBody(buildTestEvent({ timestamp: now, endpointId: e.id }), e.format);
-  const secrets = [e.secret];
-  if (e.previousSecret && e.previousSecretUntil && e.previousSecretUntil.getTime() > now.getTime()) {
-    secrets.push(e.previousSecret);
-  }
+  const secrets = signingSecrets(e, now);
   // Written as `sending`, not `pending`: the sweeper must not send it a second time.
   const d = await rt.prisma.delivery.create({
     data: {

@@ -22,6 +22,7 @@ import {
   renderDigestEmail,
   renderEndpointDisabledEmail,
   renderWebhookBody,
+  signingSecrets,
   type WebhookFormat,
 } from '@signals/notify';
 import type { QueueSet } from '@signals/queue';
@@ -369,8 +370,7 @@ async function deliverWebhook(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
     }
     store = body;
   }
-  const secrets = [d.secret];
-  if (d.previousSecret && d.previousSecretUntil && d.previousSecretUntil > now) secrets.push(d.previousSecret);
+  const secrets = signingSecrets({ ...d, secret: d.secret }, now);
   const t0 = performance.now();
   let outcome: Outcome;
   try {

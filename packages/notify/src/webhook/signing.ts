@@ -74,3 +74,16 @@ export function sign(input: SignInput): string {
   }
   return signatures.join(' ');
 }
+
+/**
+ * The secrets an endpoint signs with now: its secret and, during a rotation's overlap, the
+ * previous one (receivers still on it keep verifying).
+ */
+export function signingSecrets(
+  ep: { secret: string; previousSecret: string | null; previousSecretUntil: Date | null },
+  now: Date,
+): string[] {
+  return ep.previousSecret && ep.previousSecretUntil && ep.previousSecretUntil.getTime() > now.getTime()
+    ? [ep.secret, ep.previousSecret]
+    : [ep.secret];
+}
