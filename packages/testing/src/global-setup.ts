@@ -7,7 +7,7 @@ import pg from 'pg';
 import { createDatabaseIfMissing, dropDatabase, migrate } from '@signals/db';
 import { serverUrl, templateDbName } from './db.ts';
 
-const KEEP_TEMPLATES = 4;
+const KEEP_TEMPLATES = 10;
 
 export default async function setup(): Promise<void> {
   const name = templateDbName();
