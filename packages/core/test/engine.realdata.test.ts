@@ -139,3 +139,74 @@ describe('TSLA 2010-2023 (3,303 bars)', () => {
     );
   });
 });
+
+/**
+ * The other price kinds against computations written out here from their definitions (README
+ * "Rules"), on the same recorded TSLA history. Event semantics with cooldown 0 and re-arm on any
+ * recovery (rearmFraction 0): a drawdown over N sessions is one event per run of consecutive
+ * qualifying sessions (its window overlaps the next session's), a one-session measure (a z-scored
+ * daily move, a day's volume) is its own event every qualifying session.
+ */
+describe('TSLA 2010-2023: drawdown, volatility-scaled and volume rules against independent computations', () => {
+  const tsla = loadChart(TSLA_FILE);
+  const close = tsla.bars.map((b) => b.close);
+  const high = tsla.bars.map((b) => b.high);
+  const volume = tsla.bars.map((b) => b.volume);
+  const dates = tsla.bars.map((b) => b.date);
+  const at = (r: ReturnType<typeof backtest>) => r.alerts.map((a) => a.at);
+
+  it('the recording is clean (every price positive), so the plain loops below need no gaps', () => {
+    for (const b of tsla.bars) for (const v of [b.open, b.high, b.low, b.close]) expect(v).toBeGreaterThan(0);
+  });
+
+  it('drawdown: the close at least 25 % under the highest high of the last 20 sessions, first session of each run', () => {
+    const n = 20;
+    const expected: string[] = [];
+    let prev = false;
+    for (let i = n - 1; i < close.length; i++) {
+      let peak = 0;
+      for (let j = i - n + 1; j <= i; j++) peak = Math.max(peak, high[j] as number);
+      const q = (close[i] as number) / peak - 1 <= -0.25;
+      if (q && !prev) expected.push(dates[i] as string);
+      prev = q;
+    }
+    expect(expected.length).toBeGreaterThan(10);
+    const r = backtest([rule('drawdown', { sessions: n, thresholdPct: 25 }, { id: 'dd', rearmFraction: 0 })], [tsla]);
+    expect(at(r)).toEqual(expected);
+  });
+
+  it('vol_scaled_move: a daily return of 4 sample standard deviations of the 60 returns before it, either way', () => {
+    const n = 60;
+    const ret = close.map((c, i) => (i === 0 ? 0 : c / (close[i - 1] as number) - 1));
+    const expected: { at: string; z: number }[] = [];
+    for (let i = n + 1; i < close.length; i++) {
+      const w = ret.slice(i - n, i);
+      const mean = w.reduce((a, b) => a + b, 0) / n;
+      const sd = Math.sqrt(w.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+      const z = (ret[i] as number) / sd;
+      if (Math.abs(z) >= 4) expected.push({ at: dates[i] as string, z });
+    }
+    expect(expected.length).toBeGreaterThan(5);
+    const r = backtest(
+      [rule('vol_scaled_move', { lookback: n, k: 4, direction: 'either' }, { id: 'vz', rearmFraction: 0 })],
+      [tsla],
+    );
+    expect(at(r)).toEqual(expected.map((e) => e.at));
+    // Same measured value, not only the same days.
+    r.alerts.forEach((a, i) => expect(a.value).toBeCloseTo((expected[i] as { z: number }).z, 6));
+  });
+
+  it('volume_spike: a day trading at least 3 times the mean volume of the 20 sessions before it', () => {
+    const n = 20;
+    const expected: { at: string; ratio: number }[] = [];
+    for (let i = n; i < volume.length; i++) {
+      const avg = volume.slice(i - n, i).reduce((a, b) => a + b, 0) / n;
+      if (avg > 0 && (volume[i] as number) / avg >= 3)
+        expected.push({ at: dates[i] as string, ratio: (volume[i] as number) / avg });
+    }
+    expect(expected.length).toBeGreaterThan(5);
+    const r = backtest([rule('volume_spike', { sessions: n, multiple: 3 }, { id: 'vs', rearmFraction: 0 })], [tsla]);
+    expect(at(r)).toEqual(expected.map((e) => e.at));
+    r.alerts.forEach((a, i) => expect(a.value).toBeCloseTo((expected[i] as { ratio: number }).ratio, 9));
+  });
+});
