@@ -62,7 +62,8 @@ export interface CycleResult {
   ms: number;
 }
 
-const LOCK_KEY = 0x5167_6e6c; // "Sgnl": one evaluator at a time across processes
+/** Transaction-scoped advisory lock: one evaluator at a time across processes ("Sgnl"). */
+export const EVALUATION_LOCK_KEY = 0x5167_6e6c;
 
 function unitOf(c: AlertCandidate): 'fraction' | 'price' | 'ratio' {
   if (c.details.kind === 'price_cross') return 'price';
@@ -78,7 +79,7 @@ export async function runEvaluationCycle(d: EvaluateDeps): Promise<CycleResult> 
     async (tx) => {
       const [{ locked }] = (await tx.$queryRaw<
         { locked: boolean }[]
-      >`SELECT pg_try_advisory_xact_lock(${LOCK_KEY}) AS locked`) as [{ locked: boolean }];
+      >`SELECT pg_try_advisory_xact_lock(${EVALUATION_LOCK_KEY}) AS locked`) as [{ locked: boolean }];
       if (!locked) return null; // another worker is evaluating this very moment; its cycle sees the same data
       const loaded = await loadRuleDefinitions(tx, d.logger);
       const rules = loaded.map((r) => r.def);
