@@ -184,6 +184,7 @@ describe('refusing bad data', () => {
     const h = new Harness([r]);
     h.run('2025-03-10T15:00:00Z', [live(85, '2025-03-10T15:00:00Z')]);
     const before = h.states.get('r:NVDA');
+    expect(before?.phase).toBe('firing'); // there is a state to leave alone
     h.run('2025-03-10T15:05:00Z', [{ ...live(100, '2025-03-10T15:05:00Z'), freshness: 'stale' }]);
     expect(h.states.get('r:NVDA')).toBe(before);
   });

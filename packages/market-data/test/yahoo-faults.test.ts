@@ -55,11 +55,14 @@ async function freshBaseline() {
   const r = await ingestor.pollQuotes(SYMS);
   expect(r.saved).toBe(2);
   for (const s of SYMS) expect((await instrument(s)).freshness).toBe('fresh');
-  return { snapshots: await snapshotCount(), aaplPrice: (await instrument('AAPL')).lastPrice?.toString() };
+  const aaplPrice = (await instrument('AAPL')).lastPrice?.toString();
+  // A price must be there: "unchanged" below compares against it, and undefined === undefined.
+  expect(aaplPrice).toMatch(/^\d+(\.\d+)?$/);
+  return { snapshots: await snapshotCount(), aaplPrice: aaplPrice as string };
 }
 
 async function expectStaleNothingStored(
-  before: { snapshots: number; aaplPrice: string | undefined },
+  before: { snapshots: number; aaplPrice: string },
   freshness: 'stale' | 'failed',
   errRe: RegExp,
 ) {
