@@ -104,6 +104,11 @@ export const envSchema = z.object({
   SWEEP_INTERVAL_SEC: z.coerce.number().min(1).max(3600).default(15),
   /** Key for signed subscriber links; unset: a random key is generated once and kept in Postgres. */
   APP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /**
+   * The key APP_SECRET had before a rotation: links signed with it are still accepted (nothing new
+   * is signed with it). Remove it once the mail sent before the rotation no longer matters.
+   */
+  APP_SECRET_PREVIOUS: z.string().min(32, 'must be at least 32 characters').optional(),
   /** First admin, created at start if no admin exists. */
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
@@ -154,6 +159,17 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
 /** Derived settings apps need beyond the raw variables. */
 export function publicBaseUrl(env: Env): string {
   return (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+}
+
+/**
+ * The signing-key settings for subscriber links, as @signals/db's resolveSigningKeys takes them.
+ * The server and the worker both pass this, so they resolve the same keys.
+ */
+export function signingKeyConfig(env: Pick<Env, 'APP_SECRET' | 'APP_SECRET_PREVIOUS'>): {
+  appSecret: string | undefined;
+  previous: string | undefined;
+} {
+  return { appSecret: env.APP_SECRET, previous: env.APP_SECRET_PREVIOUS };
 }
 
 /**

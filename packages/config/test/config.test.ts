@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseEnv, publicBaseUrl } from '@signals/config';
+import { ConfigError, parseEnv, publicBaseUrl, signingKeyConfig } from '@signals/config';
 
 describe('environment', () => {
   it('has defaults that fit the development machine', () => {
@@ -45,5 +45,18 @@ describe('environment', () => {
 
   it('refuses a short admin password', () => {
     expect(() => parseEnv({ ADMIN_EMAIL: 'a@b.co', ADMIN_PASSWORD: 'short' })).toThrow(/ADMIN_PASSWORD/);
+  });
+});
+
+describe('signing keys', () => {
+  it('refuses a short APP_SECRET_PREVIOUS, naming it', () => {
+    expect(() => parseEnv({ APP_SECRET: 'x'.repeat(32), APP_SECRET_PREVIOUS: 'short' })).toThrow(
+      /APP_SECRET_PREVIOUS: must be at least 32 characters/,
+    );
+  });
+
+  it('gives the server and the worker the same key settings', () => {
+    const env = parseEnv({ APP_SECRET: 'a'.repeat(32), APP_SECRET_PREVIOUS: 'b'.repeat(40) });
+    expect(signingKeyConfig(env)).toEqual({ appSecret: 'a'.repeat(32), previous: 'b'.repeat(40) });
   });
 });

@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { NotFoundError, ValidationError } from '@signals/core';
-import { getAppSecret, insertDeliveries, signSubscriberToken, verifySubscriberToken } from '@signals/db';
+import { signingKeyConfig } from '@signals/config';
+import { insertDeliveries, resolveSigningKeys, signSubscriberToken, verifySubscriberToken } from '@signals/db';
 import { z } from 'zod';
 import type { Runtime } from '../context.ts';
 import { text } from '../input.ts';
@@ -196,15 +197,18 @@ export async function confirm(rt: Runtime, token: string): Promise<{ subscriberI
   return { subscriberId: sub.id };
 }
 
+/** The keys of subscriber links: the same resolution as the worker's, which signs the emailed links. */
+const signingKeys = (rt: Runtime) => resolveSigningKeys(rt.prisma, signingKeyConfig(rt.env));
+
 export async function manageToken(rt: Runtime, subscriberId: string): Promise<string> {
   const sub = await rt.prisma.subscriber.findUnique({ where: { id: subscriberId }, select: { tokenVersion: true } });
   if (!sub) throw new NotFoundError('Subscriber');
-  return signSubscriberToken(await getAppSecret(rt.prisma), subscriberId, sub.tokenVersion);
+  return signSubscriberToken((await signingKeys(rt)).current, subscriberId, sub.tokenVersion);
 }
 
-/** The subscriber a signed manage token is for, when it is genuine and not revoked. */
+/** The subscriber a signed manage token is for, when it is genuine (under any accepted key) and not revoked. */
 export async function subscriberByToken(rt: Runtime, token: string) {
-  const v = verifySubscriberToken(await getAppSecret(rt.prisma), token);
+  const v = verifySubscriberToken((await signingKeys(rt)).accepted, token);
   if (!v) return null;
   const sub = await rt.prisma.subscriber.findUnique({
     where: { id: v.subscriberId },

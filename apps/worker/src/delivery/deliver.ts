@@ -43,6 +43,7 @@ export interface DeliveryContext {
   mailer: Mailer;
   webhook: WebhookPort;
   publicBaseUrl: string;
+  /** Signs subscriber links: resolveSigningKeys(...).current, the key the server verifies them with. */
   appSecret: string;
   /** Delay before attempt i (ms); attempt 0 is the first. Its length is the number of attempts. */
   webhookSchedule: number[];

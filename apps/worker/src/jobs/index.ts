@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from '@signals/core';
-import { type Env, publicBaseUrl } from '@signals/config';
-import { type BarCache, createNewsStore, createPriceStore, getAppSecret } from '@signals/db';
+import { type Env, publicBaseUrl, signingKeyConfig } from '@signals/config';
+import { type BarCache, createNewsStore, createPriceStore, resolveSigningKeys } from '@signals/db';
 import {
   acceleratedClock,
   createPriceIngestor,
@@ -64,7 +64,7 @@ export async function buildHandlers(
     mailer,
     webhook: createWebhookSender({ allowedCidrs: env.WEBHOOK_ALLOWED_CIDRS, logger: deps.logger, clock: deps.clock }),
     publicBaseUrl: publicBaseUrl(env),
-    appSecret: await getAppSecret(deps.prisma, env.APP_SECRET),
+    appSecret: (await resolveSigningKeys(deps.prisma, signingKeyConfig(env))).current,
     webhookSchedule: env.WEBHOOK_RETRY_SCHEDULE ?? [...DEFAULT_RETRY_SCHEDULE_MS],
     emailSchedule: env.EMAIL_RETRY_SCHEDULE ?? DEFAULT_EMAIL_SCHEDULE,
   };
