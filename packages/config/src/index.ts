@@ -94,6 +94,12 @@ export const envSchema = z.object({
     .optional(),
   /** Alertmanager-style group_wait for immediate email: alerts within it go out as one message. */
   EMAIL_GROUP_WAIT_SEC: z.coerce.number().min(0).max(3600).default(30),
+  /**
+   * smtp:// to a host other than loopback must upgrade to TLS (STARTTLS) before anything, the
+   * credentials included, is sent; unset: required for every host but loopback, `true`: for
+   * loopback too, `false`: never (a relay on a trusted network without TLS). smtps:// is always TLS.
+   */
+  SMTP_REQUIRE_TLS: bool.optional(),
   /** Pooled SMTP connections per worker process. */
   SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(100).default(5),
   /** Email messages per second per worker process (SMTP rate limit). */

@@ -60,3 +60,12 @@ describe('signing keys', () => {
     expect(signingKeyConfig(env)).toEqual({ appSecret: 'a'.repeat(32), previous: 'b'.repeat(40) });
   });
 });
+
+describe('SMTP_REQUIRE_TLS', () => {
+  it('is unset by default (the mailer decides by host), a boolean when set, and names itself when malformed', () => {
+    expect(parseEnv({}).SMTP_REQUIRE_TLS).toBeUndefined();
+    expect(parseEnv({ SMTP_REQUIRE_TLS: 'false' }).SMTP_REQUIRE_TLS).toBe(false);
+    expect(parseEnv({ SMTP_REQUIRE_TLS: 'true' }).SMTP_REQUIRE_TLS).toBe(true);
+    expect(() => parseEnv({ SMTP_REQUIRE_TLS: 'maybe' })).toThrow(/SMTP_REQUIRE_TLS/);
+  });
+});

@@ -54,6 +54,7 @@ export async function buildHandlers(
     pool: true,
     maxConnections: env.SMTP_MAX_CONNECTIONS,
     rateLimit: env.SMTP_RATE_LIMIT,
+    requireTls: env.SMTP_REQUIRE_TLS,
     logger: deps.logger,
   });
   const delivery: DeliveryContext = {

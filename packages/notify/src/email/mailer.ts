@@ -35,7 +35,12 @@ export interface MailerOptions {
   greetingTimeoutMs?: number;
   /** Socket inactivity timeout (default 30 s; nodemailer's own default is 10 minutes). */
   socketTimeoutMs?: number;
-  /** Refuse to send without STARTTLS on smtp:// (default false: opportunistic). */
+  /**
+   * Refuse to talk to an smtp:// server that does not upgrade to TLS with STARTTLS: nothing, the
+   * credentials included, is sent in clear. Default: required unless the host is loopback
+   * (`localhost`, 127.0.0.0/8, `::1`: a local relay or mail catcher). `false` allows plain text to
+   * any host (SMTP_REQUIRE_TLS=false). smtps:// is TLS from the first byte either way.
+   */
   requireTls?: boolean;
   logger?: Logger;
 }
@@ -163,6 +168,21 @@ function parseSmtpUrl(smtpUrl: string): {
   return { host, port, secure, ...(user ? { auth: { user, pass } } : {}) };
 }
 
+/** localhost, 127.0.0.0/8, ::1 and ::ffff:127.x: the connection never leaves the machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  if (h === 'localhost' || h.endsWith('.localhost') || h === '::1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  return net.isIPv4(v4) && v4.startsWith('127.');
+}
+
+/** Whether createMailer makes nodemailer insist on STARTTLS (see MailerOptions.requireTls). */
+export function smtpRequiresTls(smtpUrl: string, requireTls?: boolean): boolean {
+  const conn = parseSmtpUrl(smtpUrl);
+  if (conn.secure) return false; // implicit TLS: nothing to upgrade
+  return requireTls ?? !isLoopbackHost(conn.host);
+}
+
 function replyCode(response: string): number | null {
   const m = /^(\d{3})/.exec(response);
   return m ? Number(m[1]) : null;
@@ -184,7 +204,7 @@ export function createMailer(options: MailerOptions): Mailer {
     port: conn.port,
     secure: conn.secure,
     auth: conn.auth,
-    requireTLS: options.requireTls ?? false,
+    requireTLS: smtpRequiresTls(options.smtpUrl, options.requireTls),
     pool: options.pool ?? true,
     maxConnections: options.maxConnections ?? 5,
     maxMessages: options.maxMessages ?? 100,
