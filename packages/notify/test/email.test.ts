@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { PermanentDeliveryError, TransientDeliveryError } from '@signals/core';
 import {
+  classifySmtpError,
   createMailer,
   type MailPermanentError,
   MailTransientError,
@@ -242,5 +243,44 @@ describe('SMTP TLS', () => {
     }
     expect(smtpRequiresTls('smtps://smtp.example.org:465')).toBe(false);
     expect(smtpRequiresTls('smtp://127.0.0.1:25', true)).toBe(true);
+  });
+});
+
+describe('what a permanent SMTP refusal means', () => {
+  it.each([
+    // [reply code, reply text, command, kind]
+    [550, '550 5.1.1 <a@example.org>: Recipient address rejected: User unknown', 'RCPT TO', 'recipient'],
+    [550, '550-5.1.1 The email account that you tried to reach does not exist.', 'RCPT TO', 'recipient'],
+    [550, '550 5.1.10 RESOLVER.ADR.RecipientNotFound', 'RCPT TO', 'recipient'],
+    [550, '550 5.2.1 Mailbox disabled, not accepting messages', 'RCPT TO', 'recipient'],
+    [550, '550 Requested action not taken: mailbox unavailable', 'RCPT TO', 'recipient'],
+    [553, '553 Requested action not taken: mailbox name not allowed', 'RCPT TO', 'recipient'],
+    [550, '550 5.7.1 Message rejected as spam', 'DATA', 'content'],
+    [550, '550 5.7.1 Recipient address rejected: Access denied', 'RCPT TO', 'content'],
+    [554, '554 5.7.1 Service unavailable; client host blocked', 'RCPT TO', 'content'],
+    [552, '552 Message size exceeds fixed maximum message size', 'DATA', 'content'],
+    [552, '552 5.2.2 Mailbox full', 'RCPT TO', 'content'],
+    [554, '554 Transaction failed', 'DATA', 'content'],
+    [554, '554 5.6.0 Message content rejected', 'DATA', 'content'],
+    [550, '550 5.1.8 Sender address rejected: Domain not found', 'MAIL FROM', 'other'],
+    [550, '550 Sender rejected', 'MAIL FROM', 'other'],
+    [554, '554 No valid recipients', 'RCPT TO', 'other'],
+    [550, '550 Message rejected', 'DATA', 'other'],
+  ])('%i "%s" to %s: %s', (code, reply, command, kind) => {
+    const err = classifySmtpError({ code: 'EENVELOPE', responseCode: code, response: reply, command, message: reply });
+    expect(err).toBeInstanceOf(PermanentDeliveryError);
+    expect((err as MailPermanentError).kind).toBe(kind);
+    expect((err as MailPermanentError).recipientRejected).toBe(kind === 'recipient');
+  });
+
+  it('reads the enhanced status code from a real SMTP server reply', async () => {
+    const { mailer } = await setup({
+      failures: [{ rcpt: 'gone@example.org', replies: [{ code: 550, message: '5.1.1 No such user here' }] }],
+    });
+    const err = (await sendError(
+      mailer.send({ to: 'gone@example.org', subject: 's', text: 't' }),
+    )) as MailPermanentError;
+    expect(err.enhancedCode).toBe('5.1.1');
+    expect(err.kind).toBe('recipient');
   });
 });

@@ -5,7 +5,7 @@
  * confirming. Manage and unsubscribe links are HMAC-signed (signSubscriberToken), not stored.
  */
 import { createHash } from 'node:crypto';
-import { NotFoundError, ValidationError } from '@signals/core';
+import { ConflictError, NotFoundError, ValidationError } from '@signals/core';
 import { signingKeyConfig } from '@signals/config';
 import { insertDeliveries, resolveSigningKeys, signSubscriberToken, verifySubscriberToken } from '@signals/db';
 import { z } from 'zod';
@@ -291,4 +291,23 @@ export async function getSubscriber(rt: Runtime, id: string) {
 export async function removeSubscriber(rt: Runtime, id: string): Promise<void> {
   const r = await rt.prisma.subscriber.deleteMany({ where: { id } });
   if (r.count === 0) throw new NotFoundError('Subscriber');
+}
+
+/**
+ * An admin's word that a bouncing address works again (the mailbox was fixed, the domain is back):
+ * confirmed with the bounce count at zero, so alerts go to it again. Only a bouncing subscriber can
+ * be reactivated: an unsubscribed one said no, a pending one has not confirmed.
+ */
+export async function reactivateSubscriber(rt: Runtime, id: string) {
+  const r = await rt.prisma.subscriber.updateMany({
+    where: { id, status: 'bouncing' },
+    data: { status: 'confirmed', bounceCount: 0 },
+  });
+  if (r.count === 0) {
+    const sub = await rt.prisma.subscriber.findUnique({ where: { id }, select: { status: true } });
+    if (!sub) throw new NotFoundError('Subscriber');
+    throw new ConflictError(`only a bouncing subscriber can be reactivated (this one is ${sub.status})`);
+  }
+  rt.logger.info({ subscriberId: id }, 'bouncing subscriber reactivated by an admin');
+  return getSubscriber(rt, id);
 }
