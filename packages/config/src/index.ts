@@ -80,6 +80,11 @@ export const envSchema = z.object({
   YAHOO_REQUESTS_PER_MINUTE: z.coerce.number().int().positive().default(60),
   /** Extra CIDRs webhook URLs may resolve to (private ones are refused otherwise). */
   WEBHOOK_ALLOWED_CIDRS: cidrList.default([]),
+  /**
+   * Extra CIDRs feed URLs may resolve to (loopback, private, link-local and reserved ranges are
+   * refused otherwise, when a feed is added and at every fetch and redirect).
+   */
+  FEED_ALLOWED_CIDRS: cidrList.default([]),
   /** Comma-separated webhook retry delays in seconds (default: 0,5,300,1800,7200,18000,36000,36000). */
   WEBHOOK_RETRY_SCHEDULE: z
     .string()

@@ -69,3 +69,16 @@ describe('SMTP_REQUIRE_TLS', () => {
     expect(() => parseEnv({ SMTP_REQUIRE_TLS: 'maybe' })).toThrow(/SMTP_REQUIRE_TLS/);
   });
 });
+
+describe('FEED_ALLOWED_CIDRS', () => {
+  it('is empty by default, a list when set, and names itself when malformed', () => {
+    expect(parseEnv({}).FEED_ALLOWED_CIDRS).toEqual([]);
+    expect(parseEnv({ FEED_ALLOWED_CIDRS: '127.0.0.1/32, fd00::/8' }).FEED_ALLOWED_CIDRS).toEqual([
+      '127.0.0.1/32',
+      'fd00::/8',
+    ]);
+    expect(() => parseEnv({ FEED_ALLOWED_CIDRS: 'localhost' })).toThrow(
+      /FEED_ALLOWED_CIDRS: must be a comma-separated list of CIDRs/,
+    );
+  });
+});

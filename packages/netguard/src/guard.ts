@@ -23,6 +23,8 @@ export class UnsafeUrlError extends DomainError {
   constructor(
     message: string,
     readonly reason: UnsafeUrlReason,
+    /** For `address`: the refused range's name ("loopback", "private", "link-local (cloud metadata)"...). */
+    readonly refusal?: string,
   ) {
     super('url_refused', message);
   }
@@ -211,23 +213,6 @@ export function bareHostname(u: URL): string {
   return u.hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
-/**
- * Why a URL whose host is an IP address is refused (e.g. "loopback"), without resolving anything;
- * null when its host is a name (only resolving tells) or an address that may be called. For
- * checks when a URL is saved; the request itself still checks what the name resolves to.
- */
-export function literalRefusal(raw: string, policy: Pick<UrlPolicy, 'allowedCidrs' | 'allowed'> = {}): string | null {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    return null;
-  }
-  const host = bareHostname(u);
-  if (!net.isIP(host)) return null;
-  return refusalReason(host, policy.allowed ?? allowList(policy.allowedCidrs));
-}
-
 const defaultLookup: LookupFn = (hostname) => dns.lookup(hostname, { all: true, verbatim: true });
 
 /**
@@ -260,7 +245,7 @@ export async function assertPublicUrl(
     const reason = refusalReason(a.address, allowed);
     if (reason) {
       const shown = host === a.address ? host : `${host} resolves to ${a.address}, which`;
-      throw new UnsafeUrlError(`${label} refused: ${shown} is ${reason}`, 'address');
+      throw new UnsafeUrlError(`${label} refused: ${shown} is ${reason}`, 'address', reason);
     }
     addresses.push({ address: a.address, family: a.family === 6 ? 6 : 4 });
   }

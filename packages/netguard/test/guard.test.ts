@@ -3,7 +3,6 @@ import {
   allowList,
   assertPublicUrl,
   embeddedIPv4,
-  literalRefusal,
   refusalReason,
   UnsafeUrlError,
 } from '../src/index.ts';
@@ -127,15 +126,5 @@ describe('SSRF guard (netguard)', () => {
     const err = await refusal('http://10.1.2.3/feed.xml', { label: 'feed URL' });
     expect((err as Error).message).toBe('feed URL refused: 10.1.2.3 is private');
     expect(((await refusal('ftp://x.example/', { label: 'feed URL' })) as Error).message).toContain('feed URL scheme');
-  });
-
-  it('judges a literal address without resolving anything (names are left to request time)', () => {
-    expect(literalRefusal('http://169.254.169.254/latest/meta-data/')).toBe('link-local (cloud metadata)');
-    expect(literalRefusal('http://[::1]:6379/')).toBe('loopback');
-    expect(literalRefusal('http://0.0.0.0:5432/')).toBe('"this network"');
-    expect(literalRefusal('http://127.0.0.1:8080/', { allowedCidrs: ['127.0.0.1/32'] })).toBeNull();
-    expect(literalRefusal('http://localhost:8080/')).toBeNull();
-    expect(literalRefusal('https://feeds.example.org/rss')).toBeNull();
-    expect(literalRefusal('not a url')).toBeNull();
   });
 });

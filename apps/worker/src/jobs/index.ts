@@ -90,7 +90,12 @@ export async function buildHandlers(
     clock: market.clock,
     logger: deps.logger,
   });
-  const news = createNewsIngestor({ store: createNewsStore(deps.prisma), clock: deps.clock, logger: deps.logger });
+  const news = createNewsIngestor({
+    store: createNewsStore(deps.prisma),
+    clock: deps.clock,
+    logger: deps.logger,
+    fetchOptions: { allowedCidrs: env.FEED_ALLOWED_CIDRS },
+  });
   const ingestDeps = { ...deps, clock: market.clock };
   const barCache: BarCache = new Map();
   const openMs = env.PRICE_POLL_SEC * 1000;
