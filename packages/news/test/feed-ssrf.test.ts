@@ -18,8 +18,8 @@ import {
   type TestDb,
 } from '@signals/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FeedFetchError, fetchFeed } from '../src/index.ts';
-import { createNewsIngestor } from '../src/ingest.ts';
+import { createNewsIngestor, fetchFeed } from '../src/index.ts';
+import { failure } from './helpers.ts';
 
 const LOCAL = ['127.0.0.1/32'];
 
@@ -46,15 +46,6 @@ afterAll(async () => {
   await feeds?.close();
   await db?.drop();
 });
-
-async function failure(p: Promise<unknown>): Promise<FeedFetchError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(FeedFetchError);
-  return e as FeedFetchError;
-}
 
 /** A port nothing listens on (taken, then let go). */
 async function closedPort(): Promise<number> {

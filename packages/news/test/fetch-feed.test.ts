@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { fixturePath, startFeedServer, type FeedServer } from '@signals/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { decodeFeed, FeedFetchError, type FetchFeedOptions, fetchFeed as fetchAny, parseFeed } from '../src/index.ts';
+import { decodeFeed, type FetchFeedOptions, fetchFeed as fetchAny, parseFeed } from '../src/index.ts';
+import { failure } from './helpers.ts';
 
 /** The feed server listens on 127.0.0.1, which the SSRF guard refuses unless allowed (FEED_ALLOWED_CIDRS). */
 const fetchFeed = (url: string, opts: FetchFeedOptions = {}) =>
@@ -15,15 +16,6 @@ afterAll(async () => {
   await server?.close();
 });
 beforeEach(() => server.clearFaults());
-
-async function failure(p: Promise<unknown>): Promise<FeedFetchError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(FeedFetchError);
-  return e as FeedFetchError;
-}
 
 describe('fetchFeed', () => {
   it('reads every recorded feed (RSS 0.92/2.0, Atom) and refuses the one that is an HTML page', async () => {
