@@ -43,7 +43,7 @@ let day = 0;
 async function sendOne(ruleId: string, email: string) {
   const firedAt = new Date(Date.UTC(2025, 2, 1 + day++, 21));
   const ids = await (h as Harness).fanOut(alertFor(ruleId, firedAt));
-  return until(
+  const settled = await until(
     async () => {
       const d = await db.prisma.delivery.findFirst({ where: { id: { in: ids }, subscriber: { email } } });
       return d && (d.status === 'succeeded' || d.status === 'failed') ? d : undefined;
@@ -51,6 +51,14 @@ async function sendOne(ruleId: string, email: string) {
     20_000,
     'the delivery to settle',
   );
+  // The bounce count is kept after the row settles, in the same job: wait for the job to finish.
+  const queue = (h as Harness).queues.get('deliveries');
+  await until(
+    async () => Object.values(await queue.getJobCounts('waiting', 'active', 'delayed')).every((n) => n === 0),
+    20_000,
+    'the delivery job to finish',
+  );
+  return settled;
 }
 
 const subscriber = (email: string) => db.prisma.subscriber.findUniqueOrThrow({ where: { email } });
