@@ -16,7 +16,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { BlockList } from 'node:net';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import {
   allowList,
@@ -116,7 +116,8 @@ async function readCapped(res: http.IncomingMessage, maxBytes: number, url: stri
     res.destroy();
     throw new FeedFetchError('not_a_feed', 'the answer uses a content encoding we do not read', url);
   }
-  const stream: Readable = decoder ? res.pipe(decoder) : res;
+  // pipeline, not pipe: a connection lost mid-body must fail the decoder too, not leave it waiting.
+  const stream: Readable = decoder ? pipeline(res, decoder, () => {}) : res;
   const chunks: Buffer[] = [];
   let total = 0;
   try {

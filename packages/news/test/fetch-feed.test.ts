@@ -1,4 +1,7 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import zlib from 'node:zlib';
 import { fixturePath, startFeedServer, type FeedServer } from '@signals/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodeFeed, type FetchFeedOptions, fetchFeed as fetchAny, parseFeed } from '../src/index.ts';
@@ -119,6 +122,22 @@ describe('fetchFeed', () => {
     expect(e.status).toBe(500);
     expect(e.message).toBe('HTTP 500 Internal Server Error');
     expect((await failure(fetchFeed(`${server.url}/feeds/missing.rss`))).status).toBe(404);
+  });
+
+  it('a compressed answer cut off mid-body fails at once as a lost connection (no hang)', async () => {
+    const gz = zlib.gzipSync(fs.readFileSync(fixturePath('rss', 'guardian.rss')));
+    const cut = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/rss+xml', 'content-encoding': 'gzip' });
+      res.write(gz.subarray(0, gz.length >> 1), () => res.socket?.destroy());
+    });
+    await new Promise<void>((r) => cut.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (cut.address() as AddressInfo).port;
+      const e = await failure(fetchFeed(`http://127.0.0.1:${port}/feed.rss`, { timeoutMs: 20_000 }));
+      expect([e.kind, e.message]).toEqual(['network', 'connection lost while reading the answer']);
+    } finally {
+      await new Promise((r) => cut.close(r));
+    }
   });
 
   it('reports broken XML as parse_error', async () => {
