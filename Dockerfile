@@ -1,7 +1,13 @@
 # One image for server, worker and cli (the command picks the process).
-FROM node:20-bookworm-slim
+#
+# Node 26 is the current LTS line (Active LTS since 2026-10-28, supported until 2029-04-30);
+# Node 20 reached its end of life on 2026-04-30. The tag is pinned to an exact release: move it
+# on purpose (newest 26.x patch) and rebuild. trixie-slim is Debian 13, the default for Node 26.
+FROM node:26.7.0-trixie-slim
+
 WORKDIR /app
-RUN npm install -g pnpm@10.34.8
+# The pnpm of package.json's packageManager, pinned.
+RUN npm install -g pnpm@10.34.8 && npm cache clean --force
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml turbo.json tsconfig.base.json prisma.config.ts ./
 COPY apps apps
 COPY packages packages
@@ -10,6 +16,10 @@ COPY bench bench
 COPY prisma prisma
 COPY scripts scripts
 RUN pnpm install --frozen-lockfile && node scripts/prisma-generate.mjs
+
 ENV NODE_ENV=production
+# The code stays owned by root, read-only to the process: it runs as the image's unprivileged
+# `node` user (uid 1000) and cannot change what it runs.
+USER node
 EXPOSE 3000
 CMD ["node", "--import", "tsx", "apps/server/src/main.ts"]

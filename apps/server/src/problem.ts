@@ -73,7 +73,7 @@ export function problemFromError(c: Context, err: unknown) {
     return problem(c, 500, 'Internal Server Error');
   }
   if (err instanceof ValidationError)
-    return problem(c, 400, err.message, { type: 'https://signals.dev/problems/validation', errors: err.issues });
+    return problem(c, err.status, err.message, { type: 'https://signals.dev/problems/validation', errors: err.issues });
   if (err instanceof NotFoundError) return problem(c, 404, err.message);
   if (err instanceof ConflictError) return problem(c, 409, err.message);
   if (err instanceof DomainError && !err.retryable) return problem(c, 422, err.message, { type: err.code });

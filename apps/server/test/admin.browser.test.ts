@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
-import { createAlertWithDeliveries, getAppSecret, signSubscriberToken } from '@signals/db';
+import { createAlertWithDeliveries, resolveSigningKeys, signSubscriberToken } from '@signals/db';
 import {
   type SmtpSink,
   startSmtpSink,
@@ -626,7 +626,7 @@ describe('public pages in the browser', () => {
       });
       expect(sub.subscriptions.map((x) => [x.watchlistId, x.ruleId])).toEqual([[null, first.id]]);
 
-      const token = signSubscriberToken(await getAppSecret(h.db.prisma), sub.id, sub.tokenVersion);
+      const token = signSubscriberToken((await resolveSigningKeys(h.db.prisma)).current, sub.id, sub.tokenVersion);
       await p.goto(`${base}/preferences?token=${token}`);
       await checkPage(p);
       expect(await p.getByRole('checkbox', { name: 'Picked fall rule' }).isChecked()).toBe(true);

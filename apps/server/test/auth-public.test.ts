@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getAppSecret, signSubscriberToken } from '@signals/db';
+import { resolveSigningKeys, signSubscriberToken } from '@signals/db';
 import { keyOf } from '../src/security/ratelimit.ts';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, type Harness, preSessionForm, startHarness } from './harness.ts';
 
@@ -283,7 +283,7 @@ describe('public subscribe, confirm, preferences, unsubscribe', () => {
 
   it('changes preferences and unsubscribes in one click (RFC 8058)', async () => {
     const sub = await h.db.prisma.subscriber.findUniqueOrThrow({ where: { email: 'reader@example.org' } });
-    const token = signSubscriberToken(await getAppSecret(h.db.prisma), sub.id, sub.tokenVersion);
+    const token = signSubscriberToken((await resolveSigningKeys(h.db.prisma)).current, sub.id, sub.tokenVersion);
     const prefs = await h.app.request(`/preferences?token=${token}`);
     expect(prefs.status).toBe(200);
     const saved = await post(`/preferences?token=${token}`, { watchlistIds: [wl], mode: 'immediate' });
@@ -386,7 +386,7 @@ describe('public subscribe, confirm, preferences, unsubscribe', () => {
 
     it('shows the rule checked on the preferences page and changes it', async () => {
       const sub = await h.db.prisma.subscriber.findUniqueOrThrow({ where: { email: 'rules@example.org' } });
-      const token = signSubscriberToken(await getAppSecret(h.db.prisma), sub.id, sub.tokenVersion);
+      const token = signSubscriberToken((await resolveSigningKeys(h.db.prisma)).current, sub.id, sub.tokenVersion);
       const subs = async () =>
         (await h.db.prisma.subscription.findMany({ where: { subscriberId: sub.id } }))
           .map((x) => x.ruleId ?? `wl:${x.watchlistId}`)

@@ -396,8 +396,13 @@ describe('delivery pipeline: outbox, queued email and signed webhooks', () => {
     });
     expect(d.attempts).toBe(1);
     expect(d.lastError).toMatch(/550/);
-    const sub = await db.prisma.subscriber.findUniqueOrThrow({ where: { email: 'gone@example.com' } });
-    expect(sub.bounceCount).toBe(1);
+    // The bounce is counted after the row settles, in the same job: wait for it.
+    await until(
+      async () =>
+        (await db.prisma.subscriber.findUniqueOrThrow({ where: { email: 'gone@example.com' } })).bounceCount === 1,
+      10_000,
+      'the bounce to be counted',
+    );
   });
 
   it('groups the alerts due for a digest subscriber into one email', async () => {

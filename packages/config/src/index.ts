@@ -80,6 +80,11 @@ export const envSchema = z.object({
   YAHOO_REQUESTS_PER_MINUTE: z.coerce.number().int().positive().default(60),
   /** Extra CIDRs webhook URLs may resolve to (private ones are refused otherwise). */
   WEBHOOK_ALLOWED_CIDRS: cidrList.default([]),
+  /**
+   * Extra CIDRs feed URLs may resolve to (loopback, private, link-local and reserved ranges are
+   * refused otherwise, when a feed is added and at every fetch and redirect).
+   */
+  FEED_ALLOWED_CIDRS: cidrList.default([]),
   /** Comma-separated webhook retry delays in seconds (default: 0,5,300,1800,7200,18000,36000,36000). */
   WEBHOOK_RETRY_SCHEDULE: z
     .string()
@@ -94,6 +99,12 @@ export const envSchema = z.object({
     .optional(),
   /** Alertmanager-style group_wait for immediate email: alerts within it go out as one message. */
   EMAIL_GROUP_WAIT_SEC: z.coerce.number().min(0).max(3600).default(30),
+  /**
+   * smtp:// to a host other than loopback must upgrade to TLS (STARTTLS) before anything, the
+   * credentials included, is sent; unset: required for every host but loopback, `true`: for
+   * loopback too, `false`: never (a relay on a trusted network without TLS). smtps:// is always TLS.
+   */
+  SMTP_REQUIRE_TLS: bool.optional(),
   /** Pooled SMTP connections per worker process. */
   SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(100).default(5),
   /** Email messages per second per worker process (SMTP rate limit). */
@@ -104,6 +115,11 @@ export const envSchema = z.object({
   SWEEP_INTERVAL_SEC: z.coerce.number().min(1).max(3600).default(15),
   /** Key for signed subscriber links; unset: a random key is generated once and kept in Postgres. */
   APP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /**
+   * The key APP_SECRET had before a rotation: links signed with it are still accepted (nothing new
+   * is signed with it). Remove it once the mail sent before the rotation no longer matters.
+   */
+  APP_SECRET_PREVIOUS: z.string().min(32, 'must be at least 32 characters').optional(),
   /** First admin, created at start if no admin exists. */
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
@@ -154,6 +170,17 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
 /** Derived settings apps need beyond the raw variables. */
 export function publicBaseUrl(env: Env): string {
   return (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+}
+
+/**
+ * The signing-key settings for subscriber links, as @signals/db's resolveSigningKeys takes them.
+ * The server and the worker both pass this, so they resolve the same keys.
+ */
+export function signingKeyConfig(env: Pick<Env, 'APP_SECRET' | 'APP_SECRET_PREVIOUS'>): {
+  appSecret: string | undefined;
+  previous: string | undefined;
+} {
+  return { appSecret: env.APP_SECRET, previous: env.APP_SECRET_PREVIOUS };
 }
 
 /**

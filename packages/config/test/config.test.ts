@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseEnv, publicBaseUrl } from '@signals/config';
+import { ConfigError, parseEnv, publicBaseUrl, signingKeyConfig } from '@signals/config';
 
 describe('environment', () => {
   it('has defaults that fit the development machine', () => {
@@ -45,5 +45,40 @@ describe('environment', () => {
 
   it('refuses a short admin password', () => {
     expect(() => parseEnv({ ADMIN_EMAIL: 'a@b.co', ADMIN_PASSWORD: 'short' })).toThrow(/ADMIN_PASSWORD/);
+  });
+});
+
+describe('signing keys', () => {
+  it('refuses a short APP_SECRET_PREVIOUS, naming it', () => {
+    expect(() => parseEnv({ APP_SECRET: 'x'.repeat(32), APP_SECRET_PREVIOUS: 'short' })).toThrow(
+      /APP_SECRET_PREVIOUS: must be at least 32 characters/,
+    );
+  });
+
+  it('gives the server and the worker the same key settings', () => {
+    const env = parseEnv({ APP_SECRET: 'a'.repeat(32), APP_SECRET_PREVIOUS: 'b'.repeat(40) });
+    expect(signingKeyConfig(env)).toEqual({ appSecret: 'a'.repeat(32), previous: 'b'.repeat(40) });
+  });
+});
+
+describe('SMTP_REQUIRE_TLS', () => {
+  it('is unset by default (the mailer decides by host), a boolean when set, and names itself when malformed', () => {
+    expect(parseEnv({}).SMTP_REQUIRE_TLS).toBeUndefined();
+    expect(parseEnv({ SMTP_REQUIRE_TLS: 'false' }).SMTP_REQUIRE_TLS).toBe(false);
+    expect(parseEnv({ SMTP_REQUIRE_TLS: 'true' }).SMTP_REQUIRE_TLS).toBe(true);
+    expect(() => parseEnv({ SMTP_REQUIRE_TLS: 'maybe' })).toThrow(/SMTP_REQUIRE_TLS/);
+  });
+});
+
+describe('FEED_ALLOWED_CIDRS', () => {
+  it('is empty by default, a list when set, and names itself when malformed', () => {
+    expect(parseEnv({}).FEED_ALLOWED_CIDRS).toEqual([]);
+    expect(parseEnv({ FEED_ALLOWED_CIDRS: '127.0.0.1/32, fd00::/8' }).FEED_ALLOWED_CIDRS).toEqual([
+      '127.0.0.1/32',
+      'fd00::/8',
+    ]);
+    expect(() => parseEnv({ FEED_ALLOWED_CIDRS: 'localhost' })).toThrow(
+      /FEED_ALLOWED_CIDRS: must be a comma-separated list of CIDRs/,
+    );
   });
 });

@@ -25,6 +25,7 @@
  *   (rule, subject) pairs are reported in `skipped` and their state is left as it is.
  */
 import { sessionCloseMs, sessionOpenMs } from './calendar.ts';
+import { compileKeywords, type KeywordMatcher } from './keywords.ts';
 import type { Clock, NewsItem, Severity } from './domain.ts';
 import {
   type ConfirmationParams,
@@ -194,7 +195,7 @@ interface PriceSpec {
 }
 
 interface NewsSpec {
-  regex: RegExp | null;
+  keywords: KeywordMatcher | null;
   topics: readonly string[];
   requireSymbol: boolean;
   maxAgeMs: number;
@@ -286,23 +287,9 @@ function priceSpec(kind: PriceKind, params: unknown): PriceSpec {
   }
 }
 
-const WORD = '[\\p{L}\\p{N}]';
-
-function keywordRegex(keywords: readonly string[] | undefined): RegExp | null {
-  if (!keywords?.length) return null;
-  const alts = keywords.map((k) =>
-    k
-      .normalize('NFC')
-      .replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === '*' ? '\u0000' : `\\${c}`))
-      .replace(/\u0000/g, `${WORD}*`)
-      .replace(/\s+/g, '\\s+'),
-  );
-  return new RegExp(`(?<!${WORD})(?:${alts.join('|')})(?!${WORD})`, 'iu');
-}
-
 function newsSpec(p: NewsMatchParams, hasSymbols: boolean): NewsSpec {
   return {
-    regex: keywordRegex(p.keywords),
+    keywords: compileKeywords(p.keywords),
     topics: p.topics ?? [],
     requireSymbol: p.requireSymbol ?? hasSymbols,
     maxAgeMs: (p.maxAgeMin ?? 1440) * 60_000,
@@ -742,10 +729,9 @@ function newsTime(n: NewsItem): number {
 }
 
 function matchesNews(spec: NewsSpec, n: NewsItem): boolean {
-  let textOk = spec.regex === null && spec.topics.length === 0;
-  if (!textOk && spec.regex !== null) {
-    spec.regex.lastIndex = 0;
-    textOk = spec.regex.test(n.summary ? `${n.title}\n${n.summary}` : n.title);
+  let textOk = spec.keywords === null && spec.topics.length === 0;
+  if (!textOk && spec.keywords !== null) {
+    textOk = spec.keywords.test(n.summary ? `${n.title}\n${n.summary}` : n.title);
   }
   if (!textOk && spec.topics.length > 0) {
     for (const t of n.topics) {

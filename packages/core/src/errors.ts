@@ -13,11 +13,16 @@ export class DomainError extends Error {
   }
 }
 
-/** The input is wrong; repeating it will not help. `issues` are field-level messages. */
+/**
+ * The input is wrong; repeating it will not help. `issues` are field-level messages. `status` is
+ * the HTTP answer: 400 for input that does not fit the schema, 422 for well-formed input we refuse
+ * (a feed URL pointing into our own network).
+ */
 export class ValidationError extends DomainError {
   constructor(
     message: string,
     readonly issues: { path: string; message: string }[] = [],
+    readonly status: 400 | 422 = 400,
   ) {
     super('validation_failed', message);
   }

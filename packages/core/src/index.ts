@@ -3,6 +3,14 @@ export * from './errors.ts';
 export * from './calendar.ts';
 export * from './history.ts';
 export * from './rules.ts';
+export {
+  compileKeywords,
+  type KeywordMatcher,
+  type KeywordMatcherOptions,
+  keywordSchema,
+  MAX_KEYWORD_WILDCARDS,
+  type MatchStats,
+} from './keywords.ts';
 export * from './series.ts';
 export {
   type AlertCandidate,

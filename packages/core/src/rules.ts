@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { ValidationError } from './errors.ts';
+import { keywordSchema } from './keywords.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -36,7 +37,7 @@ export const symbolSchema = z
   .toUpperCase()
   .regex(/^[A-Z0-9^][A-Z0-9.=^-]{0,23}$/, 'not a ticker symbol (e.g. NVDA, BRK-B, ^GSPC, SAP.DE)');
 
-const keywordList = z.array(z.string().trim().min(1, 'keywords must not be empty').max(100)).max(100);
+const keywordList = z.array(keywordSchema).max(100);
 const topicList = z.array(z.string().trim().toLowerCase().min(1, 'topics must not be empty').max(50)).max(50);
 
 // ---------------------------------------------------------------------------------------------
@@ -102,7 +103,10 @@ export const volumeSpikeParamsSchema = z.strictObject({
 /** New news items matching keywords and/or topics, within the rule's symbols (its watchlist). */
 export const newsMatchParamsSchema = z
   .strictObject({
-    /** Case-insensitive whole-word matches in title and summary; `*` is a wildcard inside a word (`*blase`). */
+    /**
+     * Case-insensitive whole-word matches in title and summary; `*` is a wildcard inside a word
+     * (`*blase`), at most MAX_KEYWORD_WILDCARDS per keyword (see keywords.ts).
+     */
     keywords: keywordList.optional(),
     /** Any of these topics (NewsItem.topics). */
     topics: topicList.optional(),

@@ -1,6 +1,8 @@
 import { DomainError } from '@signals/core';
 
 export type FeedErrorKind =
+  | 'refused'
+  | 'dns'
   | 'timeout'
   | 'too_large'
   | 'redirect_loop'
@@ -10,6 +12,8 @@ export type FeedErrorKind =
   | 'network';
 
 const RETRYABLE: Record<FeedErrorKind, boolean> = {
+  refused: false,
+  dns: true,
   timeout: true,
   too_large: false,
   redirect_loop: false,
@@ -19,7 +23,10 @@ const RETRYABLE: Record<FeedErrorKind, boolean> = {
   network: true,
 };
 
-/** A feed could not be fetched or read. `kind` says why; code is `feed_<kind>`. */
+/**
+ * A feed could not be fetched or read. `kind` says why; code is `feed_<kind>`. The message is in
+ * our words (admins read it on the feed and System pages): never the remote side's text.
+ */
 export class FeedFetchError extends DomainError {
   constructor(
     readonly kind: FeedErrorKind,

@@ -13,6 +13,7 @@ import {
   silentLogger,
   systemClock,
 } from '@signals/core';
+import { allowList } from '@signals/netguard';
 import { contentHash, dedupKey } from './dedup.ts';
 import { FeedFetchError } from './errors.ts';
 import { type FetchFeedOptions, fetchFeed } from './fetch-feed.ts';
@@ -52,9 +53,14 @@ export interface NewsIngestorOptions {
   store: NewsStore;
   clock?: Clock;
   logger?: Logger;
-  fetch?: typeof fetch;
-  /** Limits for every fetch (defaults: 15 s, 5 MiB, 3 redirects). */
-  fetchOptions?: Pick<FetchFeedOptions, 'timeoutMs' | 'maxBytes' | 'maxRedirects' | 'userAgent'>;
+  /**
+   * Limits for every fetch (defaults: 15 s, 5 MiB, 3 redirects) and the ranges feeds may come from
+   * although the SSRF guard refuses them (`allowedCidrs`, from FEED_ALLOWED_CIDRS).
+   */
+  fetchOptions?: Pick<
+    FetchFeedOptions,
+    'timeoutMs' | 'maxBytes' | 'maxRedirects' | 'userAgent' | 'allowedCidrs' | 'lookup'
+  >;
   /** Longest wait after failures (default 6 h). */
   maxBackoffMs?: number;
 }
@@ -74,6 +80,8 @@ export function createNewsIngestor(o: NewsIngestorOptions) {
   const clock = o.clock ?? systemClock;
   const log = (o.logger ?? silentLogger).child({ component: 'news-ingestor' });
   const maxBackoff = o.maxBackoffMs ?? 6 * 3600_000;
+  // Built once: a malformed CIDR is a configuration error at start, not at every poll.
+  const allowed = allowList(o.fetchOptions?.allowedCidrs);
   let tagger: { sig: string; t: Tagger; ids: Map<string, string> } | undefined;
 
   async function currentTagger() {
@@ -107,9 +115,9 @@ export function createNewsIngestor(o: NewsIngestorOptions) {
     try {
       const res = await fetchFeed(state.url, {
         ...o.fetchOptions,
+        allowed,
         etag: state.etag,
         lastModified: state.lastModified,
-        ...(o.fetch ? { fetch: o.fetch } : {}),
       });
       const at = clock.now();
       const nextFetchAt = new Date(at.getTime() + state.pollIntervalSec * 1000);

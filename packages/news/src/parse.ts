@@ -30,18 +30,14 @@ export function rootElement(text: string): { name: string | undefined; doctypeHt
 const FEED_ROOTS = new Set(['rss', 'feed', 'rdf:rdf', 'rdf', 'channel']);
 
 /** Throws not_a_feed for HTML pages and other documents that are not RSS/Atom. */
-export function assertFeedDocument(text: string, url: string, contentType?: string | null): void {
+export function assertFeedDocument(text: string, url: string): void {
   const { name, doctypeHtml } = rootElement(text);
   const root = name?.toLowerCase();
   if (doctypeHtml || root === 'html' || root === 'head' || root === 'body') {
-    throw new FeedFetchError(
-      'not_a_feed',
-      `${url} answered with an HTML page (${contentType ?? 'no content-type'}), not a feed`,
-      url,
-    );
+    throw new FeedFetchError('not_a_feed', 'the answer is an HTML page, not a feed', url);
   }
   if (!root || !FEED_ROOTS.has(root)) {
-    throw new FeedFetchError('not_a_feed', `${url}: root element <${name ?? '?'}> is not RSS or Atom`, url);
+    throw new FeedFetchError('not_a_feed', 'the answer is not an RSS or Atom document', url);
   }
 }
 
@@ -90,8 +86,11 @@ export async function parseFeed(xml: string, url = 'feed'): Promise<ParsedFeed> 
     out = await parser.parseString(xml);
   } catch (err) {
     const msg = (err as Error)?.message ?? String(err);
-    const kind = /not recognized as RSS/i.test(msg) ? 'not_a_feed' : 'parse_error';
-    throw new FeedFetchError(kind, `${url}: ${msg.split('\n')[0]}`, url, { cause: err });
+    // The parser's message quotes the document: it stays in `cause`, not in what admins read.
+    if (/not recognized as RSS/i.test(msg)) {
+      throw new FeedFetchError('not_a_feed', 'the answer is not an RSS or Atom document', url, { cause: err });
+    }
+    throw new FeedFetchError('parse_error', 'the feed is not well-formed XML', url, { cause: err });
   }
   const items: NewsItemInput[] = [];
   let skipped = 0;

@@ -48,7 +48,8 @@ function setup() {
     store: createNewsStore(prisma),
     clock,
     logger,
-    fetchOptions: { timeoutMs: 2000, maxBytes: 512 * 1024 },
+    // The local feed server is on 127.0.0.1: allowed as FEED_ALLOWED_CIDRS would.
+    fetchOptions: { timeoutMs: 2000, maxBytes: 512 * 1024, allowedCidrs: ['127.0.0.1/32'] },
   });
   return { clock, logger, ingestor };
 }

@@ -1,7 +1,7 @@
 /**
  * @signals/notify: the sending half of deliveries. Email over pooled SMTP with templates, Standard
- * Webhooks signing and a hardened webhook sender (SSRF guard, pinned DNS, no redirects, timeouts),
- * retry schedule. No process.env: everything comes in as options.
+ * Webhooks signing and a hardened webhook sender (SSRF guard from @signals/netguard, pinned DNS,
+ * no redirects, timeouts), retry schedule. No process.env: everything comes in as options.
  */
 export * from './alert-view.ts';
 export * from './links.ts';
@@ -14,6 +14,5 @@ export * from './email/mailer.ts';
 export * from './webhook/signing.ts';
 export * from './webhook/events.ts';
 export * from './webhook/chat.ts';
-export * from './webhook/ssrf.ts';
 export * from './webhook/retry.ts';
 export * from './webhook/sender.ts';

@@ -1,5 +1,7 @@
+import os from 'node:os';
 import { PermanentDeliveryError, TransientDeliveryError } from '@signals/core';
 import {
+  classifySmtpError,
   createMailer,
   type MailPermanentError,
   MailTransientError,
@@ -7,6 +9,7 @@ import {
   renderAlertEmail,
   renderConfirmationEmail,
   renderDigestEmail,
+  smtpRequiresTls,
 } from '@signals/notify';
 import { type SmtpSink, type SmtpSinkOptions, startSmtpSink } from '@signals/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -180,5 +183,104 @@ describe('mailer over real SMTP', () => {
     expect(err).toBeInstanceOf(TransientDeliveryError);
     expect((err as TransientDeliveryError).statusCode).toBeUndefined();
     expect((err as Error).message).toMatch(/ECONNECTION|ECONNREFUSED/);
+  });
+});
+
+/** The machine's own non-loopback IPv4 address, if it has one (a server there is not "local"). */
+function nonLoopbackAddress(): string | undefined {
+  return Object.values(os.networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+}
+
+describe('SMTP TLS', () => {
+  const message = { to: 'a@example.org', subject: 'TLS check', text: 't' };
+  const credentials = (url: string) => url.replace('smtp://', 'smtp://mailer:Sup3r-s3cret-pw@');
+  const host = nonLoopbackAddress();
+
+  it.skipIf(!host)(
+    'to a non-loopback host without STARTTLS: refuses before sending anything, credentials included',
+    async () => {
+      sink = await startSmtpSink({ host, auth: { user: 'mailer', pass: 'Sup3r-s3cret-pw' } });
+      const logger = captureLogger();
+      mailer = createMailer({ smtpUrl: credentials(sink.url), from: FROM, pool: false, logger });
+      const err = await sendError(mailer.send(message));
+      // Our setup, not the message: retried, logged as an error for the operator.
+      expect(err).toBeInstanceOf(MailTransientError);
+      expect((err as MailTransientError).configuration).toBe(true);
+      expect((err as Error).message).toMatch(/STARTTLS/);
+      expect(sink.authAttempts).toEqual([]);
+      expect(sink.messages).toEqual([]);
+      expect(logger.lines.join('\n')).not.toContain('Sup3r-s3cret-pw');
+    },
+  );
+
+  it.skipIf(!host)('SMTP_REQUIRE_TLS=false (requireTls: false) sends in clear to that host', async () => {
+    sink = await startSmtpSink({ host, auth: { user: 'mailer', pass: 'Sup3r-s3cret-pw' } });
+    mailer = createMailer({ smtpUrl: credentials(sink.url), from: FROM, pool: false, requireTls: false });
+    expect((await mailer.send(message)).code).toBe(250);
+    expect(sink.authAttempts).toEqual(['mailer']);
+    expect(sink.messages).toHaveLength(1);
+  });
+
+  it('loopback is exempt by default; requireTls: true refuses there too', async () => {
+    sink = await startSmtpSink();
+    mailer = createMailer({ smtpUrl: sink.url, from: FROM, pool: false });
+    expect((await mailer.send(message)).code).toBe(250);
+    await mailer.close();
+    mailer = createMailer({ smtpUrl: sink.url, from: FROM, pool: false, requireTls: true });
+    expect(await sendError(mailer.send(message))).toBeInstanceOf(MailTransientError);
+    expect(sink.messages).toHaveLength(1);
+  });
+
+  it('decides by host: loopback spellings exempt, others and names required, smtps already TLS', () => {
+    for (const h of ['127.0.0.1', '127.8.9.1', 'localhost', '[::1]', 'mail.localhost']) {
+      expect(smtpRequiresTls(`smtp://${h}:25`)).toBe(false);
+    }
+    for (const h of ['192.0.2.2', '10.0.0.5', 'smtp.example.org', '[2001:db8::1]', 'localhost.example.org']) {
+      expect(smtpRequiresTls(`smtp://${h}:587`)).toBe(true);
+      expect(smtpRequiresTls(`smtp://${h}:587`, false)).toBe(false);
+    }
+    expect(smtpRequiresTls('smtps://smtp.example.org:465')).toBe(false);
+    expect(smtpRequiresTls('smtp://127.0.0.1:25', true)).toBe(true);
+  });
+});
+
+describe('what a permanent SMTP refusal means', () => {
+  it.each([
+    // [reply code, reply text, command, kind]
+    [550, '550 5.1.1 <a@example.org>: Recipient address rejected: User unknown', 'RCPT TO', 'recipient'],
+    [550, '550-5.1.1 The email account that you tried to reach does not exist.', 'RCPT TO', 'recipient'],
+    [550, '550 5.1.10 RESOLVER.ADR.RecipientNotFound', 'RCPT TO', 'recipient'],
+    [550, '550 5.2.1 Mailbox disabled, not accepting messages', 'RCPT TO', 'recipient'],
+    [550, '550 Requested action not taken: mailbox unavailable', 'RCPT TO', 'recipient'],
+    [553, '553 Requested action not taken: mailbox name not allowed', 'RCPT TO', 'recipient'],
+    [550, '550 5.7.1 Message rejected as spam', 'DATA', 'content'],
+    [550, '550 5.7.1 Recipient address rejected: Access denied', 'RCPT TO', 'content'],
+    [554, '554 5.7.1 Service unavailable; client host blocked', 'RCPT TO', 'content'],
+    [552, '552 Message size exceeds fixed maximum message size', 'DATA', 'content'],
+    [552, '552 5.2.2 Mailbox full', 'RCPT TO', 'content'],
+    [554, '554 Transaction failed', 'DATA', 'content'],
+    [554, '554 5.6.0 Message content rejected', 'DATA', 'content'],
+    [550, '550 5.1.8 Sender address rejected: Domain not found', 'MAIL FROM', 'other'],
+    [550, '550 Sender rejected', 'MAIL FROM', 'other'],
+    [554, '554 No valid recipients', 'RCPT TO', 'other'],
+    [550, '550 Message rejected', 'DATA', 'other'],
+  ])('%i "%s" to %s: %s', (code, reply, command, kind) => {
+    const err = classifySmtpError({ code: 'EENVELOPE', responseCode: code, response: reply, command, message: reply });
+    expect(err).toBeInstanceOf(PermanentDeliveryError);
+    expect((err as MailPermanentError).kind).toBe(kind);
+    expect((err as MailPermanentError).recipientRejected).toBe(kind === 'recipient');
+  });
+
+  it('reads the enhanced status code from a real SMTP server reply', async () => {
+    const { mailer } = await setup({
+      failures: [{ rcpt: 'gone@example.org', replies: [{ code: 550, message: '5.1.1 No such user here' }] }],
+    });
+    const err = (await sendError(
+      mailer.send({ to: 'gone@example.org', subject: 's', text: 't' }),
+    )) as MailPermanentError;
+    expect(err.enhancedCode).toBe('5.1.1');
+    expect(err.kind).toBe('recipient');
   });
 });

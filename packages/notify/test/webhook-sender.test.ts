@@ -4,7 +4,7 @@ import {
   createWebhookSender,
   generateSecret,
   serializeEvent,
-  UnsafeUrlError,
+  WebhookUrlRefusedError,
   type WebhookSenderOptions,
   WebhookPermanentError,
   WebhookTransientError,
@@ -196,7 +196,7 @@ describe('webhook sender', () => {
     const err = await failure(
       createWebhookSender({ timeoutMs: 5000 }).send({ url: r.url, messageId: 'msg_ssrf', secrets: [secret], body }),
     );
-    expect(err).toBeInstanceOf(UnsafeUrlError);
+    expect(err).toBeInstanceOf(WebhookUrlRefusedError);
     expect(err).toBeInstanceOf(PermanentDeliveryError);
     expect(r.requests).toHaveLength(0);
   });
@@ -218,7 +218,7 @@ describe('webhook sender', () => {
     expect(r.requests[0]?.headers.host).toBe(`hooks.customer.test:${r.port}`);
     // The next send resolves again and is refused.
     const err = await failure(sender({ lookup }).send({ url, messageId: 'msg_pin2', secrets: [secret], body }));
-    expect(err).toBeInstanceOf(UnsafeUrlError);
+    expect(err).toBeInstanceOf(WebhookUrlRefusedError);
     expect(r.requests).toHaveLength(1);
   });
 

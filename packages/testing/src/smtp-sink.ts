@@ -1,6 +1,6 @@
 /**
- * A real SMTP server in-process (smtp-server on 127.0.0.1, random port) that parses every accepted
- * message with postal-mime. Scripted failures answer chosen SMTP codes at MAIL FROM, RCPT TO or
+ * A real SMTP server in-process (smtp-server on 127.0.0.1 or a given address, random port, no
+ * STARTTLS) that parses every accepted message with postal-mime. Scripted failures answer chosen SMTP codes at MAIL FROM, RCPT TO or
  * DATA, e.g. a 421 once then accept, or a 550 for a bouncing address, forever.
  */
 import { EventEmitter } from 'node:events';
@@ -25,6 +25,8 @@ export interface SmtpSinkOptions {
   failures?: SmtpFailureScript[];
   /** Require these credentials when the client authenticates (any other gets 535). */
   auth?: { user: string; pass: string };
+  /** Address to listen on (default 127.0.0.1); e.g. the machine's own non-loopback address. */
+  host?: string;
 }
 
 export interface ReceivedMail {
@@ -54,6 +56,8 @@ export interface SmtpSink {
   messages: ReceivedMail[];
   /** Every scripted refusal given. */
   rejections: SmtpRejection[];
+  /** User names of every AUTH the client sent (the password arrived with it, in clear without TLS). */
+  authAttempts: string[];
   /** First message (already received or still to come) matching `predicate`. */
   waitFor(predicate?: (m: ReceivedMail) => boolean, timeoutMs?: number): Promise<ReceivedMail>;
   close(): Promise<void>;
@@ -104,7 +108,9 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   }));
   const messages: ReceivedMail[] = [];
   const rejections: SmtpRejection[] = [];
+  const authAttempts: string[] = [];
   const events = new EventEmitter();
+  const host = options.host ?? '127.0.0.1';
 
   const server = new SMTPServer({
     secure: false,
@@ -115,6 +121,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     logger: false,
     closeTimeout: 1000,
     onAuth(auth, _session, callback) {
+      authAttempts.push(auth.username ?? '');
       const ok = options.auth && auth.username === options.auth.user && auth.password === options.auth.pass;
       if (ok) return callback(null, { user: auth.username });
       rejections.push({ stage: 'auth', address: undefined, code: 535 });
@@ -175,7 +182,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -185,10 +192,11 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
   const port = (server.server.address() as AddressInfo).port;
 
   return {
-    url: `smtp://127.0.0.1:${port}`,
+    url: `smtp://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     messages,
     rejections,
+    authAttempts,
     waitFor(predicate = () => true, timeoutMs = 5000) {
       const found = messages.find(predicate);
       if (found) return Promise.resolve(found);

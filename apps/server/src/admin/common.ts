@@ -40,7 +40,7 @@ export function formProblem(err: unknown): { message: string; errors: FieldError
     return {
       message: err.issues.length ? 'Please correct the marked fields.' : err.message,
       errors: err.issues,
-      status: 400,
+      status: err.status,
     };
   if (err instanceof ConflictError) return { message: err.message, errors: [], status: 409 };
   if (err instanceof NotFoundError) return { message: err.message, errors: [], status: 404 };

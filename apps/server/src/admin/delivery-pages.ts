@@ -18,7 +18,7 @@ import {
   sendTestEvent,
   updateEndpoint,
 } from '../services/endpoints.ts';
-import { listSubscribers, removeSubscriber } from '../services/subscribers.ts';
+import { listSubscribers, reactivateSubscriber, removeSubscriber } from '../services/subscribers.ts';
 import { actionButton, badge, checkbox, csrfField, field, fmtTime, select } from '../views/layout.ts';
 import { deliveryTable } from './alerts.ts';
 import { type C, csrfOf, formProblem, opt, parseForm, render } from './common.ts';
@@ -70,14 +70,20 @@ export function registerDeliveryPages(admin: Hono<AppEnv>, rt: Runtime) {
   <thead><tr><th scope="col">Email</th><th scope="col">Status</th><th scope="col">Mode</th><th scope="col">Subscribed to</th><th scope="col">Since</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody>${subs.items.map(
     (x) => html`<tr>
-    <td>${x.email}</td><td>${badge(x.status)}</td><td>${x.mode}</td>
+    <td>${x.email}</td><td>${badge(x.status)}${x.bounceCount ? html` <span class="muted">${x.bounceCount} bounce(s)</span>` : ''}</td><td>${x.mode}</td>
     <td>${x.subscriptions.map((y) => y.name).join(', ') || '—'}</td>
     <td>${fmtTime(x.createdAt)}</td>
-    <td>${actionButton(`/admin/subscribers/${x.id}/delete`, `Remove ${x.email}`, csrf, { className: 'danger', confirm: `Remove ${x.email} and their delivery history?` })}</td>
+    <td>${x.status === 'bouncing' ? actionButton(`/admin/subscribers/${x.id}/reactivate`, `Reactivate ${x.email}`, csrf, { className: 'secondary' }) : ''}
+    ${actionButton(`/admin/subscribers/${x.id}/delete`, `Remove ${x.email}`, csrf, { className: 'danger', confirm: `Remove ${x.email} and their delivery history?` })}</td>
   </tr>`,
   )}</tbody>
 </table>`,
     });
+  });
+
+  admin.post('/subscribers/:id/reactivate', async (c) => {
+    await reactivateSubscriber(rt, c.req.param('id'));
+    return c.redirect('/admin/subscribers?done=reactivated', 303);
   });
 
   admin.post('/subscribers/:id/delete', async (c) => {

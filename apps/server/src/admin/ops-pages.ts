@@ -66,7 +66,7 @@ export function registerOpsPages(admin: Hono<AppEnv>, rt: Runtime) {
 <h2 id="new-feed">Add a feed</h2>
 <form method="post" action="/admin/feeds" class="stack" aria-labelledby="new-feed">
   ${csrfField(csrf)}
-  ${field({ name: 'url', label: 'Feed URL (RSS or Atom)', type: 'url', required: true, value: o.values?.url, errors: o.errors })}
+  ${field({ name: 'url', label: 'Feed URL (RSS or Atom)', type: 'url', required: true, value: o.values?.url, errors: o.errors, hint: 'Addresses in private networks are refused unless allowed by FEED_ALLOWED_CIDRS.' })}
   ${field({ name: 'name', label: 'Name', required: true, value: o.values?.name, errors: o.errors })}
   ${select({
     name: 'language',

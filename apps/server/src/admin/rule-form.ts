@@ -15,7 +15,7 @@
  * with a message rather than guessed at: "1,5" (German decimal) and "1,000" (English thousands)
  * cannot be told apart, and reading a threshold a thousand times off would be silent.
  */
-import { RULE_KINDS, type RuleKind } from '@signals/core';
+import { MAX_KEYWORD_WILDCARDS, RULE_KINDS, type RuleKind } from '@signals/core';
 import { html } from 'hono/html';
 import { cleanJson } from '../input.ts';
 import type { FieldError } from '../problem.ts';
@@ -112,7 +112,7 @@ const keywords: Spec = {
   key: 'keywords',
   type: 'list',
   label: 'Keywords',
-  hint: 'One per line, or comma-separated on one line. Whole words, case-insensitive; * is a wildcard inside a word (*blase).',
+  hint: `One per line, or comma-separated on one line. Whole words, case-insensitive; * is a wildcard inside a word (*blase), at most ${MAX_KEYWORD_WILDCARDS} per keyword.`,
 };
 const topics: Spec = {
   key: 'topics',

@@ -50,7 +50,7 @@ import {
   updateRule,
 } from '../services/rules.ts';
 import { cursorFields, newestFirstPage, paged, pagingFields, pagingSchema } from '../services/paging.ts';
-import { getSubscriber, listSubscribers, removeSubscriber } from '../services/subscribers.ts';
+import { getSubscriber, listSubscribers, reactivateSubscriber, removeSubscriber } from '../services/subscribers.ts';
 import {
   addMember,
   countInstruments,
@@ -579,6 +579,18 @@ export function createApi(rt: Runtime) {
       await removeSubscriber(rt, c.req.valid('param').id);
       return c.body(null, 204);
     },
+  );
+  api.openapi(
+    createRoute({
+      method: 'post',
+      path: '/subscribers/{id}/reactivate',
+      tags: tagS,
+      summary: 'Send to a bouncing subscriber again (status confirmed, bounce count 0)',
+      security,
+      request: { params: S.IdParam },
+      responses: { 200: json(S.SubscriberSchema), ...problems(404, 409) },
+    }),
+    async (c) => c.json(await reactivateSubscriber(rt, c.req.valid('param').id), 200),
   );
 
   // -------------------------------------------------------------------------------------------

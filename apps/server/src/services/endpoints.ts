@@ -1,13 +1,12 @@
 /**
- * Webhook endpoints. URLs pass notify's SSRF guard (WEBHOOK_ALLOWED_CIDRS re-opens ranges) when
- * saved, and again at every send. The whsec_ secret is shown once; rotating keeps the previous one
+ * Webhook endpoints. URLs pass the SSRF guard of @signals/netguard (WEBHOOK_ALLOWED_CIDRS re-opens
+ * ranges) when saved, and again at every send. The whsec_ secret is shown once; rotating keeps the previous one
  * signing for 24 h. A test event is sent directly and recorded as a Delivery with its attempt.
  */
 import { ConflictError, NotFoundError, ValidationError } from '@signals/core';
 import { newMessageId } from '@signals/db';
+import { assertPublicUrl, HostResolutionError, UnsafeUrlError } from '@signals/netguard';
 import {
-  UnsafeUrlError,
-  assertPublicUrl,
   buildTestEvent,
   generateSecret,
   renderWebhookBody,
@@ -84,10 +83,10 @@ export function endpointView(e: EndpointRow, now: Date) {
 
 async function checkUrl(rt: Runtime, url: string): Promise<void> {
   try {
-    await assertPublicUrl(url, { allowedCidrs: rt.env.WEBHOOK_ALLOWED_CIDRS });
+    await assertPublicUrl(url, { allowedCidrs: rt.env.WEBHOOK_ALLOWED_CIDRS, label: 'webhook URL' });
   } catch (err) {
     const message = err instanceof Error ? err.message : 'URL refused';
-    if (err instanceof UnsafeUrlError || (err as { code?: string }).code?.startsWith('delivery_')) {
+    if (err instanceof UnsafeUrlError || err instanceof HostResolutionError) {
       throw new ValidationError('Webhook URL refused', [{ path: 'url', message }]);
     }
     throw err;

@@ -1,5 +1,9 @@
-/** News feeds: status, last fetch and error, items; add and enable/disable. */
+/**
+ * News feeds: status, last fetch and error, items; add and enable/disable. Feed URLs are refused
+ * when they point into our own network (see checkFeedUrl); the worker's fetcher checks every fetch.
+ */
 import { NotFoundError, ValidationError } from '@signals/core';
+import { assertPublicUrl, HostResolutionError, UnsafeUrlError } from '@signals/netguard';
 import { z } from 'zod';
 import type { Runtime } from '../context.ts';
 import { text } from '../input.ts';
@@ -97,7 +101,28 @@ export async function getFeed(rt: Runtime, id: string) {
   };
 }
 
+/**
+ * A URL that points into our own network is refused when the feed is saved (422 at `url`), unless
+ * FEED_ALLOWED_CIDRS allows the range: a literal address (127.0.0.1, 10.x, 169.254.169.254, [::1],
+ * 0.0.0.0...) or a name resolving to one (localhost, a compose service name). A name that does not
+ * resolve now is accepted: the fetcher checks what it resolves to at every fetch and redirect.
+ */
+async function checkFeedUrl(rt: Runtime, url: string): Promise<void> {
+  try {
+    await assertPublicUrl(url, { allowedCidrs: rt.env.FEED_ALLOWED_CIDRS, label: 'feed URL' });
+  } catch (err) {
+    if (err instanceof HostResolutionError) return;
+    if (!(err instanceof UnsafeUrlError)) throw err;
+    const message =
+      err.reason === 'address'
+        ? `refused: ${err.refusal ?? 'reserved'} address (allowed only when FEED_ALLOWED_CIDRS lists it)`
+        : err.message;
+    throw new ValidationError('Feed URL refused', [{ path: 'url', message }], 422);
+  }
+}
+
 export async function createFeed(rt: Runtime, input: z.infer<typeof feedCreateSchema>) {
+  await checkFeedUrl(rt, input.url);
   const f = await writeOr('Feed', 'a feed with this URL already exists', () =>
     rt.prisma.feed.create({
       data: {

@@ -5,8 +5,9 @@
  * confirming. Manage and unsubscribe links are HMAC-signed (signSubscriberToken), not stored.
  */
 import { createHash } from 'node:crypto';
-import { NotFoundError, ValidationError } from '@signals/core';
-import { getAppSecret, insertDeliveries, signSubscriberToken, verifySubscriberToken } from '@signals/db';
+import { ConflictError, NotFoundError, ValidationError } from '@signals/core';
+import { signingKeyConfig } from '@signals/config';
+import { insertDeliveries, resolveSigningKeys, signSubscriberToken, verifySubscriberToken } from '@signals/db';
 import { z } from 'zod';
 import type { Runtime } from '../context.ts';
 import { text } from '../input.ts';
@@ -196,15 +197,18 @@ export async function confirm(rt: Runtime, token: string): Promise<{ subscriberI
   return { subscriberId: sub.id };
 }
 
+/** The keys of subscriber links: the same resolution as the worker's, which signs the emailed links. */
+const signingKeys = (rt: Runtime) => resolveSigningKeys(rt.prisma, signingKeyConfig(rt.env));
+
 export async function manageToken(rt: Runtime, subscriberId: string): Promise<string> {
   const sub = await rt.prisma.subscriber.findUnique({ where: { id: subscriberId }, select: { tokenVersion: true } });
   if (!sub) throw new NotFoundError('Subscriber');
-  return signSubscriberToken(await getAppSecret(rt.prisma), subscriberId, sub.tokenVersion);
+  return signSubscriberToken((await signingKeys(rt)).current, subscriberId, sub.tokenVersion);
 }
 
-/** The subscriber a signed manage token is for, when it is genuine and not revoked. */
+/** The subscriber a signed manage token is for, when it is genuine (under any accepted key) and not revoked. */
 export async function subscriberByToken(rt: Runtime, token: string) {
-  const v = verifySubscriberToken(await getAppSecret(rt.prisma), token);
+  const v = verifySubscriberToken((await signingKeys(rt)).accepted, token);
   if (!v) return null;
   const sub = await rt.prisma.subscriber.findUnique({
     where: { id: v.subscriberId },
@@ -287,4 +291,23 @@ export async function getSubscriber(rt: Runtime, id: string) {
 export async function removeSubscriber(rt: Runtime, id: string): Promise<void> {
   const r = await rt.prisma.subscriber.deleteMany({ where: { id } });
   if (r.count === 0) throw new NotFoundError('Subscriber');
+}
+
+/**
+ * An admin's word that a bouncing address works again (the mailbox was fixed, the domain is back):
+ * confirmed with the bounce count at zero, so alerts go to it again. Only a bouncing subscriber can
+ * be reactivated: an unsubscribed one said no, a pending one has not confirmed.
+ */
+export async function reactivateSubscriber(rt: Runtime, id: string) {
+  const r = await rt.prisma.subscriber.updateMany({
+    where: { id, status: 'bouncing' },
+    data: { status: 'confirmed', bounceCount: 0 },
+  });
+  if (r.count === 0) {
+    const sub = await rt.prisma.subscriber.findUnique({ where: { id }, select: { status: true } });
+    if (!sub) throw new NotFoundError('Subscriber');
+    throw new ConflictError(`only a bouncing subscriber can be reactivated (this one is ${sub.status})`);
+  }
+  rt.logger.info({ subscriberId: id }, 'bouncing subscriber reactivated by an admin');
+  return getSubscriber(rt, id);
 }

@@ -205,6 +205,7 @@ export const NOTICES: Record<string, string> = {
   disabled: 'Disabled.',
   revoked: 'Revoked.',
   redelivered: 'Delivery queued again.',
+  reactivated: 'Reactivated: alerts are sent to this address again.',
   loggedout: 'You are logged out.',
   setup: 'Admin account created. Log in.',
 };

@@ -15,6 +15,7 @@ import {
   buildAlertEvent,
   createToken,
   hashToken,
+  MailPermanentError,
   type Mailer,
   nextAttemptDelay,
   renderAlertEmail,
@@ -43,13 +44,14 @@ export interface DeliveryContext {
   mailer: Mailer;
   webhook: WebhookPort;
   publicBaseUrl: string;
+  /** Signs subscriber links: resolveSigningKeys(...).current, the key the server verifies them with. */
   appSecret: string;
   /** Delay before attempt i (ms); attempt 0 is the first. Its length is the number of attempts. */
   webhookSchedule: number[];
   emailSchedule: number[];
   /** How long a confirmation link works. */
   confirmTtlMs?: number;
-  /** Consecutive recipient bounces that mark a subscriber as bouncing. */
+  /** Consecutive recipient bounces (no successful send between) that mark a subscriber as bouncing (default 3). */
   maxBounces?: number;
 }
 
@@ -64,11 +66,25 @@ const WORKER_ID = `${os.hostname()}:${process.pid}`;
 
 type Outcome =
   | { ok: true; statusCode: number | null; response: string }
-  | { ok: false; permanent: boolean; statusCode: number | null; error: string; retryAfterMs?: number };
+  | {
+      ok: false;
+      permanent: boolean;
+      statusCode: number | null;
+      error: string;
+      retryAfterMs?: number;
+      /** The recipient's mailbox does not work (not: this message was refused): counts as a bounce. */
+      recipientBounce?: boolean;
+    };
 
 function outcomeOf(err: unknown): Outcome {
   if (err instanceof PermanentDeliveryError) {
-    return { ok: false, permanent: true, statusCode: err.statusCode ?? null, error: err.message };
+    return {
+      ok: false,
+      permanent: true,
+      statusCode: err.statusCode ?? null,
+      error: err.message,
+      ...(err instanceof MailPermanentError && err.recipientRejected ? { recipientBounce: true } : {}),
+    };
   }
   if (err instanceof TransientDeliveryError) {
     return {
@@ -105,6 +121,8 @@ interface Claimed {
   subEmail: string | null;
   subStatus: string | null;
   subTokenVersion: number | null;
+  /** The subscriber's consecutive recipient bounces so far. */
+  subBounces: number | null;
 }
 
 const isAlertEmail = (c: Pick<Claimed, 'channel' | 'eventType'>) =>
@@ -145,7 +163,7 @@ async function claim(ctx: DeliveryContext, items: { id: string; attempt: number 
     ), c AS (SELECT * FROM one UNION ALL SELECT * FROM grp)
     SELECT c.*, e.url, e.secret, e."previousSecret", e."previousSecretUntil", e.status::text AS "epStatus",
            e.format::text AS "epFormat", e."consecutiveFailures" AS "epFailures", s.email AS "subEmail", s.status::text AS "subStatus",
-           s."tokenVersion" AS "subTokenVersion"
+           s."tokenVersion" AS "subTokenVersion", s."bounceCount" AS "subBounces"
     FROM c
     LEFT JOIN "WebhookEndpoint" e ON e.id = c."endpointId"
     LEFT JOIN "Subscriber" s ON s.id = c."subscriberId"
@@ -486,8 +504,11 @@ async function finish(ctx: DeliveryContext, units: Unit[]) {
     if (u.channel === 'webhook' && first.endpointId && !(o.ok && (first.epFailures ?? 0) === 0)) {
       await endpointBookkeeping(ctx, first.endpointId, o, result);
     }
-    if (u.channel === 'email' && first.subscriberId && !o.ok && o.permanent && o.statusCode && o.statusCode >= 500) {
-      await bounce(ctx, first.subscriberId);
+    // Only a mailbox that does not work counts; a message refused for its content or by policy
+    // fails alone. A message accepted means the address works: the count starts over.
+    if (u.channel === 'email' && first.subscriberId) {
+      if (!o.ok && o.permanent && o.recipientBounce) await bounce(ctx, first.subscriberId);
+      else if (o.ok && (first.subBounces ?? 0) > 0) await resetBounces(ctx, first.subscriberId);
     }
   }
   if (delivered.length) ctx.logger.info({ deliveryIds: delivered, count: delivered.length }, 'delivered');
@@ -495,6 +516,14 @@ async function finish(ctx: DeliveryContext, units: Unit[]) {
   return counts;
 }
 
+async function resetBounces(ctx: DeliveryContext, subscriberId: string) {
+  await ctx.prisma.subscriber.updateMany({
+    where: { id: subscriberId, bounceCount: { gt: 0 } },
+    data: { bounceCount: 0 },
+  });
+}
+
+/** One more recipient bounce; `maxBounces` in a row mark a confirmed subscriber bouncing (no more mail). */
 async function bounce(ctx: DeliveryContext, subscriberId: string) {
   const s = await ctx.prisma.subscriber.update({
     where: { id: subscriberId },

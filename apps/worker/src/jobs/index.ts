@@ -1,6 +1,6 @@
 import { type Clock, systemClock } from '@signals/core';
-import { type Env, publicBaseUrl } from '@signals/config';
-import { type BarCache, createNewsStore, createPriceStore, getAppSecret } from '@signals/db';
+import { type Env, publicBaseUrl, signingKeyConfig } from '@signals/config';
+import { type BarCache, createNewsStore, createPriceStore, resolveSigningKeys } from '@signals/db';
 import {
   acceleratedClock,
   createPriceIngestor,
@@ -54,6 +54,7 @@ export async function buildHandlers(
     pool: true,
     maxConnections: env.SMTP_MAX_CONNECTIONS,
     rateLimit: env.SMTP_RATE_LIMIT,
+    requireTls: env.SMTP_REQUIRE_TLS,
     logger: deps.logger,
   });
   const delivery: DeliveryContext = {
@@ -64,7 +65,7 @@ export async function buildHandlers(
     mailer,
     webhook: createWebhookSender({ allowedCidrs: env.WEBHOOK_ALLOWED_CIDRS, logger: deps.logger, clock: deps.clock }),
     publicBaseUrl: publicBaseUrl(env),
-    appSecret: await getAppSecret(deps.prisma, env.APP_SECRET),
+    appSecret: (await resolveSigningKeys(deps.prisma, signingKeyConfig(env))).current,
     webhookSchedule: env.WEBHOOK_RETRY_SCHEDULE ?? [...DEFAULT_RETRY_SCHEDULE_MS],
     emailSchedule: env.EMAIL_RETRY_SCHEDULE ?? DEFAULT_EMAIL_SCHEDULE,
   };
@@ -89,7 +90,12 @@ export async function buildHandlers(
     clock: market.clock,
     logger: deps.logger,
   });
-  const news = createNewsIngestor({ store: createNewsStore(deps.prisma), clock: deps.clock, logger: deps.logger });
+  const news = createNewsIngestor({
+    store: createNewsStore(deps.prisma),
+    clock: deps.clock,
+    logger: deps.logger,
+    fetchOptions: { allowedCidrs: env.FEED_ALLOWED_CIDRS },
+  });
   const ingestDeps = { ...deps, clock: market.clock };
   const barCache: BarCache = new Map();
   const openMs = env.PRICE_POLL_SEC * 1000;

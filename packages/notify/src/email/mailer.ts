@@ -5,11 +5,13 @@
  * Classification:
  * - 4xx replies (421 closing, 450/451 greylisting, 452 full) and connection errors, timeouts,
  *   TLS errors: transient, `statusCode` = the SMTP code when there is one.
- * - 5xx to MAIL FROM, RCPT TO or DATA (550 no such user, 553 bad address, 554 rejected): permanent,
- *   `command` tells a recipient bounce (RCPT TO) apart.
- * - 5xx outside a transaction (535 authentication failed at AUTH, 5xx greeting): transient and
- *   logged as an error. It is our configuration, not the message: the alert should wait for an
- *   operator instead of being dropped for every subscriber.
+ * - 5xx to MAIL FROM, RCPT TO or DATA: permanent, with what the refusal means
+ *   ({@link smtpFailureKind}): `recipient` (the address does not work: 5.1.x, 5.2.1, a bare 550,
+ *   551 or 553 to RCPT TO) counts as a bounce of the subscriber; `content` (5.7.x policy and spam
+ *   refusals, 552, 554 at DATA, 5.2.2, 5.3.4, 5.6.x) fails that message only; `other` too.
+ * - 5xx outside a transaction (535 authentication failed at AUTH, 5xx greeting, STARTTLS refused):
+ *   transient and logged as an error. It is our configuration, not the message: the alert should
+ *   wait for an operator instead of being dropped for every subscriber.
  */
 import { PermanentDeliveryError, silentLogger, TransientDeliveryError, type Logger } from '@signals/core';
 import net from 'node:net';
@@ -35,7 +37,12 @@ export interface MailerOptions {
   greetingTimeoutMs?: number;
   /** Socket inactivity timeout (default 30 s; nodemailer's own default is 10 minutes). */
   socketTimeoutMs?: number;
-  /** Refuse to send without STARTTLS on smtp:// (default false: opportunistic). */
+  /**
+   * Refuse to talk to an smtp:// server that does not upgrade to TLS with STARTTLS: nothing, the
+   * credentials included, is sent in clear. Default: required unless the host is loopback
+   * (`localhost`, 127.0.0.0/8, `::1`: a local relay or mail catcher). `false` allows plain text to
+   * any host (SMTP_REQUIRE_TLS=false). smtps:// is TLS from the first byte either way.
+   */
   requireTls?: boolean;
   logger?: Logger;
 }
@@ -73,18 +80,58 @@ export interface Mailer {
   close(): Promise<void>;
 }
 
-/** A permanent SMTP failure; `command` is `RCPT TO` for a recipient bounce. */
+/**
+ * What a permanent SMTP refusal says about the address:
+ * - `recipient`: the mailbox does not exist or is disabled; sending again will not work (a bounce).
+ * - `content`: this message was refused (policy, spam, size); the address itself may be fine.
+ * - `other`: anything else (our sender refused, a syntax error): this message failed, nothing more.
+ */
+export type SmtpFailureKind = 'recipient' | 'content' | 'other';
+
+/**
+ * Reads a permanent reply by its enhanced status code (RFC 3463) when the server gave one, else by
+ * its reply code and the command it answered.
+ */
+export function smtpFailureKind(
+  code: number | undefined,
+  enhanced: string | undefined,
+  command?: string,
+): SmtpFailureKind {
+  if (enhanced) {
+    const [, subject = '', detail = ''] = enhanced.split('.');
+    // 5.1.7 / 5.1.8 are about the sender's address, not the recipient's.
+    if (subject === '1') return detail === '7' || detail === '8' ? 'other' : 'recipient';
+    if (subject === '2' && detail === '1') return 'recipient'; // mailbox disabled
+    if (subject === '7' || subject === '6') return 'content'; // security/policy, media
+    if ((subject === '2' && (detail === '2' || detail === '3')) || (subject === '3' && detail === '4'))
+      return 'content';
+    return 'other';
+  }
+  if (command === 'RCPT TO' && (code === 550 || code === 551 || code === 553)) return 'recipient';
+  if (code === 552 || (code === 554 && command === 'DATA')) return 'content';
+  return 'other';
+}
+
+/** The enhanced status code (`5.1.1`) a reply carries after its reply code, if any. */
+export function enhancedStatusCode(reply: string | undefined): string | undefined {
+  return reply ? /(?:^|[\s:])([245]\.\d{1,3}\.\d{1,3})(?=\s|$)/.exec(reply)?.[1] : undefined;
+}
+
+/** A permanent SMTP failure, with what it means for the address ({@link SmtpFailureKind}). */
 export class MailPermanentError extends PermanentDeliveryError {
   constructor(
     message: string,
     statusCode: number | undefined,
     readonly command: string | undefined,
+    readonly kind: SmtpFailureKind = 'other',
+    /** The enhanced status code of the reply (e.g. `5.1.1`), when it had one. */
+    readonly enhancedCode?: string,
   ) {
     super(message, statusCode);
   }
-  /** True when the server refused the recipient: the subscriber's address bounces. */
+  /** True when the recipient's mailbox does not work: the subscriber's address bounces. */
   get recipientRejected(): boolean {
-    return this.command === 'RCPT TO';
+    return this.kind === 'recipient';
   }
 }
 
@@ -129,7 +176,8 @@ export function classifySmtpError(
   );
   if (code !== undefined && code >= 500 && code < 600) {
     if ((command && TRANSACTION_COMMANDS.has(command)) || kind === 'EENVELOPE' || kind === 'EMESSAGE') {
-      return new MailPermanentError(message, code, command);
+      const enhanced = enhancedStatusCode(typeof e.response === 'string' ? e.response : raw);
+      return new MailPermanentError(message, code, command, smtpFailureKind(code, enhanced, command), enhanced);
     }
     return new MailTransientError(message, code, command, true);
   }
@@ -163,6 +211,21 @@ function parseSmtpUrl(smtpUrl: string): {
   return { host, port, secure, ...(user ? { auth: { user, pass } } : {}) };
 }
 
+/** localhost, 127.0.0.0/8, ::1 and ::ffff:127.x: the connection never leaves the machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  if (h === 'localhost' || h.endsWith('.localhost') || h === '::1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  return net.isIPv4(v4) && v4.startsWith('127.');
+}
+
+/** Whether createMailer makes nodemailer insist on STARTTLS (see MailerOptions.requireTls). */
+export function smtpRequiresTls(smtpUrl: string, requireTls?: boolean): boolean {
+  const conn = parseSmtpUrl(smtpUrl);
+  if (conn.secure) return false; // implicit TLS: nothing to upgrade
+  return requireTls ?? !isLoopbackHost(conn.host);
+}
+
 function replyCode(response: string): number | null {
   const m = /^(\d{3})/.exec(response);
   return m ? Number(m[1]) : null;
@@ -184,7 +247,7 @@ export function createMailer(options: MailerOptions): Mailer {
     port: conn.port,
     secure: conn.secure,
     auth: conn.auth,
-    requireTLS: options.requireTls ?? false,
+    requireTLS: smtpRequiresTls(options.smtpUrl, options.requireTls),
     pool: options.pool ?? true,
     maxConnections: options.maxConnections ?? 5,
     maxMessages: options.maxMessages ?? 100,

@@ -10,7 +10,8 @@
  * - 429 and 503 carry the receiver's Retry-After as `retryAfterMs`.
  * - Redirects are not followed: a 3xx is a failure (the redirect target was never checked).
  * - Timeouts, refused or reset connections, TLS errors: transient.
- * - A URL refused by the SSRF guard, or an invalid secret: permanent.
+ * - A URL refused by the SSRF guard ({@link WebhookUrlRefusedError}), or an invalid secret:
+ *   permanent; a host that does not resolve: transient.
  *
  * The host is resolved and checked before connecting, and the socket connects only to the checked
  * addresses (a pinned lookup), while Host and TLS SNI keep the URL's hostname: no DNS rebinding.
@@ -18,7 +19,6 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
   type Clock,
@@ -31,7 +31,15 @@ import {
 import { redactSecrets, redactUrl } from '../redact.ts';
 import { parseRetryAfter } from './retry.ts';
 import { InvalidWebhookSecretError, sign, unixSeconds } from './signing.ts';
-import { allowList, assertPublicUrl, type LookupFn, type ResolvedAddress } from './ssrf.ts';
+import {
+  allowList,
+  assertPublicUrl,
+  HostResolutionError,
+  type LookupFn,
+  pinnedLookup,
+  type ResolvedAddress,
+  UnsafeUrlError,
+} from '@signals/netguard';
 
 export interface WebhookSenderOptions {
   /** Whole request budget: DNS, connect, TLS, response headers and capped body (default 10 s). */
@@ -98,32 +106,22 @@ export class WebhookPermanentError extends PermanentDeliveryError {
   }
 }
 
+/** The SSRF guard refused the endpoint's URL (@signals/netguard): it must be changed. */
+export class WebhookUrlRefusedError extends PermanentDeliveryError {
+  constructor(
+    message: string,
+    readonly reason: UnsafeUrlError['reason'],
+  ) {
+    super(message);
+  }
+}
+
 class RequestTimeout extends Error {}
 
 interface RawResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
-}
-
-/** A lookup that answers with the already checked addresses, whatever DNS says now. */
-function pinnedLookup(addresses: readonly ResolvedAddress[]): LookupFunction {
-  return ((_hostname: string, opts: { family?: number | string; all?: boolean }, cb: (...args: unknown[]) => void) => {
-    const fam = opts.family === 'IPv4' ? 4 : opts.family === 'IPv6' ? 6 : opts.family;
-    const list = fam === 4 || fam === 6 ? addresses.filter((a) => a.family === fam) : addresses;
-    const first = list[0];
-    if (!first) {
-      const err = Object.assign(new Error('no checked address for the requested family'), { code: 'ENOTFOUND' });
-      cb(err, opts.all ? [] : undefined);
-      return;
-    }
-    if (opts.all)
-      cb(
-        null,
-        list.map((a) => ({ address: a.address, family: a.family })),
-      );
-    else cb(null, first.address, first.family);
-  }) as unknown as LookupFunction;
 }
 
 /**
@@ -259,9 +257,18 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
       const timer = setTimeout(() => ac.abort(), timeoutMs);
       try {
         const { url, addresses } = await abortable(
-          assertPublicUrl(input.url, { allowed, ...(options.lookup ? { lookup: options.lookup } : {}) }),
+          assertPublicUrl(input.url, {
+            allowed,
+            label: 'webhook URL',
+            ...(options.lookup ? { lookup: options.lookup } : {}),
+          }),
           ac.signal,
-        );
+        ).catch((err: unknown) => {
+          // The guard's verdicts, as delivery outcomes: a refused URL never works, a name may resolve later.
+          if (err instanceof UnsafeUrlError) throw new WebhookUrlRefusedError(err.message, err.reason);
+          if (err instanceof HostResolutionError) throw new TransientDeliveryError(err.message);
+          throw err;
+        });
         const res = await post(
           url,
           addresses,

@@ -1,32 +1,41 @@
 /**
- * SSRF guard for webhook URLs. A customer-supplied URL must not reach our own network: loopback,
- * private ranges, link-local (cloud metadata at 169.254.169.254), CGNAT, multicast, reserved and
- * documentation ranges, and their IPv6 forms (including IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible
- * `::a.b.c.d` and NAT64 `64:ff9b::a.b.c.d`, which embed an IPv4 address and are judged by it).
+ * Where may we connect? The guard for every request to a URL someone else chose (webhook
+ * endpoints, news feeds): such a URL must not reach our own network. Refused: loopback, private
+ * ranges, link-local (cloud metadata at 169.254.169.254), CGNAT, multicast, reserved and
+ * documentation ranges, and their IPv6 forms (including IPv4-mapped `::ffff:a.b.c.d`,
+ * IPv4-compatible `::a.b.c.d` and NAT64 `64:ff9b::a.b.c.d`, which embed an IPv4 address and are
+ * judged by it).
  *
- * The check runs on what the host RESOLVES to, at send time, and the sender then connects to those
- * checked addresses only (see sender.ts): a DNS answer that changes between check and connect
- * (rebinding) cannot redirect the request. `allowedCidrs` re-opens ranges on purpose (tests on
- * 127.0.0.1, an on-premises receiver).
+ * The check runs on what the host RESOLVES to, at request time, and the caller then connects to
+ * those checked addresses only ({@link pinnedLookup}): a DNS answer that changes between check and
+ * connect (rebinding) cannot redirect the request. A caller that follows redirects checks every
+ * hop again. `allowedCidrs` re-opens ranges on purpose (tests on 127.0.0.1, an on-premises
+ * receiver or feed).
  */
 import { promises as dns } from 'node:dns';
-import net, { BlockList } from 'node:net';
-import { PermanentDeliveryError, TransientDeliveryError } from '@signals/core';
+import net, { BlockList, type LookupFunction } from 'node:net';
+import { DomainError } from '@signals/core';
 
 export type UnsafeUrlReason = 'invalid_url' | 'scheme' | 'credentials' | 'address';
 
-/** The URL may not be called. Permanent: the endpoint must be changed. */
-export class UnsafeUrlError extends PermanentDeliveryError {
+/** The URL may not be called: it must be changed (not retryable). The message names no secret. */
+export class UnsafeUrlError extends DomainError {
   constructor(
     message: string,
     readonly reason: UnsafeUrlReason,
+    /** For `address`: the refused range's name ("loopback", "private", "link-local (cloud metadata)"...). */
+    readonly refusal?: string,
   ) {
-    super(message);
+    super('url_refused', message);
   }
 }
 
 /** The host did not resolve (NXDOMAIN, resolver down): may work later. */
-export class HostResolutionError extends TransientDeliveryError {}
+export class HostResolutionError extends DomainError {
+  constructor(message: string) {
+    super('host_unresolved', message, { retryable: true });
+  }
+}
 
 export interface ResolvedAddress {
   address: string;
@@ -39,7 +48,11 @@ export type LookupFn = (hostname: string) => Promise<readonly { address: string;
 export interface UrlPolicy {
   /** CIDRs (`127.0.0.1/32`, `fd00::/8`) or single addresses that are allowed although reserved. */
   allowedCidrs?: readonly string[];
+  /** The same, already built with {@link allowList} (callers that check many URLs build it once). */
+  allowed?: BlockList;
   lookup?: LookupFn;
+  /** What the URL is, for messages: "webhook URL", "feed URL" (default "URL"). */
+  label?: string;
 }
 
 const DENIED_V4: readonly [string, number, string][] = [
@@ -172,26 +185,26 @@ export function refusalReason(ip: string, allowed: BlockList = new BlockList()):
 }
 
 /**
- * Static checks on a webhook URL: http(s) only, no credentials in it, a host. Throws
+ * Static checks on a URL: http(s) only, no credentials in it, a host. Throws
  * {@link UnsafeUrlError}. The message does not repeat the URL (it may carry a token).
  */
-export function parseWebhookUrl(raw: string): URL {
+export function parseHttpUrl(raw: string, label = 'URL'): URL {
   let u: URL;
   try {
     u = new URL(raw);
   } catch {
-    throw new UnsafeUrlError('webhook URL is not a valid absolute URL', 'invalid_url');
+    throw new UnsafeUrlError(`${label} is not a valid absolute URL`, 'invalid_url');
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
     throw new UnsafeUrlError(
-      `webhook URL scheme "${u.protocol.replace(/:$/, '')}" is not allowed (http or https only)`,
+      `${label} scheme "${u.protocol.replace(/:$/, '')}" is not allowed (http or https only)`,
       'scheme',
     );
   }
   if (u.username || u.password) {
-    throw new UnsafeUrlError('webhook URL must not contain credentials (user:password@)', 'credentials');
+    throw new UnsafeUrlError(`${label} must not contain credentials (user:password@)`, 'credentials');
   }
-  if (!u.hostname) throw new UnsafeUrlError('webhook URL has no host', 'invalid_url');
+  if (!u.hostname) throw new UnsafeUrlError(`${label} has no host`, 'invalid_url');
   return u;
 }
 
@@ -209,9 +222,10 @@ const defaultLookup: LookupFn = (hostname) => dns.lookup(hostname, { all: true, 
  */
 export async function assertPublicUrl(
   raw: string,
-  policy: UrlPolicy & { allowed?: BlockList } = {},
+  policy: UrlPolicy = {},
 ): Promise<{ url: URL; addresses: ResolvedAddress[] }> {
-  const url = parseWebhookUrl(raw);
+  const label = policy.label ?? 'URL';
+  const url = parseHttpUrl(raw, label);
   const allowed = policy.allowed ?? allowList(policy.allowedCidrs);
   const host = bareHostname(url);
   let found: readonly { address: string; family: number }[];
@@ -231,9 +245,32 @@ export async function assertPublicUrl(
     const reason = refusalReason(a.address, allowed);
     if (reason) {
       const shown = host === a.address ? host : `${host} resolves to ${a.address}, which`;
-      throw new UnsafeUrlError(`webhook URL refused: ${shown} is ${reason}`, 'address');
+      throw new UnsafeUrlError(`${label} refused: ${shown} is ${reason}`, 'address', reason);
     }
     addresses.push({ address: a.address, family: a.family === 6 ? 6 : 4 });
   }
   return { url, addresses };
+}
+
+/**
+ * A `lookup` for http(s).request / net.connect that answers with the already checked addresses,
+ * whatever DNS says now (Host and TLS SNI keep the URL's hostname).
+ */
+export function pinnedLookup(addresses: readonly ResolvedAddress[]): LookupFunction {
+  return ((_hostname: string, opts: { family?: number | string; all?: boolean }, cb: (...args: unknown[]) => void) => {
+    const fam = opts.family === 'IPv4' ? 4 : opts.family === 'IPv6' ? 6 : opts.family;
+    const list = fam === 4 || fam === 6 ? addresses.filter((a) => a.family === fam) : addresses;
+    const first = list[0];
+    if (!first) {
+      const err = Object.assign(new Error('no checked address for the requested family'), { code: 'ENOTFOUND' });
+      cb(err, opts.all ? [] : undefined);
+      return;
+    }
+    if (opts.all)
+      cb(
+        null,
+        list.map((a) => ({ address: a.address, family: a.family })),
+      );
+    else cb(null, first.address, first.family);
+  }) as unknown as LookupFunction;
 }

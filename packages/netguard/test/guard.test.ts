@@ -5,7 +5,7 @@ import {
   embeddedIPv4,
   refusalReason,
   UnsafeUrlError,
-} from '@signals/notify';
+} from '../src/index.ts';
 import { describe, expect, it } from 'vitest';
 
 async function refusal(url: string, policy: Parameters<typeof assertPublicUrl>[1] = {}): Promise<unknown> {
@@ -25,7 +25,7 @@ const fakeDns =
     return list.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
   };
 
-describe('SSRF guard', () => {
+describe('SSRF guard (netguard)', () => {
   it.each([
     ['http://127.0.0.1:8080/hook', 'loopback'],
     ['http://10.0.0.1/hook', 'private'],
@@ -93,9 +93,7 @@ describe('SSRF guard', () => {
     expect(ok.addresses.map((a) => a.address)).toEqual(['93.184.216.34', '2606:4700::1111']);
     const rebind = await refusal('https://rebind.example.com/x', { lookup });
     expect(rebind).toBeInstanceOf(UnsafeUrlError);
-    expect((rebind as Error).message).toBe(
-      'webhook URL refused: rebind.example.com resolves to 10.0.0.7, which is private',
-    );
+    expect((rebind as Error).message).toBe('URL refused: rebind.example.com resolves to 10.0.0.7, which is private');
     expect(await refusal('https://metadata.example.com/', { lookup })).toBeInstanceOf(UnsafeUrlError);
     const missing = await refusal('https://nxdomain.example.com/', { lookup });
     expect(missing).toBeInstanceOf(HostResolutionError);
@@ -122,5 +120,11 @@ describe('SSRF guard', () => {
     expect(() => allowList(['127.0.0.1/33'])).toThrow();
     expect(() => allowList(['localhost'])).toThrow();
     expect(allowList(['10.0.0.0/8']).check('10.1.2.3', 'ipv4')).toBe(true);
+  });
+
+  it('names the URL as the caller calls it', async () => {
+    const err = await refusal('http://10.1.2.3/feed.xml', { label: 'feed URL' });
+    expect((err as Error).message).toBe('feed URL refused: 10.1.2.3 is private');
+    expect(((await refusal('ftp://x.example/', { label: 'feed URL' })) as Error).message).toContain('feed URL scheme');
   });
 });
