@@ -15,7 +15,7 @@ export function reachable(host: string, port: number, timeoutMs = 2000): Promise
   });
 }
 
-function hostPort(url: string, defaultPort: number): { host: string; port: number } {
+export function hostPort(url: string, defaultPort: number): { host: string; port: number } {
   const u = new URL(url);
   return { host: u.hostname || '127.0.0.1', port: u.port ? Number(u.port) : defaultPort };
 }
@@ -25,33 +25,42 @@ function redisNodes(target: RedisTarget): { host: string; port: number }[] {
   return target.cluster ? target.cluster.nodes : [hostPort(target.url, 6379)];
 }
 
-/** Does Postgres (and Redis, when given) answer? One TCP connection each, 2 s at most. */
-export async function probeServices(
-  databaseUrl: string,
-  redis?: RedisTarget,
-): Promise<{ postgres: boolean; redis: boolean }> {
-  const pg = hostPort(databaseUrl, 5432);
-  const [postgres, ...nodes] = await Promise.all([
-    reachable(pg.host, pg.port),
-    ...(redis ? redisNodes(redis).map((n) => reachable(n.host, n.port)) : []),
+/** The services to check: Postgres by DATABASE_URL, Redis by REDIS_URL; either may be left out. */
+export interface Services {
+  databaseUrl?: string;
+  redis?: RedisTarget;
+}
+
+/** Does each given service answer (one TCP connection each, 2 s at most)? Left-out ones count as up. */
+export async function probeServices(s: Services): Promise<{ postgres: boolean; redis: boolean }> {
+  const pg = s.databaseUrl ? hostPort(s.databaseUrl, 5432) : undefined;
+  const [postgres, redis] = await Promise.all([
+    pg ? reachable(pg.host, pg.port) : true,
+    s.redis
+      ? Promise.all(redisNodes(s.redis).map((n) => reachable(n.host, n.port))).then((r) => r.some(Boolean))
+      : true,
   ]);
-  return { postgres: !!postgres, redis: !redis || nodes.some(Boolean) };
+  return { postgres, redis };
 }
 
 /**
- * Checks that Postgres and (when `redis` is given) Redis answer. Returns a paragraph for people
- * (no stack trace) naming what is down and how to start it, or null when all are up.
+ * Checks that the given services answer. Returns a paragraph for people (no stack trace) naming
+ * what is down and how to start it, or null when all are up.
  */
-export async function checkServices(databaseUrl: string, redis?: RedisTarget): Promise<string | null> {
-  const pg = hostPort(databaseUrl, 5432);
-  const { postgres: pgOk, redis: redisOk } = await probeServices(databaseUrl, redis);
-  if (pgOk && redisOk) return null;
-  const nodes = redis ? redisNodes(redis).map((n) => `${n.host}:${n.port}`) : [];
-  const where = redis?.cluster ? `any of the Redis Cluster nodes ${nodes.join(', ')}` : `Redis at ${nodes[0]}`;
-  const down = [
-    pgOk ? null : `PostgreSQL at ${pg.host}:${pg.port} (DATABASE_URL)`,
-    redisOk ? null : `${where} (REDIS_URL)`,
-  ].filter(Boolean);
+export async function checkServices(s: Services): Promise<string | null> {
+  const up = await probeServices(s);
+  if (up.postgres && up.redis) return null;
+  const pg = s.databaseUrl ? hostPort(s.databaseUrl, 5432) : undefined;
+  const nodes = s.redis ? redisNodes(s.redis).map((n) => `${n.host}:${n.port}`) : [];
+  const where = s.redis?.cluster ? `any of the Redis Cluster nodes ${nodes.join(', ')}` : `Redis at ${nodes[0]}`;
+  return servicesDownMessage([
+    ...(up.postgres || !pg ? [] : [`PostgreSQL at ${pg.host}:${pg.port} (DATABASE_URL)`]),
+    ...(up.redis ? [] : [`${where} (REDIS_URL)`]),
+  ]);
+}
+
+/** The paragraph for services that do not answer, each named with its variable. */
+function servicesDownMessage(down: string[]): string {
   return (
     `Cannot reach ${down.join(' and ')}. The service keeps its data in PostgreSQL and its work queue in ` +
     'Redis, and needs both running before it starts. Start them with `docker compose up -d postgres redis` ' +

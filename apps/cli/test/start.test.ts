@@ -62,7 +62,7 @@ describe('pnpm cli start', () => {
     expect(r.out.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('creates the database, migrates, seeds, serves /healthz, prints the admin URL and the mail catcher, and stops on SIGTERM', async () => {
+  it('creates the database, migrates, seeds, serves /healthz, prints the admin URL and the mail catcher, restarts a killed worker, and stops on SIGTERM', async () => {
     const port = await freePort();
     const r = cli(['start'], {
       DATABASE_URL: serverUrl(dbName),
@@ -84,7 +84,77 @@ describe('pnpm cli start', () => {
     expect(health.status).toBe(200);
     const inbox = /Mail catcher: +(http:\/\/localhost:\d+\/)/.exec(r.out.stdout)?.[1] ?? '';
     expect((await fetch(inbox)).status).toBe(200);
+
+    // A worker that dies is started again, with a line naming it and how it ended.
+    const firstWorker = pidOf(r.out.stdout, 'worker started');
+    process.kill(firstWorker, 'SIGKILL');
+    await until(() => /worker restarted \(pid \d+\)/.test(r.out.stdout), 60_000, r);
+    expect(r.out.stderr).toContain('worker exited (SIGKILL); restarting in 1 s (crash 1 of 4 tolerated in 5 min)');
+    const secondWorker = pidOf(r.out.stdout, 'worker restarted');
+    expect(secondWorker).not.toBe(firstWorker);
+    expect(alive(secondWorker)).toBe(true);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+
+    // SIGTERM still stops everything gracefully.
+    const server = pidOf(r.out.stdout, 'server started');
     r.child.kill('SIGTERM');
     expect(await r.exited).toBe(0);
-  }, 90_000);
+    expect(alive(server)).toBe(false);
+    expect(alive(secondWorker)).toBe(false);
+  }, 120_000);
+
+  it('stops the whole service with a clear message after the worker crashed 5 times in 5 minutes', async () => {
+    const port = await freePort();
+    const r = cli(['start'], {
+      DATABASE_URL: serverUrl(dbName),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      SMTP_URL: '',
+      QUEUE_PREFIX: `{test:start2:${process.pid}}`,
+    });
+    children.push(r.child);
+    await until(() => r.out.stdout.includes('Stop with Ctrl+C'), 90_000, r);
+    const server = pidOf(r.out.stdout, 'server started');
+    // Kill each worker as soon as it is (re)started: crashes 1-4 are restarted after 1, 2, 4, 8 s.
+    let worker = pidOf(r.out.stdout, 'worker started');
+    for (let crash = 1; crash <= 5; crash++) {
+      process.kill(worker, 'SIGKILL');
+      if (crash === 5) break;
+      await until(() => pidsOf(r.out.stdout, 'worker restarted').length === crash, 60_000, r);
+      worker = pidsOf(r.out.stdout, 'worker restarted')[crash - 1] as number;
+    }
+    expect(await r.exited).toBe(1);
+    expect(r.out.stderr).toContain(
+      'worker crashed 5 times in 5 minutes (last: SIGKILL); stopping the service. The log lines above say why it crashed.',
+    );
+    for (const delay of ['1 s', '2 s', '4 s', '8 s']) expect(r.out.stderr).toContain(`restarting in ${delay} `);
+    expect(alive(server)).toBe(false); // the server was stopped with it
+  }, 180_000);
 });
+
+function pidsOf(out: string, what: string): number[] {
+  return [...out.matchAll(new RegExp(`${what} \\(pid (\\d+)\\)`, 'g'))].map((m) => Number(m[1]));
+}
+
+function pidOf(out: string, what: string): number {
+  const pid = pidsOf(out, what)[0];
+  if (pid === undefined) throw new Error(`no "${what} (pid N)" line in:\n${out}`);
+  return pid;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(cond: () => boolean, ms: number, r: { out: { stdout: string; stderr: string } }) {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out:\n${r.out.stdout}\n${r.out.stderr.slice(-3000)}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
