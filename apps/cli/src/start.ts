@@ -11,7 +11,7 @@ import {
   type EmbeddedService,
   findOnPath,
   redisInstallHint,
-  startEmbeddedPostgres,
+  startPostgresKeeper,
   startLocalRedis,
 } from './embedded.ts';
 import { startMailCatcher } from './mailcatcher.ts';
@@ -70,7 +70,7 @@ async function provideServices(env: Env, dataDir: string): Promise<EmbeddedServi
   try {
     if (embedPostgres) {
       say(`No PostgreSQL answers at ${pg.host}:${pg.port} and DATABASE_URL is unset: starting an embedded one.`);
-      started.push(await startEmbeddedPostgres({ dir: path.join(dataDir, 'postgres'), port: pg.port }));
+      started.push(await startPostgresKeeper({ dir: path.join(dataDir, 'postgres'), port: pg.port }));
       say(`Started ${started.at(-1)?.description}`);
     }
     if (embedRedis && redisBin) {
