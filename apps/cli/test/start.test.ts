@@ -2,11 +2,10 @@
  * The README's run command ends in `pnpm cli start`: these tests run that process as a user would.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropDatabase, repoPaths } from '@signals/db';
-import { serverUrl } from '@signals/testing';
+import { freePort, serverUrl } from '@signals/testing';
 
 const root = repoPaths().root;
 
@@ -27,16 +26,6 @@ function cli(args: string[], env: Record<string, string>) {
   return { child, out, exited };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 describe('pnpm cli start', () => {
   const children: ChildProcess[] = [];
   const dbName = `signals_start_${process.pid}`;
@@ -44,6 +33,20 @@ describe('pnpm cli start', () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await dropDatabase(serverUrl(dbName));
   });
+
+  /** The whole service on its own port and queue prefix, with the mail catcher. */
+  async function runService(label: string) {
+    const port = await freePort();
+    const r = cli(['start'], {
+      DATABASE_URL: serverUrl(dbName),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      SMTP_URL: '',
+      QUEUE_PREFIX: `{test:${label}:${process.pid}}`,
+    });
+    children.push(r.child);
+    return { r, port };
+  }
 
   it('says in one paragraph, without a stack trace, that Redis cannot be reached, and exits non-zero', async () => {
     const r = cli(['start'], { DATABASE_URL: serverUrl(dbName), REDIS_URL: 'redis://127.0.0.1:1' });
@@ -63,15 +66,7 @@ describe('pnpm cli start', () => {
   });
 
   it('creates the database, migrates, seeds, serves /healthz, prints the admin URL and the mail catcher, restarts a killed worker, and stops on SIGTERM', async () => {
-    const port = await freePort();
-    const r = cli(['start'], {
-      DATABASE_URL: serverUrl(dbName),
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      SMTP_URL: '',
-      QUEUE_PREFIX: `test:start:${process.pid}`,
-    });
-    children.push(r.child);
+    const { r, port } = await runService('start');
     const deadline = Date.now() + 60_000;
     while (!r.out.stdout.includes('Stop with Ctrl+C') && Date.now() < deadline && r.child.exitCode === null) {
       await new Promise((res) => setTimeout(res, 200));
@@ -104,15 +99,7 @@ describe('pnpm cli start', () => {
   }, 120_000);
 
   it('stops the whole service with a clear message after the worker crashed 5 times in 5 minutes', async () => {
-    const port = await freePort();
-    const r = cli(['start'], {
-      DATABASE_URL: serverUrl(dbName),
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      SMTP_URL: '',
-      QUEUE_PREFIX: `{test:start2:${process.pid}}`,
-    });
-    children.push(r.child);
+    const { r } = await runService('start2');
     await until(() => r.out.stdout.includes('Stop with Ctrl+C'), 90_000, r);
     const server = pidOf(r.out.stdout, 'server started');
     // Kill each worker as soon as it is (re)started: crashes 1-4 are restarted after 1, 2, 4, 8 s.

@@ -144,7 +144,7 @@ describe('an invalid REDIS_URL', () => {
       expect(r.stderr).toMatch(/REDIS_URL: node 2 \("10\.0\.0\.2:notaport"\) is not host:port/);
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     }
-  });
+  }, 120_000); // three processes loading their code at once on a busy machine
 
   it('stops the worker when a cluster is named but QUEUE_PREFIX has no hash tag (exit 78)', async () => {
     const r = await runEntry('apps/worker/src/main.ts', {
@@ -153,5 +153,5 @@ describe('an invalid REDIS_URL', () => {
     });
     expect(r.code).toBe(78);
     expect(r.stderr).toMatch(/QUEUE_PREFIX: must contain a hash tag/);
-  });
+  }, 60_000);
 });

@@ -4,13 +4,13 @@
  * middle and started again. Every delivery arrives, and any repeat carries the same webhook-id
  * (at-least-once, deduplicable by receivers).
  */
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRedisUrl } from '@signals/config';
 import { createAlertWithDeliveries } from '@signals/db';
 import { createQueues, createRedis } from '@signals/queue';
 import {
   createTestDb,
+  freePort,
   type RedisCluster,
   startRedisCluster,
   startSmtpSink,
@@ -58,12 +58,7 @@ describe.each([
     });
 
     const logs: string[] = [];
-    const metricsPort = await new Promise<number>((resolve) => {
-      const probe = net.createServer().listen(0, '127.0.0.1', () => {
-        const { port } = probe.address() as net.AddressInfo;
-        probe.close(() => resolve(port));
-      });
-    });
+    const metricsPort = await freePort();
     const env = {
       DATABASE_URL: db.url,
       REDIS_URL: redisUrl,
@@ -83,7 +78,7 @@ describe.each([
     };
     const a = start('A');
     const b = start('B', { WORKER_METRICS_PORT: String(metricsPort), HOST: '127.0.0.1' });
-    await Promise.all([a.started(), b.started()]);
+    await Promise.all([a.started(90_000), b.started(90_000)]); // code loading is slow on a busy machine
 
     // The fan-out: one alert, 1,000 endpoints, written in one transaction, then enqueued.
     const redis = createRedis(parseRedisUrl(redisUrl), 'producer');

@@ -8,3 +8,4 @@ export * from './logger.ts';
 export * from './processes.ts';
 export * from './redis-cluster.ts';
 export * from './postgres-server.ts';
+export * from './ports.ts';

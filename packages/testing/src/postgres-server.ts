@@ -4,11 +4,11 @@
  * 127.0.0.1 only, no Unix socket. Nothing is shared with the machine's Postgres.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { createDatabaseIfMissing, migrate } from '@signals/db';
+import { freePort } from './ports.ts';
 
 export interface PostgresServer {
   port: number;
@@ -24,17 +24,6 @@ export interface PostgresServer {
   destroy(): Promise<void>;
   /** The server's last log lines (for failure messages). */
   log: string[];
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startPostgresServer(): Promise<PostgresServer> {
