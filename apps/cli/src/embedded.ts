@@ -92,11 +92,11 @@ export async function startEmbeddedPostgres(o: { dir: string; port: number }): P
  * the worker finished, so the run command stops it last. If the run command dies, the keeper sees
  * its stdin close and stops PostgreSQL too.
  */
-export async function startPostgresKeeper(o: { dir: string; port: number }): Promise<EmbeddedService> {
+export async function startPostgresKeeper(o: { dir: string; port: number; cwd: string }): Promise<EmbeddedService> {
   const keeper = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(import.meta.dirname, 'postgres-keeper.ts'), o.dir, String(o.port)],
-    { detached: true, stdio: ['pipe', 'pipe', 'inherit'] },
+    { cwd: o.cwd, detached: true, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const exited = new Promise<void>((resolve) => keeper.once('exit', () => resolve()));
   // The keeper writes one JSON line: { description } once PostgreSQL is up, or { error }.

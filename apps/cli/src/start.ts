@@ -40,7 +40,7 @@ async function waitForHealth(url: string, timeoutMs: number, gaveUp: () => boole
  * Postgres and Redis for the service: the configured ones, or on a bare machine (variable unset,
  * nothing at the default address) embedded ones. Exits with a paragraph when one cannot be had.
  */
-async function provideServices(env: Env, dataDir: string): Promise<EmbeddedService[]> {
+async function provideServices(env: Env, root: string, dataDir: string): Promise<EmbeddedService[]> {
   const up = await probeServices({ databaseUrl: env.DATABASE_URL, redis: env.REDIS_URL });
   const embedPostgres = !up.postgres && !isSet('DATABASE_URL');
   const embedRedis = !up.redis && !isSet('REDIS_URL');
@@ -70,7 +70,7 @@ async function provideServices(env: Env, dataDir: string): Promise<EmbeddedServi
   try {
     if (embedPostgres) {
       say(`No PostgreSQL answers at ${pg.host}:${pg.port} and DATABASE_URL is unset: starting an embedded one.`);
-      started.push(await startPostgresKeeper({ dir: path.join(dataDir, 'postgres'), port: pg.port }));
+      started.push(await startPostgresKeeper({ dir: path.join(dataDir, 'postgres'), port: pg.port, cwd: root }));
       say(`Started ${started.at(-1)?.description}`);
     }
     if (embedRedis && redisBin) {
@@ -92,7 +92,11 @@ async function stopAll(services: EmbeddedService[]): Promise<void> {
 export async function start(env: Env): Promise<void> {
   const root = repoPaths().root;
   const dataDir = path.resolve(env.DATA_DIR ?? path.join(root, '.data'));
-  const embedded = await provideServices(env, dataDir);
+  const embedded = await provideServices(env, root, dataDir);
+  // Stopped while migrating or seeding: do not leave the embedded services behind.
+  const stopEarly = () => void stopAll(embedded).finally(() => process.exit(1));
+  process.once('SIGINT', stopEarly);
+  process.once('SIGTERM', stopEarly);
   let mail: Awaited<ReturnType<typeof startMailCatcher>> | undefined;
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   try {
@@ -142,6 +146,8 @@ export async function start(env: Env): Promise<void> {
     if (embedded.length) say('Stopped the embedded services (their data is kept).');
     process.exit(failed ? 1 : code);
   });
+  process.removeListener('SIGINT', stopEarly);
+  process.removeListener('SIGTERM', stopEarly);
   process.on('SIGINT', () => void supervisor.stop());
   process.on('SIGTERM', () => void supervisor.stop());
 

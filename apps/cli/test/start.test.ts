@@ -67,7 +67,7 @@ describe('pnpm cli start', () => {
 
   it('creates the database, migrates, seeds, serves /healthz, prints the admin URL and the mail catcher, restarts a killed worker, and stops on SIGTERM', async () => {
     const { r, port } = await runService('start');
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 150_000; // the run command itself waits up to 120 s for /healthz
     while (!r.out.stdout.includes('Stop with Ctrl+C') && Date.now() < deadline && r.child.exitCode === null) {
       await new Promise((res) => setTimeout(res, 200));
     }
@@ -96,11 +96,11 @@ describe('pnpm cli start', () => {
     expect(await r.exited).toBe(0);
     expect(alive(server)).toBe(false);
     expect(alive(secondWorker)).toBe(false);
-  }, 120_000);
+  }, 240_000);
 
   it('stops the whole service with a clear message after the worker crashed 5 times in 5 minutes', async () => {
     const { r } = await runService('start2');
-    await until(() => r.out.stdout.includes('Stop with Ctrl+C'), 90_000, r);
+    await until(() => r.out.stdout.includes('Stop with Ctrl+C'), 150_000, r);
     const server = pidOf(r.out.stdout, 'server started');
     // Kill each worker as soon as it is (re)started: crashes 1-4 are restarted after 1, 2, 4, 8 s.
     let worker = pidOf(r.out.stdout, 'worker started');
@@ -116,7 +116,7 @@ describe('pnpm cli start', () => {
     );
     for (const delay of ['1 s', '2 s', '4 s', '8 s']) expect(r.out.stderr).toContain(`restarting in ${delay} `);
     expect(alive(server)).toBe(false); // the server was stopped with it
-  }, 180_000);
+  }, 360_000);
 });
 
 function pidsOf(out: string, what: string): number[] {
