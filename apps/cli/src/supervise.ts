@@ -151,7 +151,8 @@ export function supervise(
       [...state.values()].map(async (s) => {
         if (s.timer) clearTimeout(s.timer);
         const c = s.child;
-        if (!c || c.exitCode !== null || c.signalCode !== null) return;
+        // No pid: it never started (spawn error), so no exit event will come.
+        if (!c || c.pid === undefined || c.exitCode !== null || c.signalCode !== null) return;
         const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
         c.kill('SIGTERM');
         await exited;
