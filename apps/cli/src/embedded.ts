@@ -41,7 +41,7 @@ export function redisInstallHint(platform = process.platform): string {
 
 /**
  * Starts PostgreSQL on 127.0.0.1:`port` with its data in `dir` (created on first use), in this
- * process (the keeper below). It trusts connections from this machine only (listen address
+ * process (a keeper: see startKept). It trusts connections from this machine only (listen address
  * 127.0.0.1, no Unix socket), as the default DATABASE_URL (no password) expects.
  */
 export async function startEmbeddedPostgres(o: { dir: string; port: number }): Promise<EmbeddedService> {
@@ -86,20 +86,25 @@ export async function startEmbeddedPostgres(o: { dir: string; port: number }): P
   };
 }
 
+/** What a keeper process runs (its argument, as JSON). */
+export type KeptService =
+  | { kind: 'postgres'; dir: string; port: number }
+  | { kind: 'redis'; bin: string; dir: string; port: number };
+
 /**
- * Runs PostgreSQL from a keeper process in its own process group (postgres-keeper.ts). Ctrl+C in a
- * terminal signals the run command's whole group: PostgreSQL must not stop before the server and
- * the worker finished, so the run command stops it last. If the run command dies, the keeper sees
- * its stdin close and stops PostgreSQL too.
+ * Runs a service from a keeper process in its own process group (keeper.ts). Ctrl+C in a terminal
+ * signals the run command's whole group: the services must not stop before the server and the
+ * worker finished, so the run command stops them last. If the run command dies, the keeper sees
+ * its stdin close and stops the service too.
  */
-export async function startPostgresKeeper(o: { dir: string; port: number; cwd: string }): Promise<EmbeddedService> {
+export async function startKept(service: KeptService, o: { cwd: string }): Promise<EmbeddedService> {
   const keeper = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(import.meta.dirname, 'postgres-keeper.ts'), o.dir, String(o.port)],
+    ['--import', 'tsx', path.join(import.meta.dirname, 'keeper.ts'), JSON.stringify(service)],
     { cwd: o.cwd, detached: true, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const exited = new Promise<void>((resolve) => keeper.once('exit', () => resolve()));
-  // The keeper writes one JSON line: { description } once PostgreSQL is up, or { error }.
+  // The keeper writes one JSON line: { description } once the service is up, or { error }.
   const first = await new Promise<{ description?: string; error?: string }>((resolve) => {
     let buf = '';
     keeper.stdout?.on('data', (b: Buffer) => {
@@ -107,7 +112,7 @@ export async function startPostgresKeeper(o: { dir: string; port: number; cwd: s
       const nl = buf.indexOf('\n');
       if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)));
     });
-    void exited.then(() => resolve({ error: 'the embedded PostgreSQL keeper exited during start' }));
+    void exited.then(() => resolve({ error: `the keeper of the embedded ${service.kind} exited during start` }));
   });
   if (!first.description) {
     keeper.kill('SIGKILL');
@@ -122,7 +127,10 @@ export async function startPostgresKeeper(o: { dir: string; port: number; cwd: s
   };
 }
 
-/** Starts `redis-server` on 127.0.0.1:`port` with AOF and `noeviction`, its data in `dir`. */
+/**
+ * Starts `redis-server` on 127.0.0.1:`port` with AOF and `noeviction`, its data in `dir`, as a
+ * child of this process (a keeper: see startKept).
+ */
 export async function startLocalRedis(o: { bin: string; dir: string; port: number }): Promise<EmbeddedService> {
   fs.mkdirSync(o.dir, { recursive: true });
   const kept = fs.existsSync(path.join(o.dir, 'appendonlydir'));
@@ -147,9 +155,7 @@ export async function startLocalRedis(o: { bin: string; dir: string; port: numbe
       '--logfile',
       path.join(o.dir, 'redis.log'),
     ],
-    // Its own process group: a Ctrl+C meant for the run command must not stop Redis under the
-    // server and the worker while they finish (the run command stops it last).
-    { stdio: 'ignore', detached: true },
+    { stdio: 'ignore' },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const probe = new Redis({ host: '127.0.0.1', port: o.port, lazyConnect: true, retryStrategy: () => 200 });
@@ -178,9 +184,12 @@ export async function startLocalRedis(o: { bin: string; dir: string; port: numbe
     description: `Redis (${o.bin}) on 127.0.0.1:${o.port}, append-only, data in ${o.dir}${kept ? ' (kept from an earlier start)' : ' (new)'}`,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      // SIGTERM: redis-server flushes the append-only file and exits.
+      // SIGTERM: redis-server flushes the append-only file and exits. It refuses to when it cannot
+      // write it (the data dir is gone): then it is killed after 10 s.
       child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
+      clearTimeout(timer);
     },
   };
 }

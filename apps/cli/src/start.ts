@@ -7,13 +7,7 @@
 import path from 'node:path';
 import { type Env, isSet, publicBaseUrl, redactUrl } from '@signals/config';
 import { createDatabaseIfMissing, createPrisma, migrate, repoPaths } from '@signals/db';
-import {
-  type EmbeddedService,
-  findOnPath,
-  redisInstallHint,
-  startPostgresKeeper,
-  startLocalRedis,
-} from './embedded.ts';
+import { type EmbeddedService, findOnPath, redisInstallHint, startKept } from './embedded.ts';
 import { startMailCatcher } from './mailcatcher.ts';
 import { checkServices, hostPort, probeServices } from './preflight.ts';
 import { supervise } from './supervise.ts';
@@ -70,12 +64,19 @@ async function provideServices(env: Env, root: string, dataDir: string): Promise
   try {
     if (embedPostgres) {
       say(`No PostgreSQL answers at ${pg.host}:${pg.port} and DATABASE_URL is unset: starting an embedded one.`);
-      started.push(await startPostgresKeeper({ dir: path.join(dataDir, 'postgres'), port: pg.port, cwd: root }));
+      started.push(
+        await startKept({ kind: 'postgres', dir: path.join(dataDir, 'postgres'), port: pg.port }, { cwd: root }),
+      );
       say(`Started ${started.at(-1)?.description}`);
     }
     if (embedRedis && redisBin) {
       say(`No Redis answers at ${rd.host}:${rd.port} and REDIS_URL is unset: starting ${redisBin}.`);
-      started.push(await startLocalRedis({ bin: redisBin, dir: path.join(dataDir, 'redis'), port: rd.port }));
+      started.push(
+        await startKept(
+          { kind: 'redis', bin: redisBin, dir: path.join(dataDir, 'redis'), port: rd.port },
+          { cwd: root },
+        ),
+      );
       say(`Started ${started.at(-1)?.description}`);
     }
   } catch (err) {

@@ -40,11 +40,29 @@ const POLL_HEALTH = `
     }
   })();`;
 
+/** Waits until nothing accepts connections on 5432 and 6379 (exit 0), or 30 s pass (exit 1). */
+const WAIT_CLOSED = `
+  const net = require('node:net');
+  const open = (port) => new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+  const deadline = Date.now() + 30000;
+  (async () => {
+    for (;;) {
+      const up = [(await open(5432)) && 5432, (await open(6379)) && 6379].filter(Boolean);
+      if (up.length === 0) { console.log('closed'); return; }
+      if (Date.now() > deadline) { console.log('still answering: ' + up.join(', ')); process.exit(1); }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();`;
+
 describe('npm start on a bare machine (network namespace: no Postgres, no Redis, no network)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signals-bare-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('starts an embedded PostgreSQL and a local redis-server, serves /healthz, stops them, and keeps their data', async (ctx) => {
+  it('starts an embedded PostgreSQL and a local redis-server, serves /healthz, stops them (also when killed), and keeps their data', async (ctx) => {
     const why = cannotRun();
     if (why) ctx.skip(`skipped: ${why}`);
     // The postgres user (embedded Postgres does not run as root) must reach the data dir.
@@ -57,6 +75,7 @@ describe('npm start on a bare machine (network namespace: no Postgres, no Redis,
     fs.symlinkSync(process.execPath, path.join(noRedisBin, 'node'));
 
     fs.writeFileSync(path.join(dir, 'poll-health.cjs'), POLL_HEALTH);
+    fs.writeFileSync(path.join(dir, 'wait-closed.cjs'), WAIT_CLOSED);
     const script = `
       set -u
       ip link set lo up
@@ -64,18 +83,21 @@ describe('npm start on a bare machine (network namespace: no Postgres, no Redis,
       # Round 0: no redis-server installed -> the one command that installs it, exit 1.
       PATH=${JSON.stringify(noRedisBin)} node --import tsx apps/cli/src/main.ts start > "$OUT/run0.log" 2>&1
       echo "exit $?" >> "$OUT/run0.log"
-      # Rounds 1 and 2: the run command as users type it, in its own process group, stopped once
-      # healthy as Ctrl+C in its terminal would: SIGINT to the whole group.
+      # Rounds 1 and 2: the run command as users type it, in its own process group. Once healthy,
+      # round 1 is stopped as Ctrl+C in its terminal would (SIGINT to the whole group); round 2 is
+      # killed outright (SIGKILL to the group): the embedded services must stop anyway.
       for round in 1 2; do
         setsid npm start > "$OUT/run$round.log" 2>&1 &
         pid=$!
         node "$OUT/poll-health.cjs" > "$OUT/health$round.txt" 2>&1
         healthy=$?
-        kill -INT -- -$pid
+        if [ $round = 1 ]; then kill -INT -- -$pid; else kill -KILL -- -$pid; fi
         wait $pid
         echo "exit $?" >> "$OUT/run$round.log"
         [ $healthy = 0 ] || exit 91
       done
+      # After the kill: nothing may answer on 5432 or 6379 within 30 s.
+      node "$OUT/wait-closed.cjs" > "$OUT/closed.txt" 2>&1 || exit 92
     `;
     const env: NodeJS.ProcessEnv = {};
     // Only what a user's shell would have: none of the test run's service URLs.
@@ -91,7 +113,7 @@ describe('npm start on a bare machine (network namespace: no Postgres, no Redis,
     });
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     const read = (f: string) => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), 'utf8') : '');
-    const logs = ['run0.log', 'run1.log', 'health1.txt', 'run2.log', 'health2.txt']
+    const logs = ['run0.log', 'run1.log', 'health1.txt', 'run2.log', 'health2.txt', 'closed.txt']
       .map((f) => `${f}:\n${read(f)}`)
       .join('\n');
     expect(code, `shell:\n${shell}\n${logs}`).toBe(0);
@@ -125,9 +147,9 @@ describe('npm start on a bare machine (network namespace: no Postgres, no Redis,
     expect(run2).not.toMatch(/Created database/);
     expect(run2).toMatch(/Database schema is up to date/);
     expect(read('health2.txt')).toMatch(/"ok":true/);
-    expect(run2).toContain('Stopped the embedded services (their data is kept).');
-    expect(run2).toMatch(/exit (0|130)\n$/);
-    // Both stopped cleanly: no server left holding the data.
+    expect(run2).toMatch(/exit 137\n$/); // killed: no chance to stop anything itself
+    // Its keepers saw it die and stopped PostgreSQL and Redis: nothing answers, no server holds the data.
+    expect(read('closed.txt')).toBe('closed\n');
     expect(fs.existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
     expect(fs.existsSync(path.join(dataDir, 'redis', 'appendonlydir'))).toBe(true);
   }, 600_000);
