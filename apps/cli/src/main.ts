@@ -22,7 +22,7 @@ commands:
 
 /** migrate and seed need Postgres only. */
 async function needPostgres(env: { DATABASE_URL: string }) {
-  const problem = await checkServices(env.DATABASE_URL);
+  const problem = await checkServices({ databaseUrl: env.DATABASE_URL });
   if (problem) {
     process.stderr.write(`\n${problem}\n\n`);
     process.exit(1);

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type { RedisTarget } from '@signals/config';
 
 /** Can we open a TCP connection to host:port within timeoutMs? */
 export function reachable(host: string, port: number, timeoutMs = 2000): Promise<boolean> {
@@ -14,27 +15,52 @@ export function reachable(host: string, port: number, timeoutMs = 2000): Promise
   });
 }
 
-function hostPort(url: string, defaultPort: number): { host: string; port: number } {
+export function hostPort(url: string, defaultPort: number): { host: string; port: number } {
   const u = new URL(url);
   return { host: u.hostname || '127.0.0.1', port: u.port ? Number(u.port) : defaultPort };
 }
 
-/**
- * Checks that Postgres and (when `redisUrl` is given) Redis answer. Returns a paragraph for people
- * (no stack trace) naming what is down and how to start it, or null when all are up.
- */
-export async function checkServices(databaseUrl: string, redisUrl?: string): Promise<string | null> {
-  const pg = hostPort(databaseUrl, 5432);
-  const rd = redisUrl === undefined ? undefined : hostPort(redisUrl, 6379);
-  const [pgOk, redisOk] = await Promise.all([
-    reachable(pg.host, pg.port),
-    rd ? reachable(rd.host, rd.port) : Promise.resolve(true),
+/** The Redis nodes to try: the one of a single Redis, or a cluster's seed nodes (any one will do). */
+function redisNodes(target: RedisTarget): { host: string; port: number }[] {
+  return target.cluster ? target.cluster.nodes : [hostPort(target.url, 6379)];
+}
+
+/** The services to check: Postgres by DATABASE_URL, Redis by REDIS_URL; either may be left out. */
+export interface Services {
+  databaseUrl?: string;
+  redis?: RedisTarget;
+}
+
+/** Does each given service answer (one TCP connection each, 2 s at most)? Left-out ones count as up. */
+export async function probeServices(s: Services): Promise<{ postgres: boolean; redis: boolean }> {
+  const pg = s.databaseUrl ? hostPort(s.databaseUrl, 5432) : undefined;
+  const [postgres, redis] = await Promise.all([
+    pg ? reachable(pg.host, pg.port) : true,
+    s.redis
+      ? Promise.all(redisNodes(s.redis).map((n) => reachable(n.host, n.port))).then((r) => r.some(Boolean))
+      : true,
   ]);
-  if (pgOk && redisOk) return null;
-  const down = [
-    pgOk ? null : `PostgreSQL at ${pg.host}:${pg.port} (DATABASE_URL)`,
-    redisOk || !rd ? null : `Redis at ${rd.host}:${rd.port} (REDIS_URL)`,
-  ].filter(Boolean);
+  return { postgres, redis };
+}
+
+/**
+ * Checks that the given services answer. Returns a paragraph for people (no stack trace) naming
+ * what is down and how to start it, or null when all are up.
+ */
+export async function checkServices(s: Services): Promise<string | null> {
+  const up = await probeServices(s);
+  if (up.postgres && up.redis) return null;
+  const pg = s.databaseUrl ? hostPort(s.databaseUrl, 5432) : undefined;
+  const nodes = s.redis ? redisNodes(s.redis).map((n) => `${n.host}:${n.port}`) : [];
+  const where = s.redis?.cluster ? `any of the Redis Cluster nodes ${nodes.join(', ')}` : `Redis at ${nodes[0]}`;
+  return servicesDownMessage([
+    ...(up.postgres || !pg ? [] : [`PostgreSQL at ${pg.host}:${pg.port} (DATABASE_URL)`]),
+    ...(up.redis ? [] : [`${where} (REDIS_URL)`]),
+  ]);
+}
+
+/** The paragraph for services that do not answer, each named with its variable. */
+function servicesDownMessage(down: string[]): string {
   return (
     `Cannot reach ${down.join(' and ')}. The service keeps its data in PostgreSQL and its work queue in ` +
     'Redis, and needs both running before it starts. Start them with `docker compose up -d postgres redis` ' +

@@ -1,20 +1,24 @@
 /**
- * `pnpm cli start` (what the README's run command ends in): checks Postgres and Redis, creates the
- * database, migrates, seeds, starts the mail catcher when SMTP_URL is unset, then runs the server
- * and the worker as child processes and prints the admin URL once /healthz answers.
+ * `pnpm cli start` (what the README's run command ends in): checks Postgres and Redis (starting
+ * embedded ones on a bare machine), creates the database, migrates, seeds, starts the mail catcher
+ * when SMTP_URL is unset, then runs the server and the worker as supervised child processes and
+ * prints the admin URL once /healthz answers.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { type Env, publicBaseUrl, redactUrl } from '@signals/config';
+import { type Env, isSet, publicBaseUrl, redactUrl } from '@signals/config';
 import { createDatabaseIfMissing, createPrisma, migrate, repoPaths } from '@signals/db';
+import { type EmbeddedService, findOnPath, redisInstallHint, startKept } from './embedded.ts';
 import { startMailCatcher } from './mailcatcher.ts';
-import { checkServices } from './preflight.ts';
+import { checkServices, hostPort, probeServices } from './preflight.ts';
+import { supervise } from './supervise.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
+const warn = (line: string) => process.stderr.write(`${line}\n`);
 
-async function waitForHealth(url: string, timeoutMs: number): Promise<boolean> {
+/** Polls `url` until it answers 2xx (true), `timeoutMs` passes or `gaveUp()` says to stop (false). */
+async function waitForHealth(url: string, timeoutMs: number, gaveUp: () => boolean): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !gaveUp()) {
     try {
       const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
       if (r.ok) return true;
@@ -26,75 +30,131 @@ async function waitForHealth(url: string, timeoutMs: number): Promise<boolean> {
   return false;
 }
 
-export async function start(env: Env): Promise<void> {
-  const problem = await checkServices(env.DATABASE_URL, env.REDIS_URL);
-  if (problem) {
-    process.stderr.write(`\n${problem}\n\n`);
+/**
+ * Postgres and Redis for the service: the configured ones, or on a bare machine (variable unset,
+ * nothing at the default address) embedded ones. Exits with a paragraph when one cannot be had.
+ */
+async function provideServices(env: Env, root: string, dataDir: string): Promise<EmbeddedService[]> {
+  const up = await probeServices({ databaseUrl: env.DATABASE_URL, redis: env.REDIS_URL });
+  const embedPostgres = !up.postgres && !isSet('DATABASE_URL');
+  const embedRedis = !up.redis && !isSet('REDIS_URL');
+  // A URL the operator set that does not answer keeps today's message: we never start a stand-in.
+  const down = await checkServices({
+    databaseUrl: up.postgres || embedPostgres ? undefined : env.DATABASE_URL,
+    redis: up.redis || embedRedis ? undefined : env.REDIS_URL,
+  });
+  const redisBin = embedRedis ? findOnPath('redis-server') : undefined;
+  // Unset variables mean the defaults: both are single URLs with a host and port.
+  const pg = hostPort(env.DATABASE_URL, 5432);
+  const rd = hostPort(env.REDIS_URL.url, 6379);
+  const problems = [
+    down,
+    embedRedis && !redisBin
+      ? `No Redis answers at ${rd.host}:${rd.port} and REDIS_URL is unset, ` +
+        `so this command would start a local redis-server, but none is installed. Install it with ${redisInstallHint()}, ` +
+        'or set REDIS_URL to a Redis that is running; then run this command again.'
+      : null,
+  ].filter((p): p is string => !!p);
+  if (problems.length) {
+    warn(`\n${problems.join('\n\n')}\n`);
     process.exit(1);
   }
-  if (await createDatabaseIfMissing(env.DATABASE_URL)) say(`Created database ${redactUrl(env.DATABASE_URL)}`);
-  const applied = await migrate(env.DATABASE_URL);
-  say(applied.length ? `Applied migrations: ${applied.join(', ')}` : 'Database schema is up to date');
 
-  const prisma = createPrisma({ databaseUrl: env.DATABASE_URL, poolSize: 2 });
+  const started: EmbeddedService[] = [];
   try {
-    const { loadSeeds } = await import('@signals/seeds');
-    const r = await loadSeeds(prisma);
-    say(`Seeds loaded: ${r.watchlists} watchlists, ${r.instruments} instruments, ${r.feeds} feeds, ${r.rules} rules`);
-  } finally {
-    await prisma.$disconnect();
+    if (embedPostgres) {
+      say(`No PostgreSQL answers at ${pg.host}:${pg.port} and DATABASE_URL is unset: starting an embedded one.`);
+      started.push(
+        await startKept({ kind: 'postgres', dir: path.join(dataDir, 'postgres'), port: pg.port }, { cwd: root }),
+      );
+      say(`Started ${started.at(-1)?.description}`);
+    }
+    if (embedRedis && redisBin) {
+      say(`No Redis answers at ${rd.host}:${rd.port} and REDIS_URL is unset: starting ${redisBin}.`);
+      started.push(
+        await startKept(
+          { kind: 'redis', bin: redisBin, dir: path.join(dataDir, 'redis'), port: rd.port },
+          { cwd: root },
+        ),
+      );
+      say(`Started ${started.at(-1)?.description}`);
+    }
+  } catch (err) {
+    await stopAll(started);
+    throw err;
   }
+  return started;
+}
 
-  const childEnv: NodeJS.ProcessEnv = { ...process.env };
-  let mail: Awaited<ReturnType<typeof startMailCatcher>> | undefined;
-  if (!env.SMTP_URL) {
-    mail = await startMailCatcher({ smtpPort: 1025, httpPort: 8025, dir: path.join(repoPaths().root, '.data/mail') });
-    childEnv.SMTP_URL = mail.smtpUrl;
-  }
+async function stopAll(services: EmbeddedService[]): Promise<void> {
+  for (const s of [...services].reverse()) await s.stop().catch((err: Error) => warn(`could not stop: ${err.message}`));
+}
 
+export async function start(env: Env): Promise<void> {
   const root = repoPaths().root;
-  const children: ChildProcess[] = [];
-  const run = (name: string, entry: string) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
-      cwd: root,
-      env: childEnv,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    child.on('exit', (code, signal) => {
-      if (!stopping) {
-        process.stderr.write(`${name} exited (${signal ?? code}); stopping.\n`);
-        void stop(1);
-      }
-    });
-    children.push(child);
-  };
+  const dataDir = path.resolve(env.DATA_DIR ?? path.join(root, '.data'));
+  const embedded = await provideServices(env, root, dataDir);
+  // Stopped while migrating or seeding: do not leave the embedded services behind.
+  const stopEarly = () => void stopAll(embedded).finally(() => process.exit(1));
+  process.once('SIGINT', stopEarly);
+  process.once('SIGTERM', stopEarly);
+  let mail: Awaited<ReturnType<typeof startMailCatcher>> | undefined;
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  try {
+    if (await createDatabaseIfMissing(env.DATABASE_URL)) say(`Created database ${redactUrl(env.DATABASE_URL)}`);
+    const applied = await migrate(env.DATABASE_URL);
+    say(applied.length ? `Applied migrations: ${applied.join(', ')}` : 'Database schema is up to date');
 
-  let stopping = false;
-  const stop = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.exitCode !== null || c.signalCode !== null) return resolve();
-            c.once('exit', () => resolve());
-            c.kill('SIGTERM');
-          }),
-      ),
-    );
+    const prisma = createPrisma({ databaseUrl: env.DATABASE_URL, poolSize: 2 });
+    try {
+      const { loadSeeds } = await import('@signals/seeds');
+      const r = await loadSeeds(prisma);
+      say(`Seeds loaded: ${r.watchlists} watchlists, ${r.instruments} instruments, ${r.feeds} feeds, ${r.rules} rules`);
+    } finally {
+      await prisma.$disconnect();
+    }
+
+    if (!env.SMTP_URL) {
+      mail = await startMailCatcher({ smtpPort: 1025, httpPort: 8025, dir: path.join(dataDir, 'mail') });
+      childEnv.SMTP_URL = mail.smtpUrl;
+    }
+  } catch (err) {
     await mail?.close();
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
+    await stopAll(embedded);
+    throw err;
+  }
 
-  run('server', 'apps/server/src/main.ts');
-  run('worker', 'apps/worker/src/main.ts');
+  const node = (entry: string) => ({
+    command: process.execPath,
+    args: ['--import', 'tsx', path.join(root, entry)],
+    cwd: root,
+    env: childEnv,
+  });
+  const supervisor = supervise(
+    [
+      { name: 'server', ...node('apps/server/src/main.ts') },
+      { name: 'worker', ...node('apps/worker/src/main.ts') },
+    ],
+    { say, warn },
+  );
+  let failed = false;
+  let ended = false;
+  // One way out: stop the children (signal, give-up or no health), then what we started, then exit.
+  void supervisor.done.then(async ({ code }) => {
+    ended = true;
+    await mail?.close();
+    await stopAll(embedded);
+    if (embedded.length) say('Stopped the embedded services (their data is kept).');
+    process.exit(failed ? 1 : code);
+  });
+  process.removeListener('SIGINT', stopEarly);
+  process.removeListener('SIGTERM', stopEarly);
+  process.on('SIGINT', () => void supervisor.stop());
+  process.on('SIGTERM', () => void supervisor.stop());
 
   const base = publicBaseUrl(env);
   const local = `http://127.0.0.1:${env.PORT}`;
-  if (await waitForHealth(`${local}/healthz`, 60_000)) {
+  if (await waitForHealth(`${local}/healthz`, 120_000, () => ended)) {
     say('');
     say(`  Market Signals is running.`);
     say(`  Admin page:      ${base}/admin`);
@@ -104,10 +164,12 @@ export async function start(env: Env): Promise<void> {
       say(
         `  Mail catcher:    ${mail.inboxUrl}  (SMTP_URL is unset: every email lands here, nothing leaves this machine)`,
       );
+    for (const s of embedded) say(`  Embedded:        ${s.description}`);
     say('  Stop with Ctrl+C.');
     say('');
-  } else {
-    process.stderr.write('The server did not become healthy within 60 s; see the log lines above.\n');
-    await stop(1);
+  } else if (!ended) {
+    warn('The server did not become healthy within 120 s; see the log lines above.');
+    failed = true;
+    await supervisor.stop();
   }
 }

@@ -1,9 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Clock, PriceSource } from '@signals/core';
 import type { Env } from '@signals/config';
 import type { PrismaClient } from '@signals/db';
-import type { QueueSet } from '@signals/queue';
+import type { QueueSet, RedisConnection } from '@signals/queue';
 import type { Metrics } from './metrics.ts';
 import type { RateLimiter } from './security/ratelimit.ts';
 import type { WebhookSender } from '@signals/notify';
@@ -11,7 +10,7 @@ import type { WebhookSender } from '@signals/notify';
 export interface AppDeps {
   env: Env;
   prisma: PrismaClient;
-  redis: Redis;
+  redis: RedisConnection;
   queues: QueueSet;
   logger: Logger;
   metrics: Metrics;

@@ -1,16 +1,16 @@
 import type { Worker } from 'bullmq';
 import type { WorkerQueueName } from '@signals/config';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Clock } from '@signals/core';
 import type { PrismaClient } from '@signals/db';
 import { type Payload, type QueueKey, type QueueSet, catalog, createWorker } from '@signals/queue';
+import type { RedisConnection } from '@signals/queue';
 
 /** What every job handler gets: I/O passed in, never imported (tests build their own). */
 export interface WorkerDeps {
   prisma: PrismaClient;
   /** Blocking connection for BullMQ workers (maxRetriesPerRequest: null). */
-  redis: Redis;
+  redis: RedisConnection;
   queues: QueueSet;
   prefix: string;
   logger: Logger;

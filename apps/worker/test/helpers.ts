@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import type { Clock } from '@signals/core';
 import { createAlertWithDeliveries, type NewAlert, type PrismaClient } from '@signals/db';
 import { createMailer, createWebhookSender, generateSecret } from '@signals/notify';
-import { createQueues, createRedis, type QueueSet } from '@signals/queue';
+import { createQueues, createRedis, type QueueSet, type RedisTarget } from '@signals/queue';
 import { TEST_REDIS_URL } from '@signals/testing';
 import { DELIVERY_BATCH, type DeliveryContext, runDeliveries } from '../src/delivery/deliver.ts';
 import { sweepDeliveries } from '../src/delivery/sweep.ts';
@@ -99,7 +99,8 @@ export async function startHarness(o: {
   webhookSchedule?: number[];
   emailSchedule?: number[];
   concurrency?: number;
-  redisUrl?: string;
+  /** One Redis by URL, or a target from parseRedisUrl (a cluster). */
+  redisUrl?: string | RedisTarget;
 }): Promise<Harness> {
   const clock = o.clock ?? { now: () => new Date() };
   const redis = createRedis(o.redisUrl ?? TEST_REDIS_URL, 'worker');

@@ -3,6 +3,7 @@
  * A missing or malformed variable stops the process with a message naming it.
  */
 import { z } from 'zod';
+import { hasHashTag, parseRedisUrl } from './redis-url.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -46,7 +47,21 @@ const queueList = commaList
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: url(['postgresql:', 'postgres:']).default('postgresql://postgres@127.0.0.1:5432/signals'),
-  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  /**
+   * One Redis (`redis://`, `rediss://`) or a Redis Cluster (`redis+cluster://h1:p1,h2:p2`,
+   * `rediss+cluster://` for TLS), parsed into the form `createRedis` takes.
+   */
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .transform((v, ctx) => {
+      try {
+        return parseRedisUrl(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
   /** Base URL people reach the server at: links in emails point here. Defaults to http://localhost:PORT. */
@@ -123,8 +138,13 @@ export const envSchema = z.object({
   /** First admin, created at start if no admin exists. */
   ADMIN_EMAIL: z.string().email().optional(),
   ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
-  /** BullMQ key prefix (a hash tag keeps every key on one Redis Cluster slot). */
+  /**
+   * BullMQ key prefix, also used by every other Redis key of the service. A hash tag (`{...}`)
+   * keeps every key on one Redis Cluster slot: required when REDIS_URL names a cluster.
+   */
   QUEUE_PREFIX: z.string().min(1).default('{signals}'),
+  /** Where the run command keeps what it starts itself (embedded Postgres, Redis, mail). Default <repo>/.data. */
+  DATA_DIR: z.string().min(1).optional(),
   /** Port of the worker's own /metrics and /healthz (unset: no listener). One port per process. */
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   /**
@@ -137,6 +157,20 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Mark cookies Secure even behind a TLS-terminating proxy that speaks http to us. */
   COOKIE_SECURE: bool.optional(),
+});
+
+/**
+ * Rules across variables. A cluster moves multi-key commands (BullMQ's scripts, MULTI, pipelines)
+ * only when all their keys share a slot: the prefix's hash tag guarantees that.
+ */
+const checkedSchema = envSchema.superRefine((env, ctx) => {
+  if (env.REDIS_URL.cluster && !hasHashTag(env.QUEUE_PREFIX)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['QUEUE_PREFIX'],
+      message: `must contain a hash tag such as {signals} when REDIS_URL names a Redis Cluster (got "${env.QUEUE_PREFIX}")`,
+    });
+  }
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -155,7 +189,7 @@ export class ConfigError extends Error {
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   // Treat empty strings as unset, as shells and compose files often produce them.
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
-  const r = envSchema.safeParse(cleaned);
+  const r = checkedSchema.safeParse(cleaned);
   if (!r.success) {
     throw new ConfigError(
       r.error.issues.map((i) => ({
@@ -165,6 +199,15 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     );
   }
   return r.data;
+}
+
+/**
+ * Whether the operator set `name` (an empty string counts as unset, as in parseEnv). The run
+ * command starts embedded services only for what was left unset.
+ */
+export function isSet(name: keyof Env, source: Record<string, string | undefined> = process.env): boolean {
+  const v = source[name];
+  return v !== undefined && v !== '';
 }
 
 /** Derived settings apps need beyond the raw variables. */
@@ -200,4 +243,5 @@ export function loadEnvOrExit(source: Record<string, string | undefined> = proce
 }
 
 export { createLogger, redactUrl, REDACT_PATHS } from './logger.ts';
+export { hasHashTag, parseRedisUrl, type RedisNode, type RedisTarget } from './redis-url.ts';
 export { onShutdown } from './shutdown.ts';

@@ -45,6 +45,8 @@ export function redactUrl(raw: string | undefined): string | undefined {
     u.search = '';
     return u.toString();
   } catch {
+    // A cluster URL (`redis+cluster://user:pass@h1:p1,h2:p2`) is not a WHATWG URL: hide its password.
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return raw.replace(/^([^:]+:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
     return '[unparseable url]';
   }
 }

@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseEnv, publicBaseUrl, signingKeyConfig } from '@signals/config';
+import {
+  ConfigError,
+  isSet,
+  parseEnv,
+  parseRedisUrl,
+  publicBaseUrl,
+  redactUrl,
+  signingKeyConfig,
+} from '@signals/config';
 
 describe('environment', () => {
   it('has defaults that fit the development machine', () => {
     const env = parseEnv({});
     expect(env.DATABASE_URL).toBe('postgresql://postgres@127.0.0.1:5432/signals');
-    expect(env.REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(env.REDIS_URL).toEqual({ url: 'redis://127.0.0.1:6379' });
     expect(env.PORT).toBe(3000);
     expect(env.SMTP_URL).toBeUndefined();
     expect(env.YAHOO_BASE_URL).toBeUndefined();
@@ -45,6 +53,78 @@ describe('environment', () => {
 
   it('refuses a short admin password', () => {
     expect(() => parseEnv({ ADMIN_EMAIL: 'a@b.co', ADMIN_PASSWORD: 'short' })).toThrow(/ADMIN_PASSWORD/);
+  });
+
+  it('reads REDIS_URL as one Redis or as a Redis Cluster with its seed nodes', () => {
+    expect(parseEnv({ REDIS_URL: 'rediss://:pw@cache.example.com:6380/2' }).REDIS_URL).toEqual({
+      url: 'rediss://:pw@cache.example.com:6380/2',
+    });
+    const env = parseEnv({ REDIS_URL: 'redis+cluster://10.0.0.1:7000,10.0.0.2:7001, redis-3.internal' });
+    expect(env.REDIS_URL.cluster).toEqual({
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+        { host: 'redis-3.internal', port: 6379 },
+      ],
+      tls: false,
+    });
+    expect(env.QUEUE_PREFIX).toBe('{signals}'); // the default already carries a hash tag
+    expect(parseRedisUrl('rediss+cluster://app:p%40ss%2Fw@[::1]:7000,h2:7001/').cluster).toEqual({
+      nodes: [
+        { host: '::1', port: 7000 },
+        { host: 'h2', port: 7001 },
+      ],
+      username: 'app',
+      password: 'p@ss/w',
+      tls: true,
+    });
+  });
+
+  it('stops on a malformed cluster URL, naming REDIS_URL and what is wrong, without the password', () => {
+    const cases: [string, RegExp][] = [
+      ['redis+cluster://', /node 1 \(""\) is not host:port/],
+      ['redis+cluster://h1:7000,,h2:7001', /node 2/],
+      ['redis+cluster://h1:70000', /outside 1-65535/],
+      ['redis+cluster://h1:7000/3', /no path, database number or options/],
+      ['redis+cluster://h1:7000?tls=true', /no path, database number or options/],
+      ['redis+cluster://u:secret%zz@h1:7000', /URL encoding/],
+      ['memcached://h1:11211', /must start with redis:\/\//],
+    ];
+    for (const [value, why] of cases) {
+      try {
+        parseEnv({ REDIS_URL: value });
+        expect.unreachable(value);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        const problems = (err as ConfigError).problems;
+        expect(problems.map((p) => p.variable)).toEqual(['REDIS_URL']);
+        expect(problems[0]?.message).toMatch(why);
+        expect((err as Error).message).not.toContain('secret');
+      }
+    }
+  });
+
+  it('requires a hash tag in QUEUE_PREFIX when REDIS_URL names a cluster', () => {
+    const cluster = 'redis+cluster://127.0.0.1:7000';
+    for (const prefix of ['signals', 'signals{}', '}signals{']) {
+      expect(() => parseEnv({ REDIS_URL: cluster, QUEUE_PREFIX: prefix })).toThrow(
+        /QUEUE_PREFIX: must contain a hash tag/,
+      );
+    }
+    expect(parseEnv({ REDIS_URL: cluster, QUEUE_PREFIX: 'prod:{signals}' }).QUEUE_PREFIX).toBe('prod:{signals}');
+    // One Redis takes any prefix.
+    expect(parseEnv({ QUEUE_PREFIX: 'signals' }).QUEUE_PREFIX).toBe('signals');
+  });
+
+  it('keeps the password of a cluster URL out of logs', () => {
+    expect(redactUrl('redis+cluster://app:s3cret@h1:7000,h2:7001')).toBe('redis+cluster://app:***@h1:7000,h2:7001');
+    expect(redactUrl('redis+cluster://h1:7000,h2:7001')).toBe('redis+cluster://h1:7000,h2:7001');
+  });
+
+  it('tells a variable set to empty from one set to a value', () => {
+    expect(isSet('DATABASE_URL', {})).toBe(false);
+    expect(isSet('DATABASE_URL', { DATABASE_URL: '' })).toBe(false);
+    expect(isSet('DATABASE_URL', { DATABASE_URL: 'postgresql://db/x' })).toBe(true);
   });
 });
 

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { type Clock, SourceUnavailableError, systemClock } from '@signals/core';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /** The request budget ran out for this window: no request was sent. Not a source failure. */
 export class BudgetExhaustedError extends SourceUnavailableError {
@@ -17,7 +18,8 @@ export interface RequestBudget {
 }
 
 export interface RedisRequestBudgetOptions {
-  redis: Redis;
+  /** One Redis or a Redis Cluster (the window's one key decides the node). */
+  redis: Redis | Cluster;
   /** Key prefix (per deployment, per test). */
   prefix: string;
   /** Source name ("yahoo"), part of the key and of error messages. */
@@ -40,11 +42,11 @@ if n > tonumber(ARGV[1]) then
 end
 return n
 `;
+const TAKE_SHA = createHash('sha1').update(TAKE).digest('hex');
 
 /** Fixed-window request budget in Redis, shared by every worker that uses the same prefix. */
 export class RedisRequestBudget implements RequestBudget {
   private readonly o: Required<Omit<RedisRequestBudgetOptions, 'clock'>> & { clock: Clock };
-  private sha: string | undefined;
 
   constructor(opts: RedisRequestBudgetOptions) {
     this.o = { source: 'yahoo', windowMs: 60_000, clock: systemClock, ...opts };
@@ -56,15 +58,14 @@ export class RedisRequestBudget implements RequestBudget {
 
   private async run(key: string): Promise<number> {
     const args = [String(this.o.limit), String(this.o.windowMs * 2)];
-    if (this.sha) {
-      try {
-        return Number(await this.o.redis.evalsha(this.sha, 1, key, ...args));
-      } catch (e) {
-        if (!String(e).includes('NOSCRIPT')) throw e;
-      }
+    // EVALSHA, and EVAL where the node does not know the script yet (which caches it there). Both
+    // go to the node owning `key`; SCRIPT LOAD would go to any node of a cluster.
+    try {
+      return Number(await this.o.redis.evalsha(TAKE_SHA, 1, key, ...args));
+    } catch (e) {
+      if (!String(e).includes('NOSCRIPT')) throw e;
     }
-    this.sha = String(await this.o.redis.script('LOAD', TAKE));
-    return Number(await this.o.redis.evalsha(this.sha, 1, key, ...args));
+    return Number(await this.o.redis.eval(TAKE, 1, key, ...args));
   }
 
   async take(): Promise<void> {

@@ -1,20 +1,70 @@
 import { Queue, Worker, type Job, type JobsOptions, type WorkerOptions } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { type Payload, type QueueKey, catalog } from './catalog.ts';
 
 export { catalog, type Payload, type QueueKey } from './catalog.ts';
 export { UnrecoverableError, type Job } from 'bullmq';
 
+/** A connection to one Redis or to a Redis Cluster: every Redis use of the service takes either. */
+export type RedisConnection = Redis | Cluster;
+
+/**
+ * Where Redis is, as @signals/config parses REDIS_URL: `url` for one Redis, plus `cluster` (seed
+ * nodes and credentials) for a Redis Cluster.
+ */
+export interface RedisTarget {
+  url: string;
+  cluster?: {
+    nodes: { host: string; port: number }[];
+    username?: string;
+    password?: string;
+    tls: boolean;
+  };
+}
+
+/** Per-connection options of a cluster client (its nodes' connections) besides the cluster's own. */
+export interface CreateRedisExtra extends RedisOptions {
+  /** Cluster only: options of the cluster client itself (e.g. clusterRetryStrategy). */
+  cluster?: Omit<ClusterOptions, 'redisOptions'>;
+}
+
 /**
  * Redis connections. Workers block on Redis and must retry forever (maxRetriesPerRequest: null);
- * producers in HTTP handlers fail fast instead of queueing commands while Redis is away.
+ * producers in HTTP handlers fail fast instead of queueing commands while Redis is away. A target
+ * with `cluster` gives an ioredis Cluster with the same behaviour per role (BullMQ reads
+ * maxRetriesPerRequest from the cluster's redisOptions). A plain string is one Redis.
  */
-export function createRedis(url: string, role: 'worker' | 'producer', extra: RedisOptions = {}): Redis {
-  return new Redis(url, {
-    maxRetriesPerRequest: role === 'worker' ? null : 1,
+export function createRedis(url: string, role: 'worker' | 'producer', extra?: CreateRedisExtra): Redis;
+export function createRedis(
+  target: string | RedisTarget,
+  role: 'worker' | 'producer',
+  extra?: CreateRedisExtra,
+): RedisConnection;
+export function createRedis(
+  target: string | RedisTarget,
+  role: 'worker' | 'producer',
+  extra: CreateRedisExtra = {},
+): RedisConnection {
+  const t = typeof target === 'string' ? { url: target } : target;
+  const { cluster: clusterExtra, ...redisExtra } = extra;
+  const perRole = { maxRetriesPerRequest: role === 'worker' ? null : 1 };
+  if (!t.cluster) {
+    // A cluster URL that skipped @signals/config would reach ioredis as a bogus single host.
+    if (/^rediss?\+cluster:/i.test(t.url)) throw new Error('parse cluster URLs with parseRedisUrl (@signals/config)');
+    return new Redis(t.url, { ...perRole, enableOfflineQueue: role === 'worker', lazyConnect: false, ...redisExtra });
+  }
+  const c = t.cluster;
+  return new Cluster(c.nodes, {
     enableOfflineQueue: role === 'worker',
     lazyConnect: false,
-    ...extra,
+    ...clusterExtra,
+    redisOptions: {
+      ...perRole,
+      ...(c.username ? { username: c.username } : {}),
+      ...(c.password ? { password: c.password } : {}),
+      ...(c.tls ? { tls: {} } : {}),
+      ...redisExtra,
+    },
   });
 }
 
@@ -41,7 +91,7 @@ export interface QueueSet {
 }
 
 /** Producers for every queue in the catalog, validating payloads before they go to Redis. */
-export function createQueues(connection: Redis, prefix: string): QueueSet {
+export function createQueues(connection: RedisConnection, prefix: string): QueueSet {
   const queues = new Map<QueueKey, Queue>();
   const get = (key: QueueKey): Queue => {
     let q = queues.get(key);
@@ -122,7 +172,7 @@ export function createQueues(connection: Redis, prefix: string): QueueSet {
 export function createWorker<K extends QueueKey>(
   key: K,
   handler: (payload: Payload<K>, job: Job) => Promise<unknown>,
-  opts: { connection: Redis; prefix: string } & Omit<WorkerOptions, 'connection' | 'prefix'>,
+  opts: { connection: RedisConnection; prefix: string } & Omit<WorkerOptions, 'connection' | 'prefix'>,
 ): Worker {
   const def = catalog[key];
   return new Worker(

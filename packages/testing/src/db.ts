@@ -54,9 +54,12 @@ export async function createTestDb(): Promise<TestDb> {
   };
 }
 
-/** A unique BullMQ prefix (and Redis key space) for one test. */
+/**
+ * A unique BullMQ prefix (and Redis key space) for one test. It is a hash tag, as QUEUE_PREFIX must
+ * be on a Redis Cluster, so the same tests run on one Redis and on a cluster.
+ */
 export function testPrefix(label = 't'): string {
-  return `test:${label}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  return `{test:${label}:${process.pid}:${randomBytes(4).toString('hex')}}`;
 }
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

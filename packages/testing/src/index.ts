@@ -6,3 +6,6 @@ export * from './webhook-receiver.ts';
 export * from './feed-server.ts';
 export * from './logger.ts';
 export * from './processes.ts';
+export * from './redis-cluster.ts';
+export * from './postgres-server.ts';
+export * from './ports.ts';

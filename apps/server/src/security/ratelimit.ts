@@ -2,7 +2,7 @@
  * Fixed-window counters in Redis (INCR + PEXPIRE in one MULTI), shared by every server process.
  * Used for login attempts (per IP and per email) and the public subscribe forms.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '@signals/queue';
 import { createHash } from 'node:crypto';
 import { HttpProblem } from '../problem.ts';
 
@@ -24,7 +24,7 @@ export function keyOf(s: string): string {
   return createHash('sha256').update(s).digest('hex').slice(0, 24);
 }
 
-export function createRateLimiter(redis: Redis, prefix: string): RateLimiter {
+export function createRateLimiter(redis: RedisConnection, prefix: string): RateLimiter {
   return {
     async hit(limits) {
       const multi = redis.multi();

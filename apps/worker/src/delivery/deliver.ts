@@ -9,7 +9,7 @@
  */
 import os from 'node:os';
 import { DomainError, PermanentDeliveryError, type Clock, type Logger, TransientDeliveryError } from '@signals/core';
-import { type PrismaClient, signSubscriberToken } from '@signals/db';
+import { isDatabaseAway, type PrismaClient, signSubscriberToken } from '@signals/db';
 import {
   type AlertView,
   buildAlertEvent,
@@ -53,6 +53,11 @@ export interface DeliveryContext {
   confirmTtlMs?: number;
   /** Consecutive recipient bounces (no successful send between) that mark a subscriber as bouncing (default 3). */
   maxBounces?: number;
+  /**
+   * DELIVERY_LEASE_SEC in ms (default 120 s): after this the sweeper hands a row left `sending`
+   * back. While Postgres is away, claiming and recording wait for it at most this long.
+   */
+  leaseMs?: number;
 }
 
 export const DEFAULT_EMAIL_SCHEDULE = [0, 30_000, 120_000, 600_000, 1_800_000, 7_200_000];
@@ -203,7 +208,10 @@ export async function runDeliveries(
   ctx: DeliveryContext,
   items: { id: string; attempt: number }[],
 ): Promise<{ claimed: number; succeeded: number; retry: number; failed: number; dead: number }> {
-  const rows = await claim(ctx, items);
+  const leaseMs = ctx.leaseMs ?? 120_000;
+  const rows = await whileDatabaseAway(ctx, 'claiming deliveries', Date.now() + leaseMs, () => claim(ctx, items));
+  // The sweeper counts the lease from the claim (on its own clock): keep a tenth of it as margin.
+  const recordBy = Date.now() + leaseMs * 0.9;
   if (rows.length === 0) {
     ctx.logger.debug({ deliveries: items.length }, 'nothing claimable (done, taken, or not due): skipped');
     return { claimed: 0, succeeded: 0, retry: 0, failed: 0, dead: 0 };
@@ -225,7 +233,30 @@ export async function runDeliveries(
     // A bug in one send must not strand the others in `sending`: it becomes a retryable failure.
     work.map((w) => w.run.catch((err): Unit => done(w.rows, outcomeOf(err), w.channel))),
   );
-  return finish(ctx, units);
+  return finish(ctx, units, recordBy);
+}
+
+/**
+ * Runs `fn` again, with backoff, while Postgres is away (a restart, a failover), until `deadline`.
+ * Recording matters most: a send that succeeded but whose result is not written stays `sending`,
+ * and the sweeper sends it again after the lease. Waiting for Postgres within the lease records it
+ * once instead. Past the deadline the error goes up and the lease takes over.
+ */
+async function whileDatabaseAway<T>(ctx: DeliveryContext, what: string, deadline: number, fn: () => Promise<T>) {
+  let delayMs = 250;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isDatabaseAway(err) || Date.now() + delayMs > deadline) throw err;
+      ctx.logger.warn(
+        { err: (err as Error).message, retryInMs: delayMs },
+        `Postgres is unreachable: ${what} again soon`,
+      );
+      await new Promise((r) => setTimeout(r, delayMs));
+      delayMs = Math.min(delayMs * 2, 5000);
+    }
+  }
 }
 
 async function deliverAlertEmails(ctx: DeliveryContext, group: Claimed[]): Promise<Unit> {
@@ -404,7 +435,7 @@ async function deliverWebhook(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
  * Records the attempt of every delivery of every unit and moves each row on (done, retry later, or
  * dead) in ONE statement, storing the webhook body on its first attempt.
  */
-async function finish(ctx: DeliveryContext, units: Unit[]) {
+async function finish(ctx: DeliveryContext, units: Unit[], recordBy: number) {
   const now = ctx.clock.now();
   const counts = { claimed: 0, succeeded: 0, retry: 0, failed: 0, dead: 0 };
   const retries: { id: string; attempt: number; delayMs: number }[] = [];
@@ -455,7 +486,11 @@ async function finish(ctx: DeliveryContext, units: Unit[]) {
     results.set(u, result);
   }
   if (col.id.length) {
-    await ctx.prisma.$executeRaw`
+    await whileDatabaseAway(
+      ctx,
+      'recording delivery results',
+      recordBy,
+      () => ctx.prisma.$executeRaw`
       WITH u AS (
         SELECT * FROM unnest(${col.id}::text[], ${col.status}::text[], ${col.nextAt}::text[], ${col.outcome}::text[],
                              ${col.code}::int[], ${col.response}::text[], ${col.error}::text[], ${col.ms}::int[],
@@ -475,7 +510,8 @@ async function finish(ctx: DeliveryContext, units: Unit[]) {
         -- Kept as a JSON string, not parsed into jsonb (which reorders keys): retries send the same bytes.
         payload = COALESCE(d.payload, to_jsonb(u.payload)),
         "updatedAt" = now() AT TIME ZONE 'UTC'
-      FROM u WHERE d.id = u.id`;
+      FROM u WHERE d.id = u.id`,
+    );
   }
 
   const delivered: string[] = [];

@@ -68,6 +68,7 @@ export async function buildHandlers(
     appSecret: (await resolveSigningKeys(deps.prisma, signingKeyConfig(env))).current,
     webhookSchedule: env.WEBHOOK_RETRY_SCHEDULE ?? [...DEFAULT_RETRY_SCHEDULE_MS],
     emailSchedule: env.EMAIL_RETRY_SCHEDULE ?? DEFAULT_EMAIL_SCHEDULE,
+    leaseMs: env.DELIVERY_LEASE_SEC * 1000,
   };
 
   const market = await marketClock(env);

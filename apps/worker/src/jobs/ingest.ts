@@ -7,12 +7,11 @@ import { type Clock, type Logger, isMarketOpen, pollIntervalMs } from '@signals/
 import type { PrismaClient } from '@signals/db';
 import type { PriceIngestor } from '@signals/market-data';
 import type { NewsIngestor } from '@signals/news';
-import type { QueueSet } from '@signals/queue';
-import type { Redis } from 'ioredis';
+import type { QueueSet, RedisConnection } from '@signals/queue';
 
 export interface IngestDeps {
   prisma: PrismaClient;
-  redis: Redis;
+  redis: RedisConnection;
   queues: QueueSet;
   clock: Clock;
   logger: Logger;
