@@ -5,6 +5,7 @@ import type { Env } from '@signals/config';
 import type { PrismaClient } from '@signals/db';
 import type { QueueSet } from '@signals/queue';
 import type { Metrics } from './metrics.ts';
+import type { TrustedProxies } from './security/client-ip.ts';
 import type { RateLimiter } from './security/ratelimit.ts';
 import type { WebhookSender } from '@signals/notify';
 
@@ -21,8 +22,6 @@ export interface AppDeps {
   priceSource?: PriceSource;
   /** Sends the admin's "test event" directly (default: notify's Standard Webhooks sender). */
   webhookSender?: WebhookSender;
-  /** Redis key prefix for rate limits (default `signals:`; tests pass their own). */
-  keyPrefix?: string;
   clock?: Clock;
 }
 
@@ -39,4 +38,6 @@ export interface Runtime extends AppDeps {
   rateLimiter: RateLimiter;
   cookieSecure: boolean;
   webhookSender: WebhookSender;
+  /** TRUST_PROXY as a lookup; null when X-Forwarded-For is ignored. */
+  trustedProxies: TrustedProxies | null;
 }

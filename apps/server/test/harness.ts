@@ -54,6 +54,7 @@ export async function startHarness(opts: { env?: Record<string, string> } = {}):
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     LOG_LEVEL: 'silent',
+    QUEUE_PREFIX: prefix,
     ...opts.env,
   });
   const priceSource = new YahooPriceSource({ baseUrl: yahoo.url, retry: { attempts: 1 }, timeoutMs: 5000 });
@@ -68,7 +69,6 @@ export async function startHarness(opts: { env?: Record<string, string> } = {}):
     metrics,
     baseUrl: 'http://127.0.0.1',
     priceSource,
-    keyPrefix: `${prefix}:`,
   };
   await ensureAdminFromEnv(db.prisma, env);
   let app = createApp(deps);

@@ -14,4 +14,4 @@ export * from './repos/silences.ts';
 export * from './repos/prices.ts';
 export * from './repos/news.ts';
 export * from './repos/signals.ts';
-export { checkHealth, type PingableRedis } from './health.ts';
+export { type CheckResult, checkHealth, type PingableRedis } from './health.ts';

@@ -18,8 +18,14 @@ import { createSession, destroySession, pruneSessions } from '../security/sessio
 import { adminExists, createFirstAdmin } from '../services/admins.ts';
 import { field, noticeOf, page } from '../views/layout.ts';
 
-/** Only local admin paths are followed after login (no open redirect). */
+/**
+ * Only local admin paths are followed after login (no open redirect). Control characters (CR/LF
+ * would split the Location header) are refused with a 400: no browser sends them unencoded.
+ */
 function safeNext(next: string | undefined): string {
+  if (next && /[\u0000-\u001f\u007f]/.test(next)) {
+    throw new HttpProblem(400, 'The "next" address after login must not contain control characters');
+  }
   return next && /^\/admin(\/|$|\?)/.test(next) && !next.startsWith('//') ? next : '/admin';
 }
 

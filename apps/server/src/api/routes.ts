@@ -176,7 +176,8 @@ export function createApi(rt: Runtime) {
   });
 
   api.use('*', async (c, next) => {
-    if (c.req.path.endsWith('/openapi.json')) return next();
+    // The document alone is public: exactly this path, not anything ending like it.
+    if (c.req.path === '/api/openapi.json') return next();
     return apiAuth(rt)(c, next);
   });
   api.use('*', limitBody, cleanJsonBody);
