@@ -9,6 +9,7 @@ export {
 } from './migrate/index.ts';
 export * from './repos/outbox.ts';
 export * from './repos/secrets.ts';
+export * from './repos/setup-tokens.ts';
 export * from './repos/alerts.ts';
 export * from './repos/silences.ts';
 export * from './repos/prices.ts';

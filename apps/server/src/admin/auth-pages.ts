@@ -15,6 +15,7 @@ import {
 } from '../security/login-csrf.ts';
 import { enforce, keyOf } from '../security/ratelimit.ts';
 import { createSession, destroySession, pruneSessions } from '../security/session.ts';
+import { isSetupTokenValid } from '@signals/db';
 import { adminExists, createFirstAdmin } from '../services/admins.ts';
 import { field, noticeOf, page } from '../views/layout.ts';
 
@@ -38,6 +39,11 @@ const setupSchema = z
   .refine((v) => v.password === v.confirm, { path: ['confirm'], message: 'the passwords differ' });
 
 export function registerAuthPages(admin: Hono<AppEnv>, rt: Runtime) {
+  /** How the operator gets in while no admin exists (the login page and a wrong setup link). */
+  const howToSetUp = html`<p>No admin account exists yet. Open the one-time setup URL the server printed on its
+console when it started (<code>/admin/setup?token=...</code>), or run <code>pnpm cli setup-url</code> on the
+server for a new one. Setting <code>ADMIN_EMAIL</code> and <code>ADMIN_PASSWORD</code> before starting
+creates the admin instead.</p>`;
   const loginPage = (o: {
     csrf: string;
     next?: string;
@@ -59,7 +65,7 @@ export function registerAuthPages(admin: Hono<AppEnv>, rt: Runtime) {
     });
 
   admin.get('/login', async (c) => {
-    if (!(await adminExists(rt.prisma))) return c.redirect('/admin/setup', 303);
+    if (!(await adminExists(rt.prisma))) return c.html(page({ title: 'Set up the first admin', body: howToSetUp }));
     const csrf = issueLoginCsrf(rt, c);
     return c.html(loginPage({ csrf, next: safeNext(c.req.query('next')), notice: noticeOf(c.req.query('done')) }));
   });
@@ -129,13 +135,20 @@ export function registerAuthPages(admin: Hono<AppEnv>, rt: Runtime) {
     return c.redirect('/admin/login?done=loggedout', 303);
   });
 
-  const setupPage = (o: { csrf: string; errors?: FieldError[]; email?: string; error?: string | null }) =>
+  const setupPage = (o: {
+    csrf: string;
+    token: string;
+    errors?: FieldError[];
+    email?: string;
+    error?: string | null;
+  }) =>
     page({
       title: 'Set up the first admin',
       error: o.error ?? null,
       body: html`<p>No admin account exists yet. Create the first one; this page closes once it exists.</p>
 <form method="post" action="/admin/setup" class="stack card" aria-label="Create the first admin">
   <input type="hidden" name="${LOGIN_CSRF_FIELD}" value="${o.csrf}">
+  <input type="hidden" name="token" value="${o.token}">
   ${field({ name: 'email', label: 'Email', type: 'email', required: true, value: o.email ?? '', errors: o.errors ?? [], autocomplete: 'username' })}
   ${field({ name: 'password', label: 'Password', type: 'password', required: true, errors: o.errors ?? [], hint: 'At least 12 characters.', autocomplete: 'new-password' })}
   ${field({ name: 'confirm', label: 'Repeat the password', type: 'password', required: true, errors: o.errors ?? [], autocomplete: 'new-password' })}
@@ -146,9 +159,19 @@ export function registerAuthPages(admin: Hono<AppEnv>, rt: Runtime) {
   const closed = () =>
     page({ title: 'Setup is closed', body: html`<p>An admin account exists. <a href="/admin/login">Log in</a>.</p>` });
 
+  const badLink = () =>
+    page({
+      title: 'Not found',
+      body: html`<p>This setup link is not valid: it is mistyped, expired (links last 24 h) or already used.</p>${howToSetUp}`,
+    });
+
+  // Without a valid one-time token the setup page does not exist (404): whoever reaches a fresh
+  // instance first cannot make themselves its admin.
   admin.get('/setup', async (c) => {
     if (await adminExists(rt.prisma)) return c.html(closed(), 404);
-    return c.html(setupPage({ csrf: issueLoginCsrf(rt, c) }));
+    const token = c.req.query('token') ?? '';
+    if (!(await isSetupTokenValid(rt.prisma, token, rt.clock.now()))) return c.html(badLink(), 404);
+    return c.html(setupPage({ csrf: issueLoginCsrf(rt, c), token }));
   });
 
   admin.post('/setup', async (c) => {
@@ -157,14 +180,16 @@ export function registerAuthPages(admin: Hono<AppEnv>, rt: Runtime) {
     try {
       values = (await readForm(c)).values;
     } catch (err) {
-      if (err instanceof FormError) return c.html(setupPage({ csrf: issueLoginCsrf(rt, c), errors: err.errors }), 400);
+      if (err instanceof FormError) return c.html(badLink(), 404);
       throw err;
     }
+    const token = values.token ?? '';
+    if (!(await isSetupTokenValid(rt.prisma, token, rt.clock.now()))) return c.html(badLink(), 404);
     // Same pre-session double-submit check as the login form.
     if (!checkLoginCsrf(rt, c, values[LOGIN_CSRF_FIELD])) {
       rt.logger.info({ reqId: c.get('requestId') }, 'setup refused: login CSRF token missing or invalid');
       const csrf = issueLoginCsrf(rt, c, { fresh: true });
-      return c.html(setupPage({ csrf, email: values.email ?? '', error: LOGIN_CSRF_MESSAGE }), 403);
+      return c.html(setupPage({ csrf, token, email: values.email ?? '', error: LOGIN_CSRF_MESSAGE }), 403);
     }
     await enforce(rt.rateLimiter, [{ key: `setup:ip:${keyOf(c.get('clientIp'))}`, max: 20, windowSec: 900 }]);
     const r = setupSchema.safeParse({
@@ -174,11 +199,15 @@ export function registerAuthPages(admin: Hono<AppEnv>, rt: Runtime) {
     });
     if (!r.success)
       return c.html(
-        setupPage({ csrf: issueLoginCsrf(rt, c), errors: fieldErrors(r.error), email: values.email ?? '' }),
+        setupPage({ csrf: issueLoginCsrf(rt, c), token, errors: fieldErrors(r.error), email: values.email ?? '' }),
         400,
       );
-    const created = await createFirstAdmin(rt.prisma, r.data.email, r.data.password);
-    if (!created) return c.html(closed(), 404);
+    const created = await createFirstAdmin(rt.prisma, r.data.email, r.data.password, {
+      setupToken: token,
+      now: rt.clock.now(),
+    });
+    if (created === 'exists') return c.html(closed(), 404);
+    if (created === 'bad-token') return c.html(badLink(), 404);
     clearLoginCsrf(rt, c);
     rt.logger.info('first admin created from the setup page');
     return c.redirect('/admin/login?done=setup', 303);
