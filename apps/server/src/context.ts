@@ -4,6 +4,7 @@ import type { Clock, PriceSource } from '@signals/core';
 import type { Env } from '@signals/config';
 import type { PrismaClient } from '@signals/db';
 import type { QueueSet } from '@signals/queue';
+import type { Scope } from './api/scopes.ts';
 import type { Metrics } from './metrics.ts';
 import type { TrustedProxies } from './security/client-ip.ts';
 import type { RateLimiter } from './security/ratelimit.ts';
@@ -28,7 +29,7 @@ export interface AppDeps {
 /** Who is calling: an admin with a browser session, or a machine with an API key. */
 export type Auth =
   | { kind: 'session'; userId: string; email: string; sessionId: string; csrfToken: string }
-  | { kind: 'apikey'; keyId: string; userId: string | null };
+  | { kind: 'apikey'; keyId: string; userId: string | null; scopes: Scope[] };
 
 export type AppEnv = { Variables: { requestId: string; clientIp: string; auth: Auth | undefined } };
 

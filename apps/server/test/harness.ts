@@ -19,6 +19,7 @@ import {
 import type { Redis } from 'ioredis';
 import { createApp } from '../src/app.ts';
 import { createMetrics } from '../src/metrics.ts';
+import { SCOPES } from '../src/api/scopes.ts';
 import { createApiKey } from '../src/services/apikeys.ts';
 import { ensureAdminFromEnv } from '../src/services/admins.ts';
 import { createRuntime } from '../src/app.ts';
@@ -33,7 +34,7 @@ export interface Harness {
   prefix: string;
   yahoo: YahooServer;
   app: ReturnType<typeof createApp>;
-  /** Bearer key of an API key made for the tests. */
+  /** Bearer key of an API key made for the tests (every scope). */
   apiKey: string;
   /** http://127.0.0.1:<port> when listen() was called. */
   url: string;
@@ -72,7 +73,11 @@ export async function startHarness(opts: { env?: Record<string, string> } = {}):
   };
   await ensureAdminFromEnv(db.prisma, env);
   let app = createApp(deps);
-  const { key } = await createApiKey(createRuntime(deps), 'tests', null);
+  const { key } = await createApiKey(
+    createRuntime(deps),
+    { name: 'tests', scopes: [...SCOPES] },
+    { userId: null, granted: SCOPES },
+  );
   let server: ServerType | undefined;
   const h: Harness = {
     db,
