@@ -106,8 +106,8 @@ describe('admin login and sessions', () => {
       expect(res.headers.getSetCookie().find((c) => c.startsWith('signals_login_csrf='))).toContain(token);
     }
     expect(await h.db.prisma.session.count()).toBe(0);
-    // A forged post neither checks the password nor counts against the rate limit.
-    expect(await h.redis.keys(`${h.prefix}:rl:login:email:${keyOf(forged)}`)).toEqual([]);
+    // A forged post neither checks the password nor counts against a rate limit.
+    expect(await h.redis.keys(`${h.prefix}:rl:login:*${keyOf(forged)}*`)).toEqual([]);
 
     const ok = await post('/admin/login', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD, _csrf: f.token }, f.cookie);
     expect(ok.status).toBe(303);
@@ -172,14 +172,6 @@ describe('admin login and sessions', () => {
       });
     expect((await apiPost({})).status).toBe(403);
     expect((await apiPost({ 'x-csrf-token': csrf })).status).toBe(201);
-  });
-
-  it('rate-limits login attempts per email', async () => {
-    let last = 0;
-    for (let i = 0; i < 11; i++) last = (await login('not the password')).res.status;
-    expect(last).toBe(429);
-    const keys = await h.redis.keys(`${h.prefix}:rl:login:email:*`);
-    expect(keys.length).toBe(1);
   });
 
   it('closes the setup page once an admin exists', async () => {

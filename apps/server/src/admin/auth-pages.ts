@@ -14,6 +14,7 @@ import {
   issueLoginCsrf,
 } from '../security/login-csrf.ts';
 import { enforce, keyOf } from '../security/ratelimit.ts';
+import { accountSlowdown, loginLimits, recordFailure, recordSuccess } from '../security/login-limits.ts';
 import { createSession, destroySession, pruneSessions } from '../security/session.ts';
 import { isSetupTokenValid } from '@signals/db';
 import { adminExists, createFirstAdmin } from '../services/admins.ts';
@@ -92,14 +93,7 @@ creates the admin instead.</p>`;
     // For a page shown again (wrong password, rate limit): the same token, its cookie's lifetime renewed.
     const again = () => issueLoginCsrf(rt, c);
     try {
-      await enforce(
-        rt.rateLimiter,
-        [
-          { key: `login:ip:${keyOf(ip)}`, max: 30, windowSec: 900 },
-          { key: `login:email:${keyOf(email)}`, max: 10, windowSec: 900 },
-        ],
-        'Too many login attempts',
-      );
+      await enforce(rt.rateLimiter, loginLimits(email, ip), 'Too many login attempts');
     } catch (err) {
       if (err instanceof HttpProblem && err.status === 429) {
         for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
@@ -110,11 +104,15 @@ creates the admin instead.</p>`;
       }
       throw err;
     }
+    // An account under attack slows down (never refuses), whoever is at the keyboard.
+    const wait = await accountSlowdown(rt.rateLimiter, email);
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const user = email ? await rt.prisma.adminUser.findUnique({ where: { email } }) : null;
     // Same work whether the email exists or not.
     const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash()));
     if (!user || !ok) {
-      rt.logger.info({ reqId: c.get('requestId') }, 'admin login failed');
+      await recordFailure(rt.rateLimiter, email);
+      rt.logger.info({ reqId: c.get('requestId'), slowedMs: wait }, 'admin login failed');
       return c.html(loginPage({ csrf: again(), email, next, error: 'Email or password is wrong.' }), 401);
     }
     // A new session id at every login: whatever session the browser had is ended.
@@ -124,7 +122,7 @@ creates the admin instead.</p>`;
     await createSession(rt, c, user.id);
     clearLoginCsrf(rt, c);
     await rt.prisma.adminUser.update({ where: { id: user.id }, data: { lastLoginAt: now } });
-    await rt.rateLimiter.reset([`login:email:${keyOf(email)}`]);
+    await recordSuccess(rt.rateLimiter, email, ip);
     rt.logger.info({ reqId: c.get('requestId'), userId: user.id }, 'admin logged in');
     return c.redirect(next, 303);
   });
