@@ -22,6 +22,7 @@ import { type CheckResult, checkHealth } from '@signals/db';
 import { FormError, limitBody } from './input.ts';
 import { problem, problemFromError } from './problem.ts';
 import { createPublicPages } from './public/pages.ts';
+import { createBacktestRunner } from './services/backtest-runner.ts';
 import { adminAuth } from './security/auth.ts';
 import { clientAddress, trustedProxies } from './security/client-ip.ts';
 import { securityHeaders } from './security/headers.ts';
@@ -41,6 +42,11 @@ export function createRuntime(deps: AppDeps): Runtime {
     clock: deps.clock ?? systemClock,
     rateLimiter: createRateLimiter(deps.redis, deps.env.QUEUE_PREFIX),
     trustedProxies: trustedProxies(deps.env.TRUST_PROXY),
+    backtests: createBacktestRunner({
+      timeoutMs: deps.env.PREVIEW_TIMEOUT_SEC * 1000,
+      databaseUrl: deps.env.DATABASE_URL,
+      logger: deps.logger,
+    }),
     cookieSecure: deps.env.COOKIE_SECURE ?? secureBase,
     webhookSender:
       deps.webhookSender ??

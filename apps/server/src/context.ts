@@ -7,6 +7,7 @@ import type { QueueSet } from '@signals/queue';
 import type { Scope } from './api/scopes.ts';
 import type { Metrics } from './metrics.ts';
 import type { TrustedProxies } from './security/client-ip.ts';
+import type { BacktestRunner } from './services/backtest-runner.ts';
 import type { RateLimiter } from './security/ratelimit.ts';
 import type { WebhookSender } from '@signals/notify';
 
@@ -39,6 +40,8 @@ export interface Runtime extends AppDeps {
   rateLimiter: RateLimiter;
   cookieSecure: boolean;
   webhookSender: WebhookSender;
+  /** Previews and backtests, off the request thread with a time budget. */
+  backtests: BacktestRunner;
   /** TRUST_PROXY as a lookup; null when X-Forwarded-For is ignored. */
   trustedProxies: TrustedProxies | null;
 }

@@ -10,7 +10,7 @@ import { fieldErrors, validationProblem } from '../problem.ts';
 import { apiAuth } from '../security/auth.ts';
 import { alertDeliveries, alertFilterSchema, getAlert, listAlerts } from '../services/alerts.ts';
 import { apiKeyCreateSchema, createApiKey, listApiKeys, revokeApiKey } from '../services/apikeys.ts';
-import { WARMUP_MS, loadHistories, loadNews, ruleSymbols, runBacktest } from '../services/backtest.ts';
+import { ruleSymbols } from '../services/backtest.ts';
 import {
   createEndpoint,
   deleteEndpoint,
@@ -415,9 +415,10 @@ export function createApi(rt: Runtime) {
         method: 'post',
         path: '/rules/preview',
         tags: tagR,
-        summary: 'Validate a draft rule and backtest it over the last year of stored history',
+        summary:
+          'Validate a draft rule and backtest it over the last year of stored history; 422 when it needs more than PREVIEW_TIMEOUT_SEC',
         request: body(ruleInputSchema),
-        responses: { 200: json(S.RulePreviewSchema), ...problems() },
+        responses: { 200: json(S.RulePreviewSchema), ...problems(422, 503) },
       }),
     ),
     async (c) => c.json(await previewRule(rt, c.req.valid('json')), 200),
@@ -470,9 +471,10 @@ export function createApi(rt: Runtime) {
         method: 'post',
         path: '/backtest',
         tags: tagR,
-        summary: 'Run rules over stored history (or posted bars) and list every alert that would have fired',
+        summary:
+          'Run rules over stored history (or posted bars) and list every alert that would have fired; 422 when it needs more than PREVIEW_TIMEOUT_SEC',
         request: body(backtestRequestSchema),
-        responses: { 200: json(S.BacktestOutcomeSchema), ...problems(404) },
+        responses: { 200: json(S.BacktestOutcomeSchema), ...problems(404, 422, 503) },
       }),
     ),
     async (c) => c.json(await backtestRequest(rt, c.req.valid('json')), 200),
@@ -932,7 +934,8 @@ async function backtestRequest(rt: Runtime, req: z.infer<typeof backtestRequestS
   if (from.getTime() > to.getTime())
     throw new ValidationError('Bad range', [{ path: 'from', message: 'must not be after to' }]);
 
-  let histories: History[];
+  let histories: History[] | undefined;
+  const symbols = new Set<string>();
   if (req.bars) {
     histories = Object.entries(req.bars).map(([raw, bars]) => {
       const sym = symbolSchema.safeParse(raw);
@@ -967,7 +970,6 @@ async function backtestRequest(rt: Runtime, req: z.infer<typeof backtestRequestS
       };
     });
   } else {
-    const symbols = new Set<string>();
     if (req.symbols?.length) {
       for (const [i, s] of req.symbols.entries()) {
         const p = symbolSchema.safeParse(s);
@@ -981,18 +983,16 @@ async function backtestRequest(rt: Runtime, req: z.infer<typeof backtestRequestS
       for (const r of rules)
         for (const s of await ruleSymbols(rt, { symbols: r.def.symbols, watchlistId: r.watchlistId })) symbols.add(s);
     }
-    histories = await loadHistories(rt, [...symbols].sort(), new Date(from.getTime() - WARMUP_MS), to);
   }
-  const usesNews = rules.some((r) => r.def.kind === 'news_match' || r.def.kind === 'confirmation');
-  const news = usesNews
-    ? await loadNews(
-        rt,
-        histories.map((h) => h.symbol),
-        from,
-        to,
-      )
-    : [];
-  return runBacktest(rules, histories, { from, to }, news);
+  // Loading and running happen in a backtest thread, within PREVIEW_TIMEOUT_SEC (422 when too heavy).
+  const plan = {
+    rules: rules.map((r) => ({ def: r.def, name: r.name })),
+    symbols: histories ? histories.map((h) => h.symbol) : [...symbols].sort(),
+    from,
+    to,
+    ...(histories ? { histories } : {}),
+  };
+  return (await rt.backtests.run(plan, 'backtest')).outcome;
 }
 
 const iso = (d: Date) => d.toISOString().slice(0, 10);
