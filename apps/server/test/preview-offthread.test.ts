@@ -202,7 +202,11 @@ describe('previews over HTTP', () => {
     // (a light preview), so the figures below are the heavy preview's effect on the request thread.
     for (let i = 0; i < 3; i++) expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const light = { name: 'Light', kind: 'pct_move', params: { sessions: 1, thresholdPct: 10, direction: 'down' } };
-    const warm = await fetch(`${base}/api/rules/preview`, { method: 'POST', headers: key, body: JSON.stringify(light) });
+    const warm = await fetch(`${base}/api/rules/preview`, {
+      method: 'POST',
+      headers: key,
+      body: JSON.stringify(light),
+    });
     expect(warm.status).toBe(200);
 
     const loop = monitorEventLoopDelay({ resolution: 10 });
