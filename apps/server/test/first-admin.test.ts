@@ -6,12 +6,11 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueSetupToken, isSetupTokenValid, repoPaths, SETUP_TOKEN_TTL_MS } from '@signals/db';
-import { createTestDb, TEST_REDIS_URL, type TestDb, testPrefix } from '@signals/testing';
+import { createTestDb, freePort, TEST_REDIS_URL, type TestDb, testPrefix } from '@signals/testing';
 import { type Harness, preSessionForm, startHarness } from './harness.ts';
 
 const PASSWORD = 'a long enough password';
@@ -109,14 +108,6 @@ describe('the setup page needs a valid one-time token', () => {
 // ---------------------------------------------------------------------------------------------
 // Server processes: the printed URL, two servers, a restart, and `pnpm cli setup-url`
 // ---------------------------------------------------------------------------------------------
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 interface ServerProcess {
   child: ChildProcess;

@@ -6,3 +6,4 @@ export * from './webhook-receiver.ts';
 export * from './feed-server.ts';
 export * from './logger.ts';
 export * from './processes.ts';
+export * from './ports.ts';
