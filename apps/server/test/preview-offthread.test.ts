@@ -3,6 +3,7 @@
  * a time budget. A rule too heavy for the budget answers 422 and its thread is terminated; /healthz
  * stays under 200 ms while the heaviest allowed preview runs.
  */
+import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,13 @@ import { type NewsItem, validateRuleDefinition } from '@signals/core';
 import { HttpProblem } from '../src/problem.ts';
 import type { BacktestPlan } from '../src/services/backtest.ts';
 import { runBacktest } from '../src/services/backtest-engine.ts';
-import { createBacktestRunner, MAX_THREADS, MAX_WAITING, TooHeavyError } from '../src/services/backtest-runner.ts';
+import {
+  createBacktestRunner,
+  MAX_THREADS,
+  MAX_WAITING,
+  THREAD_NICE,
+  TooHeavyError,
+} from '../src/services/backtest-runner.ts';
 import { adminSession, api, type Harness, startHarness } from './harness.ts';
 
 const DAY = 86_400_000;
@@ -112,6 +119,14 @@ describe('the backtest runner', () => {
       expect(off.outcome).toEqual(runBacktest({ rules: [{ def: v.rule, name: 'Drop' }], histories, range }));
       // The thread stays for the next plan, and closing ends it.
       expect(runner.liveThreads).toBe(1);
+      // On Linux it runs below the request thread's priority: some thread of this process has nice 10.
+      if (fs.existsSync('/proc/thread-self')) {
+        const nice = (tid: string) =>
+          Number(fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
+        const tids = fs.readdirSync('/proc/self/task');
+        expect(tids.map(nice)).toContain(THREAD_NICE);
+        expect(nice(String(process.pid))).toBe(0);
+      }
       expect(runner.running).toBe(0);
     } finally {
       await runner.close();

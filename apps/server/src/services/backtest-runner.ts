@@ -8,7 +8,8 @@
  * At most MAX_THREADS plans run at once per server process; up to MAX_WAITING more wait, and
  * beyond that a request is refused (503, try again) rather than queued without end. A thread that
  * finished stays for the next plan (its modules and connections are warm) until idle for
- * IDLE_MS; idle threads never keep the process alive.
+ * IDLE_MS; idle threads never keep the process alive. On Linux the threads run at a lower CPU
+ * priority (nice 10) than the request thread.
  */
 import { Worker } from 'node:worker_threads';
 import { DomainError } from '@signals/core';
@@ -21,6 +22,8 @@ export const MAX_THREADS = 2;
 export const MAX_WAITING = 8;
 /** Heap of one backtest thread; a plan that needs more is too heavy, like one that takes too long. */
 export const THREAD_HEAP_MB = 512;
+/** Niceness of backtest threads (Linux): on a busy machine the request thread gets the CPU first. */
+export const THREAD_NICE = 10;
 /** An idle thread is ended after this (memory and two database connections back). */
 export const IDLE_MS = 60_000;
 /** A thread that has not loaded its modules by then is broken, not busy (the machine may be loaded). */
@@ -99,7 +102,7 @@ export function createBacktestRunner(opts: BacktestRunnerOptions): BacktestRunne
 
   const spawn = (): Thread => {
     const worker = new Worker(BOOT, {
-      workerData: { entry: ENTRY, databaseUrl: opts.databaseUrl },
+      workerData: { entry: ENTRY, databaseUrl: opts.databaseUrl, nice: THREAD_NICE },
       resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB },
     });
     const ready = new Promise<void>((resolve, reject) => {
