@@ -5,7 +5,6 @@
  * the admin out. Each limit is proven at its configured number: it passes at N, refuses at N+1.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getAppSecret, signSubscriberToken } from '@signals/db';
 import { clientAddress, trustedProxies } from '../src/security/client-ip.ts';
 import {
   LOGIN_PER_ACCOUNT_ADDRESS,
@@ -16,6 +15,7 @@ import {
 } from '../src/security/login-limits.ts';
 import { keyOf } from '../src/security/ratelimit.ts';
 import { MANAGE_LINK_LIMIT } from '../src/public/pages.ts';
+import { manageToken } from '../src/services/subscribers.ts';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, type Harness, startHarness } from './harness.ts';
 
 describe('client address (TRUST_PROXY)', () => {
@@ -53,8 +53,11 @@ describe('signed unsubscribe and preferences links are never rate-limited', () =
 
   it(`counts only links that are not valid: ${MANAGE_LINK_LIMIT} pass, one more is refused, a valid link still works`, async () => {
     const sub = await h.db.prisma.subscriber.create({ data: { email: 'reader@example.org', status: 'confirmed' } });
-    const token = signSubscriberToken(await getAppSecret(h.db.prisma), sub.id, sub.tokenVersion);
-    const stale = signSubscriberToken(await getAppSecret(h.db.prisma), sub.id, sub.tokenVersion + 1);
+    // A link sent before the subscriber's links were revoked (tokenVersion bumped): signed, not valid.
+    const stale = await manageToken(h.rt, sub.id);
+    await h.db.prisma.subscriber.update({ where: { id: sub.id }, data: { tokenVersion: { increment: 1 } } });
+    const token = await manageToken(h.rt, sub.id);
+    expect(token).not.toBe(stale);
     // Valid links first: many of them, from the same address, count nothing.
     for (let i = 0; i < 5; i++) expect((await h.app.request(`/preferences?token=${token}`)).status).toBe(200);
     const junk = (i: number) =>

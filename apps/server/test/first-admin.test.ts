@@ -114,6 +114,8 @@ interface ServerProcess {
   base: string;
   out: string[];
   listening(): Promise<void>;
+  /** Waits until the output holds `text`. */
+  said(text: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -151,8 +153,13 @@ function startServer(db: TestDb, prefix: string, port: number): ServerProcess {
         if (Date.now() > deadline) throw new Error(`server did not start:\n${out.join('')}`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      // The banner follows the listening line in the same callback: give the pipe a moment.
-      await new Promise((r) => setTimeout(r, 200));
+    },
+    async said(text: string) {
+      const deadline = Date.now() + 30_000;
+      while (!out.join('').includes(text)) {
+        if (Date.now() > deadline) throw new Error(`server did not say "${text}":\n${out.join('')}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
     },
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
@@ -200,6 +207,9 @@ describe('server processes print the setup URL', () => {
     const b = startServer(db, prefix, pb);
     servers.push(a, b);
     await Promise.all([a.listening(), b.listening()]);
+    // The banner comes first, then this log line pointing at it.
+    const pointer = 'open the one-time setup URL printed above';
+    await Promise.all([a.said(pointer), b.said(pointer)]);
     const ua = printedUrl(a.out, a.base);
     const ub = printedUrl(b.out, b.base);
     expect(ua, a.out.join('')).not.toBeNull();
@@ -229,6 +239,8 @@ describe('server processes print the setup URL', () => {
     const again = startServer(db, prefix, pa);
     servers.push(again);
     await again.listening();
+    // A round trip to the server: whatever it printed while starting has reached us by now.
+    expect((await fetch(`${again.base}/healthz`)).status).toBe(200);
     expect(printedUrl(again.out, again.base)).toBeNull();
     expect(again.out.join('')).not.toContain('No admin account exists yet');
   }, 180_000);

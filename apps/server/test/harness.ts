@@ -22,7 +22,7 @@ import { createMetrics } from '../src/metrics.ts';
 import { SCOPES } from '../src/api/scopes.ts';
 import { createApiKey } from '../src/services/apikeys.ts';
 import { ensureAdminFromEnv } from '../src/services/admins.ts';
-import { createRuntime } from '../src/app.ts';
+import { createRuntime, type Runtime } from '../src/app.ts';
 
 export const ADMIN_EMAIL = 'admin@example.org';
 export const ADMIN_PASSWORD = 'correct horse battery staple';
@@ -34,6 +34,8 @@ export interface Harness {
   prefix: string;
   yahoo: YahooServer;
   app: ReturnType<typeof createApp>;
+  /** The app's runtime helpers, for service calls in tests (e.g. a subscriber's signed link). */
+  rt: Runtime;
   /** Bearer key of an API key made for the tests (every scope). */
   apiKey: string;
   /** http://127.0.0.1:<port> when listen() was called. */
@@ -73,11 +75,8 @@ export async function startHarness(opts: { env?: Record<string, string> } = {}):
   };
   await ensureAdminFromEnv(db.prisma, env);
   let app = createApp(deps);
-  const { key } = await createApiKey(
-    createRuntime(deps),
-    { name: 'tests', scopes: [...SCOPES] },
-    { userId: null, granted: SCOPES },
-  );
+  const rt = createRuntime(deps);
+  const { key } = await createApiKey(rt, { name: 'tests', scopes: [...SCOPES] }, { userId: null, granted: SCOPES });
   let server: ServerType | undefined;
   const h: Harness = {
     db,
@@ -86,6 +85,7 @@ export async function startHarness(opts: { env?: Record<string, string> } = {}):
     prefix,
     yahoo,
     app,
+    rt,
     apiKey: key,
     url: '',
     async listen() {

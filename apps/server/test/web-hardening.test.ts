@@ -7,12 +7,13 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEnv } from '@signals/config';
-import { createPrisma, getAppSecret, signSubscriberToken } from '@signals/db';
+import { createPrisma } from '@signals/db';
 import { createQueues, createRedis } from '@signals/queue';
 import { TEST_REDIS_URL, testPrefix } from '@signals/testing';
 import { createApp } from '../src/app.ts';
 import { createMetrics } from '../src/metrics.ts';
 import { keyOf } from '../src/security/ratelimit.ts';
+import { manageToken } from '../src/services/subscribers.ts';
 import { adminSession, api, type Harness, preSessionForm, startHarness } from './harness.ts';
 
 let h: Harness;
@@ -64,7 +65,7 @@ describe('Cache-Control: no-store on pages with keys, secrets and addresses', ()
     expect(subs.headers.get('cache-control')).toBe('no-store');
 
     const sub = await h.db.prisma.subscriber.findUniqueOrThrow({ where: { email: 'cached@example.org' } });
-    const token = signSubscriberToken(await getAppSecret(h.db.prisma), sub.id, sub.tokenVersion);
+    const token = await manageToken(h.rt, sub.id);
     for (const path of [`/preferences?token=${token}`, `/unsubscribe?token=${token}`]) {
       const r = await h.app.request(path);
       expect(r.status, path).toBe(200);

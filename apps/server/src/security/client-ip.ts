@@ -5,13 +5,12 @@
  * address of X-Forwarded-For that is not a trusted proxy: each proxy appends the address it saw,
  * so entries left of the first untrusted one were written by the client and prove nothing.
  */
-import net, { type BlockList } from 'node:net';
-import { allowList, embeddedIPv4 } from '@signals/notify';
+import net, { BlockList } from 'node:net';
 
 /** `::ffff:1.2.3.4` (a dual-stack socket's view of an IPv4 peer) as `1.2.3.4`; other values as given. */
 export function normalizeIp(ip: string): string {
-  if (net.isIP(ip) === 6 && ip.toLowerCase().startsWith('::ffff:')) return embeddedIPv4(ip) ?? ip;
-  return ip;
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  return mapped && net.isIPv4(mapped[1] as string) ? (mapped[1] as string) : ip;
 }
 
 /** An X-Forwarded-For entry without the port some proxies add (`1.2.3.4:5678`, `[2001:db8::1]:443`). */
@@ -27,10 +26,17 @@ export interface TrustedProxies {
   has(ip: string): boolean;
 }
 
-/** The trusted proxies of TRUST_PROXY, or null when it is empty (the header is then ignored). */
+/**
+ * The trusted proxies of TRUST_PROXY, or null when it is empty (the header is then ignored).
+ * The CIDRs were checked by the config schema (address and prefix length per family).
+ */
 export function trustedProxies(cidrs: readonly string[]): TrustedProxies | null {
   if (cidrs.length === 0) return null;
-  const list: BlockList = allowList(cidrs);
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [address = '', prefix = ''] = cidr.split('/');
+    list.addSubnet(address, Number(prefix), net.isIPv4(address) ? 'ipv4' : 'ipv6');
+  }
   return {
     has(ip) {
       const v = net.isIP(ip);
