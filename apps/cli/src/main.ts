@@ -61,6 +61,9 @@ async function main() {
       }
       return;
     }
+    case 'setup-url':
+      process.exitCode = await (await import('./setup-url.ts')).setupUrlCommand();
+      return;
     case 'backtest': {
       const { backtestCommand } = await import('./backtest.ts');
       process.exitCode = await backtestCommand(rest);

@@ -18,11 +18,16 @@ import { registerWatchlistPages } from './admin/watchlists.ts';
 import { createApi } from './api/routes.ts';
 import { assetRoutes } from './assets.ts';
 import type { AppDeps, AppEnv, Runtime } from './context.ts';
-import { checkHealth } from '@signals/db';
+import { type CheckResult, checkHealth } from '@signals/db';
 import { FormError, limitBody } from './input.ts';
 import { problem, problemFromError } from './problem.ts';
 import { createPublicPages } from './public/pages.ts';
+import { createBacktestRunner } from './services/backtest-runner.ts';
 import { adminAuth } from './security/auth.ts';
+import { clientAddress, trustedProxies } from './security/client-ip.ts';
+import { securityHeaders } from './security/headers.ts';
+import { allowedHosts, hostGuard } from './security/hosts.ts';
+import { metricsAuth } from './security/metrics-auth.ts';
 import { createRateLimiter } from './security/ratelimit.ts';
 import { loadSession } from './security/session.ts';
 import { page } from './views/layout.ts';
@@ -35,7 +40,13 @@ export function createRuntime(deps: AppDeps): Runtime {
   return {
     ...deps,
     clock: deps.clock ?? systemClock,
-    rateLimiter: createRateLimiter(deps.redis, deps.keyPrefix ?? 'signals:'),
+    rateLimiter: createRateLimiter(deps.redis, deps.env.QUEUE_PREFIX),
+    trustedProxies: trustedProxies(deps.env.TRUST_PROXY),
+    backtests: createBacktestRunner({
+      timeoutMs: deps.env.PREVIEW_TIMEOUT_SEC * 1000,
+      databaseUrl: deps.env.DATABASE_URL,
+      logger: deps.logger,
+    }),
     cookieSecure: deps.env.COOKIE_SECURE ?? secureBase,
     webhookSender:
       deps.webhookSender ??
@@ -43,15 +54,25 @@ export function createRuntime(deps: AppDeps): Runtime {
   };
 }
 
-const HTML_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-function clientIp(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string {
+function peerAddress(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string | undefined {
   try {
-    return getConnInfo(c).remote.address ?? 'unknown';
+    return getConnInfo(c).remote.address;
   } catch {
-    return 'unknown'; // app.request() in tests has no socket
+    return undefined; // app.request() in tests has no socket
   }
+}
+
+/**
+ * Health checks as the public /healthz shows them: up or down and the latency, without the
+ * driver's error text (it can name hosts, users and databases); the text goes to the log.
+ */
+function publicChecks<K extends string>(checks: Record<K, CheckResult>, logger: AppDeps['logger']) {
+  const out = {} as Record<K, { ok: boolean; latencyMs: number }>;
+  for (const [name, r] of Object.entries(checks) as [K, CheckResult][]) {
+    if (r.error) logger.warn({ check: name, err: r.error }, 'health check failed');
+    out[name] = { ok: r.ok, latencyMs: r.latencyMs };
+  }
+  return out;
 }
 
 export function createApp(deps: AppDeps) {
@@ -62,7 +83,7 @@ export function createApp(deps: AppDeps) {
   app.use('*', async (c, next) => {
     const t0 = performance.now();
     c.set('requestId', crypto.randomUUID());
-    c.set('clientIp', clientIp(c));
+    c.set('clientIp', clientAddress(peerAddress(c), c.req.header('x-forwarded-for'), rt.trustedProxies));
     c.set('auth', undefined);
     await next();
     const route = c.req.routePath || 'unmatched';
@@ -84,24 +105,20 @@ export function createApp(deps: AppDeps) {
     }
   });
 
-  // Security headers on every answer; a strict CSP on our own HTML (the queue dashboard has its own assets).
-  app.use('*', async (c, next) => {
-    await next();
-    c.header('x-content-type-options', 'nosniff');
-    // Confirm/unsubscribe URLs carry tokens: never leak them in a Referer.
-    c.header('referrer-policy', 'no-referrer');
-    if ((c.res.headers.get('content-type') ?? '').startsWith('text/html') && !c.req.path.startsWith('/admin/queues')) {
-      c.header('content-security-policy', HTML_CSP);
-      c.header('x-frame-options', 'DENY');
-    }
-  });
+  app.use('*', securityHeaders({ https: rt.baseUrl.startsWith('https:') }));
+  // Only the hosts this server is known by reach the admin and the API (DNS rebinding).
+  const hosts = hostGuard(rt.baseUrl, allowedHosts(rt.baseUrl, deps.env.ALLOWED_HOSTS));
+  app.use('/admin', hosts);
+  app.use('/admin/*', hosts);
+  app.use('/api', hosts);
+  app.use('/api/*', hosts);
 
   app.get('/healthz', async (c) => {
     const h = await checkHealth(deps);
-    return c.json({ status: h.ok ? 'ok' : 'unavailable', checks: h.checks }, h.ok ? 200 : 503);
+    return c.json({ status: h.ok ? 'ok' : 'unavailable', checks: publicChecks(h.checks, logger) }, h.ok ? 200 : 503);
   });
 
-  app.get('/metrics', async (c) => {
+  app.get('/metrics', metricsAuth(deps.env.METRICS_TOKEN), async (c) => {
     const body = await metrics.registry.metrics();
     return c.body(body, 200, { 'content-type': metrics.registry.contentType });
   });

@@ -3,7 +3,10 @@ import type { Clock, PriceSource } from '@signals/core';
 import type { Env } from '@signals/config';
 import type { PrismaClient } from '@signals/db';
 import type { QueueSet, RedisConnection } from '@signals/queue';
+import type { Scope } from './api/scopes.ts';
 import type { Metrics } from './metrics.ts';
+import type { TrustedProxies } from './security/client-ip.ts';
+import type { BacktestRunner } from './services/backtest-runner.ts';
 import type { RateLimiter } from './security/ratelimit.ts';
 import type { WebhookSender } from '@signals/notify';
 
@@ -20,15 +23,13 @@ export interface AppDeps {
   priceSource?: PriceSource;
   /** Sends the admin's "test event" directly (default: notify's Standard Webhooks sender). */
   webhookSender?: WebhookSender;
-  /** Redis key prefix for rate limits (default `signals:`; tests pass their own). */
-  keyPrefix?: string;
   clock?: Clock;
 }
 
 /** Who is calling: an admin with a browser session, or a machine with an API key. */
 export type Auth =
   | { kind: 'session'; userId: string; email: string; sessionId: string; csrfToken: string }
-  | { kind: 'apikey'; keyId: string; userId: string | null };
+  | { kind: 'apikey'; keyId: string; userId: string | null; scopes: Scope[] };
 
 export type AppEnv = { Variables: { requestId: string; clientIp: string; auth: Auth | undefined } };
 
@@ -38,4 +39,8 @@ export interface Runtime extends AppDeps {
   rateLimiter: RateLimiter;
   cookieSecure: boolean;
   webhookSender: WebhookSender;
+  /** Previews and backtests, off the request thread with a time budget. */
+  backtests: BacktestRunner;
+  /** TRUST_PROXY as a lookup; null when X-Forwarded-For is ignored. */
+  trustedProxies: TrustedProxies | null;
 }

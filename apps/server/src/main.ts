@@ -1,12 +1,12 @@
 import { serve } from '@hono/node-server';
 import { createLogger, loadEnvOrExit, onShutdown, publicBaseUrl } from '@signals/config';
-import { createPrisma } from '@signals/db';
+import { createPrisma, issueSetupToken, setupUrl } from '@signals/db';
 import { systemClock } from '@signals/core';
 import { createPriceSource } from '@signals/market-data';
 import { createQueues, createRedis } from '@signals/queue';
 import { createApp } from './app.ts';
 import { createMetrics } from './metrics.ts';
-import { ensureAdminFromEnv } from './services/admins.ts';
+import { ensureAdminFromEnv, setupBanner } from './services/admins.ts';
 
 const env = loadEnvOrExit();
 const logger = createLogger({ name: 'server', level: env.LOG_LEVEL });
@@ -27,12 +27,24 @@ const admin = await ensureAdminFromEnv(prisma, env).catch((err: Error) => {
   return 'unknown' as const;
 });
 if (admin === 'created') logger.info('first admin created from ADMIN_EMAIL/ADMIN_PASSWORD');
+// No admin and none from the environment: this process's own one-time setup URL (others stay valid).
+const setup =
+  admin === 'unset'
+    ? await issueSetupToken(prisma).catch((err: Error) => {
+        logger.error({ err: err.message }, 'could not create a setup token; run `pnpm cli setup-url` later');
+        return null;
+      })
+    : null;
 const app = createApp({ env, prisma, redis, queues, logger, metrics, baseUrl, priceSource });
 
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
   logger.info({ port: info.port, baseUrl }, `server listening; admin page at ${baseUrl}/admin`);
-  if (admin === 'unset')
-    logger.warn(`no admin account yet: create one at ${baseUrl}/admin/setup (or set ADMIN_EMAIL and ADMIN_PASSWORD)`);
+  if (setup) {
+    process.stdout.write(setupBanner(setupUrl(baseUrl, setup.token), setup.expiresAt));
+    logger.warn(
+      'no admin account yet: open the one-time setup URL printed above (or run `pnpm cli setup-url` for a new one)',
+    );
+  }
 });
 
 onShutdown({

@@ -19,9 +19,10 @@ import {
 import type { Redis } from 'ioredis';
 import { createApp } from '../src/app.ts';
 import { createMetrics } from '../src/metrics.ts';
+import { SCOPES } from '../src/api/scopes.ts';
 import { createApiKey } from '../src/services/apikeys.ts';
 import { ensureAdminFromEnv } from '../src/services/admins.ts';
-import { createRuntime } from '../src/app.ts';
+import { createRuntime, type Runtime } from '../src/app.ts';
 
 export const ADMIN_EMAIL = 'admin@example.org';
 export const ADMIN_PASSWORD = 'correct horse battery staple';
@@ -33,7 +34,9 @@ export interface Harness {
   prefix: string;
   yahoo: YahooServer;
   app: ReturnType<typeof createApp>;
-  /** Bearer key of an API key made for the tests. */
+  /** The app's runtime helpers, for service calls in tests (e.g. a subscriber's signed link). */
+  rt: Runtime;
+  /** Bearer key of an API key made for the tests (every scope). */
   apiKey: string;
   /** http://127.0.0.1:<port> when listen() was called. */
   url: string;
@@ -54,6 +57,7 @@ export async function startHarness(opts: { env?: Record<string, string> } = {}):
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     LOG_LEVEL: 'silent',
+    QUEUE_PREFIX: prefix,
     ...opts.env,
   });
   const priceSource = new YahooPriceSource({ baseUrl: yahoo.url, retry: { attempts: 1 }, timeoutMs: 5000 });
@@ -68,11 +72,11 @@ export async function startHarness(opts: { env?: Record<string, string> } = {}):
     metrics,
     baseUrl: 'http://127.0.0.1',
     priceSource,
-    keyPrefix: `${prefix}:`,
   };
   await ensureAdminFromEnv(db.prisma, env);
   let app = createApp(deps);
-  const { key } = await createApiKey(createRuntime(deps), 'tests', null);
+  const rt = createRuntime(deps);
+  const { key } = await createApiKey(rt, { name: 'tests', scopes: [...SCOPES] }, { userId: null, granted: SCOPES });
   let server: ServerType | undefined;
   const h: Harness = {
     db,
@@ -81,6 +85,7 @@ export async function startHarness(opts: { env?: Record<string, string> } = {}):
     prefix,
     yahoo,
     app,
+    rt,
     apiKey: key,
     url: '',
     async listen() {

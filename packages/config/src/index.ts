@@ -2,6 +2,7 @@
  * The environment, parsed once at start with one zod schema. The only code that reads process.env.
  * A missing or malformed variable stops the process with a message naming it.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { hasHashTag, parseRedisUrl } from './redis-url.ts';
 
@@ -29,9 +30,25 @@ const commaList = z.string().transform((v) =>
     .filter(Boolean),
 );
 
-const cidrList = commaList.refine((list) => list.every((c) => /^[0-9a-fA-F:.]+\/\d{1,3}$/.test(c)), {
+/** "10.0.0.0/8" or "::1/128": an address and a prefix length that fits its family. */
+function isCidr(c: string): boolean {
+  const m = /^([0-9a-fA-F:.]+)\/(\d{1,3})$/.exec(c);
+  if (!m) return false;
+  const family = isIP(m[1] as string);
+  return family !== 0 && Number(m[2]) <= (family === 4 ? 32 : 128);
+}
+
+const cidrList = commaList.refine((list) => list.every(isCidr), {
   message: 'must be a comma-separated list of CIDRs, e.g. 127.0.0.1/32,10.0.0.0/8',
 });
+
+/** "signals.example.org", "signals.example.org:8443", "[::1]:3000": what a Host header carries. */
+const HOST_RE = /^(\[[0-9a-f:.]+\]|[a-z0-9][a-z0-9.-]*)(:\d{1,5})?$/;
+const hostList = commaList
+  .transform((list) => list.map((h) => h.toLowerCase()))
+  .refine((list) => list.every((h) => HOST_RE.test(h)), {
+    message: 'must be a comma-separated list of host names with an optional port, e.g. signals.internal,10.0.0.5:3000',
+  });
 
 /** The worker's queues, as named in the queue catalog (apps/worker checks that the two agree). */
 export const WORKER_QUEUE_NAMES = ['prices', 'news', 'evaluate', 'deliveries', 'maintenance'] as const;
@@ -157,6 +174,20 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Mark cookies Secure even behind a TLS-terminating proxy that speaks http to us. */
   COOKIE_SECURE: bool.optional(),
+  /**
+   * Host headers /admin and /api answer besides PUBLIC_BASE_URL's host (other names the server is
+   * reached by). Any other Host is refused, so a DNS-rebinding page cannot reach the admin.
+   */
+  ALLOWED_HOSTS: hostList.default([]),
+  /**
+   * CIDRs of reverse proxies whose X-Forwarded-For is believed (the client is the right-most
+   * address that is not one of them). Empty: the header is ignored and the peer address is the client.
+   */
+  TRUST_PROXY: cidrList.default([]),
+  /** When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Time budget of one rule preview or API backtest, run off the request thread (seconds). */
+  PREVIEW_TIMEOUT_SEC: z.coerce.number().min(0.1).max(600).default(10),
 });
 
 /**

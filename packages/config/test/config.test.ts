@@ -161,4 +161,39 @@ describe('FEED_ALLOWED_CIDRS', () => {
       /FEED_ALLOWED_CIDRS: must be a comma-separated list of CIDRs/,
     );
   });
+  it('parses the web security settings and names malformed ones', () => {
+    const env = parseEnv({
+      ALLOWED_HOSTS: 'Signals.Internal, 10.0.0.5:3000,[::1]:3000',
+      TRUST_PROXY: '10.0.0.0/8, ::1/128',
+      METRICS_TOKEN: 'a-long-enough-token',
+      PREVIEW_TIMEOUT_SEC: '2.5',
+    });
+    expect(env.ALLOWED_HOSTS).toEqual(['signals.internal', '10.0.0.5:3000', '[::1]:3000']);
+    expect(env.TRUST_PROXY).toEqual(['10.0.0.0/8', '::1/128']);
+    expect(env.PREVIEW_TIMEOUT_SEC).toBe(2.5);
+    const defaults = parseEnv({});
+    expect(defaults.ALLOWED_HOSTS).toEqual([]);
+    expect(defaults.TRUST_PROXY).toEqual([]);
+    expect(defaults.METRICS_TOKEN).toBeUndefined();
+    expect(defaults.PREVIEW_TIMEOUT_SEC).toBe(10);
+    try {
+      parseEnv({
+        ALLOWED_HOSTS: 'https://signals.example.org/',
+        TRUST_PROXY: '10.0.0.300/8',
+        METRICS_TOKEN: 'short',
+        PREVIEW_TIMEOUT_SEC: '0',
+        WEBHOOK_ALLOWED_CIDRS: '10.0.0.0/33',
+      });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).problems.map((p) => p.variable).sort()).toEqual([
+        'ALLOWED_HOSTS',
+        'METRICS_TOKEN',
+        'PREVIEW_TIMEOUT_SEC',
+        'TRUST_PROXY',
+        'WEBHOOK_ALLOWED_CIDRS',
+      ]);
+    }
+  });
 });

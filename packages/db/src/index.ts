@@ -9,9 +9,10 @@ export {
 } from './migrate/index.ts';
 export * from './repos/outbox.ts';
 export * from './repos/secrets.ts';
+export * from './repos/setup-tokens.ts';
 export * from './repos/alerts.ts';
 export * from './repos/silences.ts';
 export * from './repos/prices.ts';
 export * from './repos/news.ts';
 export * from './repos/signals.ts';
-export { checkHealth, type PingableRedis } from './health.ts';
+export { type CheckResult, checkHealth, type PingableRedis } from './health.ts';

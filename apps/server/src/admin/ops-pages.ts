@@ -2,13 +2,14 @@
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { AppEnv, Runtime } from '../context.ts';
-import { readForm } from '../input.ts';
+import { SCOPES, type Scope, grantedScopes } from '../api/scopes.ts';
+import { FormError, readForm } from '../input.ts';
 import type { FieldError } from '../problem.ts';
 import { sessionOf } from '../security/auth.ts';
 import { apiKeyCreateSchema, createApiKey, listApiKeys, revokeApiKey } from '../services/apikeys.ts';
 import { createFeed, deleteFeed, feedCreateSchema, getFeed, listFeeds, updateFeed } from '../services/feeds.ts';
 import { systemStatus } from '../services/system.ts';
-import { actionButton, badge, csrfField, field, fmtTime, select } from '../views/layout.ts';
+import { actionButton, badge, checkbox, csrfField, field, fieldErrorList, fmtTime, select } from '../views/layout.ts';
 import { type C, csrfOf, formProblem, intField, opt, parseForm, render } from './common.ts';
 
 export function registerOpsPages(admin: Hono<AppEnv>, rt: Runtime) {
@@ -156,13 +157,40 @@ export function registerOpsPages(admin: Hono<AppEnv>, rt: Runtime) {
   // ---------------------------------------------------------------------------------------------
   // API keys
   // ---------------------------------------------------------------------------------------------
+  /** Expiry choices of the form, in days (empty: never). */
+  const EXPIRY_DAYS = [
+    { value: '', label: 'Never' },
+    { value: '7', label: 'In 7 days' },
+    { value: '30', label: 'In 30 days' },
+    { value: '90', label: 'In 90 days' },
+    { value: '365', label: 'In a year' },
+  ];
+  const SCOPE_HINTS: Record<Scope, string> = {
+    read: 'read: list and read watchlists, rules, alerts, silences, endpoints, feeds',
+    write: 'write: change watchlists, rules, silences, feeds, endpoints; backtests and previews',
+    admin: 'admin: API keys, subscribers’ addresses, deletions',
+  };
+  const keyState = (k: { revokedAt: string | null; expiresAt: string | null }) =>
+    k.revokedAt
+      ? badge('revoked', 'disabled')
+      : k.expiresAt && Date.parse(k.expiresAt) <= rt.clock.now().getTime()
+        ? badge('expired', 'disabled')
+        : badge('active');
+
   const keysPage = async (
     c: C,
-    o: { created?: { name: string; key: string }; errors?: FieldError[]; error?: string } = {},
+    o: {
+      created?: { name: string; key: string };
+      errors?: FieldError[];
+      error?: string;
+      form?: { name: string; scopes: string[]; expiry: string };
+    } = {},
     status = 200,
   ) => {
     const keys = await listApiKeys(rt);
     const csrf = csrfOf(c);
+    const chosen = new Set(o.form?.scopes ?? ['read']);
+    const scopeErrs = (o.errors ?? []).filter((e) => e.path.startsWith('scopes'));
     return render(
       c,
       {
@@ -178,19 +206,25 @@ export function registerOpsPages(admin: Hono<AppEnv>, rt: Runtime) {
             : ''
         }
 <table>
-  <thead><tr><th scope="col">Name</th><th scope="col">Prefix</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">State</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+  <thead><tr><th scope="col">Name</th><th scope="col">Prefix</th><th scope="col">Scopes</th><th scope="col">Created</th><th scope="col">Expires</th><th scope="col">Last used</th><th scope="col">State</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody>${keys.map(
     (
       k,
-    ) => html`<tr><td>${k.name}</td><td><code>${k.prefix}…</code></td><td>${fmtTime(k.createdAt)}</td><td>${fmtTime(k.lastUsedAt)}</td>
-    <td>${k.revokedAt ? badge('revoked', 'disabled') : badge('active')}</td>
+    ) => html`<tr data-testid="key-${k.id}"><td>${k.name}</td><td><code>${k.prefix}…</code></td><td>${k.scopes.join(', ')}</td><td>${fmtTime(k.createdAt)}</td><td>${k.expiresAt ? fmtTime(k.expiresAt) : 'never'}</td><td>${k.lastUsedAt ? fmtTime(k.lastUsedAt) : 'never'}</td>
+    <td>${keyState(k)}</td>
     <td>${k.revokedAt ? '' : actionButton(`/admin/api-keys/${k.id}/revoke`, `Revoke ${k.name}`, csrf, { className: 'danger', confirm: `Revoke the key ${k.name}? Programs using it stop working.` })}</td></tr>`,
   )}</tbody>
 </table>
 <h2 id="new-key">New API key</h2>
 <form method="post" action="/admin/api-keys" class="stack" aria-labelledby="new-key">
   ${csrfField(csrf)}
-  ${field({ name: 'name', label: 'Name', required: true, errors: o.errors, hint: 'What uses it, e.g. "trading bot".' })}
+  ${field({ name: 'name', label: 'Name', required: true, value: o.form?.name, errors: o.errors, hint: 'What uses it, e.g. "trading bot".' })}
+  <fieldset${scopeErrs.length ? html` aria-describedby="f-scopes-err"` : ''}>
+    <legend>Scopes</legend>
+    ${SCOPES.map((s) => checkbox({ name: 'scopes', value: s, id: `scope-${s}`, label: SCOPE_HINTS[s], checked: chosen.has(s) }))}
+    ${fieldErrorList('f-scopes', scopeErrs)}
+  </fieldset>
+  ${select({ name: 'expiry', label: 'Expires', options: EXPIRY_DAYS, value: o.form?.expiry ?? '' })}
   <button type="submit">Create key</button>
 </form>`,
       },
@@ -199,19 +233,27 @@ export function registerOpsPages(admin: Hono<AppEnv>, rt: Runtime) {
   };
   admin.get('/api-keys', (c) => keysPage(c));
   admin.post('/api-keys', async (c) => {
+    let form: { name: string; scopes: string[]; expiry: string } | undefined;
     try {
-      const { values } = await readForm(c);
-      const input = parseForm(apiKeyCreateSchema, { name: values.name ?? '' });
-      const { key } = await createApiKey(rt, input.name, sessionOf(c).userId);
+      const { values, all } = await readForm(c);
+      form = { name: values.name ?? '', scopes: all.scopes ?? [], expiry: values.expiry ?? '' };
+      const days = opt(form.expiry);
+      if (days !== undefined && !EXPIRY_DAYS.some((d) => d.value === days))
+        throw new FormError([{ path: 'expiry', message: 'choose one of the offered expiries' }]);
+      const expiresAt =
+        days === undefined ? undefined : new Date(rt.clock.now().getTime() + Number(days) * 86_400_000).toISOString();
+      const input = parseForm(apiKeyCreateSchema, { name: form.name, scopes: form.scopes, expiresAt });
+      const s = sessionOf(c);
+      const { key } = await createApiKey(rt, input, { userId: s.userId, granted: grantedScopes(s) });
       return keysPage(c, { created: { name: input.name, key } }, 201);
     } catch (err) {
       const p = formProblem(err);
       if (!p) throw err;
-      return keysPage(c, { errors: p.errors, error: p.message }, p.status);
+      return keysPage(c, { errors: p.errors, error: p.message, ...(form ? { form } : {}) }, p.status);
     }
   });
   admin.post('/api-keys/:id/revoke', async (c) => {
-    await revokeApiKey(rt, c.req.param('id'));
+    await revokeApiKey(rt, c.req.param('id'), grantedScopes(sessionOf(c)));
     return c.redirect('/admin/api-keys?done=revoked', 303);
   });
 

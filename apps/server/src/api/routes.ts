@@ -2,7 +2,7 @@
  * The REST API under /api: JSON in, JSON out, every error as problem+json. Requests are validated
  * by the same zod schemas the OpenAPI 3.1 document (/api/openapi.json) is generated from.
  */
-import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { OpenAPIHono, type RouteConfig, createRoute, z } from '@hono/zod-openapi';
 import { type DailyBar, type History, NotFoundError, ValidationError, symbolSchema } from '@signals/core';
 import type { AppEnv, Runtime } from '../context.ts';
 import { cleanJsonBody, limitBody, text } from '../input.ts';
@@ -10,7 +10,7 @@ import { fieldErrors, validationProblem } from '../problem.ts';
 import { apiAuth } from '../security/auth.ts';
 import { alertDeliveries, alertFilterSchema, getAlert, listAlerts } from '../services/alerts.ts';
 import { apiKeyCreateSchema, createApiKey, listApiKeys, revokeApiKey } from '../services/apikeys.ts';
-import { WARMUP_MS, loadHistories, loadNews, ruleSymbols, runBacktest } from '../services/backtest.ts';
+import { ruleSymbols } from '../services/backtest.ts';
 import {
   createEndpoint,
   deleteEndpoint,
@@ -75,6 +75,7 @@ import {
   silenceCreateSchema,
   silenceListSchema,
 } from '../services/silences.ts';
+import { grantedScopes, requireScope, scopeOf } from './scopes.ts';
 import * as S from './schemas.ts';
 
 const json = <T extends z.ZodType>(schema: T, description = 'OK') => ({
@@ -92,7 +93,20 @@ const problems = (...codes: number[]) =>
     ]),
   );
 const noContent = { 204: { description: 'Done' } };
-const security: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }];
+/**
+ * A route with its scope from the one table (api/scopes.ts): the OpenAPI document states it
+ * (`security` and `x-scope`) and a route middleware checks it, after authentication and before
+ * the request is validated.
+ */
+function scoped<R extends RouteConfig>(route: R): R {
+  const scope = scopeOf(route.method, route.path);
+  return Object.assign(route, {
+    security: [{ bearer: [scope] }, { session: [] }],
+    'x-scope': scope,
+    description: `Needs the \`${scope}\` scope (admin sessions have every scope).${route.description ? ` ${route.description}` : ''}`,
+    middleware: [requireScope(scope)],
+  });
+}
 const list = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });
 /** A page of a list endpoint (see services/paging.ts): the items of the window and the count of every match. */
 const page = <T extends z.ZodType>(item: T) =>
@@ -176,7 +190,8 @@ export function createApi(rt: Runtime) {
   });
 
   api.use('*', async (c, next) => {
-    if (c.req.path.endsWith('/openapi.json')) return next();
+    // The document alone is public: exactly this path, not anything ending like it.
+    if (c.req.path === '/api/openapi.json') return next();
     return apiAuth(rt)(c, next);
   });
   api.use('*', limitBody, cleanJsonBody);
@@ -186,14 +201,15 @@ export function createApi(rt: Runtime) {
   // -------------------------------------------------------------------------------------------
   const tagW = ['Watchlists'];
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/watchlists',
-      tags: tagW,
-      security,
-      request: { query: pagingSchema },
-      responses: { 200: json(page(S.WatchlistSummarySchema)), ...problems() },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/watchlists',
+        tags: tagW,
+        request: { query: pagingSchema },
+        responses: { 200: json(page(S.WatchlistSummarySchema)), ...problems() },
+      }),
+    ),
     async (c) =>
       c.json(
         await paged(
@@ -205,84 +221,91 @@ export function createApi(rt: Runtime) {
       ),
   );
   api.openapi(
-    createRoute({
-      method: 'post',
-      path: '/watchlists',
-      tags: tagW,
-      security,
-      request: body(watchlistCreateSchema),
-      responses: { 201: json(S.WatchlistSchema, 'Created'), ...problems(409) },
-    }),
+    scoped(
+      createRoute({
+        method: 'post',
+        path: '/watchlists',
+        tags: tagW,
+        request: body(watchlistCreateSchema),
+        responses: { 201: json(S.WatchlistSchema, 'Created'), ...problems(409) },
+      }),
+    ),
     async (c) => c.json(await createWatchlist(rt, c.req.valid('json')), 201),
   );
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/watchlists/{id}',
-      tags: tagW,
-      security,
-      request: { params: S.IdParam },
-      responses: { 200: json(S.WatchlistSchema), ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/watchlists/{id}',
+        tags: tagW,
+        request: { params: S.IdParam },
+        responses: { 200: json(S.WatchlistSchema), ...problems(404) },
+      }),
+    ),
     async (c) => c.json(await getWatchlist(rt, c.req.valid('param').id), 200),
   );
   api.openapi(
-    createRoute({
-      method: 'patch',
-      path: '/watchlists/{id}',
-      tags: tagW,
-      security,
-      request: { params: S.IdParam, ...body(watchlistUpdateSchema) },
-      responses: { 200: json(S.WatchlistSchema), ...problems(404, 409) },
-    }),
+    scoped(
+      createRoute({
+        method: 'patch',
+        path: '/watchlists/{id}',
+        tags: tagW,
+        request: { params: S.IdParam, ...body(watchlistUpdateSchema) },
+        responses: { 200: json(S.WatchlistSchema), ...problems(404, 409) },
+      }),
+    ),
     async (c) => c.json(await updateWatchlist(rt, c.req.valid('param').id, c.req.valid('json')), 200),
   );
   api.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/watchlists/{id}',
-      tags: tagW,
-      security,
-      request: { params: S.IdParam },
-      responses: { ...noContent, ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'delete',
+        path: '/watchlists/{id}',
+        tags: tagW,
+        request: { params: S.IdParam },
+        responses: { ...noContent, ...problems(404) },
+      }),
+    ),
     async (c) => {
       await deleteWatchlist(rt, c.req.valid('param').id);
       return c.body(null, 204);
     },
   );
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/watchlists/{id}/members',
-      tags: tagW,
-      security,
-      request: { params: S.IdParam },
-      responses: { 200: json(list(S.InstrumentSchema)), ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/watchlists/{id}/members',
+        tags: tagW,
+        request: { params: S.IdParam },
+        responses: { 200: json(list(S.InstrumentSchema)), ...problems(404) },
+      }),
+    ),
     async (c) => c.json({ items: (await getWatchlist(rt, c.req.valid('param').id)).members }, 200),
   );
   api.openapi(
-    createRoute({
-      method: 'post',
-      path: '/watchlists/{id}/members',
-      tags: tagW,
-      summary: 'Add a symbol (checked against the price source: an unknown symbol is refused)',
-      security,
-      request: { params: S.IdParam, ...body(memberAddSchema) },
-      responses: { 201: json(S.InstrumentSchema, 'Added'), ...problems(404, 409, 503) },
-    }),
+    scoped(
+      createRoute({
+        method: 'post',
+        path: '/watchlists/{id}/members',
+        tags: tagW,
+        summary: 'Add a symbol (checked against the price source: an unknown symbol is refused)',
+        request: { params: S.IdParam, ...body(memberAddSchema) },
+        responses: { 201: json(S.InstrumentSchema, 'Added'), ...problems(404, 409, 503) },
+      }),
+    ),
     async (c) => c.json(await addMember(rt, c.req.valid('param').id, c.req.valid('json').symbol), 201),
   );
   api.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/watchlists/{id}/members/{symbol}',
-      tags: tagW,
-      security,
-      request: { params: S.IdSymbolParam },
-      responses: { ...noContent, ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'delete',
+        path: '/watchlists/{id}/members/{symbol}',
+        tags: tagW,
+        request: { params: S.IdSymbolParam },
+        responses: { ...noContent, ...problems(404) },
+      }),
+    ),
     async (c) => {
       const p = c.req.valid('param');
       await removeMember(rt, p.id, p.symbol);
@@ -290,16 +313,17 @@ export function createApi(rt: Runtime) {
     },
   );
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/instruments',
-      tags: ['Instruments'],
-      security,
-      request: {
-        query: z.strictObject({ watched: z.enum(['true', 'false']).optional(), ...pagingFields() }),
-      },
-      responses: { 200: json(page(S.InstrumentSchema)), ...problems() },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/instruments',
+        tags: ['Instruments'],
+        request: {
+          query: z.strictObject({ watched: z.enum(['true', 'false']).optional(), ...pagingFields() }),
+        },
+        responses: { 200: json(page(S.InstrumentSchema)), ...problems() },
+      }),
+    ),
     async (c) => {
       const q = c.req.valid('query');
       const opts = { watched: q.watched === 'true' };
@@ -314,14 +338,15 @@ export function createApi(rt: Runtime) {
     },
   );
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/instruments/{symbol}',
-      tags: ['Instruments'],
-      security,
-      request: { params: S.SymbolParam },
-      responses: { 200: json(S.InstrumentSchema), ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/instruments/{symbol}',
+        tags: ['Instruments'],
+        request: { params: S.SymbolParam },
+        responses: { 200: json(S.InstrumentSchema), ...problems(404) },
+      }),
+    ),
     async (c) => c.json(await getInstrument(rt, c.req.valid('param').symbol), 200),
   );
 
@@ -330,20 +355,21 @@ export function createApi(rt: Runtime) {
   // -------------------------------------------------------------------------------------------
   const tagR = ['Rules'];
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/rules',
-      tags: tagR,
-      security,
-      request: {
-        query: z.strictObject({
-          enabled: z.enum(['true', 'false']).optional(),
-          kind: text({ max: 40 }).optional(),
-          ...pagingFields(),
-        }),
-      },
-      responses: { 200: json(page(S.RuleSchema)), ...problems() },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/rules',
+        tags: tagR,
+        request: {
+          query: z.strictObject({
+            enabled: z.enum(['true', 'false']).optional(),
+            kind: text({ max: 40 }).optional(),
+            ...pagingFields(),
+          }),
+        },
+        responses: { 200: json(page(S.RuleSchema)), ...problems() },
+      }),
+    ),
     async (c) => {
       const q = c.req.valid('query');
       const filter = {
@@ -361,87 +387,96 @@ export function createApi(rt: Runtime) {
     },
   );
   api.openapi(
-    createRoute({
-      method: 'post',
-      path: '/rules',
-      tags: tagR,
-      security,
-      request: body(ruleInputSchema),
-      responses: { 201: json(S.RuleSchema, 'Created'), ...problems() },
-    }),
+    scoped(
+      createRoute({
+        method: 'post',
+        path: '/rules',
+        tags: tagR,
+        request: body(ruleInputSchema),
+        responses: { 201: json(S.RuleSchema, 'Created'), ...problems() },
+      }),
+    ),
     async (c) => c.json(await createRule(rt, c.req.valid('json')), 201),
   );
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/rules/templates',
-      tags: tagR,
-      security,
-      responses: { 200: json(list(S.TemplateSchema)), ...problems() },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/rules/templates',
+        tags: tagR,
+        responses: { 200: json(list(S.TemplateSchema)), ...problems() },
+      }),
+    ),
     async (c) => c.json({ items: await listTemplates(rt) }, 200),
   );
   api.openapi(
-    createRoute({
-      method: 'post',
-      path: '/rules/preview',
-      tags: tagR,
-      summary: 'Validate a draft rule and backtest it over the last year of stored history',
-      security,
-      request: body(ruleInputSchema),
-      responses: { 200: json(S.RulePreviewSchema), ...problems() },
-    }),
+    scoped(
+      createRoute({
+        method: 'post',
+        path: '/rules/preview',
+        tags: tagR,
+        summary:
+          'Validate a draft rule and backtest it over the last year of stored history; 422 when it needs more than PREVIEW_TIMEOUT_SEC',
+        request: body(ruleInputSchema),
+        responses: { 200: json(S.RulePreviewSchema), ...problems(422, 503) },
+      }),
+    ),
     async (c) => c.json(await previewRule(rt, c.req.valid('json')), 200),
   );
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/rules/{id}',
-      tags: tagR,
-      security,
-      request: { params: S.IdParam },
-      responses: { 200: json(S.RuleSchema), ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/rules/{id}',
+        tags: tagR,
+        request: { params: S.IdParam },
+        responses: { 200: json(S.RuleSchema), ...problems(404) },
+      }),
+    ),
     async (c) => c.json(await getRule(rt, c.req.valid('param').id), 200),
   );
   api.openapi(
-    createRoute({
-      method: 'patch',
-      path: '/rules/{id}',
-      tags: tagR,
-      summary: 'Change a rule (any subset of fields; enabled: false disables it)',
-      security,
-      request: { params: S.IdParam, ...body(ruleUpdateSchema) },
-      responses: { 200: json(S.RuleSchema), ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'patch',
+        path: '/rules/{id}',
+        tags: tagR,
+        summary: 'Change a rule (any subset of fields; enabled: false disables it)',
+        request: { params: S.IdParam, ...body(ruleUpdateSchema) },
+        responses: { 200: json(S.RuleSchema), ...problems(404) },
+      }),
+    ),
     async (c) => {
       return c.json(await updateRule(rt, c.req.valid('param').id, c.req.valid('json')), 200);
     },
   );
   api.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/rules/{id}',
-      tags: tagR,
-      security,
-      request: { params: S.IdParam },
-      responses: { ...noContent, ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'delete',
+        path: '/rules/{id}',
+        tags: tagR,
+        request: { params: S.IdParam },
+        responses: { ...noContent, ...problems(404) },
+      }),
+    ),
     async (c) => {
       await deleteRule(rt, c.req.valid('param').id);
       return c.body(null, 204);
     },
   );
   api.openapi(
-    createRoute({
-      method: 'post',
-      path: '/backtest',
-      tags: tagR,
-      summary: 'Run rules over stored history (or posted bars) and list every alert that would have fired',
-      security,
-      request: body(backtestRequestSchema),
-      responses: { 200: json(S.BacktestOutcomeSchema), ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'post',
+        path: '/backtest',
+        tags: tagR,
+        summary:
+          'Run rules over stored history (or posted bars) and list every alert that would have fired; 422 when it needs more than PREVIEW_TIMEOUT_SEC',
+        request: body(backtestRequestSchema),
+        responses: { 200: json(S.BacktestOutcomeSchema), ...problems(404, 422, 503) },
+      }),
+    ),
     async (c) => c.json(await backtestRequest(rt, c.req.valid('json')), 200),
   );
 
@@ -450,36 +485,39 @@ export function createApi(rt: Runtime) {
   // -------------------------------------------------------------------------------------------
   const tagA = ['Alerts'];
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/alerts',
-      tags: tagA,
-      security,
-      request: { query: alertFilterSchema },
-      responses: { 200: json(cursorPage(S.AlertSummarySchema)), ...problems() },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/alerts',
+        tags: tagA,
+        request: { query: alertFilterSchema },
+        responses: { 200: json(cursorPage(S.AlertSummarySchema)), ...problems() },
+      }),
+    ),
     async (c) => c.json(await listAlerts(rt, c.req.valid('query')), 200),
   );
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/alerts/{id}',
-      tags: tagA,
-      security,
-      request: { params: S.IdParam },
-      responses: { 200: json(S.AlertSchema), ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/alerts/{id}',
+        tags: tagA,
+        request: { params: S.IdParam },
+        responses: { 200: json(S.AlertSchema), ...problems(404) },
+      }),
+    ),
     async (c) => c.json(await getAlert(rt, c.req.valid('param').id), 200),
   );
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/alerts/{id}/deliveries',
-      tags: tagA,
-      security,
-      request: { params: S.IdParam },
-      responses: { 200: json(list(S.DeliverySchema)), ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/alerts/{id}/deliveries',
+        tags: tagA,
+        request: { params: S.IdParam },
+        responses: { 200: json(list(S.DeliverySchema)), ...problems(404) },
+      }),
+    ),
     async (c) => c.json({ items: await alertDeliveries(rt, c.req.valid('param').id) }, 200),
   );
 
@@ -488,50 +526,54 @@ export function createApi(rt: Runtime) {
   // -------------------------------------------------------------------------------------------
   const tagSil = ['Silences'];
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/silences',
-      tags: tagSil,
-      summary: 'Silences, active and pending by default; longest-running first',
-      security,
-      request: { query: silenceListSchema },
-      responses: { 200: json(page(S.SilenceSchema)), ...problems() },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/silences',
+        tags: tagSil,
+        summary: 'Silences, active and pending by default; longest-running first',
+        request: { query: silenceListSchema },
+        responses: { 200: json(page(S.SilenceSchema)), ...problems() },
+      }),
+    ),
     async (c) => c.json(await listSilences(rt, c.req.valid('query')), 200),
   );
   api.openapi(
-    createRoute({
-      method: 'post',
-      path: '/silences',
-      tags: tagSil,
-      summary: 'Silence alerts of a rule and/or on a subject for a while',
-      security,
-      request: body(silenceCreateSchema),
-      responses: { 201: json(S.SilenceSchema, 'Created'), ...problems() },
-    }),
+    scoped(
+      createRoute({
+        method: 'post',
+        path: '/silences',
+        tags: tagSil,
+        summary: 'Silence alerts of a rule and/or on a subject for a while',
+        request: body(silenceCreateSchema),
+        responses: { 201: json(S.SilenceSchema, 'Created'), ...problems() },
+      }),
+    ),
     async (c) => c.json(await createSilence(rt, c.req.valid('json'), await actorOf(rt, c.get('auth'))), 201),
   );
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/silences/{id}',
-      tags: tagSil,
-      security,
-      request: { params: S.IdParam },
-      responses: { 200: json(S.SilenceSchema), ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/silences/{id}',
+        tags: tagSil,
+        request: { params: S.IdParam },
+        responses: { 200: json(S.SilenceSchema), ...problems(404) },
+      }),
+    ),
     async (c) => c.json(await getSilence(rt, c.req.valid('param').id), 200),
   );
   api.openapi(
-    createRoute({
-      method: 'post',
-      path: '/silences/{id}/expire',
-      tags: tagSil,
-      summary: 'End a silence now (it stays listed as expired)',
-      security,
-      request: { params: S.IdParam },
-      responses: { 200: json(S.SilenceSchema), ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'post',
+        path: '/silences/{id}/expire',
+        tags: tagSil,
+        summary: 'End a silence now (it stays listed as expired)',
+        request: { params: S.IdParam },
+        responses: { 200: json(S.SilenceSchema), ...problems(404) },
+      }),
+    ),
     async (c) => c.json(await expireSilence(rt, c.req.valid('param').id), 200),
   );
 
@@ -540,56 +582,60 @@ export function createApi(rt: Runtime) {
   // -------------------------------------------------------------------------------------------
   const tagS = ['Subscribers'];
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/subscribers',
-      tags: tagS,
-      security,
-      request: {
-        query: z.strictObject({
-          status: z.enum(['pending', 'confirmed', 'unsubscribed', 'bouncing']).optional(),
-          ...pagingFields(1000),
-        }),
-      },
-      responses: { 200: json(page(S.SubscriberSchema)), ...problems() },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/subscribers',
+        tags: tagS,
+        request: {
+          query: z.strictObject({
+            status: z.enum(['pending', 'confirmed', 'unsubscribed', 'bouncing']).optional(),
+            ...pagingFields(1000),
+          }),
+        },
+        responses: { 200: json(page(S.SubscriberSchema)), ...problems() },
+      }),
+    ),
     async (c) => c.json(await listSubscribers(rt, c.req.valid('query')), 200),
   );
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/subscribers/{id}',
-      tags: tagS,
-      security,
-      request: { params: S.IdParam },
-      responses: { 200: json(S.SubscriberSchema), ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/subscribers/{id}',
+        tags: tagS,
+        request: { params: S.IdParam },
+        responses: { 200: json(S.SubscriberSchema), ...problems(404) },
+      }),
+    ),
     async (c) => c.json(await getSubscriber(rt, c.req.valid('param').id), 200),
   );
   api.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/subscribers/{id}',
-      tags: tagS,
-      security,
-      request: { params: S.IdParam },
-      responses: { ...noContent, ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'delete',
+        path: '/subscribers/{id}',
+        tags: tagS,
+        request: { params: S.IdParam },
+        responses: { ...noContent, ...problems(404) },
+      }),
+    ),
     async (c) => {
       await removeSubscriber(rt, c.req.valid('param').id);
       return c.body(null, 204);
     },
   );
   api.openapi(
-    createRoute({
-      method: 'post',
-      path: '/subscribers/{id}/reactivate',
-      tags: tagS,
-      summary: 'Send to a bouncing subscriber again (status confirmed, bounce count 0)',
-      security,
-      request: { params: S.IdParam },
-      responses: { 200: json(S.SubscriberSchema), ...problems(404, 409) },
-    }),
+    scoped(
+      createRoute({
+        method: 'post',
+        path: '/subscribers/{id}/reactivate',
+        tags: tagS,
+        summary: 'Send to a bouncing subscriber again (status confirmed, bounce count 0)',
+        request: { params: S.IdParam },
+        responses: { 200: json(S.SubscriberSchema), ...problems(404, 409) },
+      }),
+    ),
     async (c) => c.json(await reactivateSubscriber(rt, c.req.valid('param').id), 200),
   );
 
@@ -598,14 +644,15 @@ export function createApi(rt: Runtime) {
   // -------------------------------------------------------------------------------------------
   const tagE = ['Webhook endpoints'];
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/webhook-endpoints',
-      tags: tagE,
-      security,
-      request: { query: pagingSchema },
-      responses: { 200: json(page(S.EndpointSchema)), ...problems() },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/webhook-endpoints',
+        tags: tagE,
+        request: { query: pagingSchema },
+        responses: { 200: json(page(S.EndpointSchema)), ...problems() },
+      }),
+    ),
     async (c) =>
       c.json(
         await paged(
@@ -617,87 +664,94 @@ export function createApi(rt: Runtime) {
       ),
   );
   api.openapi(
-    createRoute({
-      method: 'post',
-      path: '/webhook-endpoints',
-      tags: tagE,
-      summary: 'Add an endpoint (URL checked by the SSRF guard); the signing secret is in this answer only',
-      security,
-      request: body(endpointCreateSchema),
-      responses: { 201: json(S.EndpointWithSecretSchema, 'Created'), ...problems() },
-    }),
+    scoped(
+      createRoute({
+        method: 'post',
+        path: '/webhook-endpoints',
+        tags: tagE,
+        summary: 'Add an endpoint (URL checked by the SSRF guard); the signing secret is in this answer only',
+        request: body(endpointCreateSchema),
+        responses: { 201: json(S.EndpointWithSecretSchema, 'Created'), ...problems() },
+      }),
+    ),
     async (c) => c.json(await createEndpoint(rt, c.req.valid('json')), 201),
   );
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/webhook-endpoints/{id}',
-      tags: tagE,
-      security,
-      request: { params: S.IdParam },
-      responses: { 200: json(S.EndpointSchema), ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/webhook-endpoints/{id}',
+        tags: tagE,
+        request: { params: S.IdParam },
+        responses: { 200: json(S.EndpointSchema), ...problems(404) },
+      }),
+    ),
     async (c) => c.json(await getEndpoint(rt, c.req.valid('param').id), 200),
   );
   api.openapi(
-    createRoute({
-      method: 'patch',
-      path: '/webhook-endpoints/{id}',
-      tags: tagE,
-      security,
-      request: { params: S.IdParam, ...body(endpointUpdateSchema) },
-      responses: { 200: json(S.EndpointSchema), ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'patch',
+        path: '/webhook-endpoints/{id}',
+        tags: tagE,
+        request: { params: S.IdParam, ...body(endpointUpdateSchema) },
+        responses: { 200: json(S.EndpointSchema), ...problems(404) },
+      }),
+    ),
     async (c) => c.json(await updateEndpoint(rt, c.req.valid('param').id, c.req.valid('json')), 200),
   );
   api.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/webhook-endpoints/{id}',
-      tags: tagE,
-      security,
-      request: { params: S.IdParam },
-      responses: { ...noContent, ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'delete',
+        path: '/webhook-endpoints/{id}',
+        tags: tagE,
+        request: { params: S.IdParam },
+        responses: { ...noContent, ...problems(404) },
+      }),
+    ),
     async (c) => {
       await deleteEndpoint(rt, c.req.valid('param').id);
       return c.body(null, 204);
     },
   );
   api.openapi(
-    createRoute({
-      method: 'post',
-      path: '/webhook-endpoints/{id}/rotate',
-      tags: tagE,
-      summary: 'New signing secret; the previous one keeps signing for 24 h',
-      security,
-      request: { params: S.IdParam },
-      responses: { 200: json(S.EndpointWithSecretSchema), ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'post',
+        path: '/webhook-endpoints/{id}/rotate',
+        tags: tagE,
+        summary: 'New signing secret; the previous one keeps signing for 24 h',
+        request: { params: S.IdParam },
+        responses: { 200: json(S.EndpointWithSecretSchema), ...problems(404) },
+      }),
+    ),
     async (c) => c.json(await rotateSecret(rt, c.req.valid('param').id), 200),
   );
   api.openapi(
-    createRoute({
-      method: 'post',
-      path: '/webhook-endpoints/{id}/test',
-      tags: tagE,
-      summary: "Send a test event now and return the receiver's answer",
-      security,
-      request: { params: S.IdParam },
-      responses: { 200: json(S.TestResultSchema), ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'post',
+        path: '/webhook-endpoints/{id}/test',
+        tags: tagE,
+        summary: "Send a test event now and return the receiver's answer",
+        request: { params: S.IdParam },
+        responses: { 200: json(S.TestResultSchema), ...problems(404) },
+      }),
+    ),
     async (c) => c.json(await sendTestEvent(rt, c.req.valid('param').id), 200),
   );
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/webhook-endpoints/{id}/deliveries',
-      tags: tagE,
-      summary: 'Deliveries to this endpoint, newest first',
-      security,
-      request: { params: S.IdParam, query: z.strictObject(cursorFields()) },
-      responses: { 200: json(cursorPage(S.DeliverySchema)), ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/webhook-endpoints/{id}/deliveries',
+        tags: tagE,
+        summary: 'Deliveries to this endpoint, newest first',
+        request: { params: S.IdParam, query: z.strictObject(cursorFields()) },
+        responses: { 200: json(cursorPage(S.DeliverySchema)), ...problems(404) },
+      }),
+    ),
     async (c) => {
       const id = c.req.valid('param').id;
       return c.json(
@@ -712,15 +766,16 @@ export function createApi(rt: Runtime) {
     },
   );
   api.openapi(
-    createRoute({
-      method: 'post',
-      path: '/deliveries/{id}/redeliver',
-      tags: tagE,
-      summary: 'Put a failed or dead delivery back to pending and enqueue it',
-      security,
-      request: { params: S.IdParam },
-      responses: { 200: json(S.DeliverySchema), ...problems(404, 409) },
-    }),
+    scoped(
+      createRoute({
+        method: 'post',
+        path: '/deliveries/{id}/redeliver',
+        tags: tagE,
+        summary: 'Put a failed or dead delivery back to pending and enqueue it',
+        request: { params: S.IdParam },
+        responses: { 200: json(S.DeliverySchema), ...problems(404, 409) },
+      }),
+    ),
     async (c) => c.json(await redeliver(rt, c.req.valid('param').id), 200),
   );
 
@@ -728,14 +783,15 @@ export function createApi(rt: Runtime) {
   // Feeds and API keys
   // -------------------------------------------------------------------------------------------
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/feeds',
-      tags: ['Feeds'],
-      security,
-      request: { query: pagingSchema },
-      responses: { 200: json(page(S.FeedSchema)), ...problems() },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/feeds',
+        tags: ['Feeds'],
+        request: { query: pagingSchema },
+        responses: { 200: json(page(S.FeedSchema)), ...problems() },
+      }),
+    ),
     async (c) =>
       c.json(
         await paged(
@@ -747,62 +803,67 @@ export function createApi(rt: Runtime) {
       ),
   );
   api.openapi(
-    createRoute({
-      method: 'post',
-      path: '/feeds',
-      tags: ['Feeds'],
-      security,
-      request: body(feedCreateSchema),
-      responses: { 201: json(S.FeedSchema, 'Created'), ...problems(409) },
-    }),
+    scoped(
+      createRoute({
+        method: 'post',
+        path: '/feeds',
+        tags: ['Feeds'],
+        request: body(feedCreateSchema),
+        responses: { 201: json(S.FeedSchema, 'Created'), ...problems(409) },
+      }),
+    ),
     async (c) => c.json(await createFeed(rt, c.req.valid('json')), 201),
   );
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/feeds/{id}',
-      tags: ['Feeds'],
-      security,
-      request: { params: S.IdParam },
-      responses: { 200: json(S.FeedSchema), ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/feeds/{id}',
+        tags: ['Feeds'],
+        request: { params: S.IdParam },
+        responses: { 200: json(S.FeedSchema), ...problems(404) },
+      }),
+    ),
     async (c) => c.json(await getFeed(rt, c.req.valid('param').id), 200),
   );
   api.openapi(
-    createRoute({
-      method: 'patch',
-      path: '/feeds/{id}',
-      tags: ['Feeds'],
-      security,
-      request: { params: S.IdParam, ...body(feedUpdateSchema) },
-      responses: { 200: json(S.FeedSchema), ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'patch',
+        path: '/feeds/{id}',
+        tags: ['Feeds'],
+        request: { params: S.IdParam, ...body(feedUpdateSchema) },
+        responses: { 200: json(S.FeedSchema), ...problems(404) },
+      }),
+    ),
     async (c) => c.json(await updateFeed(rt, c.req.valid('param').id, c.req.valid('json')), 200),
   );
   api.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/feeds/{id}',
-      tags: ['Feeds'],
-      summary: 'Delete a feed and every news item it brought in',
-      security,
-      request: { params: S.IdParam },
-      responses: { ...noContent, ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'delete',
+        path: '/feeds/{id}',
+        tags: ['Feeds'],
+        summary: 'Delete a feed and every news item it brought in',
+        request: { params: S.IdParam },
+        responses: { ...noContent, ...problems(404) },
+      }),
+    ),
     async (c) => {
       await deleteFeed(rt, c.req.valid('param').id);
       return c.body(null, 204);
     },
   );
   api.openapi(
-    createRoute({
-      method: 'get',
-      path: '/api-keys',
-      tags: ['API keys'],
-      security,
-      request: { query: pagingSchema },
-      responses: { 200: json(page(S.ApiKeySchema)), ...problems() },
-    }),
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/api-keys',
+        tags: ['API keys'],
+        request: { query: pagingSchema },
+        responses: { 200: json(page(S.ApiKeySchema)), ...problems() },
+      }),
+    ),
     async (c) =>
       c.json(
         await paged(
@@ -814,31 +875,34 @@ export function createApi(rt: Runtime) {
       ),
   );
   api.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api-keys',
-      tags: ['API keys'],
-      summary: 'Create an API key; the key is in this answer only',
-      security,
-      request: body(apiKeyCreateSchema),
-      responses: { 201: json(S.ApiKeyWithSecretSchema, 'Created'), ...problems() },
-    }),
+    scoped(
+      createRoute({
+        method: 'post',
+        path: '/api-keys',
+        tags: ['API keys'],
+        summary: 'Create an API key (scopes, default read; optional expiry); the key is in this answer only',
+        request: body(apiKeyCreateSchema),
+        responses: { 201: json(S.ApiKeyWithSecretSchema, 'Created'), ...problems() },
+      }),
+    ),
     async (c) => {
       const auth = c.get('auth');
-      return c.json(await createApiKey(rt, c.req.valid('json').name, auth?.userId ?? null), 201);
+      const caller = { userId: auth?.userId ?? null, granted: grantedScopes(auth) };
+      return c.json(await createApiKey(rt, c.req.valid('json'), caller), 201);
     },
   );
   api.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/api-keys/{id}',
-      tags: ['API keys'],
-      security,
-      request: { params: S.IdParam },
-      responses: { ...noContent, ...problems(404) },
-    }),
+    scoped(
+      createRoute({
+        method: 'delete',
+        path: '/api-keys/{id}',
+        tags: ['API keys'],
+        request: { params: S.IdParam },
+        responses: { ...noContent, ...problems(404) },
+      }),
+    ),
     async (c) => {
-      await revokeApiKey(rt, c.req.valid('param').id);
+      await revokeApiKey(rt, c.req.valid('param').id, grantedScopes(c.get('auth')));
       return c.body(null, 204);
     },
   );
@@ -883,7 +947,8 @@ async function backtestRequest(rt: Runtime, req: z.infer<typeof backtestRequestS
   if (from.getTime() > to.getTime())
     throw new ValidationError('Bad range', [{ path: 'from', message: 'must not be after to' }]);
 
-  let histories: History[];
+  let histories: History[] | undefined;
+  const symbols = new Set<string>();
   if (req.bars) {
     histories = Object.entries(req.bars).map(([raw, bars]) => {
       const sym = symbolSchema.safeParse(raw);
@@ -918,7 +983,6 @@ async function backtestRequest(rt: Runtime, req: z.infer<typeof backtestRequestS
       };
     });
   } else {
-    const symbols = new Set<string>();
     if (req.symbols?.length) {
       for (const [i, s] of req.symbols.entries()) {
         const p = symbolSchema.safeParse(s);
@@ -932,18 +996,16 @@ async function backtestRequest(rt: Runtime, req: z.infer<typeof backtestRequestS
       for (const r of rules)
         for (const s of await ruleSymbols(rt, { symbols: r.def.symbols, watchlistId: r.watchlistId })) symbols.add(s);
     }
-    histories = await loadHistories(rt, [...symbols].sort(), new Date(from.getTime() - WARMUP_MS), to);
   }
-  const usesNews = rules.some((r) => r.def.kind === 'news_match' || r.def.kind === 'confirmation');
-  const news = usesNews
-    ? await loadNews(
-        rt,
-        histories.map((h) => h.symbol),
-        from,
-        to,
-      )
-    : [];
-  return runBacktest(rules, histories, { from, to }, news);
+  // Loading and running happen in a backtest thread, within PREVIEW_TIMEOUT_SEC (422 when too heavy).
+  const plan = {
+    rules: rules.map((r) => ({ def: r.def, name: r.name })),
+    symbols: histories ? histories.map((h) => h.symbol) : [...symbols].sort(),
+    from,
+    to,
+    ...(histories ? { histories } : {}),
+  };
+  return (await rt.backtests.run(plan, 'backtest')).outcome;
 }
 
 const iso = (d: Date) => d.toISOString().slice(0, 10);

@@ -2,6 +2,7 @@
 import { z } from '@hono/zod-openapi';
 import { WEBHOOK_FORMATS } from '@signals/notify';
 import { text } from '../input.ts';
+import { SCOPES } from './scopes.ts';
 
 export const ProblemSchema = z
   .object({
@@ -203,7 +204,15 @@ export const FeedSchema = z
   .openapi('Feed');
 
 export const ApiKeySchema = z
-  .looseObject({ id: z.string(), name: z.string(), prefix: z.string(), revokedAt: z.string().nullable() })
+  .looseObject({
+    id: z.string(),
+    name: z.string(),
+    prefix: z.string(),
+    scopes: z.array(z.enum(SCOPES)),
+    expiresAt: z.string().nullable().openapi({ description: 'null: never expires' }),
+    lastUsedAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+  })
   .openapi('ApiKey');
 
 export const ApiKeyWithSecretSchema = z

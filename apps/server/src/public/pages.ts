@@ -24,6 +24,9 @@ import {
 } from '../services/subscribers.ts';
 import { checkbox, field, page } from '../views/layout.ts';
 
+/** Preferences/unsubscribe links that are not valid, per client address and hour. */
+export const MANAGE_LINK_LIMIT = 120;
+
 export function createPublicPages(rt: Runtime) {
   const app = new Hono<AppEnv>();
   app.use('*', limitBody);
@@ -33,6 +36,17 @@ export function createPublicPages(rt: Runtime) {
 
   const limited = async (c: Context<AppEnv>, what: string, max: number) => {
     await enforce(rt.rateLimiter, [{ key: `public:${what}:${keyOf(c.get('clientIp'))}`, max, windowSec: 3600 }]);
+  };
+
+  /**
+   * The subscriber of a preferences/unsubscribe link. A valid signed link is never refused by a
+   * rate limit (mail providers post one-click unsubscribes for many people from few addresses, and
+   * junk from one of them must not block the rest); only links that are not valid count.
+   */
+  const linkSubscriber = async (c: Context<AppEnv>) => {
+    const sub = await subscriberByToken(rt, c.req.query('token') ?? '');
+    if (!sub) await limited(c, 'manage', MANAGE_LINK_LIMIT);
+    return sub;
   };
 
   const errorList = (id: string, errs: FieldError[]) =>
@@ -249,17 +263,15 @@ export function createPublicPages(rt: Runtime) {
   };
 
   app.get('/preferences', async (c) => {
-    await limited(c, 'manage', 120);
     const token = c.req.query('token') ?? '';
-    const sub = await subscriberByToken(rt, token);
+    const sub = await linkSubscriber(c);
     if (!sub || sub.status === 'unsubscribed') return c.html(linkProblem('Link not valid'), 400);
     return c.html(await prefsPage(token, sub));
   });
 
   app.post('/preferences', async (c) => {
-    await limited(c, 'manage', 120);
     const token = c.req.query('token') ?? '';
-    const sub = await subscriberByToken(rt, token);
+    const sub = await linkSubscriber(c);
     if (!sub || sub.status === 'unsubscribed') return c.html(linkProblem('Link not valid'), 400);
     let chosen: { watchlistIds: string[]; ruleIds: string[]; mode: string } | undefined;
     try {
@@ -284,9 +296,8 @@ export function createPublicPages(rt: Runtime) {
   });
 
   app.get('/unsubscribe', async (c) => {
-    await limited(c, 'manage', 120);
     const token = c.req.query('token') ?? '';
-    const sub = await subscriberByToken(rt, token);
+    const sub = await linkSubscriber(c);
     if (!sub) return c.html(linkProblem('Unsubscribe link not valid'), 400);
     if (sub.status === 'unsubscribed') return c.html(unsubscribedPage());
     return c.html(
@@ -310,9 +321,7 @@ export function createPublicPages(rt: Runtime) {
   // RFC 8058: mail clients POST `List-Unsubscribe=One-Click` to the URL of the List-Unsubscribe
   // header, without cookies or a confirmation step. The signed token in the URL is the authority.
   app.post('/unsubscribe', async (c) => {
-    await limited(c, 'manage', 120);
-    const token = c.req.query('token') ?? '';
-    const sub = await subscriberByToken(rt, token);
+    const sub = await linkSubscriber(c);
     if (!sub) return c.html(linkProblem('Unsubscribe link not valid'), 400);
     await unsubscribe(rt, sub.id);
     rt.logger.info({ reqId: c.get('requestId') }, 'subscriber unsubscribed');

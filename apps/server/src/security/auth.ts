@@ -1,6 +1,7 @@
 /**
- * Who is calling. The API takes an API key (`Authorization: Bearer sk_...`, sha256 at rest) or the
- * admin session (then state-changing requests need the session's CSRF token in `X-CSRF-Token`).
+ * Who is calling. The API takes an API key (`Authorization: Bearer sk_...`, sha256 at rest; what it
+ * may do is its scopes, checked per route by api/scopes.ts) or the admin session (every scope;
+ * state-changing requests need the session's CSRF token in `X-CSRF-Token`).
  * Admin pages take the session only, with the token as the `_csrf` form field or the header.
  */
 import type { Context, MiddlewareHandler } from 'hono';
@@ -19,12 +20,14 @@ export function apiAuth(rt: Runtime): MiddlewareHandler<AppEnv> {
       const key = m?.[1];
       if (!key || !KEY_RE.test(key)) throw unauthorized('malformed Authorization header (expected "Bearer sk_...")');
       const row = await rt.prisma.apiKey.findUnique({ where: { keyHash: sha256(key) } });
-      if (!row || row.revokedAt) throw unauthorized('unknown or revoked API key');
       const now = rt.clock.now();
+      // An expired key is refused exactly like a revoked or unknown one.
+      if (!row || row.revokedAt || (row.expiresAt && row.expiresAt.getTime() <= now.getTime()))
+        throw unauthorized('unknown, revoked or expired API key');
       if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {
         await rt.prisma.apiKey.updateMany({ where: { id: row.id }, data: { lastUsedAt: now } });
       }
-      c.set('auth', { kind: 'apikey', keyId: row.id, userId: row.userId });
+      c.set('auth', { kind: 'apikey', keyId: row.id, userId: row.userId, scopes: row.scopes });
       return next();
     }
     const s = await loadSession(rt, c);

@@ -1,28 +1,64 @@
-/** Admin users: the first one from ADMIN_EMAIL/ADMIN_PASSWORD at start, or from the setup page. */
+/**
+ * Admin users: the first one from ADMIN_EMAIL/ADMIN_PASSWORD at start, or from the setup page
+ * opened with a one-time setup token (packages/db repos/setup-tokens.ts).
+ */
 import type { Env } from '@signals/config';
-import type { PrismaClient } from '@signals/db';
+import { consumeSetupToken, discardSetupTokens, type PrismaClient } from '@signals/db';
 import { hashPassword } from '../security/password.ts';
+
+export type FirstAdminResult = 'created' | 'exists' | 'bad-token';
 
 /**
  * Creates the first admin when none exists. Serialized with an advisory lock so two processes (or
- * the env and the setup page) cannot both create one. Returns whether it created one.
+ * the env and the setup page) cannot both create one. With `setupToken`, the token is checked and
+ * consumed in the same transaction: of two requests racing with one token, only one can win.
+ * Every setup token is deleted once an admin exists.
  */
-export async function createFirstAdmin(prisma: PrismaClient, email: string, password: string): Promise<boolean> {
+export async function createFirstAdmin(
+  prisma: PrismaClient,
+  email: string,
+  password: string,
+  opts: { setupToken?: string; now?: Date } = {},
+): Promise<FirstAdminResult> {
   const passwordHash = await hashPassword(password);
   return prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('signals:first-admin'))`;
-    if ((await tx.adminUser.count()) > 0) return false;
+    if ((await tx.adminUser.count()) > 0) return 'exists';
+    if (opts.setupToken !== undefined && !(await consumeSetupToken(tx, opts.setupToken, opts.now))) return 'bad-token';
     await tx.adminUser.create({ data: { email: email.trim().toLowerCase(), passwordHash } });
-    return true;
+    await discardSetupTokens(tx);
+    return 'created';
   });
 }
 
 export async function ensureAdminFromEnv(prisma: PrismaClient, env: Env): Promise<'created' | 'exists' | 'unset'> {
-  if (!env.ADMIN_EMAIL || !env.ADMIN_PASSWORD) return (await prisma.adminUser.count()) > 0 ? 'exists' : 'unset';
-  if ((await prisma.adminUser.count()) > 0) return 'exists';
-  return (await createFirstAdmin(prisma, env.ADMIN_EMAIL, env.ADMIN_PASSWORD)) ? 'created' : 'exists';
+  if (!env.ADMIN_EMAIL || !env.ADMIN_PASSWORD) return (await adminExists(prisma)) ? 'exists' : 'unset';
+  if (await adminExists(prisma)) return 'exists';
+  return (await createFirstAdmin(prisma, env.ADMIN_EMAIL, env.ADMIN_PASSWORD)) === 'created' ? 'created' : 'exists';
 }
 
 export async function adminExists(prisma: PrismaClient): Promise<boolean> {
   return (await prisma.adminUser.count()) > 0;
+}
+
+/**
+ * The block the server prints on its console when no admin exists: plain text, not a log line,
+ * so it stands out in `npm start` output like Jenkins' initial password. The URL is the secret:
+ * it is written here only, never to the log.
+ */
+export function setupBanner(url: string, expiresAt: Date): string {
+  const rule = '='.repeat(78);
+  return [
+    '',
+    rule,
+    '  No admin account exists yet. Create it in your browser at this one-time URL:',
+    '',
+    `    ${url}`,
+    '',
+    `  It works once and until ${expiresAt.toISOString()} (24 h). Lost it? Run`,
+    '  `pnpm cli setup-url` for a new one, or set ADMIN_EMAIL and ADMIN_PASSWORD and restart.',
+    rule,
+    '',
+    '',
+  ].join('\n');
 }

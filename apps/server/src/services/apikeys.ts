@@ -1,17 +1,42 @@
-/** API keys for machines: `sk_` + 32 random bytes, shown once; sha256 at rest, prefix kept for display. */
+/**
+ * API keys for machines: `sk_` + 32 random bytes, shown once; sha256 at rest, prefix kept for
+ * display. Each key has scopes (api/scopes.ts) and may expire. A caller can only make or revoke a
+ * key whose scopes it holds itself, so a read key cannot mint a write key or revoke the admin's.
+ */
 import { randomBytes } from 'node:crypto';
-import { NotFoundError } from '@signals/core';
+import { NotFoundError, ValidationError } from '@signals/core';
 import { z } from 'zod';
+import { SCOPES, type Scope, covers } from '../api/scopes.ts';
 import type { Runtime } from '../context.ts';
 import { text } from '../input.ts';
+import { HttpProblem } from '../problem.ts';
 import { sha256 } from '../security/session.ts';
 
-export const apiKeyCreateSchema = z.strictObject({ name: text({ min: 1, max: 100 }) });
+/** An expiry further out than this is a mistake more often than a wish (and never a real limit). */
+const MAX_EXPIRY_MS = 10 * 365 * 86_400_000;
+
+export const apiKeyCreateSchema = z.strictObject({
+  name: text({ min: 1, max: 100 }),
+  scopes: z
+    .array(z.enum(SCOPES))
+    .min(1, 'give at least one scope')
+    .max(SCOPES.length)
+    .default(['read'])
+    .transform((list) => SCOPES.filter((s) => list.includes(s)))
+    .describe('read, write and/or admin (default ["read"]); at most the scopes of the key making it'),
+  expiresAt: z.iso
+    .datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2027-01-31T00:00:00Z' })
+    .optional()
+    .describe('when the key stops working (unset: never)'),
+});
+export type ApiKeyCreate = z.infer<typeof apiKeyCreateSchema>;
 
 type KeyRow = {
   id: string;
   name: string;
   prefix: string;
+  scopes: Scope[];
+  expiresAt: Date | null;
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
@@ -22,6 +47,8 @@ export function apiKeyView(k: KeyRow) {
     id: k.id,
     name: k.name,
     prefix: k.prefix,
+    scopes: k.scopes,
+    expiresAt: k.expiresAt?.toISOString() ?? null,
     createdAt: k.createdAt.toISOString(),
     lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
     revokedAt: k.revokedAt?.toISOString() ?? null,
@@ -33,16 +60,48 @@ export async function listApiKeys(rt: Runtime, win?: { take: number; skip: numbe
   return rows.map(apiKeyView);
 }
 
-export async function createApiKey(rt: Runtime, name: string, userId: string | null) {
+function beyondCaller(what: 'create' | 'revoke', need: readonly Scope[], have: readonly Scope[]) {
+  return new HttpProblem(403, 'Insufficient scope', {
+    type: 'https://signals.dev/problems/insufficient-scope',
+    detail: `a key can only ${what} keys with scopes it holds itself: this key has ${have.join(', ')}, that key needs ${need.join(', ')}`,
+  });
+}
+
+/** Makes a key; `granted` are the caller's own scopes (every scope for an admin session). */
+export async function createApiKey(
+  rt: Runtime,
+  input: { name: string; scopes?: Scope[]; expiresAt?: string | undefined },
+  caller: { userId: string | null; granted: readonly Scope[] },
+) {
+  const scopes = input.scopes ?? ['read'];
+  if (!covers(caller.granted, scopes)) throw beyondCaller('create', scopes, caller.granted);
+  let expiresAt: Date | null = null;
+  if (input.expiresAt !== undefined) {
+    expiresAt = new Date(input.expiresAt);
+    const now = rt.clock.now().getTime();
+    if (expiresAt.getTime() <= now)
+      throw new ValidationError('Invalid expiry', [{ path: 'expiresAt', message: 'must be in the future' }]);
+    if (expiresAt.getTime() > now + MAX_EXPIRY_MS)
+      throw new ValidationError('Invalid expiry', [{ path: 'expiresAt', message: 'must be within 10 years' }]);
+  }
   const key = `sk_${randomBytes(32).toString('base64url')}`;
-  const row = await rt.prisma.apiKey.create({ data: { name, prefix: key.slice(0, 10), keyHash: sha256(key), userId } });
+  const row = await rt.prisma.apiKey.create({
+    data: {
+      name: input.name,
+      prefix: key.slice(0, 10),
+      keyHash: sha256(key),
+      userId: caller.userId,
+      scopes,
+      expiresAt,
+    },
+  });
   return { apiKey: apiKeyView(row), key };
 }
 
-export async function revokeApiKey(rt: Runtime, id: string) {
-  const r = await rt.prisma.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: rt.clock.now() } });
-  if (r.count === 0) {
-    const exists = await rt.prisma.apiKey.findUnique({ where: { id }, select: { id: true } });
-    if (!exists) throw new NotFoundError('API key');
-  }
+/** Revokes a key the caller's scopes cover (an admin session covers every key). */
+export async function revokeApiKey(rt: Runtime, id: string, granted: readonly Scope[]) {
+  const row = await rt.prisma.apiKey.findUnique({ where: { id }, select: { scopes: true } });
+  if (!row) throw new NotFoundError('API key');
+  if (!covers(granted, row.scopes)) throw beyondCaller('revoke', row.scopes, granted);
+  await rt.prisma.apiKey.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: rt.clock.now() } });
 }

@@ -1,50 +1,36 @@
 /**
- * Backtests over stored history: PriceBar rows (or bars posted with the request) turned into the
- * engine's History, run through @signals/core's `backtest(rules, histories)`, reduced to a list of
- * every alert that would have fired plus a summary.
+ * Backtests over stored history: one plan (which rules, symbols, range; posted bars or stored
+ * ones) and one executor that loads PriceBar and NewsItem rows into the engine's input and runs
+ * it (backtest-engine.ts). The rule preview and POST /api/backtest both go through it, inside a
+ * worker thread with a time budget (backtest-runner.ts): loading 20,000 news items and matching
+ * them is work the request thread must never do.
  */
-import { type History, type NewsItem, type RuleDefinition, backtest } from '@signals/core';
-import type { Runtime } from '../context.ts';
-import { loadBars, loadNews as loadNewsRows } from '@signals/db';
+import type { History, NewsItem, RuleDefinition } from '@signals/core';
+import { loadBars, loadNews as loadNewsRows, type PrismaClient } from '@signals/db';
+import { type BacktestOutcome, runBacktest } from './backtest-engine.ts';
 
-export interface BacktestHit {
-  ruleId: string;
-  ruleName: string;
-  symbol: string;
-  at: string;
-  value: number;
-  threshold: number;
-}
+export type { BacktestHit, BacktestJob, BacktestOutcome, BacktestSummary } from './backtest-engine.ts';
 
-export interface BacktestSummary {
-  from: string;
-  to: string;
-  symbols: string[];
-  barsUsed: number;
-  total: number;
-  byRule: { ruleId: string; ruleName: string; fired: number }[];
-}
-
-export interface BacktestOutcome {
-  alerts: BacktestHit[];
-  summary: BacktestSummary;
+/** What the loaders need: a database (the request's, or a worker thread's own client). */
+export interface Db {
+  prisma: PrismaClient;
 }
 
 /** Bars loaded before `from` so rolling windows (up to 520 sessions) are warm on the first day. */
 export const WARMUP_MS = 800 * 86_400_000;
-
-const isoDay = (d: Date) => d.toISOString().slice(0, 10);
+/** The most news items a backtest reads. */
+export const NEWS_TAKE = 20_000;
 
 /** Daily bars of `symbols` between `from` and `to` (inclusive), from PriceBar. */
-export async function loadHistories(rt: Runtime, symbols: string[], from: Date, to: Date): Promise<History[]> {
-  const by = await loadBars(rt.prisma, symbols, { from, to });
+export async function loadHistories(db: Db, symbols: string[], from: Date, to: Date): Promise<History[]> {
+  const by = await loadBars(db.prisma, symbols, { from, to });
   return symbols.map((symbol) => ({ symbol, bars: by.get(symbol) ?? [], splits: [] }));
 }
 
 /** Symbols a rule watches: its own list, else its watchlist's members, else every watched symbol. */
-export async function ruleSymbols(rt: Runtime, rule: { symbols?: string[] | undefined; watchlistId?: string | null }) {
+export async function ruleSymbols(db: Db, rule: { symbols?: string[] | undefined; watchlistId?: string | null }) {
   if (rule.symbols?.length) return [...rule.symbols];
-  const members = await rt.prisma.watchlistMember.findMany({
+  const members = await db.prisma.watchlistMember.findMany({
     where: rule.watchlistId ? { watchlistId: rule.watchlistId } : {},
     select: { instrument: { select: { symbol: true } } },
   });
@@ -52,57 +38,51 @@ export async function ruleSymbols(rt: Runtime, rule: { symbols?: string[] | unde
 }
 
 /** News items of `symbols` first seen in the range, for news rules. */
-export async function loadNews(rt: Runtime, symbols: string[], from: Date, to: Date): Promise<NewsItem[]> {
+export async function loadNews(db: Db, symbols: string[], from: Date, to: Date): Promise<NewsItem[]> {
   // News rules without symbols match any item; with symbols, only items tagged with one.
-  return loadNewsRows(rt.prisma, {
+  return loadNewsRows(db.prisma, {
     since: new Date(from.getTime() - 7 * 86_400_000),
     until: to,
     symbols,
-    take: 20_000,
+    take: NEWS_TAKE,
   });
 }
 
 /**
- * Runs the engine's backtest. `histories` may start before `range.from` (warm-up); only alerts
- * from `range.from` on are reported.
+ * A backtest to run: rules over `symbols` from `from` to `to`, on stored bars (with warm-up) or on
+ * `histories` given with it (posted bars), with stored news when a rule reads news (or `news`).
  */
-export function runBacktest(
-  rules: { def: RuleDefinition; name: string }[],
-  histories: History[],
-  range: { from: Date; to: Date },
-  news: NewsItem[] = [],
-): BacktestOutcome {
-  const r = backtest(
-    rules.map((x) => x.def),
-    histories,
-    { from: isoDay(range.from), to: isoDay(range.to), news },
-  );
-  const names = new Map(rules.map((x) => [x.def.id, x.name]));
-  const alerts: BacktestHit[] = r.alerts
-    .filter((a) => a.status === 'firing')
-    .map((a) => ({
-      ruleId: a.rule,
-      ruleName: names.get(a.rule) ?? a.ruleName,
-      symbol: a.symbol,
-      at: a.at,
-      value: a.value,
-      threshold: a.threshold,
-    }));
-  const inRange = (h: History) =>
-    h.bars.filter((b) => b.date >= isoDay(range.from) && b.date <= isoDay(range.to)).length;
-  return {
-    alerts,
-    summary: {
-      from: isoDay(range.from),
-      to: isoDay(range.to),
-      symbols: histories.map((h) => h.symbol),
-      barsUsed: histories.reduce((n, h) => n + inRange(h), 0),
-      total: alerts.length,
-      byRule: rules.map((x) => ({
-        ruleId: x.def.id,
-        ruleName: x.name,
-        fired: alerts.filter((a) => a.ruleId === x.def.id).length,
-      })),
-    },
-  };
+export interface BacktestPlan {
+  rules: { def: RuleDefinition; name: string }[];
+  symbols: string[];
+  from: Date;
+  to: Date;
+  histories?: History[];
+  news?: NewsItem[];
+}
+
+export interface PlanResult {
+  outcome: BacktestOutcome;
+  /** Whether any bar was there to run over (a preview says so when there was none). */
+  anyBars: boolean;
+}
+
+export const usesNews = (def: RuleDefinition) => def.kind === 'news_match' || def.kind === 'confirmation';
+
+/** Loads what the plan needs and runs it: the same data whichever door the question came through. */
+export async function executePlan(db: Db, plan: BacktestPlan): Promise<PlanResult> {
+  const histories =
+    plan.histories ?? (await loadHistories(db, plan.symbols, new Date(plan.from.getTime() - WARMUP_MS), plan.to));
+  const news =
+    plan.news ??
+    (plan.rules.some((r) => usesNews(r.def))
+      ? await loadNews(
+          db,
+          histories.map((h) => h.symbol),
+          plan.from,
+          plan.to,
+        )
+      : []);
+  const outcome = runBacktest({ rules: plan.rules, histories, range: { from: plan.from, to: plan.to }, news });
+  return { outcome, anyBars: histories.some((h) => h.bars.length > 0) };
 }

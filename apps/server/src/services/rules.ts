@@ -15,7 +15,7 @@ import type { Prisma } from '@signals/db';
 import { z } from 'zod';
 import type { Runtime } from '../context.ts';
 import { text } from '../input.ts';
-import { type BacktestOutcome, WARMUP_MS, loadHistories, loadNews, ruleSymbols, runBacktest } from './backtest.ts';
+import { type BacktestOutcome, ruleSymbols, usesNews } from './backtest.ts';
 import { writeOr } from './util.ts';
 
 const severity = z.enum(['info', 'warning', 'critical']);
@@ -344,19 +344,22 @@ export interface RulePreview {
   note: string | null;
 }
 
-/** Validates a draft and runs it over the last year of stored bars of its symbols. */
+/**
+ * Validates a draft and runs it over the last year of stored bars of its symbols, in a backtest
+ * thread within PREVIEW_TIMEOUT_SEC (a rule too heavy for that is a 422, not a stalled server).
+ */
 export async function previewRule(rt: Runtime, input: RuleInput, id = 'draft'): Promise<RulePreview> {
   const def = toDefinition(input, id);
   const symbols = await ruleSymbols(rt, { symbols: def.symbols, watchlistId: input.watchlistId ?? null });
   const to = rt.clock.now();
   const from = new Date(to.getTime() - YEAR_MS);
-  const histories = await loadHistories(rt, symbols, new Date(from.getTime() - WARMUP_MS), to);
   const description = describeRule(def);
-  const usesNews = def.kind === 'news_match' || def.kind === 'confirmation';
-  if (!histories.some((h) => h.bars.length > 0) && !usesNews) {
+  const { outcome, anyBars } = await rt.backtests.run(
+    { rules: [{ def, name: input.name }], symbols, from, to },
+    'preview',
+  );
+  if (!anyBars && !usesNews(def)) {
     return { description, symbols, fired: 0, backtest: null, note: 'no stored price history for these symbols yet' };
   }
-  const news = usesNews ? await loadNews(rt, symbols, from, to) : [];
-  const backtest = runBacktest([{ def, name: input.name }], histories, { from, to }, news);
-  return { description, symbols, fired: backtest.summary.total, backtest, note: null };
+  return { description, symbols, fired: outcome.summary.total, backtest: outcome, note: null };
 }
