@@ -22,3 +22,4 @@ export {
   stateKey,
 } from './engine.ts';
 export * from './backtest.ts';
+export * from './loops.ts';
