@@ -15,3 +15,4 @@ export * from './repos/prices.ts';
 export * from './repos/news.ts';
 export * from './repos/signals.ts';
 export { checkHealth, type PingableRedis } from './health.ts';
+export * from './repos/loops.ts';
