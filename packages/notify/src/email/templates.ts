@@ -7,7 +7,15 @@
 import type { Severity } from '@signals/core';
 import type { AlertView, HeadlineView } from '../alert-view.ts';
 import { redactUrl } from '../redact.ts';
-import { alertAdminUrl, confirmUrl, endpointAdminUrl, preferencesUrl, unsubscribeUrl } from '../links.ts';
+import {
+  alertAdminUrl,
+  confirmUrl,
+  endpointAdminUrl,
+  preferencesUrl,
+  systemAdminUrl,
+  unsubscribeUrl,
+} from '../links.ts';
+import type { ServiceEvent } from '../webhook/events.ts';
 import { formatTime, formatValue, formatWindow, oneLine } from './format.ts';
 import { html, type SafeHtml, safeHref } from './html.ts';
 
@@ -394,5 +402,47 @@ ${button(link, 'Open endpoint')}`;
     `No more events will be sent to it until it is re-enabled in the admin page.\n\n` +
     rows.map(([k, v]) => `${k}: ${v}`).join('\n') +
     `\n\nOpen endpoint: ${link}\n`;
+  return { subject, text, html: layout(subject, body, null), headers: {} };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Service degraded / recovered (to admins)
+// ---------------------------------------------------------------------------------------------
+
+export interface ServiceEventEmailInput extends SiteOptions {
+  /** The same event webhook endpoints receive (service.degraded or service.recovered). */
+  event: ServiceEvent;
+}
+
+export function renderServiceEventEmail(input: ServiceEventEmailInput): RenderedEmail {
+  const product = input.productName ?? DEFAULT_PRODUCT;
+  const i = input.event.data.incident;
+  const recovered = i.status === 'recovered';
+  const name = oneLine(i.name, 100);
+  const subject = oneLine(
+    recovered ? `[${product}] Recovered: ${name} runs again` : `[${product}] Degraded: ${name} has stopped`,
+  );
+  const heading = recovered ? `${name} runs again` : `${name} has stopped running`;
+  const lead = recovered
+    ? 'The loop ran successfully again. Nothing else to do unless it happens often.'
+    : `It is overdue: alerts that depend on it are not being raised or sent. Check the workers (their logs and /healthz), Redis and Postgres.`;
+  const rows: [string, string][] = [
+    ['Loop', `${name} (${i.loop}), expected every ${i.intervalSec} s`],
+    ['Last success before', i.lastSuccessAt ? formatTime(new Date(i.lastSuccessAt)) : 'never ran'],
+    ['Overdue since', formatTime(new Date(i.overdueSince))],
+    ['Reported degraded', formatTime(new Date(i.degradedAt))],
+    ...(i.recoveredAt ? ([['Recovered', formatTime(new Date(i.recoveredAt))]] as [string, string][]) : []),
+    ['Why', oneLine(i.reason, 500)],
+  ];
+  const link = systemAdminUrl(input.publicBaseUrl);
+  const body = html`<h1 style="font-size:20px;margin:0 0 16px;">${heading}</h1>
+<p>${lead}</p>
+<table style="border-collapse:collapse;font-size:14px;">${rows.map(
+    ([k, v]) =>
+      html`<tr><td style="padding:4px 16px 4px 0;color:#71717a;vertical-align:top;">${k}</td><td style="padding:4px 0;">${v}</td></tr>`,
+  )}</table>
+${button(link, 'Open the System page')}`;
+  const text =
+    `${heading}\n\n${lead}\n\n` + rows.map(([k, v]) => `${k}: ${v}`).join('\n') + `\n\nSystem page: ${link}\n`;
   return { subject, text, html: layout(subject, body, null), headers: {} };
 }
