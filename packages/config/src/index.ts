@@ -171,6 +171,28 @@ export function publicBaseUrl(env: Env): string {
   return (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
 }
 
+/** The loops whose liveness is recorded (the catalog is in @signals/core loops.ts). */
+export type LoopName = 'prices' | 'news' | 'evaluate' | 'sweep' | 'deliveries';
+
+/**
+ * How often each loop runs with these settings: the worker schedules its jobs with these intervals
+ * and records them with each heartbeat; a judge without a heartbeat yet assumes them. Price polling
+ * and evaluation follow market hours except in a replay (which runs at any hour).
+ */
+export function loopIntervals(env: Env): Record<LoopName, { intervalMs: number; marketHours: boolean }> {
+  const replay = env.PRICE_SOURCE.startsWith('replay:');
+  const sweepMs = env.SWEEP_INTERVAL_SEC * 1000;
+  return {
+    // The tick is frequent; priceTick itself polls only when the market calendar says it is due.
+    prices: { intervalMs: replay ? 2000 : Math.min(env.PRICE_POLL_SEC * 1000, 60_000), marketHours: !replay },
+    news: { intervalMs: env.NEWS_POLL_SEC * 1000, marketHours: false },
+    evaluate: { intervalMs: env.EVALUATE_INTERVAL_SEC * 1000, marketHours: !replay },
+    sweep: { intervalMs: sweepMs, marketHours: false },
+    // A due delivery waits at most the sweeper's grace (60 s) plus one sweep for a job.
+    deliveries: { intervalMs: 60_000 + sweepMs, marketHours: false },
+  };
+}
+
 /**
  * Loads the environment or exits: the message names the variable, no stack trace.
  * Apps call this once at start.

@@ -114,7 +114,7 @@ export interface JudgeInput {
   expected: Partial<Record<LoopId, { intervalMs: number; marketHours: boolean }>>;
   /** When the judge started watching: a loop that never ran is overdue one period after it. */
   watchingSince: Date;
-  /** nextAttemptAt of the oldest pending delivery (null: nothing pending). */
+  /** Since when the longest-waiting due delivery has been due (null: nothing due). */
   oldestPendingDelivery: Date | null;
 }
 

@@ -1,4 +1,6 @@
+import type { LoopStatus } from '@signals/core';
 import type { PrismaClient } from './generated/client.ts';
+import { loopHealth } from './repos/loops.ts';
 
 /** The part of an ioredis connection a health check needs. */
 export interface PingableRedis {
@@ -43,4 +45,31 @@ export async function checkHealth(deps: { prisma: PrismaClient; redis: PingableR
     }, timeoutMs),
   ]);
   return { ok: postgres.ok && redis.ok, checks: { postgres, redis } };
+}
+
+/**
+ * What /healthz answers, on the server and on each worker: Postgres, Redis and the loops. Not ok
+ * when a dependency does not answer or a loop is overdue; `overdue` names the loops.
+ */
+export async function serviceHealth(
+  deps: {
+    prisma: PrismaClient;
+    redis: PingableRedis;
+    /** The loops to judge, already judged (loopStatus with the process's settings, maybe filtered). */
+    statuses: () => Promise<LoopStatus[]>;
+  },
+  timeoutMs = 2000,
+) {
+  let timer: NodeJS.Timeout | undefined;
+  const statuses = Promise.race([
+    deps.statuses(),
+    new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), timeoutMs);
+    }),
+  ]).catch(() => null); // Postgres down: its own check says so
+  const [base, judged] = await Promise.all([checkHealth(deps, timeoutMs), statuses]);
+  clearTimeout(timer);
+  const loops = loopHealth(judged ?? []);
+  const ok = base.ok && loops.ok;
+  return { ok, status: ok ? 'ok' : 'unavailable', overdue: loops.overdue, checks: base.checks, loops: loops.loops };
 }

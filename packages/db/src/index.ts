@@ -14,5 +14,5 @@ export * from './repos/silences.ts';
 export * from './repos/prices.ts';
 export * from './repos/news.ts';
 export * from './repos/signals.ts';
-export { checkHealth, type PingableRedis } from './health.ts';
+export { checkHealth, type PingableRedis, serviceHealth } from './health.ts';
 export * from './repos/loops.ts';

@@ -49,12 +49,12 @@ export async function loopStatus(
 ): Promise<LoopStatus[]> {
   const [rows, oldest] = await Promise.all([
     prisma.loopHeartbeat.findMany(),
-    // Served by the (status, nextAttemptAt) index: one index probe however many rows are pending.
-    prisma.delivery.findFirst({
-      where: { status: 'pending' },
-      orderBy: { nextAttemptAt: 'asc' },
-      select: { nextAttemptAt: true },
-    }),
+    // Since when the oldest due delivery has been waiting: its due time, or when it was written if
+    // that is later (an evaluation on a replay clock writes due times in the replayed past). Only
+    // rows due now are read, through the (status, nextAttemptAt) index.
+    prisma.$queryRaw<{ waiting: Date | null }[]>`
+      SELECT min(GREATEST("nextAttemptAt", "updatedAt")) AS waiting FROM "Delivery"
+      WHERE status = 'pending' AND "nextAttemptAt" <= ${o.now.toISOString()}::timestamptz AT TIME ZONE 'UTC'`,
   ]);
   const beats: LoopBeat[] = [];
   for (const r of rows) {
@@ -74,7 +74,7 @@ export async function loopStatus(
     now: o.now,
     expected: o.expected,
     watchingSince: o.watchingSince,
-    oldestPendingDelivery: oldest?.nextAttemptAt ?? null,
+    oldestPendingDelivery: oldest[0]?.waiting ?? null,
   });
 }
 
@@ -151,4 +151,52 @@ export async function closeIncident(tx: Tx, id: string, now: Date): Promise<Inci
 
 export async function openIncidents(prisma: Tx | PrismaClient): Promise<IncidentRow[]> {
   return prisma.loopIncident.findMany({ where: { recoveredAt: null }, orderBy: { degradedAt: 'asc' } });
+}
+
+/** The part of prom-client's Gauge constructor the loop gauges use (db does not depend on prom-client). */
+export type GaugeConstructor<Registry> = new (config: {
+  name: string;
+  help: string;
+  labelNames: readonly 'loop'[];
+  registers: Registry[];
+  collect(this: { reset(): void; set(labels: { loop: string }, value: number): void }): Promise<void>;
+}) => unknown;
+
+/**
+ * Registers the loop liveness gauges on a prom-client registry (the server's and each worker's):
+ * `signals_loop_last_success_timestamp_seconds{loop}` (no sample for a loop that never succeeded)
+ * and `signals_loop_overdue{loop}`, read from `loops` at each scrape.
+ */
+export function registerLoopGauges<Registry>(
+  Gauge: GaugeConstructor<Registry>,
+  registry: Registry,
+  loops: () => Promise<LoopStatus[]>,
+): void {
+  const gauges: { name: string; help: string; value: (s: LoopStatus) => number | null }[] = [
+    {
+      name: 'signals_loop_last_success_timestamp_seconds',
+      help: 'Unix time of the last successful run of each loop (prices, news, evaluate, sweep, deliveries)',
+      value: (s) => (s.lastSuccessAt ? s.lastSuccessAt.getTime() / 1000 : null),
+    },
+    {
+      name: 'signals_loop_overdue',
+      help: '1 while a loop is overdue (3x its interval without a success; price polling and evaluation only while the market is open)',
+      value: (s) => (s.state === 'overdue' ? 1 : 0),
+    },
+  ];
+  for (const g of gauges) {
+    new Gauge({
+      name: g.name,
+      help: g.help,
+      labelNames: ['loop'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const s of await loops().catch(() => [])) {
+          const v = g.value(s);
+          if (v !== null) this.set({ loop: s.loop }, v);
+        }
+      },
+    });
+  }
 }
