@@ -18,7 +18,8 @@ import { registerWatchlistPages } from './admin/watchlists.ts';
 import { createApi } from './api/routes.ts';
 import { assetRoutes } from './assets.ts';
 import type { AppDeps, AppEnv, Runtime } from './context.ts';
-import { checkHealth } from '@signals/db';
+import { serviceHealth } from '@signals/db';
+import { serverLoops } from './services/system.ts';
 import { FormError, limitBody } from './input.ts';
 import { problem, problemFromError } from './problem.ts';
 import { createPublicPages } from './public/pages.ts';
@@ -35,6 +36,7 @@ export function createRuntime(deps: AppDeps): Runtime {
   return {
     ...deps,
     clock: deps.clock ?? systemClock,
+    loops: deps.loops ?? serverLoops(deps.prisma, deps.env),
     rateLimiter: createRateLimiter(deps.redis, deps.keyPrefix ?? 'signals:'),
     cookieSecure: deps.env.COOKIE_SECURE ?? secureBase,
     webhookSender:
@@ -96,9 +98,11 @@ export function createApp(deps: AppDeps) {
     }
   });
 
+  // Postgres, Redis and every loop: 503 naming the overdue loop(s) when one is late, so a load
+  // balancer or an uptime checker sees a service that stopped watching, not only one that is down.
   app.get('/healthz', async (c) => {
-    const h = await checkHealth(deps);
-    return c.json({ status: h.ok ? 'ok' : 'unavailable', checks: h.checks }, h.ok ? 200 : 503);
+    const { ok, ...body } = await serviceHealth({ prisma: deps.prisma, redis: deps.redis, statuses: rt.loops });
+    return c.json(body, ok ? 200 : 503);
   });
 
   app.get('/metrics', async (c) => {
