@@ -71,8 +71,8 @@ selfCheck = startSelfCheck({
   intervalMs: env.SELF_CHECK_SEC * 1000,
   logger,
   tasks: {
-    schedules: async () => {
-      const repairs = await ensureSchedules(queues, selected.schedules, logger);
+    schedules: async (trigger) => {
+      const repairs = await ensureSchedules(queues, selected.schedules, logger, trigger);
       if (sweeps && repairs.some((r) => r.problem === 'missing'))
         await queues.add('maintenance', { kind: 'sweep', graceMs: 0 });
     },
@@ -92,7 +92,7 @@ selfCheck = startSelfCheck({
 // check at once instead of waiting for the timer.
 redis.on('ready', () => {
   logger.info('redis connection ready; checking the job schedulers');
-  void selfCheck?.run('schedules');
+  void selfCheck?.run('schedules', 'reconnect');
 });
 
 metricsStarting =

@@ -8,6 +8,10 @@
  * the worker must notice on its own, re-create its schedulers, deliver what was written before the
  * loss, then poll, evaluate and deliver the later -6 % session, each message exactly once.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueues, createRedis } from '@signals/queue';
 import {
@@ -22,7 +26,7 @@ import {
   testPrefix,
   type WorkerProcess,
 } from '@signals/testing';
-import { deletePrefixKeys, until } from './helpers.ts';
+import { deletePrefixKeys, freePort, until } from './helpers.ts';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const ENDPOINTS = 120; // three delivery jobs of 50: one active, two waiting when the keys go
@@ -38,8 +42,10 @@ describe('Redis loses every key of the prefix while alerts are in flight', () =>
   beforeAll(async () => {
     db = await createTestDb();
   });
+  let privateRedis: ChildProcess | undefined;
   afterAll(async () => {
     await worker?.stop();
+    privateRedis?.kill('SIGKILL');
     await db?.drop();
   });
 
@@ -190,4 +196,64 @@ describe('Redis loses every key of the prefix while alerts are in flight', () =>
     await receiver.close();
     await sink.close();
   }, 300_000);
+
+  it('a Redis restart without persistence: the worker re-creates its schedulers as soon as it reconnects', async () => {
+    await worker?.stop();
+    // A private redis-server on a spare port (the shared one is never restarted), no persistence.
+    const port = await freePort();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signals-redis-'));
+    const startRedis = async () => {
+      const child = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+        { stdio: 'ignore' },
+      );
+      const probe = createRedis(`redis://127.0.0.1:${port}`, 'worker');
+      probe.on('error', () => {}); // refused until it listens
+      await until(async () => (await probe.ping().catch(() => null)) === 'PONG', 20_000, 'the private redis-server');
+      await probe.quit();
+      return child;
+    };
+    privateRedis = await startRedis();
+    const redisUrl = `redis://127.0.0.1:${port}`;
+    const logs: string[] = [];
+    worker = startWorkerProcess(
+      'R',
+      {
+        DATABASE_URL: db.url,
+        REDIS_URL: redisUrl,
+        QUEUE_PREFIX: testPrefix('restart'),
+        SWEEP_INTERVAL_SEC: '1',
+        // The timer would repair too, but not for 30 s: what repairs here is the reconnect.
+        SELF_CHECK_SEC: '30',
+      },
+      { logs },
+    );
+    await worker.started(60_000);
+
+    const old = privateRedis;
+    await new Promise<void>((resolve) => {
+      old.once('exit', () => resolve());
+      old.kill('SIGTERM');
+    });
+    const restartedAt = new Date();
+    privateRedis = await startRedis(); // the same address, empty
+    await until(
+      async () => logs.some((l) => l.includes('"trigger":"reconnect"') && l.includes('"problem":"missing"')),
+      25_000,
+      'the schedulers re-created on reconnect',
+    );
+    await until(
+      async () =>
+        ((await db.prisma.loopHeartbeat.findUnique({ where: { loop: 'sweep' } }))?.lastSuccessAt?.getTime() ?? 0) >
+        restartedAt.getTime(),
+      25_000,
+      'a sweep after the restart',
+    );
+    expect(worker.child.exitCode).toBeNull();
+    await worker.stop();
+    worker = undefined;
+    privateRedis.kill('SIGTERM');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
 });

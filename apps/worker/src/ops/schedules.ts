@@ -43,7 +43,7 @@ export async function ensureSchedules(
   schedules: readonly Schedule[],
   logger: Logger,
   /** At start, creating them is expected; later, a missing one means Redis lost its state. */
-  when: 'start' | 'check' = 'check',
+  when: 'start' | 'timer' | 'reconnect',
 ): Promise<Repair[]> {
   const repairs: Repair[] = [];
   for (const s of schedules) {
@@ -60,6 +60,7 @@ export async function ensureSchedules(
     repairs.push({ id: s.id, problem });
   }
   if (repairs.length && when === 'start') logger.info({ schedulers: repairs }, 'job schedulers registered');
-  else if (repairs.length) logger.warn({ repairs }, 'job schedulers were missing or wrong in Redis: re-created');
+  else if (repairs.length)
+    logger.warn({ repairs, trigger: when }, 'job schedulers were missing or wrong in Redis: re-created');
   return repairs;
 }

@@ -5,24 +5,27 @@
  */
 import type { Logger } from '@signals/core';
 
+/** What started a run: the timer, or an event such as a Redis reconnect (logged with the task's findings). */
+export type Trigger = 'timer' | 'reconnect';
+
 export interface SelfCheck {
   /** Runs one task now (when it is not already running); resolves when it is done. */
-  run(name: string): Promise<void>;
+  run(name: string, trigger: Trigger): Promise<void>;
   close(): Promise<void>;
 }
 
 export function startSelfCheck(o: {
   intervalMs: number;
   logger: Logger;
-  tasks: Record<string, () => Promise<unknown>>;
+  tasks: Record<string, (trigger: Trigger) => Promise<unknown>>;
 }): SelfCheck {
   const inFlight = new Map<string, Promise<void>>();
-  const run = (name: string): Promise<void> => {
+  const run = (name: string, trigger: Trigger): Promise<void> => {
     const task = o.tasks[name];
     if (!task) return Promise.resolve();
     const busy = inFlight.get(name);
     if (busy) return busy;
-    const p = task()
+    const p = task(trigger)
       .then(() => undefined)
       .catch((err: Error) =>
         o.logger.warn({ task: name, err: err.message }, 'self-check task failed; retried on the next tick'),
@@ -32,7 +35,7 @@ export function startSelfCheck(o: {
     return p;
   };
   const timer = setInterval(() => {
-    for (const name of Object.keys(o.tasks)) void run(name);
+    for (const name of Object.keys(o.tasks)) void run(name, 'timer');
   }, o.intervalMs);
   timer.unref();
   return {
