@@ -125,7 +125,7 @@ describe('watchdog: degraded and recovered events, and the dead man’s switch',
     });
     const [toSlack] = await slack.waitFor(1, 30_000);
     expect(toSlack?.verified).toBe(true);
-    expect((toSlack?.body as { text: string }).text).toBe('Degraded: Delivery sweep has stopped');
+    expect((toSlack?.body as { text: string } | undefined)?.text).toBe('Degraded: Delivery sweep has stopped');
     for (const to of ['oncall@example.org', 'lead@example.org']) {
       const mail = await sink.waitFor((m) => m.to.includes(to) && m.subject.includes('Degraded'), 30_000);
       expect(mail.subject).toBe('[Market Signals] Degraded: Delivery sweep has stopped');
