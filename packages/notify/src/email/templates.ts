@@ -390,19 +390,34 @@ export function renderEndpointDisabledEmail(input: EndpointDisabledEmailInput): 
     ...(input.lastStatusCode != null ? ([['Last status', String(input.lastStatusCode)]] as [string, string][]) : []),
     ...(input.lastError ? ([['Last error', oneLine(input.lastError, 500)]] as [string, string][]) : []),
   ];
-  const body = html`<h1 style="font-size:20px;margin:0 0 16px;">A webhook endpoint was disabled</h1>
-<p>No more events will be sent to it until it is re-enabled in the admin page.</p>
-<table style="border-collapse:collapse;font-size:14px;">${rows.map(
+  return adminNotice({
+    subject,
+    heading: 'A webhook endpoint was disabled',
+    lead: 'No more events will be sent to it until it is re-enabled in the admin page.',
+    rows,
+    link,
+    linkLabel: 'Open endpoint',
+  });
+}
+
+/** A notice to admins: heading, one paragraph, a table of facts and a button (text: the same lines). */
+function adminNotice(o: {
+  subject: string;
+  heading: string;
+  lead: string;
+  rows: [string, string][];
+  link: string;
+  linkLabel: string;
+}): RenderedEmail {
+  const body = html`<h1 style="font-size:20px;margin:0 0 16px;">${o.heading}</h1>
+<p>${o.lead}</p>
+<table style="border-collapse:collapse;font-size:14px;">${o.rows.map(
     ([k, v]) =>
       html`<tr><td style="padding:4px 16px 4px 0;color:#71717a;vertical-align:top;">${k}</td><td style="padding:4px 0;">${v}</td></tr>`,
   )}</table>
-${button(link, 'Open endpoint')}`;
-  const text =
-    `A webhook endpoint was disabled\n\n` +
-    `No more events will be sent to it until it is re-enabled in the admin page.\n\n` +
-    rows.map(([k, v]) => `${k}: ${v}`).join('\n') +
-    `\n\nOpen endpoint: ${link}\n`;
-  return { subject, text, html: layout(subject, body, null), headers: {} };
+${button(o.link, o.linkLabel)}`;
+  const text = `${o.heading}\n\n${o.lead}\n\n${o.rows.map(([k, v]) => `${k}: ${v}`).join('\n')}\n\n${o.linkLabel}: ${o.link}\n`;
+  return { subject: o.subject, text, html: layout(o.subject, body, null), headers: {} };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -434,15 +449,12 @@ export function renderServiceEventEmail(input: ServiceEventEmailInput): Rendered
     ...(i.recoveredAt ? ([['Recovered', formatTime(new Date(i.recoveredAt))]] as [string, string][]) : []),
     ['Why', oneLine(i.reason, 500)],
   ];
-  const link = systemAdminUrl(input.publicBaseUrl);
-  const body = html`<h1 style="font-size:20px;margin:0 0 16px;">${heading}</h1>
-<p>${lead}</p>
-<table style="border-collapse:collapse;font-size:14px;">${rows.map(
-    ([k, v]) =>
-      html`<tr><td style="padding:4px 16px 4px 0;color:#71717a;vertical-align:top;">${k}</td><td style="padding:4px 0;">${v}</td></tr>`,
-  )}</table>
-${button(link, 'Open the System page')}`;
-  const text =
-    `${heading}\n\n${lead}\n\n` + rows.map(([k, v]) => `${k}: ${v}`).join('\n') + `\n\nSystem page: ${link}\n`;
-  return { subject, text, html: layout(subject, body, null), headers: {} };
+  return adminNotice({
+    subject,
+    heading,
+    lead,
+    rows,
+    link: systemAdminUrl(input.publicBaseUrl),
+    linkLabel: 'Open the System page',
+  });
 }
