@@ -62,7 +62,7 @@ describe('loop liveness on /healthz, /metrics and the System page', () => {
         { logs },
       );
       procs.push(w);
-      await w.started(60_000);
+      await w.started(120_000);
       return { w, url: `http://127.0.0.1:${port}` };
     };
     const serverHealth = async () => {

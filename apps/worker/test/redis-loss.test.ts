@@ -98,7 +98,7 @@ describe('Redis loses every key of the prefix while alerts are in flight', () =>
       },
       { logs },
     );
-    await worker.started(60_000);
+    await worker.started(120_000);
 
     // The first event fires; its fan-out is on its way when the keys go.
     const first = await until(
@@ -229,7 +229,7 @@ describe('Redis loses every key of the prefix while alerts are in flight', () =>
       },
       { logs },
     );
-    await worker.started(60_000);
+    await worker.started(120_000);
 
     const old = privateRedis;
     await new Promise<void>((resolve) => {

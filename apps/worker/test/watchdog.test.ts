@@ -98,7 +98,7 @@ describe('watchdog: degraded and recovered events, and the dead man’s switch',
       startWorkerProcess(n, { ...env, WORKER_QUEUES: 'deliveries,prices,news,evaluate' }, { logs }),
     );
     procs.push(sweeper, ...senders);
-    await Promise.all([sweeper, ...senders].map((p) => p.started(60_000)));
+    await Promise.all([sweeper, ...senders].map((p) => p.started(120_000)));
     await until(
       async () => (await db.prisma.loopHeartbeat.findUnique({ where: { loop: 'sweep' } }))?.lastSuccessAt,
       30_000,
@@ -197,7 +197,7 @@ describe('watchdog: degraded and recovered events, and the dead man’s switch',
       { logs },
     );
     procs.push(w);
-    await w.started(60_000);
+    await w.started(120_000);
     await until(async () => calls.length >= 2, 60_000, 'two heartbeat calls');
     expect(calls.every((c) => c.path === `/ping/${TOKEN}`)).toBe(true);
 
@@ -249,5 +249,5 @@ describe('watchdog: degraded and recovered events, and the dead man’s switch',
     const out = logs.join('\n');
     expect(out).toMatch(/HEARTBEAT_URL: must be a URL \(http: or https:\)/);
     expect(out).not.toContain('secret-uuid-123');
-  });
+  }, 120_000);
 });

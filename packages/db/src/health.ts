@@ -60,16 +60,24 @@ export async function serviceHealth(
   },
   timeoutMs = 2000,
 ) {
-  let timer: NodeJS.Timeout | undefined;
-  const statuses = Promise.race([
-    deps.statuses(),
-    new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), timeoutMs);
-    }),
-  ]).catch(() => null); // Postgres down: its own check says so
-  const [base, judged] = await Promise.all([checkHealth(deps, timeoutMs), statuses]);
-  clearTimeout(timer);
-  const loops = loopHealth(judged ?? []);
-  const ok = base.ok && loops.ok;
-  return { ok, status: ok ? 'ok' : 'unavailable', overdue: loops.overdue, checks: base.checks, loops: loops.loops };
+  // One after the other: on a cold connection pool the loop queries would queue the Postgres
+  // check behind them. Loops are judged only when Postgres answers; if they cannot be judged in
+  // time the answer is 503 (a watchdog that cannot see the loops must not say they are fine).
+  const base = await checkHealth(deps, timeoutMs);
+  let judged: LoopStatus[] = [];
+  let loopsCheck: CheckResult = { ok: false, latencyMs: 0, error: 'not judged: Postgres did not answer' };
+  if (base.checks.postgres.ok) {
+    loopsCheck = await timed(async () => {
+      judged = await deps.statuses();
+    }, timeoutMs);
+  }
+  const loops = loopHealth(judged);
+  const ok = base.ok && loopsCheck.ok && loops.ok;
+  return {
+    ok,
+    status: ok ? 'ok' : 'unavailable',
+    overdue: loops.overdue,
+    checks: { ...base.checks, loops: loopsCheck },
+    loops: loops.loops,
+  };
 }
