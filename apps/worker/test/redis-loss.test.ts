@@ -32,9 +32,9 @@ const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const ENDPOINTS = 120; // three delivery jobs of 50: one active, two waiting when the keys go
 // NVDA closes -6.75 % on Mon 13 Dec 2021 and -6.80 % on Thu 16 Dec; MSFT moves less than 4 %.
 const REPLAY_START = '2021-12-13';
-// A replayed day in 16 s: each event stays the latest session for 16 s (enough for a tick, a poll
-// and a cycle on a loaded machine), and the second comes ~50 s after the first.
-const REPLAY_SPEED = '5400';
+// A replayed day in 24 s: each event stays the latest session for 24 s (room for a tick, a poll
+// and a cycle on a loaded machine), and the second comes ~70 s after the first.
+const REPLAY_SPEED = '3600';
 
 describe('Redis loses every key of the prefix while alerts are in flight', () => {
   let db: TestDb;
