@@ -195,7 +195,7 @@ describe('Redis loses every key of the prefix while alerts are in flight', () =>
     await redis.quit();
     await receiver.close();
     await sink.close();
-  }, 300_000);
+  }, 420_000);
 
   it('a Redis restart without persistence: the worker re-creates its schedulers as soon as it reconnects', async () => {
     await worker?.stop();

@@ -168,7 +168,7 @@ describe('watchdog: degraded and recovered events, and the dead man’s switch',
     expect(standard.requests.filter((r) => r.status === 200)).toHaveLength(2);
 
     await Promise.all([standard.close(), slack.close(), alertsOnly.close(), sink.close()]);
-  }, 240_000);
+  }, 420_000);
 
   it('calls HEARTBEAT_URL after evaluation cycles; a checker that hangs or is down is retried, logged without its secret, and never holds evaluation', async () => {
     const TOKEN = '0f4c5a4e-6a8f-4b43-9d0e-2b7b5c1f9a11'; // healthchecks.io-style: the URL is the secret
@@ -234,7 +234,7 @@ describe('watchdog: degraded and recovered events, and the dead man’s switch',
     for (const res of hung) res.destroy();
     await new Promise<void>((resolve) => checker.close(() => resolve()));
     await sink.close();
-  }, 240_000);
+  }, 420_000);
 
   it('an invalid HEARTBEAT_URL stops the worker at start with exit code 78, naming the variable', async () => {
     const logs: string[] = [];
