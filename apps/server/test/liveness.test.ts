@@ -136,6 +136,10 @@ describe('loop liveness on /healthz, /metrics and the System page', () => {
     expect(page).toMatch(/Overdue: [^<]*Delivery sweep/);
     for (const name of ['Price polling', 'News polling', 'Rule evaluation', 'Delivery sweep', 'Deliveries'])
       expect(page).toContain(name);
+    // Endpoints can subscribe to the service events from the admin page.
+    const endpoints = await (await h.app.request('/admin/endpoints', { headers: { cookie: admin.cookie } })).text();
+    expect(endpoints).toContain('value="service.degraded"');
+    expect(endpoints).toContain('value="service.recovered"');
     expect(page).toMatch(
       /<tr data-loop="sweep"><td>Delivery sweep<\/td><td class="num">1 s<\/td><td>\d{4}-\d\d-\d\d \d\d:\d\d UTC<\/td><td><span class="badge badge-failed">overdue<\/span>/,
     );
