@@ -58,11 +58,9 @@ describe('watchdog: degraded and recovered events, and the dead man’s switch',
     SMTP_URL: smtpUrl,
     WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
     PUBLIC_BASE_URL: 'https://signals.example.org',
-    // Nothing is watched, so price ticks never reach Yahoo; short intervals keep the other loops fresh.
-    PRICE_POLL_SEC: '5',
-    NEWS_POLL_SEC: '5',
-    EVALUATE_INTERVAL_SEC: '5',
-    SWEEP_INTERVAL_SEC: '1',
+    // Nothing is watched, so price ticks never reach Yahoo. The other loops keep their default
+    // intervals (minutes before they could be overdue), so a slow job on a loaded machine cannot
+    // raise an incident of its own; each test shortens what it exercises.
     SELF_CHECK_SEC: '1',
   });
 
@@ -90,7 +88,8 @@ describe('watchdog: degraded and recovered events, and the dead man’s switch',
       ],
     });
     const prefix = testPrefix('degraded');
-    const env = { ...baseEnv(prefix, sink.url), DEGRADED_AFTER_SEC: '2' };
+    // The sweep every 3 s: overdue 10 s after it stops (the floor), reported 2 s later.
+    const env = { ...baseEnv(prefix, sink.url), SWEEP_INTERVAL_SEC: '3', DEGRADED_AFTER_SEC: '2' };
     const logs: string[] = [];
     // The sweeper alone in one process; two others send, poll, evaluate, and both watch.
     const sweeper = startWorkerProcess('SWEEP', { ...env, WORKER_QUEUES: 'maintenance' }, { logs });
@@ -101,7 +100,7 @@ describe('watchdog: degraded and recovered events, and the dead man’s switch',
     await Promise.all([sweeper, ...senders].map((p) => p.started(120_000)));
     await until(
       async () => (await db.prisma.loopHeartbeat.findUnique({ where: { loop: 'sweep' } }))?.lastSuccessAt,
-      30_000,
+      60_000,
       'a first sweep',
     );
 
@@ -123,11 +122,11 @@ describe('watchdog: degraded and recovered events, and the dead man’s switch',
       status: 'degraded',
       url: 'https://signals.example.org/admin/system',
     });
-    const [toSlack] = await slack.waitFor(1, 30_000);
+    const [toSlack] = await slack.waitFor(1, 60_000);
     expect(toSlack?.verified).toBe(true);
     expect((toSlack?.body as { text: string } | undefined)?.text).toBe('Degraded: Delivery sweep has stopped');
     for (const to of ['oncall@example.org', 'lead@example.org']) {
-      const mail = await sink.waitFor((m) => m.to.includes(to) && m.subject.includes('Degraded'), 30_000);
+      const mail = await sink.waitFor((m) => m.to.includes(to) && m.subject.includes('Degraded'), 60_000);
       expect(mail.subject).toBe('[Market Signals] Degraded: Delivery sweep has stopped');
       expect(mail.text).toContain('https://signals.example.org/admin/system');
     }
@@ -135,18 +134,19 @@ describe('watchdog: degraded and recovered events, and the dead man’s switch',
     // The sweep runs again: recovered, with the same incident id.
     procs.push(startWorkerProcess('SWEEP2', { ...env, WORKER_QUEUES: 'maintenance' }, { logs }));
     const recoveredBody = (r: { body: unknown }) => (r.body as { type?: string }).type === 'service.recovered';
-    await until(async () => standard.requests.some(recoveredBody), 90_000, 'service.recovered at the endpoint');
+    // (A new process: starting one takes a minute on a loaded machine.)
+    await until(async () => standard.requests.some(recoveredBody), 240_000, 'service.recovered at the endpoint');
     const recovered = standard.requests.find(recoveredBody)?.body as typeof event & {
       data: { incident: { recoveredAt: string } };
     };
     expect(schema.safeParse(recovered).error).toBeUndefined();
     expect(recovered.data.incident.id).toBe(event.data.incident.id);
     expect(recovered.data.incident.recoveredAt).toEqual(expect.any(String));
-    await slack.waitFor(2, 30_000);
+    await slack.waitFor(2, 60_000);
     for (const to of ['oncall@example.org', 'lead@example.org'])
       await sink.waitFor(
         (m) => m.to.includes(to) && m.subject.includes('Recovered: Delivery sweep runs again'),
-        30_000,
+        60_000,
       );
 
     // One of each per outage, however many processes watched: one incident, written once, closed once.
@@ -161,7 +161,7 @@ describe('watchdog: degraded and recovered events, and the dead man’s switch',
       async () =>
         (await db.prisma.delivery.count({ where: { eventType: { startsWith: 'service.' }, status: 'succeeded' } })) ===
         8,
-      30_000,
+      60_000,
       'all eight sent',
     );
     expect(alertsOnly.requests).toHaveLength(0); // it asked for alerts only
@@ -193,7 +193,12 @@ describe('watchdog: degraded and recovered events, and the dead man’s switch',
     const logs: string[] = [];
     const w = startWorkerProcess(
       'HB',
-      { ...baseEnv(testPrefix('heartbeat'), sink.url), WORKER_QUEUES: 'evaluate', HEARTBEAT_URL: url },
+      {
+        ...baseEnv(testPrefix('heartbeat'), sink.url),
+        WORKER_QUEUES: 'evaluate',
+        EVALUATE_INTERVAL_SEC: '5',
+        HEARTBEAT_URL: url,
+      },
       { logs },
     );
     procs.push(w);

@@ -47,18 +47,30 @@ export async function loopStatus(
   prisma: Tx,
   o: { now: Date; expected: LoopExpectations; watchingSince: Date },
 ): Promise<LoopStatus[]> {
-  const [rows, oldest] = await Promise.all([
-    prisma.loopHeartbeat.findMany(),
-    // Since when the oldest due delivery has been waiting: its due time, or when it was written if
-    // that is later (an evaluation on a replay clock writes due times in the replayed past). Only
-    // rows due now are read, through the (status, nextAttemptAt) index.
-    prisma.$queryRaw<{ waiting: Date | null }[]>`
-      SELECT min(GREATEST("nextAttemptAt", "updatedAt")) AS waiting FROM "Delivery"
-      WHERE status = 'pending' AND "nextAttemptAt" <= ${o.now.toISOString()}::timestamptz AT TIME ZONE 'UTC'`,
-  ]);
+  // One statement (one connection: /healthz runs it right after its own check, on a pool that may
+  // be cold). `waiting`: since when the oldest due delivery has been waiting: its due time, or when
+  // it was written if that is later (an evaluation on a replay clock writes due times in the
+  // replayed past); only due rows are read, through the (status, nextAttemptAt) index.
+  const rows = await prisma.$queryRaw<
+    {
+      waiting: Date | null;
+      loop: string | null;
+      intervalSec: number;
+      marketHours: boolean;
+      lastSuccessAt: Date | null;
+      lastErrorAt: Date | null;
+      lastError: string | null;
+      worker: string | null;
+    }[]
+  >`
+    SELECT d.waiting, h.loop, h."intervalSec", h."marketHours", h."lastSuccessAt", h."lastErrorAt", h."lastError", h.worker
+    FROM (SELECT min(GREATEST("nextAttemptAt", "updatedAt")) AS waiting FROM "Delivery"
+          WHERE status = 'pending' AND "nextAttemptAt" <= ${o.now.toISOString()}::timestamptz AT TIME ZONE 'UTC') d
+    LEFT JOIN "LoopHeartbeat" h ON true`;
   const beats: LoopBeat[] = [];
   for (const r of rows) {
-    if (!(LOOP_IDS as readonly string[]).includes(r.loop)) continue; // a loop a newer version added
+    // No heartbeat yet, or a loop a newer version added.
+    if (r.loop === null || !(LOOP_IDS as readonly string[]).includes(r.loop)) continue;
     beats.push({
       loop: r.loop as LoopId,
       intervalMs: r.intervalSec * 1000,
@@ -74,7 +86,7 @@ export async function loopStatus(
     now: o.now,
     expected: o.expected,
     watchingSince: o.watchingSince,
-    oldestPendingDelivery: oldest[0]?.waiting ?? null,
+    oldestPendingDelivery: rows[0]?.waiting ?? null,
   });
 }
 
