@@ -18,7 +18,8 @@ import { registerWatchlistPages } from './admin/watchlists.ts';
 import { createApi } from './api/routes.ts';
 import { assetRoutes } from './assets.ts';
 import type { AppDeps, AppEnv, Runtime } from './context.ts';
-import { type CheckResult, checkHealth } from '@signals/db';
+import { type CheckResult, serviceHealth } from '@signals/db';
+import { serverLoops } from './services/system.ts';
 import { FormError, limitBody } from './input.ts';
 import { problem, problemFromError } from './problem.ts';
 import { createPublicPages } from './public/pages.ts';
@@ -40,6 +41,7 @@ export function createRuntime(deps: AppDeps): Runtime {
   return {
     ...deps,
     clock: deps.clock ?? systemClock,
+    loops: deps.loops ?? serverLoops(deps.prisma, deps.env),
     rateLimiter: createRateLimiter(deps.redis, deps.env.QUEUE_PREFIX),
     trustedProxies: trustedProxies(deps.env.TRUST_PROXY),
     backtests: createBacktestRunner({
@@ -113,9 +115,11 @@ export function createApp(deps: AppDeps) {
   app.use('/api', hosts);
   app.use('/api/*', hosts);
 
+  // Postgres, Redis and every loop: 503 naming the overdue loop(s) when one is late, so a load
+  // balancer or an uptime checker sees a service that stopped watching, not only one that is down.
   app.get('/healthz', async (c) => {
-    const h = await checkHealth(deps);
-    return c.json({ status: h.ok ? 'ok' : 'unavailable', checks: publicChecks(h.checks, logger) }, h.ok ? 200 : 503);
+    const { ok, checks, ...body } = await serviceHealth({ prisma: deps.prisma, redis: deps.redis, statuses: rt.loops });
+    return c.json({ ...body, checks: publicChecks(checks, logger) }, ok ? 200 : 503);
   });
 
   app.get('/metrics', metricsAuth(deps.env.METRICS_TOKEN), async (c) => {

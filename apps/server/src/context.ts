@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock, PriceSource } from '@signals/core';
+import type { Clock, LoopStatus, PriceSource } from '@signals/core';
 import type { Env } from '@signals/config';
 import type { PrismaClient } from '@signals/db';
 import type { QueueSet, RedisConnection } from '@signals/queue';
@@ -24,6 +24,11 @@ export interface AppDeps {
   /** Sends the admin's "test event" directly (default: notify's Standard Webhooks sender). */
   webhookSender?: WebhookSender;
   clock?: Clock;
+  /**
+   * Every loop's liveness now (default: judged from Postgres with this process's settings; a loop
+   * that never ran is overdue one period after the app was created).
+   */
+  loops?: () => Promise<LoopStatus[]>;
 }
 
 /** Who is calling: an admin with a browser session, or a machine with an API key. */
@@ -36,6 +41,7 @@ export type AppEnv = { Variables: { requestId: string; clientIp: string; auth: A
 /** Deps with the defaults filled in and the shared helpers built once. */
 export interface Runtime extends AppDeps {
   clock: Clock;
+  loops: () => Promise<LoopStatus[]>;
   rateLimiter: RateLimiter;
   cookieSecure: boolean;
   webhookSender: WebhookSender;

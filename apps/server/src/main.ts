@@ -7,6 +7,7 @@ import { createQueues, createRedis } from '@signals/queue';
 import { createApp } from './app.ts';
 import { createMetrics } from './metrics.ts';
 import { ensureAdminFromEnv, setupBanner } from './services/admins.ts';
+import { serverLoops } from './services/system.ts';
 
 const env = loadEnvOrExit();
 const logger = createLogger({ name: 'server', level: env.LOG_LEVEL });
@@ -14,7 +15,9 @@ const prisma = createPrisma({ databaseUrl: env.DATABASE_URL });
 const redis = createRedis(env.REDIS_URL, 'producer');
 redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
 const queues = createQueues(redis, env.QUEUE_PREFIX);
-const metrics = createMetrics({ queues, prisma });
+// One judge of the loops for /healthz, /metrics and the System page.
+const loops = serverLoops(prisma, env);
+const metrics = createMetrics({ queues, prisma, loops });
 const baseUrl = publicBaseUrl(env);
 // Symbols added on the admin page are checked against the same source the poller uses.
 const priceSource = await createPriceSource(env.PRICE_SOURCE, {
@@ -35,7 +38,7 @@ const setup =
         return null;
       })
     : null;
-const app = createApp({ env, prisma, redis, queues, logger, metrics, baseUrl, priceSource });
+const app = createApp({ env, prisma, redis, queues, logger, metrics, baseUrl, priceSource, loops });
 
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
   logger.info({ port: info.port, baseUrl }, `server listening; admin page at ${baseUrl}/admin`);

@@ -1,9 +1,15 @@
 import client from 'prom-client';
 import type { QueueSet } from '@signals/queue';
-import { type PrismaClient, silencesIn } from '@signals/db';
+import type { LoopStatus } from '@signals/core';
+import { registerLoopGauges, type PrismaClient, silencesIn } from '@signals/db';
 
-/** Prometheus metrics: process defaults, HTTP, queue depths, data freshness, deliveries. */
-export function createMetrics(deps: { queues: QueueSet; prisma: PrismaClient }) {
+/** Prometheus metrics: process defaults, HTTP, queue depths, data freshness, deliveries, loop liveness. */
+export function createMetrics(deps: {
+  queues: QueueSet;
+  prisma: PrismaClient;
+  /** Every loop's liveness (serverLoops): adds signals_loop_* gauges. */
+  loops?: () => Promise<LoopStatus[]>;
+}) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'signals_' });
 
@@ -79,6 +85,8 @@ export function createMetrics(deps: { queues: QueueSet; prisma: PrismaClient }) 
       if (pending !== null) this.set({ state: 'pending' }, pending);
     },
   });
+
+  if (deps.loops) registerLoopGauges(client.Gauge, registry, deps.loops);
 
   return { registry, httpRequests, httpDuration };
 }

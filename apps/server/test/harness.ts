@@ -23,6 +23,7 @@ import { SCOPES } from '../src/api/scopes.ts';
 import { createApiKey } from '../src/services/apikeys.ts';
 import { ensureAdminFromEnv } from '../src/services/admins.ts';
 import { createRuntime, type Runtime } from '../src/app.ts';
+import { serverLoops } from '../src/services/system.ts';
 
 export const ADMIN_EMAIL = 'admin@example.org';
 export const ADMIN_PASSWORD = 'correct horse battery staple';
@@ -62,7 +63,7 @@ export async function startHarness(opts: { env?: Record<string, string> } = {}):
   });
   const priceSource = new YahooPriceSource({ baseUrl: yahoo.url, retry: { attempts: 1 }, timeoutMs: 5000 });
   const logger = pino({ level: 'silent' });
-  const metrics = createMetrics({ queues, prisma: db.prisma });
+  const metrics = createMetrics({ queues, prisma: db.prisma, loops: serverLoops(db.prisma, env) });
   const deps = {
     env,
     prisma: db.prisma,

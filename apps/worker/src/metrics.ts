@@ -5,11 +5,14 @@
  */
 import http from 'node:http';
 import type { Worker } from 'bullmq';
+import type { LoopStatus } from '@signals/core';
+import { registerLoopGauges } from '@signals/db';
 import client from 'prom-client';
 
-export function createWorkerMetrics() {
+export function createWorkerMetrics(o: { loops?: () => Promise<LoopStatus[]> } = {}) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'signals_worker_' });
+  if (o.loops) registerLoopGauges(client.Gauge, registry, o.loops);
   const jobs = new client.Counter({
     name: 'signals_worker_jobs_total',
     help: 'Jobs finished by this process, by queue and outcome',
@@ -66,7 +69,8 @@ export async function startMetricsServer(o: {
   registry: client.Registry;
   port: number;
   host?: string;
-  health: () => Promise<{ ok: boolean; checks: Record<string, unknown> }>;
+  /** The body of /healthz: ok decides 200 or 503; the rest (checks, overdue loops) is answered as JSON. */
+  health: () => Promise<{ ok: boolean; checks: Record<string, unknown> } & Record<string, unknown>>;
 }): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer(async (req, res) => {
     try {
@@ -74,9 +78,9 @@ export async function startMetricsServer(o: {
         res.writeHead(200, { 'content-type': o.registry.contentType });
         res.end(await o.registry.metrics());
       } else if (req.url === '/healthz') {
-        const h = await o.health();
-        res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: h.ok ? 'ok' : 'unavailable', checks: h.checks }));
+        const { ok, ...body } = await o.health();
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...body }));
       } else {
         res.writeHead(404).end();
       }

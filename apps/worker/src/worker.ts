@@ -5,6 +5,7 @@ import type { Clock } from '@signals/core';
 import type { PrismaClient } from '@signals/db';
 import { type Payload, type QueueKey, type QueueSet, catalog, createWorker } from '@signals/queue';
 import type { RedisConnection } from '@signals/queue';
+import { ensureSchedules } from './ops/schedules.ts';
 
 /** What every job handler gets: I/O passed in, never imported (tests build their own). */
 export interface WorkerDeps {
@@ -21,7 +22,10 @@ export interface WorkerDeps {
 export type Handler<K extends QueueKey> = (payload: Payload<K>, deps: WorkerDeps) => Promise<unknown>;
 export type Handlers = { [K in QueueKey]?: Handler<K> };
 
-/** Repeating jobs (BullMQ job schedulers: idempotent across worker processes). */
+/**
+ * Repeating jobs (BullMQ job schedulers: idempotent across worker processes). Their ids are
+ * persisted in Redis: renaming one leaves the old scheduler running beside the new one.
+ */
 export interface Schedule {
   id: string;
   queue: QueueKey;
@@ -74,11 +78,7 @@ export async function startWorkers(
     w.on('error', (err) => log.error({ err: err.message }, 'worker error'));
     workers.push(w);
   }
-  for (const s of schedules) {
-    await deps.queues
-      .get(s.queue)
-      .upsertJobScheduler(s.id, { every: s.everyMs }, { name: catalog[s.queue].name, data: s.payload });
-  }
+  await ensureSchedules(deps.queues, schedules, deps.logger, 'start');
   return {
     workers,
     async close() {

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { pino } from 'pino';
 import type { Clock } from '@signals/core';
 import { createAlertWithDeliveries, type NewAlert, type PrismaClient } from '@signals/db';
@@ -156,4 +157,42 @@ export async function until<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * What a Redis restart without persistence, a failover to an empty replica or a FLUSHALL does to
+ * one service: every key of its prefix deleted (SCAN MATCH + DEL, so the shared test Redis and other
+ * tests' prefixes are untouched). Returns how many keys there were.
+ */
+export async function deletePrefixKeys(redisUrl: string, prefix: string): Promise<number> {
+  const redis = createRedis(redisUrl, 'worker'); // queues commands until connected
+  try {
+    let cursor = '0';
+    let n = 0;
+    do {
+      const [next, keys] = await redis.scan(
+        cursor,
+        'MATCH',
+        `${prefix.replace(/[*?[\]\\]/g, '\\$&')}:*`,
+        'COUNT',
+        1000,
+      );
+      cursor = next;
+      if (keys.length) n += await redis.del(...keys);
+    } while (cursor !== '0');
+    return n;
+  } finally {
+    await redis.quit();
+  }
+}
+
+/** A free TCP port on 127.0.0.1 (for a worker's WORKER_METRICS_PORT). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+    probe.on('error', reject);
+  });
 }

@@ -145,6 +145,21 @@ export const envSchema = z.object({
   DELIVERY_LEASE_SEC: z.coerce.number().min(1).max(3600).default(120),
   /** How often the sweeper looks for due deliveries that have no job (after a Redis loss). */
   SWEEP_INTERVAL_SEC: z.coerce.number().min(1).max(3600).default(15),
+  /** How often the evaluation job scheduler runs all rules (they also run after every poll that stored data). */
+  EVALUATE_INTERVAL_SEC: z.coerce.number().int().min(5).max(3600).default(300),
+  /**
+   * How often each worker process checks, on a local timer (not a Redis job), that the job
+   * schedulers of its queues exist (re-creating them after a Redis loss) and whether a loop has
+   * become degraded or recovered. At most 30 s: after any loss of Redis state work resumes within 60 s.
+   */
+  SELF_CHECK_SEC: z.coerce.number().min(1).max(30).default(15),
+  /** A loop overdue this long raises a service.degraded event (webhooks, email to admins); its next run, service.recovered. */
+  DEGRADED_AFTER_SEC: z.coerce.number().min(0).max(86_400).default(300),
+  /**
+   * Dead man's switch: an http(s) URL (e.g. a healthchecks.io check) the worker calls after each
+   * successful evaluation cycle, so an outside checker notices when the calls stop.
+   */
+  HEARTBEAT_URL: url(['http:', 'https:']).optional(),
   /** Key for signed subscriber links; unset: a random key is generated once and kept in Postgres. */
   APP_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   /**
@@ -244,6 +259,28 @@ export function isSet(name: keyof Env, source: Record<string, string | undefined
 /** Derived settings apps need beyond the raw variables. */
 export function publicBaseUrl(env: Env): string {
   return (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+}
+
+/** The loops whose liveness is recorded (the catalog is in @signals/core loops.ts). */
+export type LoopName = 'prices' | 'news' | 'evaluate' | 'sweep' | 'deliveries';
+
+/**
+ * How often each loop runs with these settings: the worker schedules its jobs with these intervals
+ * and records them with each heartbeat; a judge without a heartbeat yet assumes them. Price polling
+ * and evaluation follow market hours except in a replay (which runs at any hour).
+ */
+export function loopIntervals(env: Env): Record<LoopName, { intervalMs: number; marketHours: boolean }> {
+  const replay = env.PRICE_SOURCE.startsWith('replay:');
+  const sweepMs = env.SWEEP_INTERVAL_SEC * 1000;
+  return {
+    // The tick is frequent; priceTick itself polls only when the market calendar says it is due.
+    prices: { intervalMs: replay ? 2000 : Math.min(env.PRICE_POLL_SEC * 1000, 60_000), marketHours: !replay },
+    news: { intervalMs: env.NEWS_POLL_SEC * 1000, marketHours: false },
+    evaluate: { intervalMs: env.EVALUATE_INTERVAL_SEC * 1000, marketHours: !replay },
+    sweep: { intervalMs: sweepMs, marketHours: false },
+    // A due delivery waits at most the sweeper's grace (60 s) plus one sweep for a job.
+    deliveries: { intervalMs: 60_000 + sweepMs, marketHours: false },
+  };
 }
 
 /**

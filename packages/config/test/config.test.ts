@@ -51,6 +51,27 @@ describe('environment', () => {
     expect(publicBaseUrl(env)).toBe('https://signals.example.com');
   });
 
+  it('reads the liveness settings, and refuses a heartbeat URL that is not http(s) without echoing it', () => {
+    const env = parseEnv({});
+    expect([env.EVALUATE_INTERVAL_SEC, env.SELF_CHECK_SEC, env.DEGRADED_AFTER_SEC]).toEqual([300, 15, 300]);
+    expect(env.HEARTBEAT_URL).toBeUndefined();
+    expect(parseEnv({ HEARTBEAT_URL: 'https://hc-ping.com/0f4c5a4e-6a8f-4b43-9d0e-2b7b5c1f9a11' }).HEARTBEAT_URL).toBe(
+      'https://hc-ping.com/0f4c5a4e-6a8f-4b43-9d0e-2b7b5c1f9a11',
+    );
+    for (const bad of ['hc-ping.com/secret-uuid-0001', 'ftp://hc-ping.com/secret-uuid-0001']) {
+      try {
+        parseEnv({ HEARTBEAT_URL: bad });
+        expect.unreachable();
+      } catch (err) {
+        expect((err as ConfigError).problems.map((p) => p.variable)).toEqual(['HEARTBEAT_URL']);
+        expect((err as Error).message).toMatch(/HEARTBEAT_URL: must be a URL \(http: or https:\)/);
+        expect((err as Error).message).not.toContain('secret-uuid');
+      }
+    }
+    // The self-check must run at least every 30 s, or work would not resume within a minute of a Redis loss.
+    expect(() => parseEnv({ SELF_CHECK_SEC: '60' })).toThrow(/SELF_CHECK_SEC/);
+  });
+
   it('refuses a short admin password', () => {
     expect(() => parseEnv({ ADMIN_EMAIL: 'a@b.co', ADMIN_PASSWORD: 'short' })).toThrow(/ADMIN_PASSWORD/);
   });

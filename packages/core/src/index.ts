@@ -30,3 +30,4 @@ export {
   stateKey,
 } from './engine.ts';
 export * from './backtest.ts';
+export * from './loops.ts';

@@ -1,4 +1,6 @@
+import type { LoopStatus } from '@signals/core';
 import type { PrismaClient } from './generated/client.ts';
+import { loopHealth } from './repos/loops.ts';
 
 /** The part of an ioredis connection a health check needs. */
 export interface PingableRedis {
@@ -43,4 +45,39 @@ export async function checkHealth(deps: { prisma: PrismaClient; redis: PingableR
     }, timeoutMs),
   ]);
   return { ok: postgres.ok && redis.ok, checks: { postgres, redis } };
+}
+
+/**
+ * What /healthz answers, on the server and on each worker: Postgres, Redis and the loops. Not ok
+ * when a dependency does not answer or a loop is overdue; `overdue` names the loops.
+ */
+export async function serviceHealth(
+  deps: {
+    prisma: PrismaClient;
+    redis: PingableRedis;
+    /** The loops to judge, already judged (loopStatus with the process's settings, maybe filtered). */
+    statuses: () => Promise<LoopStatus[]>;
+  },
+  timeoutMs = 2000,
+) {
+  // One after the other: on a cold connection pool the loop queries would queue the Postgres
+  // check behind them. Loops are judged only when Postgres answers; if they cannot be judged in
+  // time the answer is 503 (a watchdog that cannot see the loops must not say they are fine).
+  const base = await checkHealth(deps, timeoutMs);
+  let judged: LoopStatus[] = [];
+  let loopsCheck: CheckResult = { ok: false, latencyMs: 0, error: 'not judged: Postgres did not answer' };
+  if (base.checks.postgres.ok) {
+    loopsCheck = await timed(async () => {
+      judged = await deps.statuses();
+    }, timeoutMs);
+  }
+  const loops = loopHealth(judged);
+  const ok = base.ok && loopsCheck.ok && loops.ok;
+  return {
+    ok,
+    status: ok ? 'ok' : 'unavailable',
+    overdue: loops.overdue,
+    checks: { ...base.checks, loops: loopsCheck },
+    loops: loops.loops,
+  };
 }

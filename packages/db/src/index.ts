@@ -15,4 +15,5 @@ export * from './repos/silences.ts';
 export * from './repos/prices.ts';
 export * from './repos/news.ts';
 export * from './repos/signals.ts';
-export { type CheckResult, checkHealth, type PingableRedis } from './health.ts';
+export { type CheckResult, checkHealth, type PingableRedis, serviceHealth } from './health.ts';
+export * from './repos/loops.ts';

@@ -25,3 +25,8 @@ export function alertAdminUrl(publicBaseUrl: string, alertId: string): string {
 export function endpointAdminUrl(publicBaseUrl: string, endpointId: string): string {
   return `${trimBaseUrl(publicBaseUrl)}/admin/endpoints/${encodeURIComponent(endpointId)}`;
 }
+
+/** The System page: every loop, its interval, its last run and the incidents. */
+export function systemAdminUrl(publicBaseUrl: string): string {
+  return `${trimBaseUrl(publicBaseUrl)}/admin/system`;
+}

@@ -1,4 +1,4 @@
-import type { AlertView } from '@signals/notify';
+import type { AlertView, IncidentView } from '@signals/notify';
 import type { Logger } from '@signals/core';
 
 export const PUBLIC_BASE_URL = 'https://signals.example.org';
@@ -69,4 +69,20 @@ export function captureLogger(): Logger & { lines: string[] } {
     };
   };
   return Object.assign(make({}), { lines });
+}
+
+/** An outage of rule evaluation (a Redis flush took the job schedulers): builds schema/example-service-degraded.json. */
+export function evaluationOutage(overrides: Partial<IncidentView> = {}): IncidentView {
+  return {
+    id: 'cm5incident0evaluate01',
+    loop: 'evaluate',
+    name: 'Rule evaluation',
+    intervalSec: 300,
+    since: new Date('2025-01-27T15:05:00.000Z'),
+    overdueAt: new Date('2025-01-27T15:20:00.000Z'),
+    degradedAt: new Date('2025-01-27T15:25:00.000Z'),
+    recoveredAt: null,
+    reason: 'last ran 1200 s ago, expected every 300 s',
+    ...overrides,
+  };
 }

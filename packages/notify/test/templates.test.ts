@@ -11,10 +11,12 @@ import {
   renderConfirmationEmail,
   renderDigestEmail,
   renderEndpointDisabledEmail,
+  renderServiceEventEmail,
+  buildServiceEvent,
   safeHref,
 } from '@signals/notify';
 import { describe, expect, it } from 'vitest';
-import { nvdaShock, PUBLIC_BASE_URL, sellOff } from './fixtures.ts';
+import { evaluationOutage, nvdaShock, PUBLIC_BASE_URL, sellOff } from './fixtures.ts';
 
 describe('html escaping', () => {
   it('escapes every interpolated value, but not nested templates', () => {
@@ -189,5 +191,30 @@ describe('endpoint disabled notice', () => {
     expect(m.text + m.html + m.subject).not.toContain('sekrit');
     expect(m.html).toContain(`href="${PUBLIC_BASE_URL}/admin/endpoints/ep_1"`);
     expect(m.text).toContain('Reason: answered 410 Gone');
+  });
+});
+
+describe('service degraded and recovered notices (to admins)', () => {
+  it('names the loop, when it last ran and links to the System page; the recovery says so in the subject', () => {
+    const degraded = renderServiceEventEmail({
+      publicBaseUrl: PUBLIC_BASE_URL,
+      event: buildServiceEvent(evaluationOutage(), {}),
+    });
+    expect(degraded.subject).toBe('[Market Signals] Degraded: Rule evaluation has stopped');
+    expect(degraded.text).toContain('Last success before: 2025-01-27 15:05 UTC');
+    expect(degraded.text).toContain('Overdue since: 2025-01-27 15:20 UTC');
+    expect(degraded.html).toContain(`href="${PUBLIC_BASE_URL}/admin/system"`);
+    const recovered = renderServiceEventEmail({
+      publicBaseUrl: PUBLIC_BASE_URL,
+      event: buildServiceEvent(evaluationOutage({ recoveredAt: new Date('2025-01-27T15:31:00Z') }), {}),
+    });
+    expect(recovered.subject).toBe('[Market Signals] Recovered: Rule evaluation runs again');
+    expect(recovered.text).toContain('Recovered: 2025-01-27 15:31 UTC');
+    const never = renderServiceEventEmail({
+      publicBaseUrl: PUBLIC_BASE_URL,
+      event: buildServiceEvent(evaluationOutage({ since: null, name: 'Delivery <sweep>' }), {}),
+    });
+    expect(never.text).toContain('Last success before: never ran');
+    expect(never.html).toContain('Delivery &lt;sweep&gt;');
   });
 });

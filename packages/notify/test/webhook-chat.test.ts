@@ -1,6 +1,6 @@
-import { buildAlertEvent, buildTestEvent, renderWebhookBody, serializeEvent } from '@signals/notify';
+import { buildAlertEvent, buildServiceEvent, buildTestEvent, renderWebhookBody, serializeEvent } from '@signals/notify';
 import { describe, expect, it } from 'vitest';
-import { nvdaShock, PUBLIC_BASE_URL } from './fixtures.ts';
+import { evaluationOutage, nvdaShock, PUBLIC_BASE_URL } from './fixtures.ts';
 
 const firing = (overrides: Parameters<typeof nvdaShock>[0] = {}) =>
   buildAlertEvent(nvdaShock(overrides), {
@@ -188,5 +188,44 @@ describe('webhook body formats', () => {
     const ruleField = (f: string) => JSON.parse(renderWebhookBody(listy, f as 'discord'));
     expect(ruleField('discord').embeds[0].fields[2].value).toBe('\\- # rule');
     expect(ruleField('teams').attachments[0].content.body[1].facts[2].value).toBe('\\- # rule');
+  });
+
+  it('renders service.degraded and service.recovered readably in every chat format, linked to the System page', () => {
+    const degraded = buildServiceEvent(evaluationOutage(), { publicBaseUrl: PUBLIC_BASE_URL });
+    const recovered = buildServiceEvent(evaluationOutage({ recoveredAt: new Date('2025-01-27T15:31:00Z') }), {
+      publicBaseUrl: PUBLIC_BASE_URL,
+    });
+    const system = `${PUBLIC_BASE_URL}/admin/system`;
+
+    const slack = JSON.parse(renderWebhookBody(degraded, 'slack'));
+    expect(slack.text).toBe('Degraded: Rule evaluation has stopped');
+    expect(slack.blocks[0].text.text).toBe(`*<${system}|Degraded: Rule evaluation has stopped>*`);
+    expect(slack.blocks[1].fields.map((f: { text: string }) => f.text)).toEqual([
+      '*Loop*\nRule evaluation (evaluate), every 300 s',
+      '*Last success*\n2025-01-27 15:05 UTC',
+      '*Overdue since*\n2025-01-27 15:20 UTC',
+      '*Why*\nlast ran 1200 s ago, expected every 300 s',
+    ]);
+
+    const discord = JSON.parse(renderWebhookBody(degraded, 'discord'));
+    expect(discord.embeds[0]).toMatchObject({
+      title: 'Degraded: Rule evaluation has stopped',
+      color: 0xd93025,
+      url: system,
+      timestamp: '2025-01-27T15:25:00.000Z',
+    });
+    expect(discord.allowed_mentions).toEqual({ parse: [] });
+    const back = JSON.parse(renderWebhookBody(recovered, 'discord')).embeds[0];
+    expect(back.title).toBe('Recovered: Rule evaluation runs again');
+    expect(back.color).toBe(0x188038);
+    expect(back.fields.at(-1)).toEqual({ name: 'Recovered', value: '2025-01-27 15:31 UTC', inline: true });
+
+    const card = JSON.parse(renderWebhookBody(recovered, 'teams')).attachments[0].content;
+    expect(card.body[0]).toMatchObject({ text: 'Recovered: Rule evaluation runs again', color: 'Good' });
+    expect(card.body[1].facts[0]).toEqual({ title: 'Loop', value: 'Rule evaluation (evaluate), every 300 s' });
+    expect(card.actions).toEqual([{ type: 'Action.OpenUrl', title: 'Open the System page', url: system }]);
+
+    // Standard endpoints get the versioned event itself.
+    expect(renderWebhookBody(degraded, 'standard')).toBe(serializeEvent(degraded));
   });
 });

@@ -1,10 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildAlertEvent, buildTestEvent, serializeEvent } from '@signals/notify';
+import {
+  buildAlertEvent,
+  buildServiceEvent,
+  buildTestEvent,
+  serializeEvent,
+  WEBHOOK_EVENT_TYPES,
+} from '@signals/notify';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { nvdaShock, PUBLIC_BASE_URL } from './fixtures.ts';
+import { evaluationOutage, nvdaShock, PUBLIC_BASE_URL } from './fixtures.ts';
 
 const schemaDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../schema');
 const readJson = (name: string): unknown => JSON.parse(fs.readFileSync(path.join(schemaDir, name), 'utf8'));
@@ -12,6 +18,7 @@ const readJson = (name: string): unknown => JSON.parse(fs.readFileSync(path.join
 // The published JSON Schema itself, turned into a validator by zod: no hand-written mirror to drift.
 const schema = z.fromJSONSchema(readJson('webhook-event.v1.json') as Parameters<typeof z.fromJSONSchema>[0]);
 const example = readJson('example-alert-firing.json');
+const serviceExample = readJson('example-service-degraded.json');
 
 function clone<T>(v: T): T {
   return JSON.parse(JSON.stringify(v)) as T;
@@ -52,6 +59,33 @@ describe('webhook event schema v1', () => {
     }
     expect(bare.data.alert.url).toBeNull();
     expect(bare.data.alert.rule.id).toBeNull();
+  });
+
+  it('service.degraded and service.recovered: the published example is what buildServiceEvent produces, and both validate', () => {
+    const degraded = buildServiceEvent(evaluationOutage(), { publicBaseUrl: PUBLIC_BASE_URL });
+    expect(JSON.parse(serializeEvent(degraded))).toEqual(serviceExample);
+    const recovered = buildServiceEvent(evaluationOutage({ recoveredAt: new Date('2025-01-27T15:31:00Z') }), {});
+    const neverRan = buildServiceEvent(
+      evaluationOutage({ since: new Date(0), loop: 'sweep', name: 'Delivery sweep' }),
+      {},
+    );
+    expect(recovered.type).toBe('service.recovered');
+    expect(recovered.timestamp).toBe('2025-01-27T15:31:00.000Z');
+    expect(recovered.data.incident).toMatchObject({ id: 'cm5incident0evaluate01', status: 'recovered', url: null });
+    expect(neverRan.data.incident.lastSuccessAt).toBeNull();
+    for (const e of [serviceExample, recovered, neverRan]) {
+      const r = schema.safeParse(JSON.parse(JSON.stringify(e)));
+      expect(r.error).toBeUndefined();
+    }
+    // Endpoints can choose them (admin form and API list these types).
+    expect(WEBHOOK_EVENT_TYPES).toEqual(expect.arrayContaining(['service.degraded', 'service.recovered']));
+    // The contract holds for them too: a recovered event must say when, an incident has an id.
+    const bad = clone(serviceExample) as { type: string; data: { incident: Record<string, unknown> } };
+    delete bad.data.incident.id;
+    expect(schema.safeParse(bad).success).toBe(false);
+    const mixed = clone(serviceExample) as { type: string };
+    mixed.type = 'alert.firing'; // an incident is not an alert
+    expect(schema.safeParse(mixed).success).toBe(false);
   });
 
   it('rejects events that break the contract', () => {

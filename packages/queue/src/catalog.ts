@@ -53,7 +53,14 @@ export const catalog = {
   /** Housekeeping: re-enqueue deliveries stuck in Postgres, flush digests. */
   maintenance: {
     name: 'maintenance',
-    payload: z.object({ kind: z.enum(['sweep', 'digest']) }),
+    payload: z.object({
+      kind: z.enum(['sweep', 'digest']),
+      /**
+       * Sweep: treat deliveries due for this long as orphans (default: the sweeper's 60 s). 0 right
+       * after a Redis loss was detected: no job survived it, so nothing is still draining.
+       */
+      graceMs: z.number().int().min(0).optional(),
+    }),
     options: { attempts: 1, ...keep } satisfies JobsOptions,
   },
 } as const;

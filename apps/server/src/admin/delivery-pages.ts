@@ -37,6 +37,8 @@ const formatLabel = (f: string) => FORMAT_OPTIONS.find((o) => o.value === f)?.la
 const EVENT_OPTIONS = [
   { value: 'alert.firing', label: 'Alert firing' },
   { value: 'alert.resolved', label: 'Alert resolved (rules that send resolved notices)' },
+  { value: 'service.degraded', label: 'Service degraded (a loop such as evaluation stopped running)' },
+  { value: 'service.recovered', label: 'Service recovered (it runs again)' },
   { value: 'endpoint.test', label: 'Test events' },
 ];
 

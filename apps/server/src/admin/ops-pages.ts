@@ -29,6 +29,7 @@ export function registerOpsPages(admin: Hono<AppEnv>, rt: Runtime) {
   <li><a href="/admin/subscribers">${subs} confirmed subscriber(s)</a></li>
   <li>Prices from <strong>${status.prices.source}</strong>, last fetched ${fmtTime(status.prices.lastFetchedAt)}</li>
   ${status.degraded.length ? html`<li class="down">Degraded sources: ${status.degraded.join(', ')} (<a href="/admin/system">details</a>)</li>` : ''}
+  ${overdueNote(status.loops)}
 </ul>
 <p>API: <a href="/api/openapi.json">OpenAPI document</a>.</p>`,
     });
@@ -267,7 +268,20 @@ export function registerOpsPages(admin: Hono<AppEnv>, rt: Runtime) {
     return render(c, {
       title: 'System',
       active: '/admin/system',
-      body: html`<h2>Prices (${s.prices.source})</h2>
+      body: html`<h2 id="loops">Loops</h2>
+${overdueNote(s.loops)}
+<table aria-labelledby="loops"><thead><tr><th scope="col">Loop</th><th scope="col" class="num">Every</th><th scope="col">Last success</th><th scope="col">State</th><th scope="col">Why</th><th scope="col">Last error</th><th scope="col">Worker</th></tr></thead>
+<tbody>${s.loops.map(
+        (l) =>
+          html`<tr data-loop="${l.loop}"><td>${l.name}</td><td class="num">${l.intervalSec} s</td><td>${fmtTime(l.lastSuccessAt)}</td><td>${badge(l.state, LOOP_BADGE[l.state])}</td><td>${l.reason}</td><td>${l.lastError ? html`${l.lastError} <span class="muted">(${fmtTime(l.lastErrorAt)})</span>` : '—'}</td><td>${l.worker ?? '—'}</td></tr>`,
+      )}</tbody></table>
+${
+  s.incidents.length
+    ? html`<table><caption>Outages (service.degraded / service.recovered)</caption><thead><tr><th scope="col">Loop</th><th scope="col">Last success before</th><th scope="col">Overdue since</th><th scope="col">Reported</th><th scope="col">Recovered</th><th scope="col">Why</th></tr></thead>
+<tbody>${s.incidents.map((i) => html`<tr><td>${i.loop}</td><td>${fmtTime(i.lastSuccessAt)}</td><td>${fmtTime(i.overdueSince)}</td><td>${fmtTime(i.degradedAt)}</td><td>${i.recoveredAt ? fmtTime(i.recoveredAt) : badge('ongoing', 'failed')}</td><td>${i.reason}</td></tr>`)}</tbody></table>`
+    : ''
+}
+<h2>Prices (${s.prices.source})</h2>
 <p>Watched instruments by freshness: ${
         Object.entries(s.prices.instruments).length
           ? Object.entries(s.prices.instruments).map(([k, n]) => html`${badge(k)} ${n} `)
@@ -289,4 +303,14 @@ ${s.degraded.length ? html`<p class="down">Degraded now: ${s.degraded.join(', ')
 <tbody>${events.map((e) => html`<tr><td>${fmtTime(e.createdAt)}</td><td>${e.source}</td><td>${badge(e.kind, e.kind === 'recovered' ? 'ok' : 'failed')}</td><td>${e.message}</td></tr>`)}</tbody></table>`,
     });
   });
+}
+
+/** Badge colour per loop state: overdue red, starting amber, idle and ok green. */
+const LOOP_BADGE: Record<string, string> = { ok: 'ok', idle: 'ok', starting: 'pending', overdue: 'failed' };
+
+function overdueNote(loops: { name: string; state: string }[]) {
+  const late = loops.filter((l) => l.state === 'overdue');
+  return late.length
+    ? html`<p class="down">Overdue: ${late.map((l) => l.name).join(', ')}. Alerts that depend on them are not being raised or sent (<a href="/admin/system#loops">details</a>).</p>`
+    : '';
 }

@@ -1,12 +1,27 @@
-/** Data freshness per source and the source events (degraded, recovered, drift). */
+/** Data freshness per source, the source events (degraded, recovered, drift), and the loops. */
+import { type Env, loopIntervals } from '@signals/config';
+import type { LoopStatus } from '@signals/core';
+import { loopStatus, type PrismaClient } from '@signals/db';
 import type { Runtime } from '../context.ts';
 
+/**
+ * Every loop's liveness as this server judges it: from the heartbeats in Postgres, with this
+ * process's settings for a loop that has none yet (overdue one period after the server started).
+ */
+export function serverLoops(prisma: PrismaClient, env: Env): () => Promise<LoopStatus[]> {
+  const startedAt = new Date();
+  const expected = loopIntervals(env);
+  return () => loopStatus(prisma, { now: new Date(), expected, watchingSince: startedAt });
+}
+
 export async function systemStatus(rt: Runtime) {
-  const [byFreshness, lastFetch, feeds, events] = await Promise.all([
+  const [byFreshness, lastFetch, feeds, events, loops, incidents] = await Promise.all([
     rt.prisma.instrument.groupBy({ by: ['freshness'], _count: { _all: true }, where: { members: { some: {} } } }),
     rt.prisma.instrument.aggregate({ _max: { lastFetchedAt: true, lastSourceAt: true } }),
     rt.prisma.feed.findMany({ orderBy: { name: 'asc' } }),
     rt.prisma.sourceEvent.findMany({ orderBy: { createdAt: 'desc' }, take: 100 }),
+    rt.loops(),
+    rt.prisma.loopIncident.findMany({ orderBy: { degradedAt: 'desc' }, take: 50 }),
   ]);
   const stale = await rt.prisma.instrument.findMany({
     where: { members: { some: {} }, freshness: { in: ['stale', 'failed'] } },
@@ -33,6 +48,27 @@ export async function systemStatus(rt: Runtime) {
       staleOrFailed: stale.map((i) => ({ symbol: i.symbol, freshness: i.freshness, lastError: i.lastError })),
     },
     feeds: feedStatus,
+    loops: loops.map((l) => ({
+      loop: l.loop,
+      name: l.name,
+      intervalSec: l.intervalMs / 1000,
+      state: l.state,
+      lastSuccessAt: l.lastSuccessAt?.toISOString() ?? null,
+      overdueSince: l.overdueSince?.toISOString() ?? null,
+      reason: l.reason,
+      lastError: l.lastError,
+      lastErrorAt: l.lastErrorAt?.toISOString() ?? null,
+      worker: l.worker,
+    })),
+    incidents: incidents.map((i) => ({
+      id: i.id,
+      loop: i.loop,
+      lastSuccessAt: i.since.getTime() > 0 ? i.since.toISOString() : null,
+      overdueSince: i.overdueAt.toISOString(),
+      degradedAt: i.degradedAt.toISOString(),
+      recoveredAt: i.recoveredAt?.toISOString() ?? null,
+      reason: i.reason,
+    })),
     degraded,
     events: events.map((e) => ({
       id: String(e.id),

@@ -22,7 +22,9 @@ import {
   renderConfirmationEmail,
   renderDigestEmail,
   renderEndpointDisabledEmail,
+  renderServiceEventEmail,
   renderWebhookBody,
+  type ServiceEvent,
   signingSecrets,
   type WebhookFormat,
 } from '@signals/notify';
@@ -356,6 +358,7 @@ async function loadAlertViews(prisma: PrismaClient, alertIds: string[]): Promise
 }
 
 async function deliverEmail(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
+  if (d.eventType === 'service.degraded' || d.eventType === 'service.recovered') return deliverServiceEmail(ctx, d);
   if (!d.subscriberId || !d.subEmail) return done([d], permanent('subscriber no longer exists'), 'email');
   if (d.eventType !== 'subscriber.confirm') return done([d], permanent(`unknown email event ${d.eventType}`), 'email');
   if (d.subStatus !== 'pending') {
@@ -370,6 +373,19 @@ async function deliverEmail(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
   });
   const mail = renderConfirmationEmail({ publicBaseUrl: ctx.publicBaseUrl, email: d.subEmail, token, expiresAt });
   return sendMail(ctx, [d], d.subEmail, mail);
+}
+
+/**
+ * service.degraded / service.recovered to one admin account: the payload holds the event (the one
+ * webhook endpoints receive) and the admin's id; the address is read at send time.
+ */
+async function deliverServiceEmail(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
+  const p = (d.payload ?? {}) as { adminId?: string; event?: ServiceEvent };
+  if (!p.adminId || !p.event?.data?.incident) return done([d], permanent('malformed service event'), 'email');
+  const admin = await ctx.prisma.adminUser.findUnique({ where: { id: p.adminId }, select: { email: true } });
+  if (!admin) return done([d], permanent('admin account no longer exists'), 'email');
+  const mail = renderServiceEventEmail({ publicBaseUrl: ctx.publicBaseUrl, event: p.event });
+  return sendMail(ctx, [d], admin.email, mail);
 }
 
 async function sendMail(

@@ -1,5 +1,5 @@
-import { type Clock, systemClock } from '@signals/core';
-import { type Env, publicBaseUrl, signingKeyConfig } from '@signals/config';
+import { type Clock, type LoopId, systemClock } from '@signals/core';
+import { type Env, loopIntervals, publicBaseUrl, signingKeyConfig } from '@signals/config';
 import { type BarCache, createNewsStore, createPriceStore, resolveSigningKeys } from '@signals/db';
 import {
   acceleratedClock,
@@ -13,6 +13,8 @@ import { createMailer, createWebhookSender, DEFAULT_RETRY_SCHEDULE_MS } from '@s
 import { DEFAULT_EMAIL_SCHEDULE, type DeliveryContext, runDeliveries } from '../delivery/deliver.ts';
 import { sweepDeliveries } from '../delivery/sweep.ts';
 import type { WorkerMetrics } from '../metrics.ts';
+import { createHeartbeat } from '../ops/heartbeat.ts';
+import { createLiveness } from '../ops/liveness.ts';
 import type { Handlers, Schedule, WorkerDeps } from '../worker.ts';
 import { runEvaluationCycle } from './evaluate.ts';
 import { newsTick, priceTick } from './ingest.ts';
@@ -47,7 +49,11 @@ export async function buildHandlers(
   env: Env,
   deps: WorkerDeps,
   metrics?: WorkerMetrics,
-): Promise<{ handlers: Handlers; schedules: Schedule[]; close(): Promise<void> }> {
+): Promise<{
+  handlers: Handlers;
+  schedules: Schedule[];
+  close(): Promise<void>;
+}> {
   const mailer = createMailer({
     smtpUrl: env.SMTP_URL ?? 'smtp://127.0.0.1:1025',
     from: env.MAIL_FROM,
@@ -101,45 +107,74 @@ export async function buildHandlers(
   const barCache: BarCache = new Map();
   const openMs = env.PRICE_POLL_SEC * 1000;
   const closedMs = env.PRICE_POLL_CLOSED_SEC * 1000;
+  const intervals = loopIntervals(env);
+  const liveness = createLiveness({ prisma: deps.prisma, logger: deps.logger, loops: intervals });
+  const heartbeat = env.HEARTBEAT_URL ? createHeartbeat({ url: env.HEARTBEAT_URL, logger: deps.logger }) : null;
+  /** Runs one job of a loop and records the outcome as the loop's heartbeat (in Postgres). */
+  const track = async <T>(loop: LoopId, run: () => Promise<T>, succeeded: (r: T) => boolean = () => true) => {
+    let r: T;
+    try {
+      r = await run();
+    } catch (err) {
+      await liveness.failure(loop, err);
+      throw err;
+    }
+    if (succeeded(r)) await liveness.success(loop);
+    return r;
+  };
 
   const handlers: Handlers = {
-    deliveries: async (payload, d) => {
-      const counts = await runDeliveries(
-        { ...delivery, logger: d.logger },
-        payload.batch ?? [{ id: payload.deliveryId, attempt: payload.attempt ?? 0 }],
-      );
-      metrics?.deliveries(counts);
-      return counts;
-    },
-    prices: async (payload, d) =>
-      priceTick({ ...ingestDeps, logger: d.logger }, prices, {
-        openMs,
-        closedMs,
-        force: payload.symbols !== undefined,
+    deliveries: (payload, d) =>
+      track('deliveries', async () => {
+        const counts = await runDeliveries(
+          { ...delivery, logger: d.logger },
+          payload.batch ?? [{ id: payload.deliveryId, attempt: payload.attempt ?? 0 }],
+        );
+        metrics?.deliveries(counts);
+        return counts;
       }),
-    news: async (_payload, d) => newsTick({ ...deps, logger: d.logger }, news),
-    evaluate: async (_payload, d) => {
-      const r = await runEvaluationCycle({
-        prisma: d.prisma,
-        queues: d.queues,
-        clock: market.clock,
-        logger: d.logger,
-        emailGroupWaitMs: env.EMAIL_GROUP_WAIT_SEC * 1000,
-        staleAfterMs: market.replay ? Number.MAX_SAFE_INTEGER : env.QUOTE_STALE_SEC * 1000,
-        barCache,
-      });
-      metrics?.alerts(r.alerts);
-      return r;
-    },
+    prices: (payload, d) =>
+      track('prices', () =>
+        priceTick({ ...ingestDeps, logger: d.logger }, prices, {
+          openMs,
+          closedMs,
+          force: payload.symbols !== undefined,
+        }),
+      ),
+    news: (_payload, d) => track('news', () => newsTick({ ...deps, logger: d.logger }, news)),
+    evaluate: (_payload, d) =>
+      track(
+        'evaluate',
+        async () => {
+          const r = await runEvaluationCycle({
+            prisma: d.prisma,
+            queues: d.queues,
+            clock: market.clock,
+            logger: d.logger,
+            emailGroupWaitMs: env.EMAIL_GROUP_WAIT_SEC * 1000,
+            staleAfterMs: market.replay ? Number.MAX_SAFE_INTEGER : env.QUOTE_STALE_SEC * 1000,
+            barCache,
+          });
+          metrics?.alerts(r.alerts);
+          // The dead man's switch: only a cycle that ran counts (one that found another worker
+          // evaluating did nothing); never awaited, so a slow checker cannot slow evaluation.
+          if (r.ran) heartbeat?.beat();
+          return r;
+        },
+        (r) => r.ran,
+      ),
     maintenance: async (payload, d) => {
       if (payload.kind === 'sweep') {
-        return sweepDeliveries({
-          prisma: d.prisma,
-          queues: d.queues,
-          clock: d.clock,
-          logger: d.logger,
-          leaseMs: env.DELIVERY_LEASE_SEC * 1000,
-        });
+        return track('sweep', () =>
+          sweepDeliveries({
+            prisma: d.prisma,
+            queues: d.queues,
+            clock: d.clock,
+            logger: d.logger,
+            leaseMs: env.DELIVERY_LEASE_SEC * 1000,
+            graceMs: payload.graceMs,
+          }),
+        );
       }
       return { kind: payload.kind };
     },
@@ -149,24 +184,20 @@ export async function buildHandlers(
     {
       id: 'sweep-deliveries',
       queue: 'maintenance',
-      everyMs: env.SWEEP_INTERVAL_SEC * 1000,
+      everyMs: intervals.sweep.intervalMs,
       payload: { kind: 'sweep' },
     },
     // The tick is frequent; priceTick itself polls only when the market calendar says it is due.
-    {
-      id: 'poll-prices',
-      queue: 'prices',
-      everyMs: market.replay ? 2000 : Math.min(openMs, 60_000),
-      payload: { kind: 'poll' },
-    },
-    { id: 'poll-news', queue: 'news', everyMs: env.NEWS_POLL_SEC * 1000, payload: {} },
+    { id: 'poll-prices', queue: 'prices', everyMs: intervals.prices.intervalMs, payload: { kind: 'poll' } },
+    { id: 'poll-news', queue: 'news', everyMs: intervals.news.intervalMs, payload: {} },
     // A safety net: rules also run after every poll that stored something.
-    { id: 'evaluate', queue: 'evaluate', everyMs: 5 * 60_000, payload: { reason: 'schedule' } },
+    { id: 'evaluate', queue: 'evaluate', everyMs: intervals.evaluate.intervalMs, payload: { reason: 'schedule' } },
   ];
   return {
     handlers,
     schedules,
     close: async () => {
+      await heartbeat?.close();
       await mailer.close();
     },
   };

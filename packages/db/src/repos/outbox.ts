@@ -11,9 +11,11 @@ export type Tx = Prisma.TransactionClient | PrismaClient;
 export interface NewDelivery {
   channel: 'email' | 'webhook';
   subscriberId?: string;
+  /** An email to an admin account (service.degraded / service.recovered) instead of a subscriber. */
+  adminId?: string;
   endpointId?: string;
   alertId?: string;
-  /** alert.firing, alert.resolved, subscriber.confirm, endpoint.test, endpoint.disabled, digest */
+  /** alert.firing, alert.resolved, subscriber.confirm, endpoint.test, endpoint.disabled, digest, service.degraded, service.recovered */
   eventType: string;
   payload?: Prisma.InputJsonValue;
   /** When the first attempt is due (default now). */
@@ -25,7 +27,8 @@ export function newMessageId(): string {
   return `msg_${randomBytes(12).toString('base64url')}`;
 }
 
-export function targetOf(d: Pick<NewDelivery, 'channel' | 'subscriberId' | 'endpointId'>): string {
+export function targetOf(d: Pick<NewDelivery, 'channel' | 'subscriberId' | 'endpointId' | 'adminId'>): string {
+  if (d.channel === 'email' && d.adminId) return `admin:${d.adminId}`;
   const id = d.channel === 'email' ? d.subscriberId : d.endpointId;
   if (!id) throw new Error(`${d.channel} delivery needs a ${d.channel === 'email' ? 'subscriberId' : 'endpointId'}`);
   return `${d.channel}:${id}`;

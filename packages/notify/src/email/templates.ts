@@ -7,7 +7,15 @@
 import type { Severity } from '@signals/core';
 import type { AlertView, HeadlineView } from '../alert-view.ts';
 import { redactUrl } from '../redact.ts';
-import { alertAdminUrl, confirmUrl, endpointAdminUrl, preferencesUrl, unsubscribeUrl } from '../links.ts';
+import {
+  alertAdminUrl,
+  confirmUrl,
+  endpointAdminUrl,
+  preferencesUrl,
+  systemAdminUrl,
+  unsubscribeUrl,
+} from '../links.ts';
+import type { ServiceEvent } from '../webhook/events.ts';
 import { formatTime, formatValue, formatWindow, oneLine } from './format.ts';
 import { html, type SafeHtml, safeHref } from './html.ts';
 
@@ -382,17 +390,71 @@ export function renderEndpointDisabledEmail(input: EndpointDisabledEmailInput): 
     ...(input.lastStatusCode != null ? ([['Last status', String(input.lastStatusCode)]] as [string, string][]) : []),
     ...(input.lastError ? ([['Last error', oneLine(input.lastError, 500)]] as [string, string][]) : []),
   ];
-  const body = html`<h1 style="font-size:20px;margin:0 0 16px;">A webhook endpoint was disabled</h1>
-<p>No more events will be sent to it until it is re-enabled in the admin page.</p>
-<table style="border-collapse:collapse;font-size:14px;">${rows.map(
+  return adminNotice({
+    subject,
+    heading: 'A webhook endpoint was disabled',
+    lead: 'No more events will be sent to it until it is re-enabled in the admin page.',
+    rows,
+    link,
+    linkLabel: 'Open endpoint',
+  });
+}
+
+/** A notice to admins: heading, one paragraph, a table of facts and a button (text: the same lines). */
+function adminNotice(o: {
+  subject: string;
+  heading: string;
+  lead: string;
+  rows: [string, string][];
+  link: string;
+  linkLabel: string;
+}): RenderedEmail {
+  const body = html`<h1 style="font-size:20px;margin:0 0 16px;">${o.heading}</h1>
+<p>${o.lead}</p>
+<table style="border-collapse:collapse;font-size:14px;">${o.rows.map(
     ([k, v]) =>
       html`<tr><td style="padding:4px 16px 4px 0;color:#71717a;vertical-align:top;">${k}</td><td style="padding:4px 0;">${v}</td></tr>`,
   )}</table>
-${button(link, 'Open endpoint')}`;
-  const text =
-    `A webhook endpoint was disabled\n\n` +
-    `No more events will be sent to it until it is re-enabled in the admin page.\n\n` +
-    rows.map(([k, v]) => `${k}: ${v}`).join('\n') +
-    `\n\nOpen endpoint: ${link}\n`;
-  return { subject, text, html: layout(subject, body, null), headers: {} };
+${button(o.link, o.linkLabel)}`;
+  const text = `${o.heading}\n\n${o.lead}\n\n${o.rows.map(([k, v]) => `${k}: ${v}`).join('\n')}\n\n${o.linkLabel}: ${o.link}\n`;
+  return { subject: o.subject, text, html: layout(o.subject, body, null), headers: {} };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Service degraded / recovered (to admins)
+// ---------------------------------------------------------------------------------------------
+
+export interface ServiceEventEmailInput extends SiteOptions {
+  /** The same event webhook endpoints receive (service.degraded or service.recovered). */
+  event: ServiceEvent;
+}
+
+export function renderServiceEventEmail(input: ServiceEventEmailInput): RenderedEmail {
+  const product = input.productName ?? DEFAULT_PRODUCT;
+  const i = input.event.data.incident;
+  const recovered = i.status === 'recovered';
+  const name = oneLine(i.name, 100);
+  const subject = oneLine(
+    recovered ? `[${product}] Recovered: ${name} runs again` : `[${product}] Degraded: ${name} has stopped`,
+  );
+  const heading = recovered ? `${name} runs again` : `${name} has stopped running`;
+  const lead = recovered
+    ? 'The loop ran successfully again. Nothing else to do unless it happens often.'
+    : `It is overdue: alerts that depend on it are not being raised or sent. Check the workers (their logs and /healthz), Redis and Postgres.`;
+  const rows: [string, string][] = [
+    ['Loop', `${name} (${i.loop}), expected every ${i.intervalSec} s`],
+    ['Last success before', i.lastSuccessAt ? formatTime(new Date(i.lastSuccessAt)) : 'never ran'],
+    ['Overdue since', formatTime(new Date(i.overdueSince))],
+    ['Reported degraded', formatTime(new Date(i.degradedAt))],
+    ...(i.recoveredAt ? ([['Recovered', formatTime(new Date(i.recoveredAt))]] as [string, string][]) : []),
+    ['Why', oneLine(i.reason, 500)],
+  ];
+  return adminNotice({
+    subject,
+    heading,
+    lead,
+    rows,
+    link: systemAdminUrl(input.publicBaseUrl),
+    linkLabel: 'Open the System page',
+  });
 }

@@ -7,7 +7,7 @@
  * Text from outside (rule names, headlines from feeds) is escaped for the target's markup, and
  * Discord is told to ping nobody: a headline with "@everyone" must not page a whole server.
  */
-import type { AlertPayload, WebhookEvent } from './events.ts';
+import type { AlertPayload, IncidentPayload, WebhookEvent } from './events.ts';
 import { serializeEvent } from './events.ts';
 import { formatTime, formatValue, formatWindow, oneLine } from '../email/format.ts';
 
@@ -31,6 +31,11 @@ export function renderWebhookBody(event: WebhookEvent, format: WebhookFormat): s
 const alertOf = (event: WebhookEvent): AlertPayload | null =>
   event.type === 'alert.firing' || event.type === 'alert.resolved'
     ? ((event.data as { alert?: AlertPayload }).alert ?? null)
+    : null;
+
+const incidentOf = (event: WebhookEvent): IncidentPayload | null =>
+  event.type === 'service.degraded' || event.type === 'service.recovered'
+    ? ((event.data as { incident?: IncidentPayload }).incident ?? null)
     : null;
 
 const messageOf = (event: WebhookEvent): string =>
@@ -59,6 +64,45 @@ function facts(a: AlertPayload): [string, string][] {
   return out;
 }
 
+/** "Degraded: Rule evaluation has stopped" / "Recovered: Rule evaluation runs again". */
+function incidentHeadline(i: IncidentPayload): string {
+  return i.status === 'recovered'
+    ? `Recovered: ${oneLine(i.name, 100)} runs again`
+    : `Degraded: ${oneLine(i.name, 100)} has stopped`;
+}
+
+function incidentFacts(i: IncidentPayload): [string, string][] {
+  const out: [string, string][] = [
+    ['Loop', `${oneLine(i.name, 100)} (${i.loop}), every ${i.intervalSec} s`],
+    ['Last success', i.lastSuccessAt ? formatTime(new Date(i.lastSuccessAt)) : 'never'],
+    ['Overdue since', formatTime(new Date(i.overdueSince))],
+  ];
+  if (i.recoveredAt) out.push(['Recovered', formatTime(new Date(i.recoveredAt))]);
+  else out.push(['Why', oneLine(i.reason, 300)]);
+  return out;
+}
+
+/** What a chat message shows: the alert's or the incident's headline, facts and link. */
+function summaryOf(event: WebhookEvent): {
+  title: string;
+  facts: [string, string][];
+  url: string | null;
+  tone: 'critical' | 'warning' | 'info' | 'resolved';
+} | null {
+  const a = alertOf(event);
+  if (a)
+    return { title: headline(a), facts: facts(a), url: a.url, tone: a.status === 'resolved' ? 'resolved' : a.severity };
+  const i = incidentOf(event);
+  if (i)
+    return {
+      title: incidentHeadline(i),
+      facts: incidentFacts(i),
+      url: i.url,
+      tone: i.status === 'recovered' ? 'resolved' : 'critical',
+    };
+  return null;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Slack: { text, blocks } (Block Kit); mrkdwn needs &, < and > escaped, links are <url|label>.
 // ---------------------------------------------------------------------------------------------
@@ -70,19 +114,21 @@ const slackLink = (url: string | null, label: string) => {
 };
 
 function slackMessage(event: WebhookEvent) {
-  const a = alertOf(event);
-  if (!a) {
+  const sum = summaryOf(event);
+  if (!sum) {
     const text = slackEscape(messageOf(event));
     return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
   }
-  const title = headline(a);
+  const title = sum.title;
   const blocks: object[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: `*${slackLink(a.url, title)}*` } },
+    { type: 'section', text: { type: 'mrkdwn', text: `*${slackLink(sum.url, title)}*` } },
     {
       type: 'section',
-      fields: facts(a).map(([k, v]) => ({ type: 'mrkdwn', text: cut(`*${k}*\n${slackEscape(v)}`, 2000) })),
+      fields: sum.facts.map(([k, v]) => ({ type: 'mrkdwn', text: cut(`*${k}*\n${slackEscape(v)}`, 2000) })),
     },
   ];
+  const a = alertOf(event);
+  if (!a) return { text: slackEscape(title), blocks };
   if (a.rule.sourcePassage) {
     blocks.push({
       type: 'context',
@@ -114,11 +160,12 @@ const COLOR = { critical: 0xd93025, warning: 0xf29900, info: 0x1a73e8, resolved:
 
 function discordMessage(event: WebhookEvent) {
   const noPings = { parse: [] as string[] };
+  const sum = summaryOf(event);
+  if (!sum) return { content: cut(discordEscape(messageOf(event)), 2000), allowed_mentions: noPings };
   const a = alertOf(event);
-  if (!a) return { content: cut(discordEscape(messageOf(event)), 2000), allowed_mentions: noPings };
   const description = [
-    a.rule.sourcePassage ? `From the article: “${discordEscape(oneLine(a.rule.sourcePassage, 500))}”` : '',
-    ...a.headlines.slice(0, 5).map((h) => {
+    a?.rule.sourcePassage ? `From the article: “${discordEscape(oneLine(a.rule.sourcePassage, 500))}”` : '',
+    ...(a?.headlines ?? []).slice(0, 5).map((h) => {
       const url = httpUrl(h.link);
       const title = discordEscape(oneLine(h.title, 200));
       return url ? `• [${title}](${url})` : `• ${title}`;
@@ -127,13 +174,13 @@ function discordMessage(event: WebhookEvent) {
     .filter(Boolean)
     .join('\n');
   const embed: Record<string, unknown> = {
-    title: cut(oneLine(headline(a), 256), 256),
-    color: a.status === 'resolved' ? COLOR.resolved : COLOR[a.severity],
-    fields: facts(a).map(([name, value]) => ({ name, value: cut(discordEscape(value), 1024), inline: true })),
-    timestamp: a.resolvedAt ?? a.firedAt,
+    title: cut(oneLine(sum.title, 256), 256),
+    color: COLOR[sum.tone],
+    fields: sum.facts.map(([name, value]) => ({ name, value: cut(discordEscape(value), 1024), inline: true })),
+    timestamp: a ? (a.resolvedAt ?? a.firedAt) : event.timestamp,
     footer: { text: 'Market Signals' },
   };
-  const url = httpUrl(a.url);
+  const url = httpUrl(sum.url);
   if (url) embed.url = url;
   if (description) embed.description = cut(description, 2000);
   return { content: null, embeds: [embed], allowed_mentions: noPings };
@@ -148,22 +195,23 @@ function discordMessage(event: WebhookEvent) {
 const teamsEscape = (s: string) => s.replace(/([\\*_[\]])/g, '\\$1').replace(/^(\s*)([-+]|\d+\.)(\s)/, '$1\\$2$3');
 
 function teamsMessage(event: WebhookEvent) {
+  const sum = summaryOf(event);
   const a = alertOf(event);
   const body: object[] = [];
   const actions: object[] = [];
-  if (!a) {
+  if (!sum) {
     body.push({ type: 'TextBlock', text: teamsEscape(messageOf(event)), wrap: true });
   } else {
     body.push({
       type: 'TextBlock',
-      text: teamsEscape(headline(a)),
+      text: teamsEscape(sum.title),
       weight: 'Bolder',
       size: 'Medium',
       wrap: true,
-      color: a.status === 'resolved' ? 'Good' : a.severity === 'info' ? 'Accent' : 'Attention',
+      color: sum.tone === 'resolved' ? 'Good' : sum.tone === 'info' ? 'Accent' : 'Attention',
     });
-    body.push({ type: 'FactSet', facts: facts(a).map(([title, value]) => ({ title, value: teamsEscape(value) })) });
-    if (a.rule.sourcePassage) {
+    body.push({ type: 'FactSet', facts: sum.facts.map(([title, value]) => ({ title, value: teamsEscape(value) })) });
+    if (a?.rule.sourcePassage) {
       body.push({
         type: 'TextBlock',
         text: `From the article: “${teamsEscape(oneLine(a.rule.sourcePassage, 500))}”`,
@@ -171,13 +219,13 @@ function teamsMessage(event: WebhookEvent) {
         wrap: true,
       });
     }
-    for (const h of a.headlines.slice(0, 5)) {
+    for (const h of (a?.headlines ?? []).slice(0, 5)) {
       const url = httpUrl(h.link);
       const title = teamsEscape(oneLine(h.title, 200));
       body.push({ type: 'TextBlock', text: url ? `• [${title}](${url})` : `• ${title}`, wrap: true, spacing: 'Small' });
     }
-    const url = httpUrl(a.url);
-    if (url) actions.push({ type: 'Action.OpenUrl', title: 'Open the alert', url });
+    const url = httpUrl(sum.url);
+    if (url) actions.push({ type: 'Action.OpenUrl', title: a ? 'Open the alert' : 'Open the System page', url });
   }
   return {
     type: 'message',

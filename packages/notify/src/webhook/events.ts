@@ -7,13 +7,21 @@
  */
 import type { Severity } from '@signals/core';
 import type { AlertView, ValueUnit } from '../alert-view.ts';
-import { alertAdminUrl } from '../links.ts';
+import { alertAdminUrl, systemAdminUrl } from '../links.ts';
 
 export const WEBHOOK_EVENT_VERSION = 1 as const;
 
 export type AlertEventType = 'alert.firing' | 'alert.resolved';
-export type WebhookEventType = AlertEventType | 'endpoint.test';
-export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = ['alert.firing', 'alert.resolved', 'endpoint.test'];
+/** The service itself: a loop stopped running (degraded) or runs again (recovered). */
+export type ServiceEventType = 'service.degraded' | 'service.recovered';
+export type WebhookEventType = AlertEventType | ServiceEventType | 'endpoint.test';
+export const WEBHOOK_EVENT_TYPES: readonly WebhookEventType[] = [
+  'alert.firing',
+  'alert.resolved',
+  'service.degraded',
+  'service.recovered',
+  'endpoint.test',
+];
 
 export interface AlertPayload {
   id: string;
@@ -48,10 +56,74 @@ export interface WebhookEvent<T extends WebhookEventType = WebhookEventType, D =
   version: typeof WEBHOOK_EVENT_VERSION;
 }
 
+const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
+
 export type AlertEvent = WebhookEvent<AlertEventType, { alert: AlertPayload }>;
 export type TestEvent = WebhookEvent<'endpoint.test', { endpointId: string | null; message: string }>;
 
-const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
+/** One outage of one loop, as receivers see it. */
+export interface IncidentPayload {
+  id: string;
+  /** prices, news, evaluate, sweep or deliveries. */
+  loop: string;
+  /** The loop's name for people, e.g. "Rule evaluation". */
+  name: string;
+  status: 'degraded' | 'recovered';
+  /** How often the loop is expected to run, in seconds. */
+  intervalSec: number;
+  /** Its last success before the outage (null: it had never run). */
+  lastSuccessAt: string | null;
+  /** When it became overdue (three intervals without a success). */
+  overdueSince: string;
+  degradedAt: string;
+  recoveredAt: string | null;
+  /** Why it was judged overdue, for people. */
+  reason: string;
+  /** The System page of the admin, when the sender knows the public URL. */
+  url: string | null;
+}
+
+export type ServiceEvent = WebhookEvent<ServiceEventType, { incident: IncidentPayload }>;
+
+/** What the sender knows of an incident (a LoopIncident row and its loop). */
+export interface IncidentView {
+  id: string;
+  loop: string;
+  name: string;
+  intervalSec: number;
+  /** The last success before the outage; null or the epoch when the loop had never run. */
+  since: Date | null;
+  overdueAt: Date;
+  degradedAt: Date;
+  recoveredAt: Date | null;
+  reason: string;
+}
+
+/** service.degraded when the incident opens, service.recovered (with recoveredAt) when it closes. */
+export function buildServiceEvent(incident: IncidentView, options: { publicBaseUrl?: string }): ServiceEvent {
+  const recovered = incident.recoveredAt !== null;
+  const since = incident.since && incident.since.getTime() > 0 ? incident.since : null;
+  return {
+    type: recovered ? 'service.recovered' : 'service.degraded',
+    timestamp: (incident.recoveredAt ?? incident.degradedAt).toISOString(),
+    data: {
+      incident: {
+        id: incident.id,
+        loop: incident.loop,
+        name: incident.name,
+        status: recovered ? 'recovered' : 'degraded',
+        intervalSec: incident.intervalSec,
+        lastSuccessAt: iso(since),
+        overdueSince: incident.overdueAt.toISOString(),
+        degradedAt: incident.degradedAt.toISOString(),
+        recoveredAt: iso(incident.recoveredAt),
+        reason: incident.reason,
+        url: options.publicBaseUrl ? systemAdminUrl(options.publicBaseUrl) : null,
+      },
+    },
+    version: WEBHOOK_EVENT_VERSION,
+  };
+}
 
 export interface BuildAlertEventOptions {
   type: AlertEventType;
