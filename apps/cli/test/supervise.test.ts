@@ -66,22 +66,35 @@ describe('supervise() with real processes', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const fast: Partial<CrashPolicy> = { backoffMs: 20, maxBackoffMs: 100, windowMs: 120_000 };
 
-  /** A node program: `body` runs after it wrote "<name> up <pid>" to its log file. */
-  function program(name: string, body: string): ChildSpec {
+  /**
+   * A node program: `prelude` runs, then it writes "up <pid>" to its log file, then `body` runs.
+   * With `after`, it first waits until that program's log says "up", so a crash or exit 78 can never
+   * race a sibling that is still starting (on a loaded machine node takes seconds to start, and a
+   * SIGTERM before the handler exists kills without the "graceful stop" line).
+   */
+  function program(name: string, body: string, opts: { prelude?: string; after?: string } = {}): ChildSpec {
     const log = path.join(dir, `${name}.log`);
+    const wait = opts.after
+      ? `const other = ${JSON.stringify(path.join(dir, `${opts.after}.log`))};
+         const isUp = () => { try { return fs.readFileSync(other, 'utf8').includes('up '); } catch { return false; } };
+         await new Promise((r) => { const t = setInterval(() => { if (isUp()) { clearInterval(t); r(); } }, 10); });`
+      : '';
     const code = `
       const fs = require('node:fs');
       const log = (s) => fs.appendFileSync(${JSON.stringify(log)}, s + '\\n');
-      log('up ' + process.pid);
-      ${body}`;
+      (async () => {
+        ${wait}
+        ${opts.prelude ?? ''}
+        log('up ' + process.pid);
+        ${body}
+      })();`;
     return { name, command: process.execPath, args: ['-e', code] };
   }
+  // The SIGTERM handler exists before "up" is written: whoever waits for "up" can stop it cleanly.
   const steady = (name: string) =>
-    program(
-      name,
-      `process.on('SIGTERM', () => { log('graceful stop'); process.exit(0); });
-       setInterval(() => {}, 1000);`,
-    );
+    program(name, 'setInterval(() => {}, 1000);', {
+      prelude: `process.on('SIGTERM', () => { log('graceful stop'); process.exit(0); });`,
+    });
   const lines = (name: string) => {
     try {
       return fs
@@ -99,7 +112,10 @@ describe('supervise() with real processes', () => {
 
   it('restarts a crashing process with a line per restart, then stops everything on the fifth crash', async () => {
     const io = collect();
-    const sup = supervise([steady('steady1'), program('flaky1', 'process.exit(3);')], { ...io, policy: fast });
+    const sup = supervise([steady('steady1'), program('flaky1', 'process.exit(3);', { after: 'steady1' })], {
+      ...io,
+      policy: fast,
+    });
     const end = await sup.done;
     expect(end.code).toBe(1);
     expect(end.reason).toMatch(/^flaky1 crashed 5 times in 2 minutes \(last: exit code 3\); stopping the service/);
@@ -115,7 +131,10 @@ describe('supervise() with real processes', () => {
 
   it('stops everything, without a restart, when a process exits 78 (configuration error)', async () => {
     const io = collect();
-    const sup = supervise([steady('steady2'), program('config2', 'process.exit(78);')], { ...io, policy: fast });
+    const sup = supervise([steady('steady2'), program('config2', 'process.exit(78);', { after: 'steady2' })], {
+      ...io,
+      policy: fast,
+    });
     const end = await sup.done;
     expect(end.code).toBe(78);
     expect(end.reason).toMatch(/config2 stopped on a configuration error \(exit 78/);
