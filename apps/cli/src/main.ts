@@ -18,6 +18,7 @@ commands:
   migrate    create the database if it does not exist and apply pending migrations
   seed       load default watchlists, feeds and rules (safe to run again)
   backtest   run rules over history: pnpm cli backtest --help
+  setup-url  print a new one-time URL to create the first admin (none exists yet)
 `;
 
 /** migrate and seed need Postgres only. */

@@ -63,9 +63,10 @@ export async function checkServices(s: Services): Promise<string | null> {
 function servicesDownMessage(down: string[]): string {
   return (
     `Cannot reach ${down.join(' and ')}. The service keeps its data in PostgreSQL and its work queue in ` +
-    'Redis, and needs both running before it starts. Start them with `docker compose up -d postgres redis` ' +
-    'from this folder, or start the local services (for example `sudo systemctl start postgresql redis-server`, ' +
-    'or `pg_ctlcluster <version> main start` and `redis-server --daemonize yes`), or point DATABASE_URL and ' +
-    'REDIS_URL at servers that are running; then run this command again.'
+    'Redis, and needs both running before it starts. Start the local services (for example ' +
+    '`sudo systemctl start postgresql redis-server`, or `pg_ctlcluster <version> main start` and ' +
+    '`redis-server --daemonize yes`), or point DATABASE_URL and REDIS_URL at servers that are running, or ' +
+    'leave both unset so that `npm start` runs an embedded PostgreSQL and a local redis-server itself ' +
+    '(`docker compose up -d` runs the whole service with its own databases instead); then run this command again.'
   );
 }
