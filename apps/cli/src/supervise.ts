@@ -108,7 +108,9 @@ export function supervise(
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
       env: spec.env,
-      stdio: ['ignore', 'inherit', 'inherit'],
+      // The IPC channel is the child's lifeline: when this process dies (even by SIGKILL) it closes,
+      // and the child stops gracefully instead of running on unsupervised (see onShutdown).
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     s.child = child;
     s.startedAt = Date.now();

@@ -165,4 +165,60 @@ describe('supervise() with real processes', () => {
     expect(lines('a3')).toEqual([expect.stringMatching(/^up /), 'graceful stop']);
     expect(lines('b3').slice(1)).toEqual([expect.stringMatching(/^up /), 'graceful stop']);
   });
+
+  it('a supervised process stops gracefully when the supervisor itself is SIGKILLed (no orphans)', async () => {
+    // A real supervisor process running supervise() over a child that uses the services' own onShutdown.
+    const src = path.resolve(import.meta.dirname, '..', 'src', 'supervise.ts');
+    const shutdown = path.resolve(import.meta.dirname, '..', '..', '..', 'packages', 'config', 'src', 'shutdown.ts');
+    const log = path.join(dir, 'orphan.log');
+    const child = path.join(dir, 'orphan-child.ts');
+    fs.writeFileSync(
+      child,
+      `import fs from 'node:fs';
+       import { onShutdown } from ${JSON.stringify(shutdown)};
+       const log = (s: string) => fs.appendFileSync(${JSON.stringify(log)}, s + '\\n');
+       const logger = { info: (_o: unknown, m?: string) => log(String(m ?? _o)), error: (_o: unknown, m?: string) => log(String(m ?? _o)) };
+       onShutdown({ logger, what: 'orphan test', timeoutMs: 5000, steps: [async () => log('graceful stop')] });
+       setInterval(() => {}, 1000);
+       log('up ' + process.pid);`,
+    );
+    const sup = path.join(dir, 'orphan-supervisor.ts');
+    fs.writeFileSync(
+      sup,
+      `import { supervise } from ${JSON.stringify(src)};
+       supervise([{ name: 'child', command: process.execPath, args: ['--import', 'tsx', ${JSON.stringify(child)}] }],
+         { say: () => {}, warn: () => {} });`,
+    );
+    const { spawn } = await import('node:child_process');
+    const supervisor = spawn(process.execPath, ['--import', 'tsx', sup], {
+      cwd: path.resolve(import.meta.dirname, '..'),
+      stdio: 'ignore',
+    });
+    const read = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '');
+    const waitFor = async (cond: () => boolean, what: string) => {
+      const deadline = Date.now() + 60_000;
+      while (!cond()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; log:\n${read()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await waitFor(() => /up \d+/.test(read()), 'the child to start');
+    const childPid = Number(/up (\d+)/.exec(read())?.[1]);
+    supervisor.kill('SIGKILL');
+    const alive = () => {
+      try {
+        process.kill(childPid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      await waitFor(() => !alive(), 'the orphaned child to exit');
+    } finally {
+      if (alive()) process.kill(childPid, 'SIGKILL');
+    }
+    expect(read()).toContain('graceful stop');
+    expect(read()).toContain('shutting down: orphan test');
+  }, 90_000);
 });

@@ -2,6 +2,10 @@
  * Graceful shutdown on SIGTERM/SIGINT, the same for every process: say what is happening, run the
  * steps in order (stop taking work, finish what is active, close connections), exit 0; if the
  * steps take longer than `timeoutMs`, exit 1 (unfinished work is picked up again elsewhere).
+ *
+ * A process started with an IPC channel (the run command's supervisor starts server and worker so)
+ * also stops gracefully when that channel closes: the supervisor died, even by SIGKILL or OOM, and
+ * an orphaned server would keep the port and an orphaned worker would keep polling unsupervised.
  */
 export function onShutdown(opts: {
   logger: { info(obj: object | string, msg?: string): void; error(obj: object | string, msg?: string): void };
@@ -25,4 +29,9 @@ export function onShutdown(opts: {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  if (process.channel) {
+    // The channel alone must not keep a process alive that has nothing else to do.
+    process.channel.unref();
+    process.on('disconnect', () => void stop('supervisor gone'));
+  }
 }
