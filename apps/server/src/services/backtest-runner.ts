@@ -9,7 +9,7 @@
  * beyond that a request is refused (503, try again) rather than queued without end. A thread that
  * finished stays for the next plan (its modules and connections are warm) until idle for
  * IDLE_MS; idle threads never keep the process alive. On Linux the threads run at a lower CPU
- * priority (nice 10) than the request thread.
+ * priority (10 nice steps below) than the request thread.
  */
 import { Worker } from 'node:worker_threads';
 import { DomainError } from '@signals/core';
@@ -22,7 +22,7 @@ export const MAX_THREADS = 2;
 export const MAX_WAITING = 8;
 /** Heap of one backtest thread; a plan that needs more is too heavy, like one that takes too long. */
 export const THREAD_HEAP_MB = 512;
-/** Niceness of backtest threads (Linux): on a busy machine the request thread gets the CPU first. */
+/** Niceness of backtest threads above the process's own (Linux, capped at 19): on a busy machine the request thread gets the CPU first. */
 export const THREAD_NICE = 10;
 /** An idle thread is ended after this (memory and two database connections back). */
 export const IDLE_MS = 60_000;

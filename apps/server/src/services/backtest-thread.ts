@@ -18,13 +18,17 @@ export type FromThread =
   | { id: number; type: 'failed'; message: string };
 
 /**
- * Lowers this thread's CPU priority to `nice` (Linux: setpriority on the thread's own id, read
- * from /proc/thread-self). Elsewhere, or when not allowed, the thread runs at normal priority.
+ * Lowers this thread's CPU priority by `nice` below the process's own (Linux: setpriority on the
+ * thread's own id, read from /proc/thread-self), capped at 19. Relative, so a server started with
+ * `nice -n 15` never gets a backtest thread above its request thread (root could raise it).
+ * Elsewhere, or when not allowed, the thread runs at the process's priority.
  */
 function lowerPriority(nice: number) {
   try {
     const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0 && tid !== process.pid) os.setPriority(tid, nice);
+    if (Number.isInteger(tid) && tid > 0 && tid !== process.pid) {
+      os.setPriority(tid, Math.min(19, os.getPriority(process.pid) + nice));
+    }
   } catch {
     // not Linux, or not permitted: nothing to lower
   }
