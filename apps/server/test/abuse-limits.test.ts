@@ -14,6 +14,7 @@ import {
   slowdownMs,
 } from '../src/security/login-limits.ts';
 import { keyOf } from '../src/security/ratelimit.ts';
+import { captured, cookieFrom } from '@signals/testing';
 import { MANAGE_LINK_LIMIT } from '../src/public/pages.ts';
 import { manageToken } from '../src/services/subscribers.ts';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, type Harness, startHarness } from './harness.ts';
@@ -103,8 +104,8 @@ describe('failed logins', () => {
   async function login(client: string, email: string, password: string) {
     const headers = { 'x-forwarded-for': client };
     const page = await fetch(`${base}/admin/login`, { headers });
-    const cookie = (page.headers.getSetCookie().find((x) => x.startsWith('signals_login_csrf=')) ?? '').split(';')[0];
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+    const cookie = cookieFrom(page, 'signals_login_csrf');
+    const csrf = captured(/name="_csrf" value="([^"]+)"/, await page.text(), 'login form _csrf');
     const t0 = performance.now();
     const res = await fetch(`${base}/admin/login`, {
       method: 'POST',
@@ -176,8 +177,8 @@ describe('without TRUST_PROXY', () => {
   it('ignores X-Forwarded-For: every attempt counts against the peer address', async () => {
     for (const spoofed of ['203.0.113.1', '203.0.113.2']) {
       const page = await fetch(`${base}/admin/login`);
-      const cookie = (page.headers.getSetCookie()[0] ?? '').split(';')[0] as string;
-      const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+      const cookie = cookieFrom(page, 'signals_login_csrf');
+      const csrf = captured(/name="_csrf" value="([^"]+)"/, await page.text(), 'login form _csrf');
       const r = await fetch(`${base}/admin/login`, {
         method: 'POST',
         headers: { 'x-forwarded-for': spoofed, cookie, 'content-type': 'application/x-www-form-urlencoded' },

@@ -4,6 +4,7 @@
  * core schema's issue paths, the no-JavaScript "Change kind" re-render and the advanced JSON box.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mustMatch } from '@signals/testing';
 import { seedRules } from '../../../seeds/rules.ts';
 import {
   completeValues,
@@ -110,8 +111,8 @@ describe('rule editor pages', () => {
     await h?.close();
   });
 
-  /** The opening tag of a fieldset by id. */
-  const fieldset = (html: string, id: string) => new RegExp(`<fieldset id="${id}"[^>]*>`).exec(html)?.[0] ?? '';
+  /** The opening tag of a fieldset by id (throws when the page has no such fieldset). */
+  const fieldset = (html: string, id: string) => mustMatch(new RegExp(`<fieldset id="${id}"[^>]*>`), html, id)[0];
 
   it('shows only the chosen kind’s fieldset; every label names its unit', async () => {
     const html = await (

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoPaths } from '@signals/db';
-import { createTestDb } from '@signals/testing';
+import { captured, createTestDb } from '@signals/testing';
 import { ROUTE_SCOPES, SCOPES, type Scope } from '../src/api/scopes.ts';
 import { adminSession, api, type Harness, startHarness } from './harness.ts';
 
@@ -160,7 +160,7 @@ describe('the admin page', () => {
     const page = await (await h.app.request('/admin/api-keys', { headers: { cookie: s.cookie } })).text();
     /** The cells of a key's row: name, prefix, scopes, created, expires, last used, state, actions. */
     const cells = (id: string) => {
-      const row = new RegExp(`<tr data-testid="key-${id}">([\\s\\S]*?)</tr>`).exec(page)?.[1] ?? '';
+      const row = captured(new RegExp(`<tr data-testid="key-${id}">([\\s\\S]*?)</tr>`), page, `row of key ${id}`);
       return [...row.matchAll(/<td>([\s\S]*?)<\/td>/g)].map((m) => m[1] as string);
     };
     const made = cells(row.id);

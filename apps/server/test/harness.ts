@@ -9,6 +9,7 @@ import { parseEnv } from '@signals/config';
 import { YahooPriceSource } from '@signals/market-data';
 import { createQueues, createRedis, type QueueSet } from '@signals/queue';
 import {
+  captured,
   createTestDb,
   startYahooServer,
   TEST_REDIS_URL,
@@ -123,9 +124,14 @@ export async function preSessionForm(
 ): Promise<{ cookie: string; token: string; setCookie: string; html: string; status: number }> {
   const res = await app.request(path);
   const html = await res.text();
-  const setCookie = res.headers.getSetCookie().find((x) => /^(__Host-)?signals_login_csrf=/.test(x)) ?? '';
-  const cookie = setCookie.split(';')[0] ?? '';
-  const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+  // Throws rather than answering '' when the form or its cookie is missing: every caller needs both.
+  const setCookie = captured(
+    /^((?:__Host-)?signals_login_csrf=.*)$/m,
+    res.headers.getSetCookie().join('\n'),
+    `login-CSRF cookie of ${path}`,
+  );
+  const cookie = setCookie.split(';')[0] as string;
+  const token = captured(/name="_csrf" value="([^"]+)"/, html, `_csrf field of ${path}`);
   return { cookie, token, setCookie, html, status: res.status };
 }
 
@@ -152,7 +158,7 @@ export async function loginSession(
 export async function adminSession(h: Harness) {
   const { cookie } = await loginSession(h.app);
   const page = await (await h.app.request('/admin', { headers: { cookie } })).text();
-  const csrf = /name="csrf-token" content="([^"]+)"/.exec(page)?.[1] ?? '';
+  const csrf = captured(/name="csrf-token" content="([^"]+)"/, page, 'csrf-token meta of /admin');
   const post = (path: string, body: Record<string, string>) =>
     h.app.request(path, {
       method: 'POST',
