@@ -4,7 +4,8 @@
  */
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
+import type { Clock } from '@signals/core';
 import { parseEnv } from '@signals/config';
 import { YahooPriceSource } from '@signals/market-data';
 import { createQueues, createRedis, type QueueSet } from '@signals/queue';
@@ -46,7 +47,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { env?: Record<string, string> } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: {
+    env?: Record<string, string>;
+    /** The app's clock (default the system clock): a testClock() lets a test assert exact times. */
+    clock?: Clock;
+    /** The app's logger (default silent): a pino logger writing to a test's stream, to read log lines. */
+    logger?: Logger;
+  } = {},
+): Promise<Harness> {
   const db = await createTestDb();
   const redis = createRedis(TEST_REDIS_URL, 'producer');
   redis.on('error', () => {});
@@ -63,7 +72,7 @@ export async function startHarness(opts: { env?: Record<string, string> } = {}):
     ...opts.env,
   });
   const priceSource = new YahooPriceSource({ baseUrl: yahoo.url, retry: { attempts: 1 }, timeoutMs: 5000 });
-  const logger = pino({ level: 'silent' });
+  const logger = opts.logger ?? pino({ level: 'silent' });
   const metrics = createMetrics({ queues, prisma: db.prisma, loops: serverLoops(db.prisma, env) });
   const deps = {
     env,
@@ -74,6 +83,7 @@ export async function startHarness(opts: { env?: Record<string, string> } = {}):
     metrics,
     baseUrl: 'http://127.0.0.1',
     priceSource,
+    ...(opts.clock ? { clock: opts.clock } : {}),
   };
   await ensureAdminFromEnv(db.prisma, env);
   let app = createApp(deps);

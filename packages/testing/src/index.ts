@@ -10,3 +10,4 @@ export * from './redis-cluster.ts';
 export * from './postgres-server.ts';
 export * from './ports.ts';
 export * from './html.ts';
+export * from './clock.ts';
