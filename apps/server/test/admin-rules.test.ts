@@ -4,6 +4,7 @@
  * core schema's issue paths, the no-JavaScript "Change kind" re-render and the advanced JSON box.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mustMatch } from '@signals/testing';
 import { seedRules } from '../../../seeds/rules.ts';
 import {
   completeValues,
@@ -110,8 +111,8 @@ describe('rule editor pages', () => {
     await h?.close();
   });
 
-  /** The opening tag of a fieldset by id. */
-  const fieldset = (html: string, id: string) => new RegExp(`<fieldset id="${id}"[^>]*>`).exec(html)?.[0] ?? '';
+  /** The opening tag of a fieldset by id (throws when the page has no such fieldset). */
+  const fieldset = (html: string, id: string) => mustMatch(new RegExp(`<fieldset id="${id}"[^>]*>`), html, id)[0];
 
   it('shows only the chosen kind’s fieldset; every label names its unit', async () => {
     const html = await (
@@ -129,6 +130,8 @@ describe('rule editor pages', () => {
   });
 
   it('re-renders for another kind without JavaScript ("Change kind"), keeping what was typed', async () => {
+    // Other tests save rules (in any order): this one must add none.
+    const rulesBefore = await h.db.prisma.rule.count();
     const r = await post('/admin/rules/new', {
       action: 'switch',
       name: 'Typed name',
@@ -147,10 +150,11 @@ describe('rule editor pages', () => {
     expect(html).toMatch(/id="f-p-drawdown-sessions"[^>]*value="60"/);
     expect(html).toMatch(/id="f-p-pct_move-thresholdPct"[^>]*value="7"/);
     expect(html).toContain('value="Typed name"');
-    expect(await h.db.prisma.rule.count()).toBe(0);
+    expect(await h.db.prisma.rule.count()).toBe(rulesBefore);
   });
 
   it('puts each problem under its field, with aria-invalid and aria-describedby', async () => {
+    const rulesBefore = await h.db.prisma.rule.count();
     const pct = (fields: Record<string, string>) =>
       post('/admin/rules/new', {
         action: 'preview',
@@ -187,7 +191,7 @@ describe('rule editor pages', () => {
     // A required field left empty.
     const r4 = await pct({ 'p.pct_move.thresholdPct': ' ' });
     expect(await r4.text()).toMatch(/id="f-p-pct_move-thresholdPct-err"><li>required</);
-    expect(await h.db.prisma.rule.count()).toBe(0);
+    expect(await h.db.prisma.rule.count()).toBe(rulesBefore);
   });
 
   it('saves a news-confirmed-by-price rule from its nested fields', async () => {

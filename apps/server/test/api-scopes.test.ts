@@ -7,14 +7,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoPaths } from '@signals/db';
-import { createTestDb } from '@signals/testing';
+import { captured, createTestDb, testClock } from '@signals/testing';
 import { ROUTE_SCOPES, SCOPES, type Scope } from '../src/api/scopes.ts';
 import { adminSession, api, type Harness, startHarness } from './harness.ts';
 
 let h: Harness;
 let call: ReturnType<typeof api>;
+/** The app's clock: real time, stopped by a test that checks a time the app computes from it. */
+const clock = testClock();
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ clock });
   call = api(h);
 });
 afterAll(async () => {
@@ -149,18 +151,19 @@ describe('the admin page', () => {
     const s = await adminSession(h);
     const used = await keyWith(['read', 'write'], 'used key');
     await call('GET', '/watchlists', undefined, as(used.key));
+    // Stopped while the key is made: "30 days" is exactly 30 days from the moment of the request.
+    const madeAt = clock.freeze();
     const created = await s.post('/admin/api-keys', { name: 'page key', scopes: 'write', expiry: '30' });
+    clock.thaw();
     expect(created.status).toBe(201);
     const row = await h.db.prisma.apiKey.findFirstOrThrow({ where: { name: 'page key' } });
     expect(row.scopes).toEqual(['write']);
-    const days = ((row.expiresAt?.getTime() ?? 0) - Date.now()) / 86_400_000;
-    expect(days).toBeGreaterThan(29);
-    expect(days).toBeLessThanOrEqual(30);
+    expect(row.expiresAt?.getTime()).toBe(madeAt.getTime() + 30 * 86_400_000);
 
     const page = await (await h.app.request('/admin/api-keys', { headers: { cookie: s.cookie } })).text();
     /** The cells of a key's row: name, prefix, scopes, created, expires, last used, state, actions. */
     const cells = (id: string) => {
-      const row = new RegExp(`<tr data-testid="key-${id}">([\\s\\S]*?)</tr>`).exec(page)?.[1] ?? '';
+      const row = captured(new RegExp(`<tr data-testid="key-${id}">([\\s\\S]*?)</tr>`), page, `row of key ${id}`);
       return [...row.matchAll(/<td>([\s\S]*?)<\/td>/g)].map((m) => m[1] as string);
     };
     const made = cells(row.id);

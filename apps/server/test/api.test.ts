@@ -72,11 +72,10 @@ describe('API: auth', () => {
 });
 
 describe('API: watchlists and instruments', () => {
-  let id: string;
   it('creates, renames, refuses a duplicate slug with 409', async () => {
     const r = await call('POST', '/watchlists', { name: 'AI core', slug: 'ai-core' });
     expect(r.status).toBe(201);
-    id = r.json.id;
+    const id = r.json.id as string;
     const dup = await call('POST', '/watchlists', { name: 'Other', slug: 'ai-core' });
     expectProblem(dup, 409);
     const ren = await call('PATCH', `/watchlists/${id}`, { name: 'AI core names' });
@@ -86,6 +85,10 @@ describe('API: watchlists and instruments', () => {
   });
 
   it('adds a symbol known to the price source, refuses an unknown one and a duplicate', async () => {
+    // Its own watchlist: tests run in any order, or alone.
+    const wl = await call('POST', '/watchlists', { name: 'Members', slug: 'members' });
+    expect(wl.status).toBe(201);
+    const id = wl.json.id as string;
     const added = await call('POST', `/watchlists/${id}/members`, { symbol: 'aapl' });
     expect(added.status).toBe(201);
     expect(added.json.symbol).toBe('AAPL');
@@ -110,7 +113,7 @@ describe('API: watchlists and instruments', () => {
     const r = await call('POST', '/watchlists', { name, slug: 'xss-test' });
     expect(r.status).toBe(201);
     expect(r.json.name).toBe(name);
-    expect((await h.db.prisma.watchlist.count()) >= 2).toBe(true);
+    expect((await h.db.prisma.watchlist.findUniqueOrThrow({ where: { id: r.json.id } })).name).toBe(name);
     const cookie = await loginCookie();
     const page = await h.app.request('/admin/watchlists', { headers: { cookie } });
     const html = await page.text();
@@ -418,10 +421,18 @@ describe('API: feeds', () => {
     expectProblem(await call('POST', '/feeds', { url: 'https://example.org/rss', name: 'Again' }), 409);
     const off = await call('PATCH', `/feeds/${r.json.id}`, { enabled: false });
     expect(off.json.enabled).toBe(false);
-    expect((await call('GET', '/feeds')).json.items).toHaveLength(1);
+    // Other tests add feeds too (in any order): this one is listed once, disabled.
+    const listed = (await call('GET', '/feeds?limit=100')).json.items.filter(
+      (x: { url: string }) => x.url === 'https://example.org/rss',
+    );
+    expect(listed.map((x: { id: string; enabled: boolean }) => [x.id, x.enabled])).toEqual([[r.json.id, false]]);
   });
 
   it('deletes a feed with its news items (204), 404 for an unknown one', async () => {
+    const other = await call('POST', '/feeds', { url: 'https://example.org/stays.xml', name: 'Stays' });
+    expect(other.status).toBe(201);
+    const feedIds = async () => (await h.db.prisma.feed.findMany({ select: { id: true } })).map((x) => x.id).sort();
+    const before = await feedIds();
     const f = await call('POST', '/feeds', { url: 'https://example.org/gone.xml', name: 'Gone' });
     expect(f.status).toBe(201);
     const inst = await h.db.prisma.instrument.upsert({
@@ -451,8 +462,9 @@ describe('API: feeds', () => {
     expectProblem(await call('DELETE', '/feeds/none'), 404);
     expectProblem(await call('DELETE', `/feeds/${'x'.repeat(500)}`), 400);
     expectProblem(await call('DELETE', '/feeds/%00'), 400);
-    // The other feed is untouched.
-    expect((await call('GET', '/feeds')).json.items.map((x: { name: string }) => x.name)).toEqual(['Example']);
+    // Every other feed is untouched.
+    expect(await feedIds()).toEqual(before.filter((id) => id !== f.json.id));
+    expect((await call('GET', `/feeds/${other.json.id}`)).status).toBe(200);
     const doc = await call('GET', '/openapi.json', undefined, { auth: false });
     expect(Object.keys(doc.json.paths['/feeds/{id}'])).toContain('delete');
   });
@@ -665,6 +677,8 @@ describe('API: paging of list endpoints', () => {
 
 interface Case {
   method: string;
+  /** The route as the OpenAPI document names it ("/watchlists/{id}"): the table is checked against it. */
+  route: string;
   path: () => string;
   valid: Record<string, unknown>;
   /** A field to give the wrong type. */
@@ -679,32 +693,65 @@ let feedId = '';
 const cases: Case[] = [
   {
     method: 'POST',
+    route: '/silences',
     path: () => '/silences',
     valid: { subject: 'NVDA', durationMin: 60, comment: 'c' },
     typed: 'comment',
   },
-  { method: 'POST', path: () => '/watchlists', valid: { name: 'N' }, typed: 'name' },
-  { method: 'PATCH', path: () => `/watchlists/${wlId}`, valid: { name: 'N' }, typed: 'name' },
-  { method: 'POST', path: () => `/watchlists/${wlId}/members`, valid: { symbol: 'AAPL' }, typed: 'symbol' },
-  { method: 'POST', path: () => '/rules', valid: { name: 'r', kind: 'pct_move', params: {} }, typed: 'cooldownSec' },
-  { method: 'PATCH', path: () => `/rules/${ruleId}`, valid: { name: 'r' }, typed: 'enabled' },
+  { method: 'POST', route: '/watchlists', path: () => '/watchlists', valid: { name: 'N' }, typed: 'name' },
+  {
+    method: 'PATCH',
+    route: '/watchlists/{id}',
+    path: () => `/watchlists/${wlId}`,
+    valid: { name: 'N' },
+    typed: 'name',
+  },
   {
     method: 'POST',
+    route: '/watchlists/{id}/members',
+    path: () => `/watchlists/${wlId}/members`,
+    valid: { symbol: 'AAPL' },
+    typed: 'symbol',
+  },
+  {
+    method: 'POST',
+    route: '/rules',
+    path: () => '/rules',
+    valid: { name: 'r', kind: 'pct_move', params: {} },
+    typed: 'cooldownSec',
+  },
+  { method: 'PATCH', route: '/rules/{id}', path: () => `/rules/${ruleId}`, valid: { name: 'r' }, typed: 'enabled' },
+  {
+    method: 'POST',
+    route: '/rules/preview',
     path: () => '/rules/preview',
     valid: { name: 'r', kind: 'pct_move', params: {} },
     typed: 'symbols',
   },
-  { method: 'POST', path: () => '/backtest', valid: { ruleIds: [] }, typed: 'from' },
-  { method: 'POST', path: () => '/webhook-endpoints', valid: { url: 'https://example.org/h' }, typed: 'url' },
-  { method: 'PATCH', path: () => `/webhook-endpoints/${epId}`, valid: { description: 'd' }, typed: 'status' },
+  { method: 'POST', route: '/backtest', path: () => '/backtest', valid: { ruleIds: [] }, typed: 'from' },
   {
     method: 'POST',
+    route: '/webhook-endpoints',
+    path: () => '/webhook-endpoints',
+    valid: { url: 'https://example.org/h' },
+    typed: 'url',
+  },
+  {
+    method: 'PATCH',
+    route: '/webhook-endpoints/{id}',
+    path: () => `/webhook-endpoints/${epId}`,
+    valid: { description: 'd' },
+    typed: 'status',
+  },
+  {
+    method: 'POST',
+    route: '/feeds',
     path: () => '/feeds',
     valid: { url: 'https://example.org/f', name: 'f' },
     typed: 'pollIntervalSec',
   },
-  { method: 'PATCH', path: () => `/feeds/${feedId}`, valid: { name: 'f' }, typed: 'enabled' },
-  { method: 'POST', path: () => '/api-keys', valid: { name: 'k' }, typed: 'name' },
+  { method: 'PATCH', route: '/feeds/{id}', path: () => `/feeds/${feedId}`, valid: { name: 'f' }, typed: 'enabled' },
+  { method: 'POST', route: '/api-keys', path: () => '/api-keys', valid: { name: 'k' }, typed: 'name' },
 ];
 
 const firstStringField = (valid: Record<string, unknown>) =>
@@ -720,7 +767,7 @@ describe('API: bad input table', () => {
   });
 
   for (const c of cases) {
-    const name = `${c.method} ${c.path.toString().replace(/^\(\) => /, '')}`;
+    const name = `${c.method} ${c.route}`;
     it(`${name}: malformed JSON, wrong types, unknown fields, huge body, NUL, lone surrogates`, async () => {
       const path = c.path();
       const malformed = await call(c.method, path, undefined, { raw: '{"name": "x",' });
@@ -806,6 +853,77 @@ describe('API: bad input table', () => {
     });
     expect(bin.status).toBe(400);
     expect((await bin.json()).errors[0].message).toMatch(/UTF-8/);
+  });
+
+  /** Every operation of the OpenAPI document: method, path template, whether it takes a body, its parameters. */
+  async function documentedOperations() {
+    const doc = (await call('GET', '/openapi.json', undefined, { auth: false })).json as {
+      paths: Record<
+        string,
+        Record<string, { requestBody?: unknown; parameters?: { name: string; in: string; required?: boolean }[] }>
+      >;
+    };
+    const ops = Object.entries(doc.paths).flatMap(([route, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({
+        method: method.toUpperCase(),
+        route,
+        body: op.requestBody !== undefined,
+        pathParams: (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name),
+        queryParams: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name),
+      })),
+    );
+    expect(ops.length).toBeGreaterThan(40);
+    return ops;
+  }
+
+  it('has a row in the table for every route of the OpenAPI document that takes a body', async () => {
+    const ops = await documentedOperations();
+    const withBody = ops.filter((o) => o.body).map((o) => `${o.method} ${o.route}`);
+    expect(withBody.length).toBeGreaterThanOrEqual(cases.length);
+    const inTable = new Set(cases.map((c) => `${c.method} ${c.route}`));
+    // A new route with a body fails here, by name, until the table has a row for it.
+    expect(
+      withBody.filter((r) => !inTable.has(r)),
+      'routes with a body but no row in the bad-input table',
+    ).toEqual([]);
+    // And the table names only documented routes (a renamed route is not silently skipped).
+    expect(
+      [...inTable].filter((r) => !withBody.includes(r)),
+      'rows of the table that are not a documented route with a body',
+    ).toEqual([]);
+  });
+
+  it('refuses bad path and query parameters of every documented route with 4xx problem+json, never 500', async () => {
+    const ops = await documentedOperations();
+    const byRoute = new Map(cases.map((c) => [`${c.method} ${c.route}`, c]));
+    const seen: string[] = [];
+    for (const o of ops) {
+      const name = `${o.method} ${o.route}`;
+      const body = byRoute.get(name)?.valid;
+      const fill = (value: string) => o.route.replace(/\{[^}]+\}/g, value);
+      if (o.pathParams.length) {
+        seen.push(name);
+        for (const [bad, status] of [
+          ['%00', 400],
+          ['x'.repeat(500), 400],
+          ['none', 404],
+        ] as const) {
+          const r = await call(o.method, fill(bad), body);
+          expect.soft(r.status, `${name} with ${bad.slice(0, 8)}: ${r.text.slice(0, 200)}`).toBe(status);
+          expect.soft(r.headers.get('content-type'), name).toBe('application/problem+json');
+        }
+      }
+      if (o.queryParams.length) {
+        seen.push(name);
+        const base = fill('none');
+        for (const q of o.queryParams) {
+          const r = await call(o.method, `${base}?${q}=%00`, body);
+          expect.soft(r.status, `${name} ?${q}=%00: ${r.text.slice(0, 200)}`).toBeGreaterThanOrEqual(400);
+          expect(r.status, `${name} ?${q}=%00`).toBeLessThan(500);
+        }
+      }
+    }
+    expect(seen.length).toBeGreaterThan(20);
   });
 
   it('answers unknown ids with 404 and bad path params with 400', async () => {

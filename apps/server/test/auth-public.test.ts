@@ -84,6 +84,8 @@ describe('admin login and sessions', () => {
     const f = await preSessionForm(h.app);
     const other = await preSessionForm(h.app);
     const forged = 'forged@example.org';
+    // Other tests of this file log in too (in any order): count this test's sessions only.
+    const sessionsBefore = await h.db.prisma.session.count();
     const attempts: [string, Record<string, string>, string | undefined][] = [
       ['neither cookie nor field', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD }, undefined],
       ['field without cookie', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD, _csrf: f.token }, undefined],
@@ -105,7 +107,7 @@ describe('admin login and sessions', () => {
       expect(token, what).toMatch(/^[A-Za-z0-9_-]{43}$/);
       expect(res.headers.getSetCookie().find((c) => c.startsWith('signals_login_csrf='))).toContain(token);
     }
-    expect(await h.db.prisma.session.count()).toBe(0);
+    expect(await h.db.prisma.session.count()).toBe(sessionsBefore);
     // A forged post neither checks the password nor counts against a rate limit.
     expect(await h.redis.keys(`${h.prefix}:rl:login:*${keyOf(forged)}*`)).toEqual([]);
 
@@ -193,6 +195,22 @@ describe('public subscribe, confirm, preferences, unsubscribe', () => {
     wl = (await h.db.prisma.watchlist.create({ data: { slug: 'ai-core', name: 'AI core' } })).id;
   });
 
+  /**
+   * A subscriber of this test's own (each test makes what it uses, so tests run in any order or
+   * alone): on the watchlist, with its signed manage link.
+   */
+  async function subscriberOf(label: string, status: 'pending' | 'confirmed' = 'confirmed') {
+    const sub = await h.db.prisma.subscriber.create({
+      data: {
+        email: `${label}-${Math.random().toString(36).slice(2, 8)}@example.org`,
+        status,
+        subscriptions: { create: [{ watchlistId: wl }] },
+      },
+    });
+    const token = signSubscriberToken((await resolveSigningKeys(h.db.prisma)).current, sub.id, sub.tokenVersion);
+    return { sub, token };
+  }
+
   it('creates a pending subscriber and one confirmation delivery, enqueued', async () => {
     const page = await (await h.app.request('/subscribe')).text();
     expect(page).toContain('AI core');
@@ -220,11 +238,12 @@ describe('public subscribe, confirm, preferences, unsubscribe', () => {
   });
 
   it('answers the same for a confirmed address and sends it nothing', async () => {
-    await h.db.prisma.subscriber.create({ data: { email: 'known@example.org', status: 'confirmed' } });
-    const r = await post('/subscribe', { email: 'known@example.org', watchlistIds: [wl] });
+    const known = await h.db.prisma.subscriber.create({
+      data: { email: 'known-wl@example.org', status: 'confirmed' },
+    });
+    const r = await post('/subscribe', { email: known.email, watchlistIds: [wl] });
     expect(r.status).toBe(200);
     expect(await r.text()).toContain('If the address can receive our alerts');
-    const known = await h.db.prisma.subscriber.findUniqueOrThrow({ where: { email: 'known@example.org' } });
     expect(await h.db.prisma.delivery.count({ where: { subscriberId: known.id } })).toBe(0);
   });
 
@@ -239,7 +258,7 @@ describe('public subscribe, confirm, preferences, unsubscribe', () => {
   });
 
   it('confirms with the emailed token (sha256 at rest), refuses an expired one', async () => {
-    const sub = await h.db.prisma.subscriber.findUniqueOrThrow({ where: { email: 'reader@example.org' } });
+    const { sub } = await subscriberOf('confirming', 'pending');
     const token = 'expired-token-0123456789abcdef';
     const hash = (t: string) => createHash('sha256').update(t).digest('hex');
     await h.db.prisma.subscriber.update({
@@ -274,8 +293,8 @@ describe('public subscribe, confirm, preferences, unsubscribe', () => {
   });
 
   it('changes preferences and unsubscribes in one click (RFC 8058)', async () => {
-    const sub = await h.db.prisma.subscriber.findUniqueOrThrow({ where: { email: 'reader@example.org' } });
-    const token = signSubscriberToken((await resolveSigningKeys(h.db.prisma)).current, sub.id, sub.tokenVersion);
+    const { sub, token } = await subscriberOf('leaving');
+    await h.db.prisma.subscriber.update({ where: { id: sub.id }, data: { mode: 'digest' } });
     const prefs = await h.app.request(`/preferences?token=${token}`);
     expect(prefs.status).toBe(200);
     const saved = await post(`/preferences?token=${token}`, { watchlistIds: [wl], mode: 'immediate' });
@@ -299,6 +318,105 @@ describe('public subscribe, confirm, preferences, unsubscribe', () => {
     const after = await h.db.prisma.subscriber.findUniqueOrThrow({ where: { id: sub.id } });
     expect(after.status).toBe('unsubscribed');
     expect(after.unsubscribedAt).not.toBeNull();
+  });
+
+  /** Everything an unsubscribe could change: the subscriber, its subscriptions, its waiting mail. */
+  async function stateOf(subscriberId: string) {
+    const [sub, subs, deliveries] = await Promise.all([
+      h.db.prisma.subscriber.findUniqueOrThrow({ where: { id: subscriberId } }),
+      h.db.prisma.subscription.findMany({ where: { subscriberId }, orderBy: { id: 'asc' } }),
+      h.db.prisma.delivery.findMany({ where: { subscriberId }, orderBy: { id: 'asc' } }),
+    ]);
+    return { sub, subs, deliveries };
+  }
+
+  /** A confirmed subscriber with one alert email waiting for it (a pending delivery row). */
+  async function subscriberWithMail(label: string) {
+    const s = await subscriberOf(label);
+    await h.db.prisma.delivery.create({
+      data: {
+        channel: 'email',
+        eventType: 'subscriber.confirm',
+        target: `email:${s.sub.id}`,
+        subscriberId: s.sub.id,
+        messageId: `msg_${s.sub.id}`,
+        payload: {},
+      },
+    });
+    const before = await stateOf(s.sub.id);
+    expect(before.sub.status).toBe('confirmed');
+    expect(before.subs).toHaveLength(1);
+    expect(before.deliveries.map((d) => d.status)).toEqual(['pending']);
+    return { ...s, before };
+  }
+
+  it('GET /unsubscribe only shows the button: a mail scanner following the link changes nothing', async () => {
+    const { sub, token, before } = await subscriberWithMail('scanned');
+    for (let i = 0; i < 2; i++) {
+      const page = await h.app.request(`/unsubscribe?token=${token}`);
+      expect(page.status).toBe(200);
+      const text = await page.text();
+      expect(text).toContain(`<form method="post" action="/unsubscribe?token=${token}"`);
+      expect(text).not.toContain('data-testid="unsubscribed"');
+    }
+    // HEAD as well (some scanners only probe).
+    expect((await h.app.request(`/unsubscribe?token=${token}`, { method: 'HEAD' })).status).toBeLessThan(500);
+    expect(await stateOf(sub.id)).toEqual(before);
+  });
+
+  it('a forged unsubscribe POST changes nothing: bad signature, another subscriber’s id, tampered or revoked token', async () => {
+    const victim = await subscriberWithMail('victim');
+    const attacker = await subscriberOf('attacker');
+    const [vid, vver, vsig] = victim.token.split('.') as [string, string, string];
+    const asig = attacker.token.split('.')[2] as string;
+    const flip = (c: string) => (c === 'A' ? 'B' : 'A');
+    // The victim's token signed for an earlier version (before a re-subscribe bumped it).
+    await h.db.prisma.subscriber.update({ where: { id: victim.sub.id }, data: { tokenVersion: { increment: 1 } } });
+    const before = await stateOf(victim.sub.id);
+    const current = signSubscriberToken(
+      (await resolveSigningKeys(h.db.prisma)).current,
+      victim.sub.id,
+      before.sub.tokenVersion,
+    );
+    const [, cver, csig] = current.split('.') as [string, string, string];
+    const forged: [string, string][] = [
+      ['bad signature', `${vid}.${cver}.${'A'.repeat(32)}`],
+      ['another subscriber’s id under the attacker’s own signature', `${vid}.${cver}.${asig}`],
+      ['one character of the signature changed', `${vid}.${cver}.${csig.slice(0, -1)}${flip(csig.slice(-1))}`],
+      ['the version changed', `${vid}.${Number(cver) + 1}.${csig}`],
+      ['a token of an earlier version', `${vid}.${vver}.${vsig}`],
+      ['the signature alone', csig],
+      ['empty', ''],
+    ];
+    for (const [what, token] of forged) {
+      const res = await h.app.request(`/unsubscribe?token=${encodeURIComponent(token)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'List-Unsubscribe=One-Click',
+      });
+      expect(res.status, what).toBe(400);
+      expect(await res.text(), what).toContain('Unsubscribe link not valid');
+      expect(await stateOf(victim.sub.id), what).toEqual(before);
+    }
+    // The attacker's own valid token unsubscribes the attacker only.
+    const own = await h.app.request(`/unsubscribe?token=${attacker.token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    expect(own.status).toBe(200);
+    expect((await stateOf(attacker.sub.id)).sub.status).toBe('unsubscribed');
+    expect(await stateOf(victim.sub.id)).toEqual(before);
+    // And the genuine current link still works: the refusals were about the tokens, not the route.
+    const genuine = await h.app.request(`/unsubscribe?token=${current}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    expect(genuine.status).toBe(200);
+    const after = await stateOf(victim.sub.id);
+    expect(after.sub.status).toBe('unsubscribed');
+    expect(after.deliveries.map((d) => [d.status, d.lastError])).toEqual([['dead', 'subscriber unsubscribed']]);
   });
 
   describe('per-rule subscriptions', () => {
@@ -343,11 +461,12 @@ describe('public subscribe, confirm, preferences, unsubscribe', () => {
         { watchlistId: null, ruleId: onList },
       ]);
       // A confirmed address gets the same answer and nothing changes for it.
-      const r2 = await post('/subscribe', { email: 'known@example.org', ruleIds: [loose] });
+      await h.db.prisma.subscriber.create({ data: { email: 'known-rule@example.org', status: 'confirmed' } });
+      const r2 = await post('/subscribe', { email: 'known-rule@example.org', ruleIds: [loose] });
       expect(r2.status).toBe(200);
       expect(await r2.text()).toContain('If the address can receive our alerts');
       const known = await h.db.prisma.subscriber.findUniqueOrThrow({
-        where: { email: 'known@example.org' },
+        where: { email: 'known-rule@example.org' },
         include: { subscriptions: true },
       });
       expect(known.subscriptions).toEqual([]);
@@ -377,7 +496,13 @@ describe('public subscribe, confirm, preferences, unsubscribe', () => {
     });
 
     it('shows the rule checked on the preferences page and changes it', async () => {
-      const sub = await h.db.prisma.subscriber.findUniqueOrThrow({ where: { email: 'rules@example.org' } });
+      const sub = await h.db.prisma.subscriber.create({
+        data: {
+          email: 'rules-prefs@example.org',
+          status: 'confirmed',
+          subscriptions: { create: [{ ruleId: onList }] },
+        },
+      });
       const token = signSubscriberToken((await resolveSigningKeys(h.db.prisma)).current, sub.id, sub.tokenVersion);
       const subs = async () =>
         (await h.db.prisma.subscription.findMany({ where: { subscriberId: sub.id } }))
@@ -423,6 +548,11 @@ describe('public subscribe, confirm, preferences, unsubscribe', () => {
       last = (await post('/subscribe', { email: `r${i}@example.org`, watchlistIds: [wl] })).status;
     }
     expect(last).toBe(429);
+    // The limit is per client address and every request here comes from the same one: clear it
+    // so tests that run after this one (shuffled) can still subscribe.
+    const keys = await h.redis.keys(`${h.prefix}*public:subscribe:*`);
+    expect(keys.length).toBeGreaterThan(0);
+    await h.redis.del(...keys);
   });
 });
 

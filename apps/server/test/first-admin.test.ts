@@ -10,7 +10,15 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueSetupToken, isSetupTokenValid, repoPaths, SETUP_TOKEN_TTL_MS } from '@signals/db';
-import { createTestDb, freePort, TEST_REDIS_URL, type TestDb, testPrefix } from '@signals/testing';
+import {
+  captured,
+  cookieFrom,
+  createTestDb,
+  freePort,
+  TEST_REDIS_URL,
+  type TestDb,
+  testPrefix,
+} from '@signals/testing';
 import { type Harness, preSessionForm, startHarness } from './harness.ts';
 
 const PASSWORD = 'a long enough password';
@@ -178,8 +186,8 @@ function printedUrl(out: string[], base: string): { url: string; token: string }
 async function setUpOver(base: string, token: string, email: string): Promise<number> {
   const page = await fetch(`${base}/admin/setup?token=${token}`);
   if (page.status !== 200) return page.status;
-  const cookie = (page.headers.getSetCookie()[0] ?? '').split(';')[0] as string;
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+  const cookie = cookieFrom(page, 'signals_login_csrf');
+  const csrf = captured(/name="_csrf" value="([^"]+)"/, await page.text(), 'setup form _csrf');
   const res = await fetch(`${base}/admin/setup`, {
     method: 'POST',
     redirect: 'manual',

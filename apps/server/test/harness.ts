@@ -4,11 +4,13 @@
  */
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
+import type { Clock } from '@signals/core';
 import { parseEnv } from '@signals/config';
 import { YahooPriceSource } from '@signals/market-data';
 import { createQueues, createRedis, type QueueSet } from '@signals/queue';
 import {
+  captured,
   createTestDb,
   startYahooServer,
   TEST_REDIS_URL,
@@ -45,7 +47,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: { env?: Record<string, string> } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: {
+    env?: Record<string, string>;
+    /** The app's clock (default the system clock): a testClock() lets a test assert exact times. */
+    clock?: Clock;
+    /** The app's logger (default silent): a pino logger writing to a test's stream, to read log lines. */
+    logger?: Logger;
+  } = {},
+): Promise<Harness> {
   const db = await createTestDb();
   const redis = createRedis(TEST_REDIS_URL, 'producer');
   redis.on('error', () => {});
@@ -62,7 +72,7 @@ export async function startHarness(opts: { env?: Record<string, string> } = {}):
     ...opts.env,
   });
   const priceSource = new YahooPriceSource({ baseUrl: yahoo.url, retry: { attempts: 1 }, timeoutMs: 5000 });
-  const logger = pino({ level: 'silent' });
+  const logger = opts.logger ?? pino({ level: 'silent' });
   const metrics = createMetrics({ queues, prisma: db.prisma, loops: serverLoops(db.prisma, env) });
   const deps = {
     env,
@@ -73,6 +83,7 @@ export async function startHarness(opts: { env?: Record<string, string> } = {}):
     metrics,
     baseUrl: 'http://127.0.0.1',
     priceSource,
+    ...(opts.clock ? { clock: opts.clock } : {}),
   };
   await ensureAdminFromEnv(db.prisma, env);
   let app = createApp(deps);
@@ -123,9 +134,14 @@ export async function preSessionForm(
 ): Promise<{ cookie: string; token: string; setCookie: string; html: string; status: number }> {
   const res = await app.request(path);
   const html = await res.text();
-  const setCookie = res.headers.getSetCookie().find((x) => /^(__Host-)?signals_login_csrf=/.test(x)) ?? '';
-  const cookie = setCookie.split(';')[0] ?? '';
-  const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+  // Throws rather than answering '' when the form or its cookie is missing: every caller needs both.
+  const setCookie = captured(
+    /^((?:__Host-)?signals_login_csrf=.*)$/m,
+    res.headers.getSetCookie().join('\n'),
+    `login-CSRF cookie of ${path}`,
+  );
+  const cookie = setCookie.split(';')[0] as string;
+  const token = captured(/name="_csrf" value="([^"]+)"/, html, `_csrf field of ${path}`);
   return { cookie, token, setCookie, html, status: res.status };
 }
 
@@ -152,7 +168,7 @@ export async function loginSession(
 export async function adminSession(h: Harness) {
   const { cookie } = await loginSession(h.app);
   const page = await (await h.app.request('/admin', { headers: { cookie } })).text();
-  const csrf = /name="csrf-token" content="([^"]+)"/.exec(page)?.[1] ?? '';
+  const csrf = captured(/name="csrf-token" content="([^"]+)"/, page, 'csrf-token meta of /admin');
   const post = (path: string, body: Record<string, string>) =>
     h.app.request(path, {
       method: 'POST',

@@ -9,3 +9,5 @@ export * from './processes.ts';
 export * from './redis-cluster.ts';
 export * from './postgres-server.ts';
 export * from './ports.ts';
+export * from './html.ts';
+export * from './clock.ts';

@@ -123,7 +123,8 @@ creates the admin instead.</p>`;
     clearLoginCsrf(rt, c);
     await rt.prisma.adminUser.update({ where: { id: user.id }, data: { lastLoginAt: now } });
     await recordSuccess(rt.rateLimiter, email, ip);
-    rt.logger.info({ reqId: c.get('requestId'), userId: user.id }, 'admin logged in');
+    // slowedMs: what the account's slow-down cost this login (0 normally), for operators and tests.
+    rt.logger.info({ reqId: c.get('requestId'), userId: user.id, slowedMs: wait }, 'admin logged in');
     return c.redirect(next, 303);
   });
 
