@@ -16,12 +16,12 @@ import {
   describeRule,
   type History,
   type NewsItem,
-  parseYahooChart,
   type RuleDefinition,
   type RuleKind,
   symbolSchema,
   validateRuleDefinition,
 } from '@signals/core';
+import { parseYahooChart } from '@signals/market-data';
 import { seedRules } from '@signals/seeds';
 
 /** A mistake in the command line or its inputs: exit 2 with the message. */
@@ -322,6 +322,8 @@ function loadHistoryFile(file: string): History {
   try {
     h = parseYahooChart(body);
   } catch (err) {
+    if (err instanceof DomainError && timestampCount(body) === 0)
+      throw new UsageError(`${label}: the chart has no timestamps, so no price bars (an empty or malformed answer)`);
     if (err instanceof DomainError) throw new UsageError(`${label}: not a Yahoo chart answer: ${err.message}`);
     throw err;
   }

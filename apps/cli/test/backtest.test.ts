@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseYahooChart } from '@signals/core';
+import { parseYahooChart } from '@signals/market-data';
 import { createTestDb, fixturePath, repoRoot, type TestDb } from '@signals/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

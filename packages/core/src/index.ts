@@ -1,7 +1,6 @@
 export * from './domain.ts';
 export * from './errors.ts';
 export * from './calendar.ts';
-export * from './history.ts';
 export * from './rules.ts';
 export {
   compileKeywords,
