@@ -14,13 +14,13 @@ import {
   FixedClock,
   type History,
   nextOpen,
-  parseYahooChart,
   type RuleDefinition,
   type RuleStateSnapshot,
   sessionCloseMs,
   type SymbolSeries,
   withQuote,
 } from '@signals/core';
+import { parseYahooChart } from '@signals/market-data';
 import { type BenchResult, medianMs } from './lib.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -14,14 +14,18 @@ import {
   backtest,
   DomainError,
   describeRule,
+  formatThreshold,
+  formatValue,
   type History,
   type NewsItem,
-  parseYahooChart,
   type RuleDefinition,
-  type RuleKind,
+  ruleNeedsNews,
+  ruleNeedsPrices,
+  rulePerSymbol,
   symbolSchema,
   validateRuleDefinition,
 } from '@signals/core';
+import { parseYahooChart } from '@signals/market-data';
 import { seedRules } from '@signals/seeds';
 
 /** A mistake in the command line or its inputs: exit 2 with the message. */
@@ -56,9 +60,10 @@ items when a rule needs news, so news and news+price rules fire as they would ha
 output:
   (default)             a table of alerts (date, rule, symbol, value, threshold) and a summary
   --json                one JSON object per alert per line on stdout:
-                          {"rule","symbol","at","value","threshold"}
-                        (value and threshold as the engine measures them: fractions for moves,
-                        -0.1 = -10 %); the summary goes to stderr
+                          {"rule","symbol","at","value","threshold","unit"}
+                        (value and threshold as the engine measures them, in the rule kind's
+                        unit: fraction (-0.1 = -10 %), sd, multiple, count or price); the summary
+                        goes to stderr
   -h, --help            this text
 
 exit status: 0 done (also when nothing fired), 2 bad arguments, rules, dates or files,
@@ -226,40 +231,11 @@ function buildRules(opts: Options): RuleDefinition[] {
 function ruleSymbols(rules: readonly RuleDefinition[]): string[] | undefined {
   const set = new Set<string>();
   for (const r of rules) {
-    if (r.kind === 'news_match') continue; // needs news, not prices
+    if (!ruleNeedsPrices(r)) continue; // needs news, not prices
     if (!r.symbols?.length) return undefined;
     for (const s of r.symbols) set.add(s);
   }
   return set.size ? [...set].sort() : undefined;
-}
-
-/** Rules that cannot fire on prices alone. */
-function needsNews(r: RuleDefinition): boolean {
-  if (r.kind === 'news_match') return true;
-  if (r.kind === 'confirmation') return r.params.mode === 'news_price' || r.params.requireNews !== false;
-  return false;
-}
-
-type Unit = 'pct' | 'sd' | 'multiple' | 'price' | 'count';
-
-function unitOfKind(kind: RuleKind): Unit {
-  switch (kind) {
-    case 'vol_scaled_move':
-      return 'sd';
-    case 'volume_spike':
-      return 'multiple';
-    case 'price_cross':
-      return 'price';
-    case 'news_match':
-      return 'count';
-    default:
-      return 'pct';
-  }
-}
-
-function unitOf(r: RuleDefinition): Unit {
-  if (r.kind === 'confirmation') return r.params.mode === 'price_news' ? unitOfKind(r.params.price.kind) : 'pct';
-  return unitOfKind(r.kind);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -322,6 +298,8 @@ function loadHistoryFile(file: string): History {
   try {
     h = parseYahooChart(body);
   } catch (err) {
+    if (err instanceof DomainError && timestampCount(body) === 0)
+      throw new UsageError(`${label}: the chart has no timestamps, so no price bars (an empty or malformed answer)`);
     if (err instanceof DomainError) throw new UsageError(`${label}: not a Yahoo chart answer: ${err.message}`);
     throw err;
   }
@@ -438,26 +416,6 @@ async function loadFromDatabase(
 // Output
 // ---------------------------------------------------------------------------------------------
 
-function signed(x: number, digits: number): string {
-  const s = Number(x.toFixed(digits));
-  return `${s > 0 ? '+' : ''}${s}`;
-}
-
-function fmtValue(unit: Unit, x: number, exact: boolean): string {
-  switch (unit) {
-    case 'pct':
-      return `${exact ? signed(x * 100, 4) : `${x > 0 ? '+' : ''}${(x * 100).toFixed(2)}`} %`;
-    case 'sd':
-      return `${signed(x, 2)} sd`;
-    case 'multiple':
-      return `${Number(x.toFixed(2))}x`;
-    case 'price':
-      return String(Number(x.toFixed(4)));
-    case 'count':
-      return String(x);
-  }
-}
-
 function table(rows: string[][], rightAligned: ReadonlySet<number> = new Set()): string {
   const widths: number[] = [];
   for (const r of rows) for (const [i, c] of r.entries()) widths[i] = Math.max(widths[i] ?? 0, c.length);
@@ -474,12 +432,10 @@ function table(rows: string[][], rightAligned: ReadonlySet<number> = new Set()):
     .join('\n');
 }
 
-function alertTable(alerts: readonly BacktestAlert[], units: Map<string, Unit>): string {
+function alertTable(alerts: readonly BacktestAlert[]): string {
   const rows = [['date', 'rule', 'symbol', 'value', 'threshold']];
-  for (const a of alerts) {
-    const u = units.get(a.rule) ?? 'pct';
-    rows.push([a.at, a.rule, a.symbol, fmtValue(u, a.value, false), fmtValue(u, a.threshold, true)]);
-  }
+  for (const a of alerts)
+    rows.push([a.at, a.rule, a.symbol, formatValue(a.value, a.unit), formatThreshold(a.threshold, a.unit)]);
   return table(rows, new Set([3, 4]));
 }
 
@@ -543,19 +499,19 @@ async function run(args: string[]): Promise<number> {
   const fromFiles = opts.histories.length > 0;
   const { histories, news } = fromFiles
     ? { histories: loadHistoryFiles(opts.histories, opts.symbols, warn), news: [] as NewsItem[] }
-    : await loadFromDatabase(opts.symbols ?? ruleSymbols(rules), opts, rules.some(needsNews), warn);
+    : await loadFromDatabase(opts.symbols ?? ruleSymbols(rules), opts, rules.some(ruleNeedsNews), warn);
 
   const have = new Set(histories.map((h) => h.symbol));
   const newsOnly: string[] = [];
   const noHistory: string[] = [];
   for (const r of rules) {
-    if (needsNews(r) && news.length === 0) {
+    if (ruleNeedsNews(r) && news.length === 0) {
       newsOnly.push(r.id);
       continue;
     }
     const missing = r.symbols?.filter((s) => !have.has(s)) ?? [];
     if (r.symbols?.length && missing.length === r.symbols.length) noHistory.push(`${r.id} (${missing.join(', ')})`);
-    else if (r.kind === 'basket_move' && missing.length)
+    else if (!rulePerSymbol(r) && ruleNeedsPrices(r) && missing.length)
       warn(`note: ${r.id}: no history for basket members ${missing.join(', ')}`);
   }
   if (noHistory.length)
@@ -578,17 +534,16 @@ async function run(args: string[]): Promise<number> {
     throw err;
   }
 
-  const units = new Map(rules.map((r) => [r.id, unitOf(r)]));
   const summary = summaryText(result, histories, opts);
   if (opts.json) {
     let out = '';
     for (const a of result.alerts) {
-      out += `${JSON.stringify({ rule: a.rule, symbol: a.symbol, at: a.at, value: a.value, threshold: a.threshold })}\n`;
+      out += `${JSON.stringify({ rule: a.rule, symbol: a.symbol, at: a.at, value: a.value, threshold: a.threshold, unit: a.unit })}\n`;
     }
     process.stdout.write(out);
     process.stderr.write(summary);
   } else {
-    const head = result.alerts.length ? `${alertTable(result.alerts, units)}\n` : 'no alerts fired\n';
+    const head = result.alerts.length ? `${alertTable(result.alerts)}\n` : 'no alerts fired\n';
     process.stdout.write(`${head}\n${summary}`);
   }
   return 0;

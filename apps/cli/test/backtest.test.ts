@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseYahooChart } from '@signals/core';
+import { parseYahooChart } from '@signals/market-data';
 import { createTestDb, fixturePath, repoRoot, type TestDb } from '@signals/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -54,7 +54,7 @@ function alertsOf(r: Run): JsonAlert[] {
   const lines = r.stdout.split('\n').filter(Boolean);
   return lines.map((l) => {
     const a = JSON.parse(l) as JsonAlert;
-    expect(Object.keys(a)).toEqual(['rule', 'symbol', 'at', 'value', 'threshold']);
+    expect(Object.keys(a)).toEqual(['rule', 'symbol', 'at', 'value', 'threshold', 'unit']);
     expect(a.at).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     return a;
   });
@@ -170,7 +170,7 @@ describe('pnpm cli backtest on recorded charts', () => {
     const r = await backtest(['--history', NVDA, '--rule', MOVE_10, '--from', '2021-06-01', '--to', '2021-12-31']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/date\s+rule\s+symbol\s+value\s+threshold/);
-    expect(r.stdout).toMatch(/2021-11-04\s+cli-1\s+NVDA\s+\+12\.04 %\s+\+10 %/);
+    expect(r.stdout).toMatch(/2021-11-04\s+cli-1\s+NVDA\s+\+12\.04 %\s+\+10\.00 %/);
     expect(r.stdout).toMatch(
       /total: 1 alert from 1 of 1 rule, \d+ sessions \(2021-06-01 \.\. 2021-12-31\), 1 symbol: NVDA/,
     );

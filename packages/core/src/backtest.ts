@@ -7,8 +7,9 @@ import { sessionCloseMs } from './calendar.ts';
 import { FixedClock, type History, type NewsItem } from './domain.ts';
 import { ValidationError } from './errors.ts';
 import { evaluate, type RuleStateSnapshot } from './engine.ts';
-import type { RuleDefinition, RuleKind } from './rules.ts';
+import { type RuleDefinition, type RuleKind, rulePerSymbol } from './rules.ts';
 import { createSeries, type SymbolSeries } from './series.ts';
+import type { Unit } from './units.ts';
 
 export interface BacktestOptions {
   /** First session date (YYYY-MM-DD) to report alerts for; earlier bars only warm up the windows. */
@@ -31,6 +32,8 @@ export interface BacktestAlert {
   at: string;
   value: number;
   threshold: number;
+  /** Unit of value and threshold (the rule kind's). */
+  unit: Unit;
   status: 'firing' | 'resolved';
   dedupKey: string;
   title: string;
@@ -144,6 +147,7 @@ export function backtest(
         at: d,
         value: a.value,
         threshold: a.threshold,
+        unit: a.unit,
         status: a.status,
         dedupKey: a.dedupKey,
         title: a.title,
@@ -185,11 +189,7 @@ function countEvaluations(rules: readonly RuleDefinition[], all: readonly Symbol
   }
   let n = 0;
   for (const r of rules) {
-    if (
-      r.kind === 'basket_move' ||
-      r.kind === 'news_match' ||
-      (r.kind === 'confirmation' && r.params.mode === 'news_price')
-    ) {
+    if (!rulePerSymbol(r)) {
       n += dates.length;
       continue;
     }

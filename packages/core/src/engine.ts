@@ -25,17 +25,26 @@
  *   (rule, subject) pairs are reported in `skipped` and their state is left as it is.
  */
 import { sessionCloseMs, sessionOpenMs } from './calendar.ts';
-import { compileKeywords, type KeywordMatcher } from './keywords.ts';
 import type { Clock, NewsItem, Severity } from './domain.ts';
+import { measureBasket } from './kinds/basket-move.ts';
+import { matchesNews } from './kinds/news-match.ts';
 import {
-  type ConfirmationParams,
-  describeRule,
-  type NewsMatchParams,
-  type PctMoveParams,
-  type RuleDefinition,
-  type RuleKind,
-} from './rules.ts';
-import { indexOfDate, rollingMax, type SymbolSeries } from './series.ts';
+  type BasketSpec,
+  type ConfirmNewsSpec,
+  type ConfirmPriceSpec,
+  directional,
+  type NewsSpec,
+  newSig,
+  type Obs,
+  type PriceSpec,
+  type Sig,
+  type SkipReason,
+} from './kinds/signal.ts';
+import { describeRule, kindModule, type RuleDefinition, type RuleKind } from './rules.ts';
+import { indexOfDate, type SymbolSeries } from './series.ts';
+import { formatMeasure, formatValue, type Unit } from './units.ts';
+
+export type { SkipReason } from './kinds/signal.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -117,6 +126,8 @@ export interface AlertCandidate {
   value: number;
   /** Threshold in the same unit, signed like the move. */
   threshold: number;
+  /** Unit of value and threshold (from the rule's kind); render with formatValue/formatThreshold. */
+  unit: Unit;
   /** ISO instants: start of the measured window (session open or news time) and the observation. */
   windowStart: string;
   windowEnd: string;
@@ -127,8 +138,6 @@ export interface AlertCandidate {
   title: string;
   details: AlertDetails;
 }
-
-export type SkipReason = 'no_data' | 'stale' | 'failed' | 'unknown' | 'invalid_price' | 'insufficient_history';
 
 export interface SkippedEvaluation {
   ruleId: string;
@@ -177,30 +186,6 @@ export function dedupKey(ruleId: string, subject: string, eventStart: string): s
 // Compiled rules (cached per definition object)
 // ---------------------------------------------------------------------------------------------
 
-type PriceKind = 'price_cross' | 'pct_move' | 'drawdown' | 'vol_scaled_move' | 'volume_spike';
-
-/** Numeric form of a price condition. */
-interface PriceSpec {
-  kind: PriceKind;
-  /** 1 up, -1 down, 0 either. */
-  dir: number;
-  /** Threshold as a fraction (pct rules), k (vol), multiple (volume), level (cross). */
-  thr: number;
-  /** Sessions of the measured window / lookback. */
-  n: number;
-  intraday: boolean;
-  extremes: boolean;
-  /** Sessions after which a qualifying window shares no return with an earlier one. */
-  independentAfter: number;
-}
-
-interface NewsSpec {
-  keywords: KeywordMatcher | null;
-  topics: readonly string[];
-  requireSymbol: boolean;
-  maxAgeMs: number;
-}
-
 interface Compiled {
   def: RuleDefinition;
   id: string;
@@ -213,93 +198,25 @@ interface Compiled {
   confirmAtClose: boolean;
   rearmLevel: number;
   notifyResolved: boolean;
+  unit: Unit;
   price: PriceSpec | null;
-  basket: { n: number; thr: number; dir: number; capWeighted: boolean; minMembers: number } | null;
+  basket: BasketSpec | null;
   news: NewsSpec | null;
   /** price_news confirmation. */
-  confirmNews: { beforeMs: number; afterMs: number; requireNews: boolean; filter: NewsSpec | null } | null;
+  confirmNews: ConfirmNewsSpec | null;
   /** news_price confirmation. */
-  confirmPrice: { minMove: number; dir: number; withinMs: number } | null;
+  confirmPrice: ConfirmPriceSpec | null;
   keys: Map<string, string>;
 }
 
 const compiledCache = new WeakMap<RuleDefinition, Compiled>();
 
-function dirOf(d: 'up' | 'down' | 'either'): number {
-  return d === 'up' ? 1 : d === 'down' ? -1 : 0;
-}
-
-function priceSpec(kind: PriceKind, params: unknown): PriceSpec {
-  switch (kind) {
-    case 'price_cross': {
-      const p = params as { level: number; direction: 'up' | 'down' };
-      return {
-        kind,
-        dir: dirOf(p.direction),
-        thr: p.level,
-        n: 1,
-        intraday: false,
-        extremes: false,
-        independentAfter: 1,
-      };
-    }
-    case 'pct_move': {
-      const p = params as PctMoveParams;
-      const n = p.sessions ?? 1;
-      return {
-        kind,
-        dir: dirOf(p.direction),
-        thr: p.thresholdPct / 100,
-        n,
-        intraday: p.intraday === true,
-        extremes: p.extremes === true,
-        independentAfter: n,
-      };
-    }
-    case 'drawdown': {
-      const p = params as { sessions: number; thresholdPct: number };
-      return {
-        kind,
-        dir: -1,
-        thr: p.thresholdPct / 100,
-        n: p.sessions,
-        intraday: false,
-        extremes: false,
-        independentAfter: p.sessions,
-      };
-    }
-    case 'vol_scaled_move': {
-      const p = params as { lookback: number; k: number; direction: 'up' | 'down' | 'either' };
-      return {
-        kind,
-        dir: dirOf(p.direction),
-        thr: p.k,
-        n: p.lookback,
-        intraday: false,
-        extremes: false,
-        independentAfter: 1,
-      };
-    }
-    case 'volume_spike': {
-      const p = params as { sessions: number; multiple: number };
-      return { kind, dir: 1, thr: p.multiple, n: p.sessions, intraday: false, extremes: false, independentAfter: 1 };
-    }
-  }
-}
-
-function newsSpec(p: NewsMatchParams, hasSymbols: boolean): NewsSpec {
-  return {
-    keywords: compileKeywords(p.keywords),
-    topics: p.topics ?? [],
-    requireSymbol: p.requireSymbol ?? hasSymbols,
-    maxAgeMs: (p.maxAgeMin ?? 1440) * 60_000,
-  };
-}
-
+/** Compiles a rule once per definition object: its kind module turns the params into engine specs. */
 function compile(def: RuleDefinition): Compiled {
   const cached = compiledCache.get(def);
   if (cached) return cached;
-  const hasSymbols = (def.symbols?.length ?? 0) > 0;
+  const m = kindModule(def.kind);
+  const spec = m.engine(def.params, def);
   const c: Compiled = {
     def,
     id: def.id,
@@ -312,52 +229,14 @@ function compile(def: RuleDefinition): Compiled {
     confirmAtClose: def.confirmAtClose === true,
     rearmLevel: 1 - (def.rearmFraction ?? 0.5),
     notifyResolved: def.notifyResolved === true,
-    price: null,
-    basket: null,
-    news: null,
-    confirmNews: null,
-    confirmPrice: null,
+    unit: m.unit(def.params),
+    price: spec.price ?? null,
+    basket: spec.basket ?? null,
+    news: spec.news ?? null,
+    confirmNews: spec.confirmNews ?? null,
+    confirmPrice: spec.confirmPrice ?? null,
     keys: new Map(),
   };
-  switch (def.kind) {
-    case 'basket_move': {
-      const p = def.params;
-      c.basket = {
-        n: p.sessions,
-        thr: p.thresholdPct / 100,
-        dir: dirOf(p.direction),
-        capWeighted: p.weighting === 'market_cap',
-        minMembers: p.minMembers ?? def.symbols?.length ?? 0,
-      };
-      break;
-    }
-    case 'news_match':
-      c.news = newsSpec(def.params, hasSymbols);
-      break;
-    case 'confirmation': {
-      const p: ConfirmationParams = def.params;
-      if (p.mode === 'price_news') {
-        c.price = priceSpec(p.price.kind, p.price.params);
-        const filter =
-          p.keywords?.length || p.topics?.length
-            ? newsSpec({ keywords: p.keywords, topics: p.topics, requireSymbol: true }, true)
-            : null;
-        c.confirmNews = {
-          beforeMs: (p.beforeMin ?? 120) * 60_000,
-          afterMs: (p.afterMin ?? 15) * 60_000,
-          requireNews: p.requireNews !== false,
-          filter,
-        };
-      } else {
-        c.news = newsSpec(p.news, hasSymbols);
-        c.news.requireSymbol = true;
-        c.confirmPrice = { minMove: p.minMovePct / 100, dir: dirOf(p.direction), withinMs: p.withinMin * 60_000 };
-      }
-      break;
-    }
-    default:
-      c.price = priceSpec(def.kind, def.params);
-  }
   compiledCache.set(def, c);
   return c;
 }
@@ -374,26 +253,6 @@ function keyOf(c: Compiled, subject: string): string {
 // ---------------------------------------------------------------------------------------------
 // Observations and signals (scratch objects: no allocation per evaluation)
 // ---------------------------------------------------------------------------------------------
-
-/** The current observation of one symbol. */
-interface Obs {
-  /** 0 ok, otherwise the refusal. */
-  refused: SkipReason | null;
-  /** Completed bars before the current observation. */
-  L: number;
-  price: number;
-  high: number;
-  low: number;
-  volume: number;
-  /** Previous close as the quote states it (NaN when unknown). */
-  quotePrev: number;
-  date: string;
-  /** Instant of the observation (ms); NaN until needed for bars. */
-  atMs: number;
-  fromQuote: boolean;
-  /** The observation is a session close (completed bar, or a quote after the close). */
-  isClose: boolean;
-}
 
 function newObs(): Obs {
   return {
@@ -467,152 +326,6 @@ function observe(s: SymbolSeries, o: Obs): Obs {
 function obsAtMs(o: Obs): number {
   if (Number.isNaN(o.atMs)) o.atMs = sessionCloseMs(o.date);
   return o.atMs;
-}
-
-/** Result of one condition check. */
-interface Sig {
-  active: boolean;
-  /** Move in the rule's direction relative to the threshold (>= 1 when active); for re-arm. */
-  strength: number;
-  value: number;
-  threshold: number;
-  /** 1 up, -1 down. */
-  sign: number;
-  /** Reference price (start of the window) and first date of the window. */
-  ref: number;
-  windowStart: string;
-}
-
-function newSig(): Sig {
-  return { active: false, strength: 0, value: 0, threshold: 0, sign: 1, ref: 0, windowStart: '' };
-}
-
-/** Bars a..b (inclusive) all valid? */
-function clean(s: SymbolSeries, a: number, b: number): boolean {
-  const bad = s.pre.bad;
-  return (bad[b + 1] as number) === (bad[a] as number);
-}
-
-/** Sets sig for a signed move against threshold `thr` in direction `dir`. */
-function directional(sig: Sig, move: number, thr: number, dir: number): void {
-  if (dir > 0) {
-    sig.active = move >= thr;
-    sig.strength = move / thr;
-    sig.threshold = thr;
-  } else if (dir < 0) {
-    sig.active = move <= -thr;
-    sig.strength = -move / thr;
-    sig.threshold = -thr;
-  } else {
-    const m = move < 0 ? -move : move;
-    sig.active = m >= thr;
-    sig.strength = m / thr;
-    sig.threshold = move < 0 ? -thr : thr;
-  }
-  sig.value = move;
-  sig.sign = move < 0 ? -1 : 1;
-}
-
-/** Computes a price condition. Returns null when evaluated, else why not. */
-function priceSignal(p: PriceSpec, s: SymbolSeries, o: Obs, sig: Sig): SkipReason | null {
-  const L = o.L;
-  const c = s.close;
-  switch (p.kind) {
-    case 'pct_move': {
-      if (p.intraday) {
-        let ref = o.quotePrev;
-        if (!(ref > 0)) {
-          if (L < 1 || !clean(s, L - 1, L - 1)) return L < 1 ? 'insufficient_history' : 'invalid_price';
-          ref = c[L - 1] as number;
-        }
-        let move = o.price / ref - 1;
-        if (p.extremes) {
-          const up = o.high / ref - 1;
-          const down = o.low / ref - 1;
-          move = p.dir > 0 ? up : p.dir < 0 ? down : up >= -down ? up : down;
-        }
-        directional(sig, move, p.thr, p.dir);
-        sig.ref = ref;
-        sig.windowStart = L >= 1 ? (s.dates[L - 1] as string) : o.date;
-        return null;
-      }
-      const a = L - p.n;
-      if (a < 0) return 'insufficient_history';
-      if (!clean(s, a, a)) return 'invalid_price';
-      const ref = c[a] as number;
-      directional(sig, o.price / ref - 1, p.thr, p.dir);
-      sig.ref = ref;
-      sig.windowStart = s.dates[a] as string;
-      return null;
-    }
-    case 'drawdown': {
-      // Rolling high over the current session and the n-1 before it.
-      const a = L - p.n + 1;
-      if (a < 0) return 'insufficient_history';
-      if (!clean(s, a, L - 1)) return 'invalid_price';
-      const rm = rollingMax(s, p.n - 1);
-      const prior = rm[L - 1] as number;
-      const peak = Math.max(prior, o.high);
-      directional(sig, o.price / peak - 1, p.thr, -1);
-      sig.ref = peak;
-      sig.windowStart = s.dates[a] as string;
-      return null;
-    }
-    case 'vol_scaled_move': {
-      // Standard deviation of the n daily returns before the current session: ret[L-n .. L-1].
-      const m = p.n;
-      const a = L - m;
-      if (a < 1) return 'insufficient_history';
-      if (!clean(s, a - 1, L - 1)) return 'invalid_price';
-      const pre = s.pre;
-      const s1 = (pre.retSum[L] as number) - (pre.retSum[a] as number);
-      const s2 = (pre.retSq[L] as number) - (pre.retSq[a] as number);
-      const mean = s1 / m;
-      const variance = (s2 - m * mean * mean) / (m - 1);
-      if (!(variance > 0)) return 'insufficient_history';
-      const ref = c[L - 1] as number;
-      const z = (o.price / ref - 1) / Math.sqrt(variance);
-      directional(sig, z, p.thr, p.dir);
-      sig.ref = ref;
-      sig.windowStart = s.dates[a - 1] as string;
-      return null;
-    }
-    case 'volume_spike': {
-      const a = L - p.n;
-      if (a < 0) return 'insufficient_history';
-      const avg = ((s.pre.volSum[L] as number) - (s.pre.volSum[a] as number)) / p.n;
-      if (!(avg > 0)) return 'insufficient_history';
-      const ratio = o.volume / avg;
-      sig.active = ratio >= p.thr;
-      sig.strength = ratio / p.thr;
-      sig.value = ratio;
-      sig.threshold = p.thr;
-      sig.sign = 1;
-      sig.ref = avg;
-      sig.windowStart = s.dates[a] as string;
-      return null;
-    }
-    case 'price_cross': {
-      if (L < 1) return 'insufficient_history';
-      if (!clean(s, L - 1, L - 1)) return 'invalid_price';
-      const prev = c[L - 1] as number;
-      const level = p.thr;
-      if (p.dir > 0) {
-        sig.active = prev < level && o.high >= level;
-        sig.value = o.high;
-      } else {
-        sig.active = prev > level && o.low <= level;
-        sig.value = o.low;
-      }
-      // A crossing is an edge: once the condition is gone the rule is re-armed.
-      sig.strength = sig.active ? 1 : 0;
-      sig.threshold = level;
-      sig.sign = p.dir;
-      sig.ref = prev;
-      sig.windowStart = s.dates[L - 1] as string;
-      return null;
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -690,27 +403,6 @@ function inactiveState(c: Compiled, subject: string): RuleStateSnapshot {
 // Alerts
 // ---------------------------------------------------------------------------------------------
 
-function fmtPct(x: number): string {
-  const v = Math.round(x * 10_000) / 100;
-  return `${v > 0 ? '+' : ''}${v} %`;
-}
-
-function valueText(c: Compiled, value: number, threshold: number): string {
-  const kind = c.price?.kind ?? (c.basket ? 'basket_move' : 'news_match');
-  switch (kind) {
-    case 'vol_scaled_move':
-      return `${value > 0 ? '+' : ''}${Math.round(value * 100) / 100} sd (threshold ${threshold} sd)`;
-    case 'volume_spike':
-      return `volume ${Math.round(value * 100) / 100}x average (threshold ${threshold}x)`;
-    case 'price_cross':
-      return `${value} crossed ${threshold}`;
-    case 'news_match':
-      return `${fmtPct(value)} (threshold ${fmtPct(threshold)})`;
-    default:
-      return `${fmtPct(value)} (threshold ${fmtPct(threshold)})`;
-  }
-}
-
 function toRelated(n: NewsItem): RelatedNews {
   const r: RelatedNews = {
     id: n.id,
@@ -726,22 +418,6 @@ function toRelated(n: NewsItem): RelatedNews {
 
 function newsTime(n: NewsItem): number {
   return (n.publishedAt ?? n.firstSeenAt).getTime();
-}
-
-function matchesNews(spec: NewsSpec, n: NewsItem): boolean {
-  let textOk = spec.keywords === null && spec.topics.length === 0;
-  if (!textOk && spec.keywords !== null) {
-    textOk = spec.keywords.test(n.summary ? `${n.title}\n${n.summary}` : n.title);
-  }
-  if (!textOk && spec.topics.length > 0) {
-    for (const t of n.topics) {
-      if (spec.topics.includes(t.toLowerCase())) {
-        textOk = true;
-        break;
-      }
-    }
-  }
-  return textOk;
 }
 
 /** News mentioning one of `symbols` with a time in [from, to], oldest first (max 10). */
@@ -816,8 +492,8 @@ function emitPriceAlert(
   const label = subject === BASKET_SUBJECT ? 'Basket' : subject;
   const title =
     status === 'firing'
-      ? `${c.def.name}: ${label} ${valueText(c, sig.value, sig.threshold)}`
-      : `Resolved: ${c.def.name}: ${label} now ${valueText(c, sig.value, sig.threshold)}`;
+      ? `${c.def.name}: ${label} ${formatMeasure(sig.value, sig.threshold, c.unit)}`
+      : `Resolved: ${c.def.name}: ${label} now ${formatMeasure(sig.value, sig.threshold, c.unit)}`;
   const details: AlertDetails = {
     ruleName: c.def.name,
     description: c.description,
@@ -836,6 +512,7 @@ function emitPriceAlert(
     severity: c.severity,
     value: sig.value,
     threshold: sig.threshold,
+    unit: c.unit,
     // Resolved notices span the whole event: from its first session to now.
     windowStart: new Date(
       sessionOpenMs(status === 'firing' || !DATE.test(eventStart) ? sig.windowStart : eventStart),
@@ -1085,7 +762,7 @@ function evalPriceSymbol(ctx: Ctx, c: Compiled, p: PriceSpec, sym: string): void
     return;
   }
   const sig = sigScratch;
-  const why = priceSignal(p, s, o, sig);
+  const why = p.signal(p, s, o, sig);
   if (why !== null) {
     skip(ctx, c, sym, why);
     return;
@@ -1101,91 +778,37 @@ function evalPriceSymbol(ctx: Ctx, c: Compiled, p: PriceSpec, sym: string): void
 }
 
 function evalBasket(ctx: Ctx, c: Compiled): void {
-  const b = c.basket as NonNullable<Compiled['basket']>;
+  const b = c.basket as BasketSpec;
   const members = c.symbols ?? [];
-  // Members are evaluated on the latest session any of them has; older ones count as stale.
-  let date = '';
-  for (const m of members) {
-    const s = ctx.series.get(m);
-    if (!s) continue;
-    const o = observeCached(ctx, s);
-    if (o.refused === null && o.date > date) date = o.date;
-  }
-  let used = 0;
-  let sumMove = 0;
-  let capNow = 0;
-  let capThen = 0;
-  let capsKnown = true;
-  let windowStart = '';
-  let lead: SymbolSeries | null = null;
-  let leadObs: Obs | null = null;
-  let worst: SkipReason = 'stale';
-  const moves: { symbol: string; move: number; marketCap?: number }[] = [];
-  for (const m of members) {
-    const s = ctx.series.get(m);
-    if (!s) {
-      worst = 'no_data';
-      continue;
-    }
-    const o = observeCached(ctx, s);
-    if (o.refused !== null || o.date !== date) {
-      if (o.refused === 'invalid_price') worst = 'invalid_price';
-      continue;
-    }
-    const a = o.L - b.n;
-    if (a < 0) {
-      worst = 'insufficient_history';
-      continue;
-    }
-    if (!clean(s, a, a)) {
-      worst = 'invalid_price';
-      continue;
-    }
-    const move = o.price / (s.close[a] as number) - 1;
-    used++;
-    sumMove += move;
-    const cap = s.marketCap;
-    if (cap !== undefined && cap > 0) {
-      capNow += cap;
-      capThen += cap / (1 + move);
-    } else capsKnown = false;
-    const ws = s.dates[a] as string;
-    if (windowStart === '' || ws < windowStart) windowStart = ws;
-    if (!lead) {
-      lead = s;
-      leadObs = o;
-    }
-    const entry: { symbol: string; move: number; marketCap?: number } = { symbol: m, move };
-    if (cap !== undefined) entry.marketCap = cap;
-    moves.push(entry);
-  }
-  if (used < b.minMembers || used === 0 || !lead || !leadObs) {
-    skip(ctx, c, BASKET_SUBJECT, worst);
+  const m = measureBasket(b, members, (sym) => {
+    const s = ctx.series.get(sym);
+    return s ? { s, o: observeCached(ctx, s) } : undefined;
+  });
+  if (!m.ok) {
+    skip(ctx, c, BASKET_SUBJECT, m.reason);
     return;
   }
-  const weighted = b.capWeighted && capsKnown;
-  const move = weighted ? capNow / capThen - 1 : sumMove / used;
   const sig = sigScratch;
-  directional(sig, move, b.thr, b.dir);
-  sig.ref = weighted ? capThen : Number.NaN;
-  sig.windowStart = windowStart;
+  directional(sig, m.move, b.thr, b.dir);
+  sig.ref = m.weighted ? m.capThen : Number.NaN;
+  sig.windowStart = m.windowStart;
   const key = keyOf(c, BASKET_SUBJECT);
   const info: PriceAlertInfo = {
     symbols: members,
     sig,
     obs: null,
-    endMs: obsAtMs(leadObs),
-    members: moves,
-    extra: weighted
+    endMs: obsAtMs(m.leadObs),
+    members: m.members,
+    extra: m.weighted
       ? {
           weighting: 'market_cap',
-          marketValueThen: capThen,
-          marketValueNow: capNow,
-          marketValueChange: capNow - capThen,
+          marketValueThen: m.capThen,
+          marketValueNow: m.capNow,
+          marketValueChange: m.capNow - m.capThen,
         }
-      : { weighting: b.capWeighted ? 'equal (market caps missing)' : 'equal', members: used },
+      : { weighting: b.capWeighted ? 'equal (market caps missing)' : 'equal', members: m.used },
   };
-  priceStep(ctx, c, BASKET_SUBJECT, key, lead, leadObs, sig, info);
+  priceStep(ctx, c, BASKET_SUBJECT, key, m.lead, m.leadObs, sig, info);
 }
 
 /** News items sorted by (firstSeenAt, id), once per evaluation. */
@@ -1307,11 +930,12 @@ function emitNewsAlert(
     severity: c.severity,
     value: move ? move.value : items.length,
     threshold: move ? move.threshold : 1,
+    unit: c.unit,
     windowStart: new Date(startMs).toISOString(),
     windowEnd: nowIso(ctx),
     firedAt: nowIso(ctx),
     eventStart,
-    title: `${c.def.name}: ${symbol ? `${symbol}: ` : ''}${first.title}${more}${move ? ` (${fmtPct(move.value)})` : ''}`,
+    title: `${c.def.name}: ${symbol ? `${symbol}: ` : ''}${first.title}${more}${move ? ` (${formatValue(move.value, c.unit)})` : ''}`,
     details: {
       ruleName: c.def.name,
       description: c.description,
@@ -1366,7 +990,7 @@ function newsPriceStep(
   prev: RuleStateSnapshot | undefined,
   items: NewsItem[],
 ): void {
-  const cp = c.confirmPrice as NonNullable<Compiled['confirmPrice']>;
+  const cp = c.confirmPrice as ConfirmPriceSpec;
   const base = prev ?? inactiveState(c, subject);
   const coolingDown = ctx.now < ms(base.cooldownUntil);
   const s = ctx.series.get(subject);

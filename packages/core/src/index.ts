@@ -1,8 +1,27 @@
 export * from './domain.ts';
 export * from './errors.ts';
 export * from './calendar.ts';
-export * from './history.ts';
 export * from './rules.ts';
+export * from './units.ts';
+export { type AnyKindModule, isRuleKind } from './kinds/index.ts';
+export {
+  type Bounds,
+  defineKind,
+  type Direction,
+  type FieldSpec,
+  type FormScope,
+  type KindModule,
+  type RuleContext,
+} from './kinds/types.ts';
+export type { EngineSpec, PriceSignalFn } from './kinds/signal.ts';
+export { type BasketMoveParams, basketMoveParamsSchema } from './kinds/basket-move.ts';
+export { type ConfirmationParams, confirmationParamsSchema, type InnerPriceRule } from './kinds/confirmation.ts';
+export { type DrawdownParams, drawdownParamsSchema } from './kinds/drawdown.ts';
+export { type NewsMatchParams, newsMatchParamsSchema } from './kinds/news-match.ts';
+export { type PctMoveParams, pctMoveParamsSchema } from './kinds/pct-move.ts';
+export { type PriceCrossParams, priceCrossParamsSchema } from './kinds/price-cross.ts';
+export { type VolScaledMoveParams, volScaledMoveParamsSchema } from './kinds/vol-scaled-move.ts';
+export { type VolumeSpikeParams, volumeSpikeParamsSchema } from './kinds/volume-spike.ts';
 export {
   compileKeywords,
   type KeywordMatcher,

@@ -1,34 +1,18 @@
 /**
- * Rule definitions: one zod schema per rule kind (params), the discriminated union
- * {@link ruleDefinitionSchema} the API validates user input with (unknown fields rejected, messages
- * per field), and a readable `describe` per kind.
+ * Rule definitions: the fields every rule has, and the discriminated union
+ * {@link ruleDefinitionSchema} (built from the kind registry, kinds/index.ts) the API validates
+ * user input with (unknown fields rejected, messages per field). What a kind means (params,
+ * description, unit, look-back, news needs) lives in its module; the helpers below ask it.
  *
  * Units: thresholds are given in percent (`thresholdPct: 10` is 10 %); alerts report the measured
  * value as a fraction (-0.169 for a 16.9 % fall), as the Alert table stores it.
  */
 import { z } from 'zod';
 import { ValidationError } from './errors.ts';
-import { keywordSchema } from './keywords.ts';
+import { isRuleKind, KINDS, kindModule, type ParamsOf, RULE_KINDS, type RuleKind } from './kinds/index.ts';
+import { isUnit, type Unit } from './units.ts';
 
-// ---------------------------------------------------------------------------------------------
-// Building blocks
-// ---------------------------------------------------------------------------------------------
-
-const direction2 = z.enum(['up', 'down']);
-const direction3 = z.enum(['up', 'down', 'either']);
-export type Direction = z.infer<typeof direction3>;
-
-const sessions = (min: number, max: number) =>
-  z
-    .number({ error: 'must be a whole number of trading sessions' })
-    .int('must be a whole number of trading sessions')
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`);
-
-const percent = z
-  .number({ error: 'must be a number (percent, 10 = 10 %)' })
-  .positive('must be greater than 0 (percent, 10 = 10 %)')
-  .max(1000, 'must be at most 1000 (percent)');
+export { KINDS, kindModule, RULE_KINDS, type RuleKind, type ParamsOf };
 
 /** Yahoo-style symbol (NVDA, BRK-B, ^GSPC, SAP.DE, EURUSD=X); stored upper case. */
 export const symbolSchema = z
@@ -36,134 +20,6 @@ export const symbolSchema = z
   .trim()
   .toUpperCase()
   .regex(/^[A-Z0-9^][A-Z0-9.=^-]{0,23}$/, 'not a ticker symbol (e.g. NVDA, BRK-B, ^GSPC, SAP.DE)');
-
-const keywordList = z.array(keywordSchema).max(100);
-const topicList = z.array(z.string().trim().toLowerCase().min(1, 'topics must not be empty').max(50)).max(50);
-
-// ---------------------------------------------------------------------------------------------
-// Params per kind
-// ---------------------------------------------------------------------------------------------
-
-/** Price crosses a level; the session's high (up) or low (down) counts, so a crossing between polls is caught. */
-export const priceCrossParamsSchema = z.strictObject({
-  level: z.number().positive('must be a price above 0').finite(),
-  direction: direction2,
-});
-
-/** Close-to-close move over N sessions, or (intraday) the live price against the previous close. */
-export const pctMoveParamsSchema = z
-  .strictObject({
-    /** Sessions the move is measured over (1 = against the previous close). Default 1. */
-    sessions: sessions(1, 260).optional(),
-    thresholdPct: percent,
-    direction: direction3,
-    /** Measure the live quote against the quote's previous close (sessions must be 1). */
-    intraday: z.boolean().optional(),
-    /** Intraday only: measure the session's high/low instead of the last price (an intraday spike counts). */
-    extremes: z.boolean().optional(),
-  })
-  .refine((p) => !p.intraday || (p.sessions ?? 1) === 1, {
-    path: ['sessions'],
-    message: 'an intraday move is measured against the previous close: sessions must be 1',
-  })
-  .refine((p) => !p.extremes || p.intraday, { path: ['extremes'], message: 'extremes needs intraday: true' });
-
-/** Close below the rolling N-session high by at least thresholdPct. */
-export const drawdownParamsSchema = z.strictObject({
-  /** Sessions of the rolling high, including the current one. */
-  sessions: sessions(2, 520),
-  thresholdPct: percent.max(100, 'a drawdown is at most 100 %'),
-});
-
-/** Several symbols (the rule's `symbols`) moving together over N sessions. */
-export const basketMoveParamsSchema = z.strictObject({
-  sessions: sessions(1, 260),
-  thresholdPct: percent,
-  direction: direction3,
-  /** equal: mean of member moves; market_cap: change of the members' combined market value. */
-  weighting: z.enum(['equal', 'market_cap']),
-  /** Members with fresh data needed to evaluate (default: all). */
-  minMembers: z.number().int().min(1).optional(),
-});
-
-/** A daily move larger than k standard deviations of the symbol's own daily returns. */
-export const volScaledMoveParamsSchema = z.strictObject({
-  /** Daily returns before the current session used for the standard deviation. */
-  lookback: sessions(10, 520),
-  k: z.number().positive('must be greater than 0').max(50),
-  direction: direction3,
-});
-
-/** Session volume at least `multiple` times the average of the previous N sessions. */
-export const volumeSpikeParamsSchema = z.strictObject({
-  sessions: sessions(2, 260),
-  multiple: z.number().gt(1, 'must be greater than 1'),
-});
-
-/** New news items matching keywords and/or topics, within the rule's symbols (its watchlist). */
-export const newsMatchParamsSchema = z
-  .strictObject({
-    /**
-     * Case-insensitive whole-word matches in title and summary; `*` is a wildcard inside a word
-     * (`*blase`), at most MAX_KEYWORD_WILDCARDS per keyword (see keywords.ts).
-     */
-    keywords: keywordList.optional(),
-    /** Any of these topics (NewsItem.topics). */
-    topics: topicList.optional(),
-    /** Only items that mention one of the rule's symbols (default: true when the rule has symbols). */
-    requireSymbol: z.boolean().optional(),
-    /** Items first seen longer ago than this are not "new" (default 1440 = one day). */
-    maxAgeMin: z.number().int().min(1).max(10_080).optional(),
-  })
-  .refine((p) => (p.keywords?.length ?? 0) + (p.topics?.length ?? 0) > 0 || p.requireSymbol === true, {
-    path: ['keywords'],
-    message: 'give keywords or topics (or requireSymbol: true to match any news about the symbols)',
-  });
-
-/** Price rules a confirmation can wrap. */
-const innerPriceRuleSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('price_cross'), params: priceCrossParamsSchema }),
-  z.strictObject({ kind: z.literal('pct_move'), params: pctMoveParamsSchema }),
-  z.strictObject({ kind: z.literal('drawdown'), params: drawdownParamsSchema }),
-  z.strictObject({ kind: z.literal('vol_scaled_move'), params: volScaledMoveParamsSchema }),
-  z.strictObject({ kind: z.literal('volume_spike'), params: volumeSpikeParamsSchema }),
-]);
-
-/**
- * Price and news confirming each other.
- * - `price_news`: the wrapped price rule fires with the news about the symbol from `beforeMin`
- *   before to `afterMin` after the move attached; with `requireNews` (default) it fires only when
- *   such news exists (waiting up to `afterMin` for it).
- * - `news_price`: a news match fires only if the symbol then moves at least `minMovePct` within
- *   `withinMin` minutes (measured from the price when the item was first evaluated).
- */
-export const confirmationParamsSchema = z.discriminatedUnion('mode', [
-  z.strictObject({
-    mode: z.literal('price_news'),
-    price: innerPriceRuleSchema,
-    beforeMin: z.number().int().min(0).max(10_080).optional(),
-    afterMin: z.number().int().min(0).max(1440).optional(),
-    keywords: keywordList.optional(),
-    topics: topicList.optional(),
-    requireNews: z.boolean().optional(),
-  }),
-  z.strictObject({
-    mode: z.literal('news_price'),
-    news: newsMatchParamsSchema,
-    minMovePct: percent,
-    withinMin: z.number().int().min(1).max(1440),
-    direction: direction3,
-  }),
-]);
-
-export type PriceCrossParams = z.infer<typeof priceCrossParamsSchema>;
-export type PctMoveParams = z.infer<typeof pctMoveParamsSchema>;
-export type DrawdownParams = z.infer<typeof drawdownParamsSchema>;
-export type BasketMoveParams = z.infer<typeof basketMoveParamsSchema>;
-export type VolScaledMoveParams = z.infer<typeof volScaledMoveParamsSchema>;
-export type VolumeSpikeParams = z.infer<typeof volumeSpikeParamsSchema>;
-export type NewsMatchParams = z.infer<typeof newsMatchParamsSchema>;
-export type ConfirmationParams = z.infer<typeof confirmationParamsSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // The rule definition
@@ -197,48 +53,24 @@ const ruleBase = {
   notifyResolved: z.boolean().optional(),
 };
 
-const kindSchemas = [
-  z.strictObject({ ...ruleBase, kind: z.literal('price_cross'), params: priceCrossParamsSchema }),
-  z.strictObject({ ...ruleBase, kind: z.literal('pct_move'), params: pctMoveParamsSchema }),
-  z.strictObject({ ...ruleBase, kind: z.literal('drawdown'), params: drawdownParamsSchema }),
-  z.strictObject({ ...ruleBase, kind: z.literal('basket_move'), params: basketMoveParamsSchema }),
-  z.strictObject({ ...ruleBase, kind: z.literal('vol_scaled_move'), params: volScaledMoveParamsSchema }),
-  z.strictObject({ ...ruleBase, kind: z.literal('volume_spike'), params: volumeSpikeParamsSchema }),
-  z.strictObject({ ...ruleBase, kind: z.literal('news_match'), params: newsMatchParamsSchema }),
-  z.strictObject({ ...ruleBase, kind: z.literal('confirmation'), params: confirmationParamsSchema }),
-] as const;
+const ruleBaseSchema = z.object(ruleBase);
+type RuleBase = z.output<typeof ruleBaseSchema>;
 
-export const RULE_KINDS = [
-  'price_cross',
-  'pct_move',
-  'drawdown',
-  'basket_move',
-  'vol_scaled_move',
-  'volume_spike',
-  'news_match',
-  'confirmation',
-] as const;
-export type RuleKind = (typeof RULE_KINDS)[number];
+/** A validated rule: the common fields plus `kind` and that kind's params. */
+export type RuleDefinition = { [K in RuleKind]: RuleBase & { kind: K; params: ParamsOf<K> } }[RuleKind];
+
+const kindSchemas = RULE_KINDS.map((k) =>
+  z.strictObject({ ...ruleBase, kind: z.literal(k), params: KINDS[k].params as z.ZodType }),
+) as unknown as [z.ZodObject, ...z.ZodObject[]];
 
 /** Validates a rule definition (API input, seeds, stored rows). Unknown fields are rejected. */
-export const ruleDefinitionSchema = z.discriminatedUnion('kind', kindSchemas).superRefine((r, ctx) => {
-  if (r.kind === 'basket_move') {
-    const n = r.symbols?.length ?? 0;
-    if (n < 2) ctx.addIssue({ code: 'custom', path: ['symbols'], message: 'a basket needs at least 2 symbols' });
-    if (r.params.minMembers !== undefined && r.params.minMembers > n)
-      ctx.addIssue({ code: 'custom', path: ['params', 'minMembers'], message: `must be at most ${n} (the members)` });
-  }
+export const ruleDefinitionSchema = z.discriminatedUnion('kind', kindSchemas).superRefine((input, ctx) => {
+  const r = input as unknown as RuleDefinition;
+  kindModule(r.kind).checkRule?.(r.params, r, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
   if (r.symbols && new Set(r.symbols).size !== r.symbols.length)
     ctx.addIssue({ code: 'custom', path: ['symbols'], message: 'symbols must not repeat' });
-  const needsSymbol =
-    (r.kind === 'news_match' && r.params.requireSymbol === true) ||
-    (r.kind === 'confirmation' && r.params.mode === 'news_price' && r.params.news.requireSymbol === true);
-  if (needsSymbol && !r.symbols?.length)
-    ctx.addIssue({ code: 'custom', path: ['symbols'], message: 'requireSymbol needs the rule to list symbols' });
-});
+}) as unknown as z.ZodType<RuleDefinition>;
 
-/** A validated rule. */
-export type RuleDefinition = z.infer<typeof ruleDefinitionSchema>;
 export type RuleOf<K extends RuleKind> = Extract<RuleDefinition, { kind: K }>;
 
 export interface FieldIssue {
@@ -273,61 +105,68 @@ export function parseRuleDefinition(input: unknown): RuleDefinition {
 }
 
 // ---------------------------------------------------------------------------------------------
-// describe
+// What a rule's kind says about it
 // ---------------------------------------------------------------------------------------------
 
-const pct = (p: number) => `${Number(p.toFixed(2))} %`;
-const sess = (n: number) => `${n} trading session${n === 1 ? '' : 's'}`;
-const list = (xs: readonly string[]) => xs.join(', ');
-
-function moveVerb(d: Direction): string {
-  return d === 'up' ? 'rises' : d === 'down' ? 'falls' : 'moves';
-}
-
-function newsText(p: NewsMatchParams, symbols?: readonly string[]): string {
-  const parts: string[] = [];
-  if (p.keywords?.length) parts.push(`keywords ${p.keywords.map((k) => `"${k}"`).join(' / ')}`);
-  if (p.topics?.length) parts.push(`topics ${list(p.topics)}`);
-  const scope = symbols?.length && p.requireSymbol !== false ? ` about ${list(symbols)}` : '';
-  return `new news${scope}${parts.length ? ` matching ${parts.join(' or ')}` : ''}`;
-}
-
-/** Readable descriptions per kind (English, for alert texts and the admin page). */
-export const describeParams = {
-  price_cross: (p: PriceCrossParams) =>
-    `price crosses ${p.direction === 'up' ? 'above' : 'below'} ${p.level} (the session ${p.direction === 'up' ? 'high' : 'low'} counts)`,
-  pct_move: (p: PctMoveParams) =>
-    p.intraday
-      ? `${p.extremes ? 'trades' : 'is'} ${pct(p.thresholdPct)} or more ${p.direction === 'up' ? 'above' : p.direction === 'down' ? 'below' : 'away from'} the previous close intraday${p.extremes ? ' (session high/low)' : ''}`
-      : `${moveVerb(p.direction)} ${pct(p.thresholdPct)} or more over ${sess(p.sessions ?? 1)} (close to close${p.direction === 'either' ? ', either direction' : ''})`,
-  drawdown: (p: DrawdownParams) => `closes ${pct(p.thresholdPct)} or more below its ${p.sessions}-session high`,
-  basket_move: (p: BasketMoveParams, symbols?: readonly string[]) =>
-    `basket ${symbols?.length ? `(${list(symbols)}) ` : ''}${moveVerb(p.direction)} ${pct(p.thresholdPct)} or more over ${sess(p.sessions)} (${p.weighting === 'equal' ? 'equal-weighted' : 'market-cap-weighted'})`,
-  vol_scaled_move: (p: VolScaledMoveParams) =>
-    `daily move ${p.direction === 'either' ? '' : `${p.direction} `}of more than ${p.k} standard deviations of its own daily returns (${p.lookback}-session lookback)`,
-  volume_spike: (p: VolumeSpikeParams) => `volume ${p.multiple}x or more its ${p.sessions}-session average`,
-  news_match: (p: NewsMatchParams, symbols?: readonly string[]) => newsText(p, symbols),
-  confirmation: (p: ConfirmationParams, symbols?: readonly string[]): string => {
-    if (p.mode === 'price_news') {
-      const inner = describeKind(p.price.kind, p.price.params, symbols);
-      const win = `${p.beforeMin ?? 120} min before to ${p.afterMin ?? 15} min after`;
-      return p.requireNews === false
-        ? `${inner}, with the news from ${win} attached`
-        : `${inner}, confirmed by news about the symbol from ${win}`;
-    }
-    return `${newsText(p.news, symbols)}, confirmed by a move ${p.direction === 'either' ? '' : `${p.direction} `}of ${pct(p.minMovePct)} or more within ${p.withinMin} min`;
-  },
-} as const;
-
-/** Describes params of `kind`. */
+/** Describes params of `kind` (validated by the kind's schema). */
 export function describeKind(kind: RuleKind, params: unknown, symbols?: readonly string[]): string {
-  // biome-ignore lint/suspicious/noExplicitAny: params were validated by the kind's schema.
-  return (describeParams[kind] as (p: any, s?: readonly string[]) => string)(params, symbols);
+  return kindModule(kind).describe(params, symbols);
 }
 
 /** One readable sentence for a rule ("NVDA, MSFT: falls 10 % or more over 1 trading session ..."). */
 export function describeRule(rule: RuleDefinition): string {
-  const text = describeKind(rule.kind, rule.params, rule.symbols);
-  const perSymbol = rule.kind !== 'basket_move' && rule.kind !== 'news_match' && rule.kind !== 'confirmation';
-  return perSymbol && rule.symbols?.length ? `${list(rule.symbols)}: ${text}` : text;
+  const m = kindModule(rule.kind);
+  const text = m.describe(rule.params, rule.symbols);
+  const prefix = m.prefixSymbols ?? m.perSymbol === true;
+  return prefix && rule.symbols?.length ? `${rule.symbols.join(', ')}: ${text}` : text;
+}
+
+/** Unit of the rule's alert values. */
+export function ruleUnit(rule: Pick<RuleDefinition, 'kind' | 'params'>): Unit {
+  return kindModule(rule.kind).unit(rule.params);
+}
+
+/** The rule cannot fire (or fire right) without news. */
+export function ruleNeedsNews(rule: Pick<RuleDefinition, 'kind' | 'params'>): boolean {
+  return kindModule(rule.kind).needsNews(rule.params);
+}
+
+/** The rule reads prices. */
+export function ruleNeedsPrices(rule: Pick<RuleDefinition, 'kind' | 'params'>): boolean {
+  return kindModule(rule.kind).needsPrices(rule.params);
+}
+
+/** Evaluated once per symbol (else once per rule: baskets, news). */
+export function rulePerSymbol(rule: Pick<RuleDefinition, 'kind' | 'params'>): boolean {
+  const m = kindModule(rule.kind);
+  return typeof m.perSymbol === 'function' ? m.perSymbol(rule.params) : m.perSymbol;
+}
+
+/** Completed sessions before the evaluated one that the rule reads (its kind's look-back). */
+export function ruleLookback(rule: Pick<RuleDefinition, 'kind' | 'params'>): number {
+  return kindModule(rule.kind).lookback(rule.params);
+}
+
+/**
+ * Calendar days of bars to load so every rule's window is warm on the first evaluated session:
+ * the longest look-back in sessions, at 5 sessions per 7 days, plus room for holidays; at least 30.
+ * The worker, the backtest loader (CLI, API, preview) all use this one figure.
+ */
+export function lookbackDays(rules: readonly Pick<RuleDefinition, 'kind' | 'params'>[]): number {
+  let sessions = 1;
+  for (const r of rules) sessions = Math.max(sessions, ruleLookback(r) + 1);
+  return Math.max(30, Math.ceil(((sessions + 5) * 7) / 5) + 10);
+}
+
+/**
+ * The unit of a stored alert (details.unit). Alerts written before the unit list grew say `ratio`
+ * for standard deviations and multiples alike: their kind tells which.
+ */
+export function storedUnit(unit: unknown, kind?: unknown): Unit {
+  if (isUnit(unit)) return unit;
+  if (unit === 'ratio') {
+    // Only kinds whose unit does not depend on params ever wrote `ratio` (vol_scaled_move, volume_spike).
+    return isRuleKind(kind) && kindModule(kind).unit({}) === 'sd' ? 'sd' : 'multiple';
+  }
+  return 'fraction';
 }

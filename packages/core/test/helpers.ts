@@ -1,5 +1,6 @@
 /** Small builders for engine tests: synthetic bars on real trading days, rules with defaults. */
 import fs from 'node:fs';
+import { type BuiltHistory, parseYahooChart } from '@signals/market-data';
 import { fixturePath } from '@signals/testing';
 import {
   addDays,
@@ -7,14 +8,12 @@ import {
   FixedClock,
   isTradingDay,
   type NewsItem,
-  parseYahooChart,
   type Quote,
   type RuleDefinition,
   type RuleStateSnapshot,
   type SymbolSeries,
   sessionCloseMs,
   evaluate,
-  type ParsedHistory,
 } from '../src/index.ts';
 
 /** `n` consecutive trading days starting at `from` (inclusive, if it is one). */
@@ -106,7 +105,8 @@ export class Harness {
   }
 }
 
-export function loadChart(file: string): ParsedHistory {
+/** A recorded chart through the one Yahoo parser (packages/market-data); core itself knows no vendor format. */
+export function loadChart(file: string): BuiltHistory {
   const raw = JSON.parse(fs.readFileSync(fixturePath('yahoo', file), 'utf8')) as {
     response: { bodyJson: unknown };
   };

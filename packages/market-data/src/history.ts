@@ -1,8 +1,12 @@
 /**
- * Chart data -> domain History: shared by the Yahoo adapter (yahoo-finance2's chart() result) and
- * the replay source (recorded /v8/finance/chart bodies). Bars are split-adjusted: Yahoo's chart
- * closes already are; when a source delivers unadjusted prices around a split, the bars before the
- * split are divided by the ratio here, so a split never looks like a crash.
+ * The one Yahoo chart parser: chart data -> domain History, for the Yahoo adapter (yahoo-finance2's
+ * chart() result), the replay source, the CLI's `backtest --history`, bench and tests (recorded
+ * /v8/finance/chart bodies via {@link parseYahooChart}). packages/core never sees this vendor shape.
+ *
+ * Split adjustment, one rule for every door ({@link adjustUnadjustedSplits}): Yahoo's chart closes
+ * are ALREADY split-adjusted up to the request (verified on the recorded NVDA answer: 18.78 -> 18.61
+ * across the 4:1 split of 2021-07-20). When a source delivers unadjusted prices (a proxy, an old
+ * cache), the bars before the split are divided by the ratio here, so a split never looks like a crash.
  */
 import { type DailyBar, type History, SchemaDriftError, type Split } from '@signals/core';
 import { z } from 'zod';
@@ -55,6 +59,39 @@ export interface BuiltHistory extends History {
   adjustedSplits: Split[];
   /** Rows dropped for lack of a usable close. */
   droppedRows: number;
+  /** 'source': the source had adjusted (Yahoo's normal case); 'parser': adjusted here; 'none': no splits. */
+  splitAdjustment: 'source' | 'parser' | 'none';
+}
+
+/**
+ * For each split, decides from the closes on either side whether `bars` are already adjusted and,
+ * if not, adjusts the bars before it (prices / ratio, volume * ratio) in place. Adjusted data moves
+ * by an ordinary daily return across the split, unadjusted data by about the ratio: the bars are
+ * adjusted when the log jump is nearer log(ratio) than 0. adjClose is left alone: it is
+ * split-adjusted by definition. Returns the splits it applied.
+ */
+export function adjustUnadjustedSplits(bars: DailyBar[], splits: readonly Split[]): Split[] {
+  const applied: Split[] = [];
+  for (const s of splits) {
+    if (!(s.ratio > 0) || s.ratio === 1) continue;
+    const k = bars.findIndex((b) => b.date >= s.date);
+    if (k <= 0) continue;
+    const jump = Math.log((bars[k - 1] as DailyBar).close / (bars[k] as DailyBar).close);
+    if (Math.abs(jump - Math.log(s.ratio)) >= Math.abs(jump)) continue;
+    for (let i = 0; i < k; i++) {
+      const b = bars[i] as DailyBar;
+      bars[i] = {
+        ...b,
+        open: b.open / s.ratio,
+        high: b.high / s.ratio,
+        low: b.low / s.ratio,
+        close: b.close / s.ratio,
+        volume: Math.round(b.volume * s.ratio),
+      };
+    }
+    applied.push(s);
+  }
+  return applied;
 }
 
 /** Builds a sorted, de-duplicated, split-adjusted History from chart rows. */
@@ -89,36 +126,11 @@ export function buildHistory(input: BuildHistoryInput): BuiltHistory {
     });
   }
   const bars = [...byDate.values()].sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
-  const splits: Split[] = [];
-  const adjustedSplits: Split[] = [];
-  for (const s of [...(input.splits ?? [])].sort((a, b) => a.at.getTime() - b.at.getTime())) {
-    if (!(s.numerator > 0 && s.denominator > 0)) continue;
-    const ratio = s.numerator / s.denominator;
-    const split: Split = { date: sessionDate(s.at, tz), ratio };
-    splits.push(split);
-    if (Math.abs(ratio - 1) < 0.2) continue;
-    const k = bars.findIndex((b) => b.date >= split.date);
-    if (k <= 0) continue;
-    const before = bars[k - 1] as DailyBar;
-    const after = bars[k] as DailyBar;
-    // Unadjusted data shows the split as a price jump of about the ratio; adjusted data does not.
-    const jump = before.close / after.close;
-    if (Math.abs(jump / ratio - 1) < 0.25) {
-      for (let i = 0; i < k; i++) {
-        const b = bars[i] as DailyBar;
-        bars[i] = {
-          ...b,
-          open: b.open / ratio,
-          high: b.high / ratio,
-          low: b.low / ratio,
-          close: b.close / ratio,
-          ...(b.adjClose !== undefined ? { adjClose: b.adjClose / ratio } : {}),
-          volume: Math.round(b.volume * ratio),
-        };
-      }
-      adjustedSplits.push(split);
-    }
-  }
+  const splits: Split[] = [...(input.splits ?? [])]
+    .filter((s) => s.numerator > 0 && s.denominator > 0)
+    .sort((a, b) => a.at.getTime() - b.at.getTime())
+    .map((s) => ({ date: sessionDate(s.at, tz), ratio: s.numerator / s.denominator }));
+  const adjustedSplits = adjustUnadjustedSplits(bars, splits);
   return {
     symbol: input.symbol,
     bars,
@@ -127,6 +139,7 @@ export function buildHistory(input: BuildHistoryInput): BuiltHistory {
     exchangeTimezone: tz,
     adjustedSplits,
     droppedRows: dropped,
+    splitAdjustment: splits.length === 0 ? 'none' : adjustedSplits.length > 0 ? 'parser' : 'source',
   };
 }
 
@@ -172,9 +185,9 @@ const RawChartBody = z.object({ chart: z.object({ result: z.array(RawChartResult
 /**
  * Maps a raw chart body ({ chart: { result: [...] } }) or a recorded exchange
  * ({ response: { bodyJson: { chart } } }) to a History. Throws SchemaDriftError (raw kept) when
- * the shape is not a usable chart, e.g. the chart-notimestamp-* answers.
+ * the shape is not a usable chart, e.g. the chart-notimestamp-* answers or a chart.error answer.
  */
-export function historyFromRawChart(json: unknown, source = 'replay'): BuiltHistory {
+export function parseYahooChart(json: unknown, source = 'yahoo'): BuiltHistory {
   const body =
     json && typeof json === 'object' && 'response' in json
       ? (json as { response?: { bodyJson?: unknown } }).response?.bodyJson

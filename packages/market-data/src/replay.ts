@@ -17,7 +17,7 @@ import {
   UnknownSymbolError,
   silentLogger,
 } from '@signals/core';
-import { historyFromRawChart } from './history.ts';
+import { parseYahooChart } from './history.ts';
 
 export interface ReplayPriceSourceOptions {
   clock: Clock;
@@ -98,7 +98,7 @@ export class ReplayPriceSource implements PriceSource {
       const body = (json as { response?: { bodyJson?: unknown } })?.response?.bodyJson ?? json;
       if (st.isDirectory() && !(body && typeof body === 'object' && 'chart' in body)) continue;
       try {
-        histories.push(historyFromRawChart(json, 'replay'));
+        histories.push(parseYahooChart(json, 'replay'));
       } catch (err) {
         if (!st.isDirectory()) throw err;
         log.warn({ file: f, err: (err as Error).message }, 'replay: skipping a malformed chart');

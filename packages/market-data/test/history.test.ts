@@ -14,7 +14,7 @@ import {
   buildHistory,
   createPriceIngestor,
   createPriceSource,
-  historyFromRawChart,
+  parseYahooChart,
   ReplayPriceSource,
   YahooPriceSource,
 } from '../src/index.ts';
@@ -124,7 +124,7 @@ describe('daily history through chart()', () => {
   });
 
   it('maps the MSFT and TSLA recordings without dropping bars', () => {
-    const tsla = historyFromRawChart(yahooFixture('historical-via-chart-dividends-TSLA-no-dividends.json'));
+    const tsla = parseYahooChart(yahooFixture('historical-via-chart-dividends-TSLA-no-dividends.json'));
     expect(tsla.bars).toHaveLength(3303);
     expect(tsla.bars[0]?.date).toBe('2010-06-29');
     expect(tsla.bars.at(-1)?.date).toBe('2023-08-11');

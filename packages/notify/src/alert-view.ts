@@ -1,4 +1,4 @@
-import type { Severity } from '@signals/core';
+import type { Severity, Unit } from '@signals/core';
 
 /** A headline the alert was drawn with (news that moved the instrument, or the matching item). */
 export interface HeadlineView {
@@ -21,10 +21,11 @@ export interface RuleView {
 }
 
 /**
- * How `value` and `threshold` read: `fraction` is a move (-0.169 = -16.9 %), `price` a price level
- * (price_cross), `ratio` a multiple (volume_spike: 3.2 = 3.2x the average).
+ * How `value` and `threshold` read: the rule kind's unit (@signals/core units.ts): `fraction` a move
+ * (-0.169 = -16.9 %), `sd` standard deviations, `multiple` (3.2 = 3.2x the average), `count`
+ * (news items), `price` a price level.
  */
-export type ValueUnit = 'fraction' | 'price' | 'ratio';
+export type ValueUnit = Unit;
 
 /** What templates and webhook payloads need to know about one alert: a snapshot, no I/O. */
 export interface AlertView {

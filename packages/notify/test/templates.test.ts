@@ -37,11 +37,13 @@ describe('html escaping', () => {
 });
 
 describe('formatting', () => {
-  it('formats moves, prices and ratios', () => {
+  it('formats every unit the way core does (one function for every surface)', () => {
     expect(formatValue(-0.1697)).toBe('-16.97 %');
     expect(formatValue(0.005)).toBe('+0.50 %');
     expect(formatValue(123.456, 'price')).toBe('123.46');
-    expect(formatValue(3.21, 'ratio')).toBe('3.2x');
+    expect(formatValue(3.21, 'multiple')).toBe('3.2x');
+    expect(formatValue(-10.8199, 'sd')).toBe('-10.8 sd');
+    expect(formatValue(3, 'count')).toBe('3 items');
   });
 });
 

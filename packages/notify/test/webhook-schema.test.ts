@@ -8,6 +8,7 @@ import {
   serializeEvent,
   WEBHOOK_EVENT_TYPES,
 } from '@signals/notify';
+import { UNITS } from '@signals/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { evaluationOutage, nvdaShock, PUBLIC_BASE_URL } from './fixtures.ts';
@@ -88,6 +89,14 @@ describe('webhook event schema v1', () => {
     expect(schema.safeParse(mixed).success).toBe(false);
   });
 
+  it('every unit a rule kind declares is in the schema (additive to v1), and legacy ratio still validates', () => {
+    for (const unit of [...UNITS, 'ratio']) {
+      const e = clone(example) as { data: { alert: Record<string, unknown> } };
+      e.data.alert.unit = unit;
+      expect(schema.safeParse(e).success, unit).toBe(true);
+    }
+  });
+
   it('rejects events that break the contract', () => {
     type Ex = { type: string; version: number; timestamp: string; data: { alert: Record<string, unknown> } };
     const bad: [string, (e: Ex) => void][] = [
@@ -95,6 +104,7 @@ describe('webhook event schema v1', () => {
       ['unknown type', (e) => (e.type = 'alert.exploded')],
       ['version 2', (e) => (e.version = 2)],
       ['value as text', (e) => (e.data.alert.value = '-16.97 %')],
+      ['unknown unit', (e) => (e.data.alert.unit = 'percent')],
       ['unknown severity', (e) => (e.data.alert.severity = 'apocalyptic')],
       ['timestamp not ISO', (e) => (e.timestamp = '27/01/2025')],
       ['headline without title', (e) => (e.data.alert.headlines = [{ link: null, publishedAt: null }])],

@@ -6,7 +6,7 @@ import type { AppEnv, Runtime } from '../context.ts';
 import { fieldErrors } from '../problem.ts';
 import { type AlertFilter, alertFilterSchema, getAlert, listAlerts } from '../services/alerts.ts';
 import { listRules } from '../services/rules.ts';
-import { actionButton, badge, field, fmtPct, fmtTime, select } from '../views/layout.ts';
+import { actionButton, badge, field, fmtTime, select } from '../views/layout.ts';
 import { csrfOf, opt, render } from './common.ts';
 
 const ACTIVE = '/admin/alerts';
@@ -96,7 +96,7 @@ export function registerAlertPages(admin: Hono<AppEnv>, rt: Runtime) {
     <td>${fmtTime(a.firedAt)}</td>
     <td><a href="/admin/alerts/${a.id}">${a.title}</a></td>
     <td>${a.subject}</td><td>${a.ruleName}</td>
-    <td class="num">${fmtPct(a.value)}</td>
+    <td class="num">${a.valueText}</td>
     <td>${badge(a.status)} ${badge(a.severity)}${a.silenceId ? html` ${badge('silenced')}` : ''}</td>
     <td class="num">${a.deliveryCount}</td>
   </tr>`,
@@ -124,7 +124,7 @@ ${
   <dt>Symbol</dt><dd>${a.subject}</dd>
   <dt>Rule</dt><dd><a href="/admin/rules/${a.rule.id}">${a.rule.name}</a> (${a.rule.kind})</dd>
   <dt>Fired</dt><dd>${fmtTime(a.firedAt)} ${badge(a.status)} ${badge(a.severity)}</dd>
-  <dt>Value / threshold</dt><dd>${fmtPct(a.value)} / ${fmtPct(a.threshold)}</dd>
+  <dt>Value / threshold</dt><dd>${a.valueText} / ${a.thresholdText}</dd>
   ${a.rule.sourcePassage ? html`<dt>From the article</dt><dd>${a.rule.sourcePassage}</dd>` : ''}
   <dt>Notifications</dt><dd>${
     a.silence

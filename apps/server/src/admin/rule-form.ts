@@ -1,9 +1,10 @@
 /**
- * The rule editor's parameter fields: one fieldset per rule kind (and, for `confirmation`, per mode
- * and wrapped price rule), built from a small field table that mirrors @signals/core's params
- * schemas. The table gives each field its form name, its path in the rule (`params.thresholdPct`,
- * `params.price.params.sessions`), how its string is read and written, and its label and hint with
- * the unit. Validation stays with the core schema: its issue paths are mapped back onto the fields.
+ * The rule editor's parameter fields: one fieldset per rule kind (and nested ones where a kind's
+ * field groups apply only under a choice, e.g. a confirmation's mode and wrapped price rule), all
+ * read from the rule-kind registry (@signals/core kinds/<kind>.ts `form`): each field's form name,
+ * its path in the rule (`params.thresholdPct`, `params.price.params.sessions`), how its string is
+ * read and written, its label and its hint written from the kind's bounds and defaults. This file
+ * knows no kind. Validation stays with the core schema: its issue paths are mapped back onto the fields.
  *
  * Every fieldset is in the page; those of other kinds are `hidden disabled` (disabled controls are
  * not submitted). admin.js switches them when the kind changes; without JavaScript a "Change kind"
@@ -15,11 +16,10 @@
  * with a message rather than guessed at: "1,5" (German decimal) and "1,000" (English thousands)
  * cannot be told apart, and reading a threshold a thousand times off would be silent.
  */
-import { MAX_KEYWORD_WILDCARDS, RULE_KINDS, type RuleKind } from '@signals/core';
+import { type FieldSpec, type FormScope, KINDS, kindModule, RULE_KINDS, type RuleKind } from '@signals/core';
 import { html } from 'hono/html';
 import { cleanJson } from '../input.ts';
 import type { FieldError } from '../problem.ts';
-import { KIND_TEMPLATES } from '../services/rules.ts';
 import type { Html } from '../views/layout.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -77,295 +77,14 @@ export function parseList(raw: string | undefined): string[] | undefined {
 // The field table
 // ---------------------------------------------------------------------------------------------
 
-interface Base {
-  key: string;
-  label: string;
-  hint?: string;
-}
-type Spec =
-  | (Base & { type: 'number'; int?: boolean; units?: readonly string[]; required?: boolean })
-  | (Base & { type: 'select'; options: readonly { value: string; label: string }[]; empty?: string })
-  /** A checkbox; `defaultOn`: unset means true (checked), unchecked is written as false. */
-  | (Base & { type: 'check'; defaultOn?: boolean })
-  /** Yes / no / the schema's default. */
-  | (Base & { type: 'bool3'; defaultLabel: string })
-  | (Base & { type: 'list' });
+type Spec = FieldSpec;
 
-const DIR3 = [
-  { value: 'down', label: 'Down (a fall)' },
-  { value: 'up', label: 'Up (a rise)' },
-  { value: 'either', label: 'Either direction' },
-] as const;
-
-const direction3: Spec = { key: 'direction', type: 'select', label: 'Direction', options: DIR3 };
-
-const threshold = (hint: string): Spec => ({
-  key: 'thresholdPct',
-  type: 'number',
-  units: ['%'],
-  required: true,
-  label: 'Threshold (%)',
-  hint,
-});
-
-const keywords: Spec = {
-  key: 'keywords',
-  type: 'list',
-  label: 'Keywords',
-  hint: `One per line, or comma-separated on one line. Whole words, case-insensitive; * is a wildcard inside a word (*blase), at most ${MAX_KEYWORD_WILDCARDS} per keyword.`,
-};
-const topics: Spec = {
-  key: 'topics',
-  type: 'list',
-  label: 'Topics',
-  hint: 'One per line, or comma-separated (e.g. bubble, short). Stored in lower case.',
-};
-
-const PRICE_KINDS = ['pct_move', 'price_cross', 'drawdown', 'vol_scaled_move', 'volume_spike'] as const;
-type SimpleKind = Exclude<RuleKind, 'confirmation'>;
-
-export const KIND_LABELS: Record<RuleKind, string> = {
-  price_cross: 'Price crosses a level',
-  pct_move: 'Percentage move',
-  drawdown: 'Drawdown from a rolling high',
-  basket_move: 'Basket move',
-  vol_scaled_move: 'Move in standard deviations',
-  volume_spike: 'Volume spike',
-  news_match: 'News match',
-  confirmation: 'Price and news confirming each other',
-};
-
-const KIND_NOTES: Partial<Record<RuleKind, string>> = {
-  basket_move: 'The basket’s members are the rule’s Symbols below (at least 2).',
-  news_match: 'Give keywords or topics, or require a symbol to match any news about the rule’s symbols.',
-};
-
-const SIMPLE_FIELDS: Record<SimpleKind, Spec[]> = {
-  price_cross: [
-    {
-      key: 'level',
-      type: 'number',
-      required: true,
-      label: 'Level (price)',
-      hint: 'A price above 0, in the instrument’s currency. The session high (up) or low (down) counts.',
-    },
-    {
-      key: 'direction',
-      type: 'select',
-      label: 'Direction',
-      options: [
-        { value: 'down', label: 'Crosses below (down)' },
-        { value: 'up', label: 'Crosses above (up)' },
-      ],
-    },
-  ],
-  pct_move: [
-    {
-      key: 'sessions',
-      type: 'number',
-      int: true,
-      label: 'Sessions',
-      hint: 'Trading sessions the move is measured over, 1 to 260; 1 = against the previous close. Empty = 1.',
-    },
-    threshold('Percent: 10 = a 10 % move. Greater than 0, at most 1000.'),
-    direction3,
-    {
-      key: 'intraday',
-      type: 'check',
-      label: 'Intraday: the live price against the previous close',
-      hint: 'Needs sessions = 1.',
-    },
-    {
-      key: 'extremes',
-      type: 'check',
-      label: 'Count the session high/low (an intraday spike counts)',
-      hint: 'Intraday only.',
-    },
-  ],
-  drawdown: [
-    {
-      key: 'sessions',
-      type: 'number',
-      int: true,
-      required: true,
-      label: 'Sessions',
-      hint: 'Trading sessions of the rolling high, including the current one: 2 to 520.',
-    },
-    threshold('Percent below the rolling high: 20 = 20 %. Greater than 0, at most 100.'),
-  ],
-  basket_move: [
-    {
-      key: 'sessions',
-      type: 'number',
-      int: true,
-      required: true,
-      label: 'Sessions',
-      hint: 'Trading sessions the move is measured over: 1 to 260.',
-    },
-    threshold('Percent: 5 = the basket moves 5 %. Greater than 0, at most 1000.'),
-    direction3,
-    {
-      key: 'weighting',
-      type: 'select',
-      label: 'Weighting',
-      options: [
-        { value: 'equal', label: 'Equal (mean of the members’ moves)' },
-        { value: 'market_cap', label: 'Market cap (the members’ combined value)' },
-      ],
-    },
-    {
-      key: 'minMembers',
-      type: 'number',
-      int: true,
-      label: 'Minimum members',
-      hint: 'Members with fresh data needed to evaluate, at least 1. Empty = all of them.',
-    },
-  ],
-  vol_scaled_move: [
-    {
-      key: 'lookback',
-      type: 'number',
-      int: true,
-      required: true,
-      label: 'Lookback (sessions)',
-      hint: 'Daily returns used for the standard deviation: 10 to 520 sessions.',
-    },
-    {
-      key: 'k',
-      type: 'number',
-      units: ['σ', 'sd'],
-      required: true,
-      label: 'k (standard deviations)',
-      hint: 'Fires on a daily move larger than k standard deviations, e.g. 3. Greater than 0, at most 50.',
-    },
-    direction3,
-  ],
-  volume_spike: [
-    {
-      key: 'sessions',
-      type: 'number',
-      int: true,
-      required: true,
-      label: 'Average over (sessions)',
-      hint: 'Previous sessions averaged: 2 to 260.',
-    },
-    {
-      key: 'multiple',
-      type: 'number',
-      units: ['x', '×'],
-      required: true,
-      label: 'Multiple (x)',
-      hint: 'Volume at least this many times the average: 3 = 3x. Greater than 1.',
-    },
-  ],
-  news_match: [
-    keywords,
-    topics,
-    {
-      key: 'requireSymbol',
-      type: 'bool3',
-      label: 'Must mention one of the rule’s symbols',
-      defaultLabel: 'Default (yes when the rule lists symbols)',
-      hint: '“Yes” needs the rule to list symbols.',
-    },
-    {
-      key: 'maxAgeMin',
-      type: 'number',
-      int: true,
-      label: 'Maximum age (minutes)',
-      hint: 'Items first seen longer ago are not new: 1 to 10080 minutes. Empty = 1440 (one day).',
-    },
-  ],
-};
-
-/**
- * A group of fields that share a place in the params object. `path` is where they sit in the rule
- * (`params`, `params.price.params`); `id` prefixes their form names (`p.<id>.<key>`).
- */
-interface Scope {
-  id: string;
-  path: string;
-  fields: Spec[];
+/** A kind's field group (kinds/types.ts FormScope) with the kind it belongs to. */
+interface Scope extends FormScope {
+  kind: RuleKind;
 }
 
-const SCOPES: Scope[] = [
-  ...(Object.keys(SIMPLE_FIELDS) as SimpleKind[]).map((k) => ({ id: k, path: 'params', fields: SIMPLE_FIELDS[k] })),
-  {
-    id: 'confirmation',
-    path: 'params',
-    fields: [
-      {
-        key: 'mode',
-        type: 'select',
-        label: 'Mode',
-        options: [
-          { value: 'price_news', label: 'A price move confirmed by news (price_news)' },
-          { value: 'news_price', label: 'News confirmed by a price move (news_price)' },
-        ],
-      },
-    ],
-  },
-  {
-    id: 'confirmation.price',
-    path: 'params.price',
-    fields: [
-      {
-        key: 'kind',
-        type: 'select',
-        label: 'Price rule',
-        options: PRICE_KINDS.map((k) => ({ value: k, label: `${KIND_LABELS[k]} (${k})` })),
-      },
-    ],
-  },
-  ...PRICE_KINDS.map((k) => ({ id: `confirmation.price.${k}`, path: 'params.price.params', fields: SIMPLE_FIELDS[k] })),
-  {
-    id: 'confirmation.price_news',
-    path: 'params',
-    fields: [
-      {
-        key: 'beforeMin',
-        type: 'number',
-        int: true,
-        label: 'News from before the move (minutes)',
-        hint: '0 to 10080 minutes. Empty = 120.',
-      },
-      {
-        key: 'afterMin',
-        type: 'number',
-        int: true,
-        label: 'News until after the move (minutes)',
-        hint: 'How long to wait for news: 0 to 1440 minutes. Empty = 15.',
-      },
-      { ...keywords, hint: `Only news matching these. ${keywords.hint}` },
-      topics,
-      { key: 'requireNews', type: 'check', defaultOn: true, label: 'Fire only when such news exists' },
-    ],
-  },
-  { id: 'confirmation.news', path: 'params.news', fields: SIMPLE_FIELDS.news_match },
-  {
-    id: 'confirmation.news_price',
-    path: 'params',
-    fields: [
-      {
-        key: 'minMovePct',
-        type: 'number',
-        units: ['%'],
-        required: true,
-        label: 'Minimum move (%)',
-        hint: 'Percent, measured from the price when the item was first seen: 5 = 5 %.',
-      },
-      {
-        key: 'withinMin',
-        type: 'number',
-        int: true,
-        required: true,
-        label: 'Within (minutes)',
-        hint: '1 to 1440 minutes after the item was first seen.',
-      },
-      direction3,
-    ],
-  },
-];
+const SCOPES: Scope[] = RULE_KINDS.flatMap((kind) => kindModule(kind).form.map((s) => ({ ...s, kind })));
 
 const scopeById = new Map(SCOPES.map((s) => [s.id, s]));
 
@@ -373,28 +92,27 @@ const nameOf = (scope: Scope, spec: Spec) => `p.${scope.id}.${spec.key}`;
 const idOf = (name: string) => `f-${name.replace(/\./g, '-')}`;
 const pathOf = (scope: Scope, spec: Spec) => `${scope.path}.${spec.key}`;
 
-export const MODE_FIELD = 'p.confirmation.mode';
-export const PRICE_KIND_FIELD = 'p.confirmation.price.kind';
-
-/** The scopes in use for a kind (with, for confirmation, its mode and wrapped price rule kind). */
-function activeScopes(kind: string | undefined, mode: unknown, priceKind: unknown): Scope[] {
-  const ids: string[] = [];
-  if (kind && kind !== 'confirmation' && kind in SIMPLE_FIELDS) ids.push(kind);
-  if (kind === 'confirmation') {
-    ids.push('confirmation');
-    if (mode === 'price_news') {
-      ids.push('confirmation.price');
-      if (typeof priceKind === 'string' && (PRICE_KINDS as readonly string[]).includes(priceKind))
-        ids.push(`confirmation.price.${priceKind}`);
-      ids.push('confirmation.price_news');
-    } else if (mode === 'news_price') {
-      ids.push('confirmation.news', 'confirmation.news_price');
-    }
+/**
+ * The scopes in use for a kind, in declaration order: a scope applies when every form field its
+ * `when` names has that value in `values`. `fill` adds the values of an applying scope's fields
+ * (so a later scope can depend on an earlier one's choice, e.g. a confirmation's mode).
+ */
+function activeScopes(
+  kind: string | undefined,
+  values: Record<string, string>,
+  fill?: (scope: Scope) => Record<string, string>,
+): Scope[] {
+  const out: Scope[] = [];
+  for (const scope of SCOPES) {
+    if (scope.kind !== kind) continue;
+    if (!Object.entries(scope.when ?? {}).every(([name, want]) => values[name] === want)) continue;
+    out.push(scope);
+    if (fill) Object.assign(values, fill(scope));
   }
-  return ids.map((id) => scopeById.get(id)).filter((s): s is Scope => !!s);
+  return out;
 }
 
-const activeFromValues = (v: Record<string, string>) => activeScopes(v.kind, v[MODE_FIELD], v[PRICE_KIND_FIELD]);
+const activeFromValues = (v: Record<string, string>) => activeScopes(v.kind, v);
 
 // ---------------------------------------------------------------------------------------------
 // params <-> form values
@@ -445,27 +163,16 @@ function scopeValues(scope: Scope, obj: Obj | undefined): Record<string, string>
 /** Form values of the fields that show `params` of `kind`. */
 export function valuesOfParams(kind: string, params: unknown): Record<string, string> {
   const p = isObj(params) ? params : {};
-  const price = isObj(p.price) ? p.price : {};
   const out: Record<string, string> = {};
-  for (const scope of activeScopes(kind, p.mode, price.kind)) Object.assign(out, scopeValues(scope, at(p, scope.path)));
+  activeScopes(kind, out, (scope) => scopeValues(scope, at(p, scope.path)));
   return out;
 }
 
-const tplParams = (k: RuleKind): Obj => {
-  const t = KIND_TEMPLATES.find((x) => x.id === `kind:${k}`);
-  return (t?.input.params ?? {}) as Obj;
-};
-
-/** What a fieldset shows before anyone typed into it: the kind's template values. */
+/** What a fieldset shows before anyone typed into it: the scope's defaults, else the kind's template values. */
 const DEFAULTS: Record<string, Record<string, string>> = Object.fromEntries(
   SCOPES.map((scope) => {
-    let obj: Obj | undefined;
-    if (scope.id in SIMPLE_FIELDS) obj = tplParams(scope.id as SimpleKind);
-    else if (scope.id === 'confirmation') obj = { mode: 'price_news' };
-    else if (scope.id === 'confirmation.price') obj = { kind: 'pct_move' };
-    else if (scope.id.startsWith('confirmation.price.')) obj = tplParams(scope.id.split('.')[2] as RuleKind);
-    else if (scope.id === 'confirmation.news') obj = tplParams('news_match');
-    else if (scope.id === 'confirmation.news_price') obj = { minMovePct: 5, withinMin: 120, direction: 'down' };
+    const tpl = kindModule(scope.kind).template.input.params as unknown;
+    const obj = (scope.defaults as Obj | undefined) ?? at(tpl, scope.path);
     return [scope.id, scopeValues(scope, obj)];
   }),
 );
@@ -653,56 +360,80 @@ function when(
 export const switchButton = (label: string) =>
   html`<button type="submit" name="action" value="switch" class="secondary" data-nojs>${label}</button>`;
 
+/** The label of the option `value` of the select field named `name` (a nested fieldset's legend). */
+function legendOf(name: string, value: string): string {
+  for (const scope of SCOPES)
+    for (const f of scope.fields)
+      if (f.type === 'select' && nameOf(scope, f) === name)
+        return f.options.find((o) => o.value === value)?.label ?? value;
+  return value;
+}
+
+/**
+ * A kind's field groups in declaration order. A group whose `when` goes deeper than `depth` is
+ * rendered inside a nested fieldset for its next condition (shown while that choice is made), at
+ * the place of the first group under that condition; a select that other groups depend on gets a
+ * "Change ..." submit for pages without JavaScript.
+ */
+function nestedScopes(
+  scopes: readonly Scope[],
+  depth: number,
+  v: Record<string, string>,
+  errors: FieldError[],
+  active: Set<string>,
+): Html {
+  const parts: Html[] = [];
+  const done = new Set<Scope>();
+  const condAt = (s: Scope) => Object.entries(s.when ?? {})[depth];
+  for (const s of scopes) {
+    if (done.has(s)) continue;
+    const cond = condAt(s);
+    if (!cond) {
+      done.add(s);
+      parts.push(scopeFields(s.id, v, errors, active));
+      for (const f of s.fields) {
+        const name = nameOf(s, f);
+        if (f.type === 'select' && SCOPES.some((o) => o.when && name in o.when))
+          parts.push(html`<p>${switchButton(`Change ${f.label.toLowerCase()}`)}</p>`);
+      }
+      continue;
+    }
+    const group = scopes.filter((o) => !done.has(o) && condAt(o)?.[0] === cond[0] && condAt(o)?.[1] === cond[1]);
+    for (const g of group) done.add(g);
+    parts.push(
+      when(
+        cond[0],
+        cond[1],
+        group.some((g) => active.has(g.id)),
+        legendOf(cond[0], cond[1]),
+        nestedScopes(group, depth + 1, v, errors, active),
+      ),
+    );
+  }
+  return html`${parts}`;
+}
+
 /** All parameter fieldsets; the active ones enabled, the rest hidden and disabled. */
 export function paramFieldsets(v: Record<string, string>, errors: FieldError[]): Html {
   const active = new Set(activeFromValues(v).map((s) => s.id));
   const kind = v.kind ?? '';
-  const simple = (Object.keys(SIMPLE_FIELDS) as SimpleKind[]).map((k) =>
-    when(
+  return html`${RULE_KINDS.map((k) => {
+    const m = kindModule(k);
+    return when(
       'kind',
       k,
       kind === k,
-      html`Parameters: ${KIND_LABELS[k]}`,
-      html`${KIND_NOTES[k] ? html`<p class="hint">${KIND_NOTES[k]}</p>` : ''}${scopeFields(k, v, errors, active)}`,
+      html`Parameters: ${m.label}`,
+      html`${m.note ? html`<p class="hint">${m.note}</p>` : ''}${nestedScopes(
+        SCOPES.filter((s) => s.kind === k),
+        0,
+        v,
+        errors,
+        active,
+      )}`,
       { id: `params-${k}` },
-    ),
-  );
-  const inner = PRICE_KINDS.map((k) =>
-    when(
-      PRICE_KIND_FIELD,
-      k,
-      active.has(`confirmation.price.${k}`),
-      html`Price rule: ${KIND_LABELS[k]}`,
-      scopeFields(`confirmation.price.${k}`, v, errors, active),
-    ),
-  );
-  const confirmation = when(
-    'kind',
-    'confirmation',
-    kind === 'confirmation',
-    html`Parameters: ${KIND_LABELS.confirmation}`,
-    html`${scopeFields('confirmation', v, errors, active)}
-  <p>${switchButton('Change mode')}</p>
-  ${when(
-    MODE_FIELD,
-    'price_news',
-    active.has('confirmation.price_news'),
-    'A price move confirmed by news',
-    html`${scopeFields('confirmation.price', v, errors, active)}
-  <p>${switchButton('Change price rule')}</p>
-  ${inner}
-  ${scopeFields('confirmation.price_news', v, errors, active)}`,
-  )}
-  ${when(
-    MODE_FIELD,
-    'news_price',
-    active.has('confirmation.news_price'),
-    'News confirmed by a price move',
-    html`${scopeFields('confirmation.news', v, errors, active)}${scopeFields('confirmation.news_price', v, errors, active)}`,
-  )}`,
-    { id: 'params-confirmation' },
-  );
-  return html`${simple}${confirmation}`;
+    );
+  })}`;
 }
 
-export const KIND_OPTIONS = RULE_KINDS.map((k) => ({ value: k, label: `${KIND_LABELS[k]} (${k})` }));
+export const KIND_OPTIONS = RULE_KINDS.map((k) => ({ value: k, label: `${KINDS[k].label} (${k})` }));

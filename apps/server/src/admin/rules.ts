@@ -34,7 +34,6 @@ import {
   csrfField,
   field,
   fieldErrorList,
-  fmtPct,
   fmtTime,
   select,
   textarea,
@@ -360,17 +359,11 @@ function previewPanel(p: RulePreview) {
     .slice(0, 100)
     .map(
       (h) =>
-        html`<tr><td>${h.at.length > 10 ? fmtTime(h.at) : h.at}</td><td>${h.symbol}</td><td class="num">${fmtValue(h.value)}</td><td class="num">${fmtValue(h.threshold)}</td></tr>`,
+        html`<tr><td>${h.at.length > 10 ? fmtTime(h.at) : h.at}</td><td>${h.symbol}</td><td class="num">${h.valueText}</td><td class="num">${h.thresholdText}</td></tr>`,
     )}</tbody></table>`
       : ''
   }`
       : html`<p><strong data-testid="fired-count">No backtest: ${p.note ?? 'no data'}.</strong></p>`
   }
 </section>`;
-}
-
-/** Moves are fractions; levels and multiples are shown as numbers. */
-function fmtValue(x: number): string {
-  if (!Number.isFinite(x)) return '—';
-  return Math.abs(x) < 1.5 ? fmtPct(x) : x.toFixed(2);
 }

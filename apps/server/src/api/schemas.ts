@@ -1,4 +1,5 @@
 /** Response and parameter schemas of the API (requests reuse the services' schemas). */
+import { RULE_KINDS, UNIT_DESCRIPTIONS, UNITS } from '@signals/core';
 import { z } from '@hono/zod-openapi';
 import { WEBHOOK_FORMATS } from '@signals/notify';
 import { text } from '../input.ts';
@@ -65,7 +66,7 @@ export const RuleSchema = z
     id: z.string(),
     seedId: z.string().nullable(),
     name: z.string(),
-    kind: z.string(),
+    kind: z.string().openapi({ description: `the rule kind: ${RULE_KINDS.join(', ')}` }),
     params: z.unknown(),
     symbols: z.array(z.string()),
     watchlistId: z.string().nullable(),
@@ -84,6 +85,13 @@ export const BacktestHitSchema = z
     at: z.string(),
     value: z.number(),
     threshold: z.number(),
+    unit: z.enum(UNITS).openapi({
+      description: Object.entries(UNIT_DESCRIPTIONS)
+        .map(([u, d]) => `${u}: ${d}`)
+        .join('; '),
+    }),
+    valueText: z.string().openapi({ description: 'the value as every surface renders it, e.g. "-10.8 sd"' }),
+    thresholdText: z.string(),
   })
   .openapi('BacktestHit');
 
@@ -132,6 +140,9 @@ export const AlertSummarySchema = z
     status: z.string(),
     value: z.number(),
     threshold: z.number(),
+    unit: z.enum(UNITS),
+    valueText: z.string(),
+    thresholdText: z.string(),
     firedAt: iso,
     silenceId: z.string().nullable().openapi({ description: 'set when a silence held its notifications back' }),
   })
@@ -143,6 +154,9 @@ export const AlertSchema = z
     subject: z.string(),
     status: z.string(),
     firedAt: iso,
+    unit: z.enum(UNITS),
+    valueText: z.string(),
+    thresholdText: z.string(),
     bars: z.array(z.looseObject({ time: z.string(), close: z.number() })),
     headlines: z.array(z.looseObject({ title: z.string() })),
     deliveries: z.array(DeliverySchema),

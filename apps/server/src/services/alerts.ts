@@ -1,5 +1,5 @@
 /** Alerts: filtered list, and the detail view (price bars around the event, headlines, deliveries). */
-import { NotFoundError } from '@signals/core';
+import { formatThreshold, formatValue, NotFoundError, storedUnit, type Unit } from '@signals/core';
 import type { Prisma } from '@signals/db';
 import { z } from 'zod';
 import type { Runtime } from '../context.ts';
@@ -20,6 +20,17 @@ export const alertFilterSchema = z.strictObject({
   ...cursorFields(500),
 });
 export type AlertFilter = z.infer<typeof alertFilterSchema>;
+
+/** The value, threshold and unit of a stored alert, rendered the one way every surface renders them. */
+export function measureView(a: { value: number; threshold: number; details: unknown }): {
+  unit: Unit;
+  valueText: string;
+  thresholdText: string;
+} {
+  const d = (a.details ?? {}) as { unit?: unknown; kind?: unknown };
+  const unit = storedUnit(d.unit, d.kind);
+  return { unit, valueText: formatValue(a.value, unit), thresholdText: formatThreshold(a.threshold, unit) };
+}
 
 function endOfDay(s: string): Date {
   return /^\d{4}-\d{2}-\d{2}$/.test(s) ? new Date(`${s}T23:59:59.999Z`) : new Date(s);
@@ -59,6 +70,7 @@ export async function listAlerts(rt: Runtime, f: AlertFilter) {
       title: a.title,
       value: a.value,
       threshold: a.threshold,
+      ...measureView(a),
       firedAt: a.firedAt.toISOString(),
       resolvedAt: a.resolvedAt?.toISOString() ?? null,
       silenceId: a.silenceId,
@@ -147,6 +159,7 @@ export async function getAlert(rt: Runtime, id: string) {
     severity: a.severity,
     value: a.value,
     threshold: a.threshold,
+    ...measureView(a),
     windowStart: a.windowStart?.toISOString() ?? null,
     windowEnd: a.windowEnd?.toISOString() ?? null,
     firedAt: a.firedAt.toISOString(),

@@ -3,7 +3,15 @@
  * every alert that would have fired plus a summary. It imports @signals/core only, so a worker
  * thread can load it quickly (services/backtest-runner.ts runs it off the request thread).
  */
-import { type History, type NewsItem, type RuleDefinition, backtest } from '@signals/core';
+import {
+  backtest,
+  formatThreshold,
+  formatValue,
+  type History,
+  type NewsItem,
+  type RuleDefinition,
+  type Unit,
+} from '@signals/core';
 
 export interface BacktestHit {
   ruleId: string;
@@ -12,6 +20,10 @@ export interface BacktestHit {
   at: string;
   value: number;
   threshold: number;
+  unit: Unit;
+  /** value and threshold as every surface renders them ("-10.8 sd"). */
+  valueText: string;
+  thresholdText: string;
 }
 
 export interface BacktestSummary {
@@ -58,6 +70,9 @@ export function runBacktest({ rules, histories, range, news = [] }: BacktestJob)
       at: a.at,
       value: a.value,
       threshold: a.threshold,
+      unit: a.unit,
+      valueText: formatValue(a.value, a.unit),
+      thresholdText: formatThreshold(a.threshold, a.unit),
     }));
   const inRange = (h: History) =>
     h.bars.filter((b) => b.date >= isoDay(range.from) && b.date <= isoDay(range.to)).length;

@@ -4,6 +4,7 @@
  * previewed with a backtest over the last year of stored history before saving.
  */
 import {
+  kindModule,
   NotFoundError,
   RULE_KINDS,
   type RuleDefinition,
@@ -242,70 +243,24 @@ export interface RuleTemplate {
   sourcePassage?: string | null;
 }
 
-/** A starting point per kind, with thresholds of the size the articles talk about. */
-export const KIND_TEMPLATES: RuleTemplate[] = [
-  {
-    id: 'kind:pct_move',
-    label: 'One-day fall of 10 % or more',
+/**
+ * A starting point per kind, with thresholds of the size the articles talk about: from the kind
+ * registry (each kind module carries its own template).
+ */
+export const KIND_TEMPLATES: RuleTemplate[] = RULE_KINDS.map((k) => {
+  const t = kindModule(k).template;
+  return {
+    id: `kind:${k}`,
+    label: t.label,
     source: 'kind',
     input: {
-      name: 'One-day fall of 10 %',
-      kind: 'pct_move',
-      params: { sessions: 1, thresholdPct: 10, direction: 'down' },
+      name: t.input.name,
+      kind: k,
+      params: t.input.params as Record<string, unknown>,
+      ...(t.input.symbols ? { symbols: t.input.symbols } : {}),
     },
-  },
-  {
-    id: 'kind:price_cross',
-    label: 'Price crosses a level',
-    source: 'kind',
-    input: { name: 'Price below a level', kind: 'price_cross', params: { level: 100, direction: 'down' } },
-  },
-  {
-    id: 'kind:drawdown',
-    label: 'Drawdown of 20 % from the 60-session high',
-    source: 'kind',
-    input: { name: 'Drawdown of 20 %', kind: 'drawdown', params: { sessions: 60, thresholdPct: 20 } },
-  },
-  {
-    id: 'kind:basket_move',
-    label: 'Basket falls 5 % in a session',
-    source: 'kind',
-    input: {
-      name: 'Basket falls 5 %',
-      kind: 'basket_move',
-      params: { sessions: 1, thresholdPct: 5, direction: 'down', weighting: 'equal' },
-      symbols: ['NVDA', 'MSFT'],
-    },
-  },
-  {
-    id: 'kind:vol_scaled_move',
-    label: 'Move larger than 4 standard deviations',
-    source: 'kind',
-    input: { name: '4-sigma move', kind: 'vol_scaled_move', params: { lookback: 60, k: 4, direction: 'either' } },
-  },
-  {
-    id: 'kind:volume_spike',
-    label: 'Volume 3x its 20-session average',
-    source: 'kind',
-    input: { name: 'Volume spike 3x', kind: 'volume_spike', params: { sessions: 20, multiple: 3 } },
-  },
-  {
-    id: 'kind:news_match',
-    label: 'News matching keywords',
-    source: 'kind',
-    input: { name: 'News: AI bubble', kind: 'news_match', params: { keywords: ['bubble'], topics: [] } },
-  },
-  {
-    id: 'kind:confirmation',
-    label: 'Price move confirmed by news',
-    source: 'kind',
-    input: {
-      name: 'Fall of 5 % with news',
-      kind: 'confirmation',
-      params: { mode: 'price_news', price: { kind: 'pct_move', params: { thresholdPct: 5, direction: 'down' } } },
-    },
-  },
-];
+  };
+});
 
 export async function listTemplates(rt: Runtime): Promise<RuleTemplate[]> {
   const seeds = await rt.prisma.rule.findMany({ where: { seedId: { not: null } }, include, orderBy: { name: 'asc' } });

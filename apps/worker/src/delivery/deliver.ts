@@ -8,7 +8,14 @@
  * back after a lease, counting the interrupted try as an attempt (at-least-once, same webhook-id).
  */
 import os from 'node:os';
-import { DomainError, PermanentDeliveryError, type Clock, type Logger, TransientDeliveryError } from '@signals/core';
+import {
+  type Clock,
+  DomainError,
+  type Logger,
+  PermanentDeliveryError,
+  storedUnit,
+  TransientDeliveryError,
+} from '@signals/core';
 import { isDatabaseAway, type PrismaClient, signSubscriberToken } from '@signals/db';
 import {
   type AlertView,
@@ -324,7 +331,8 @@ async function loadAlertViews(prisma: PrismaClient, alertIds: string[]): Promise
   const views = new Map<string, AlertView>();
   for (const a of alerts) {
     const details = (a.details ?? {}) as {
-      unit?: AlertView['unit'];
+      unit?: unknown;
+      kind?: unknown;
       headlines?: { title: string; link?: string | null; publishedAt?: string | null }[];
     };
     views.set(a.id, {
@@ -335,7 +343,7 @@ async function loadAlertViews(prisma: PrismaClient, alertIds: string[]): Promise
       severity: a.severity,
       value: a.value,
       threshold: a.threshold,
-      unit: details.unit,
+      unit: storedUnit(details.unit, details.kind),
       windowStart: a.windowStart,
       windowEnd: a.windowEnd,
       firedAt: a.firedAt,

@@ -4,14 +4,7 @@
  * and enqueue the deliveries after the commit. A transaction-scoped advisory lock makes cycles
  * from several workers take turns; the unique dedup key is the second guard.
  */
-import {
-  type AlertCandidate,
-  type Clock,
-  evaluate,
-  isMarketOpen,
-  type Logger,
-  type RuleDefinition,
-} from '@signals/core';
+import { type Clock, evaluate, isMarketOpen, type Logger, lookbackDays } from '@signals/core';
 import {
   activeSilences,
   type BarCache,
@@ -39,15 +32,8 @@ export interface EvaluateDeps {
   barCache?: BarCache;
 }
 
-/** Calendar days of bars the rules can look back on: their longest window, with room for holidays. */
-export function lookbackDays(rules: readonly RuleDefinition[]): number {
-  let sessions = 1;
-  for (const r of rules) {
-    const p = r.params as { sessions?: number; lookback?: number };
-    sessions = Math.max(sessions, p.sessions ?? 1, (p.lookback ?? 0) + 1);
-  }
-  return Math.max(30, Math.ceil(((sessions + 5) * 7) / 5) + 10);
-}
+/** Calendar days of bars the rules look back on: core's {@link lookbackDays}, from each kind's look-back. */
+export { lookbackDays };
 
 export interface CycleResult {
   ran: boolean;
@@ -64,12 +50,6 @@ export interface CycleResult {
 
 /** Transaction-scoped advisory lock: one evaluator at a time across processes ("Sgnl"). */
 export const EVALUATION_LOCK_KEY = 0x5167_6e6c;
-
-function unitOf(c: AlertCandidate): 'fraction' | 'price' | 'ratio' {
-  if (c.details.kind === 'price_cross') return 'price';
-  if (c.details.kind === 'volume_spike' || c.details.kind === 'vol_scaled_move') return 'ratio';
-  return 'fraction';
-}
 
 export async function runEvaluationCycle(d: EvaluateDeps): Promise<CycleResult> {
   const t0 = performance.now();
@@ -144,7 +124,7 @@ export async function runEvaluationCycle(d: EvaluateDeps): Promise<CycleResult> 
             firedAt: new Date(c.firedAt),
             details: {
               ...c.details,
-              unit: unitOf(c),
+              unit: c.unit,
               headlines: c.details.relatedNews.map((n) => ({
                 title: n.title,
                 link: n.link ?? null,

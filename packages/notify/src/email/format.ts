@@ -1,18 +1,11 @@
-import type { ValueUnit } from '../alert-view.ts';
+import { formatValue as formatInUnit, type Unit } from '@signals/core';
 
-/** "-16.97 %" for a fraction, "123.45" for a price, "3.2x" for a ratio. */
-export function formatValue(value: number, unit: ValueUnit = 'fraction'): string {
-  if (!Number.isFinite(value)) return String(value);
-  switch (unit) {
-    case 'fraction': {
-      const pct = value * 100;
-      return `${pct > 0 ? '+' : ''}${pct.toFixed(2)} %`;
-    }
-    case 'price':
-      return value.toFixed(2);
-    case 'ratio':
-      return `${value.toFixed(1)}x`;
-  }
+/**
+ * A value in its unit, as every surface renders it ("-16.9 %", "-10.8 sd", "3.2x", "3 items",
+ * "123.45"): core's one formatting function, with `fraction` as the default for views without a unit.
+ */
+export function formatValue(value: number, unit: Unit = 'fraction'): string {
+  return formatInUnit(value, unit);
 }
 
 /** "2025-01-27 14:30 UTC": emails go to people in many zones; UTC is unambiguous. */

@@ -9,7 +9,8 @@
  */
 import type { AlertPayload, IncidentPayload, WebhookEvent } from './events.ts';
 import { serializeEvent } from './events.ts';
-import { formatTime, formatValue, formatWindow, oneLine } from '../email/format.ts';
+import { formatMeasure } from '@signals/core';
+import { formatTime, formatWindow, oneLine } from '../email/format.ts';
 
 export const WEBHOOK_FORMATS = ['standard', 'slack', 'discord', 'teams'] as const;
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
@@ -52,7 +53,7 @@ function headline(a: AlertPayload): string {
 function facts(a: AlertPayload): [string, string][] {
   const out: [string, string][] = [
     ['Symbol', a.symbol],
-    ['Move', `${formatValue(a.value, a.unit)} (threshold ${formatValue(a.threshold, a.unit)})`],
+    ['Move', formatMeasure(a.value, a.threshold, a.unit ?? 'fraction')],
     ['Rule', oneLine(a.rule.name, 200)],
   ];
   const window = formatWindow(

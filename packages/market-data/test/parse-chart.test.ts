@@ -1,6 +1,13 @@
+import { SchemaDriftError } from '@signals/core';
+import { yahooFixture } from '@signals/testing';
 import { describe, expect, it } from 'vitest';
-import { parseYahooChart, SchemaDriftError } from '../src/index.ts';
-import { loadChart, loadChartBody, MSFT_FILE, NVDA_FILE, TSLA_FILE } from './helpers.ts';
+import { parseYahooChart } from '../src/index.ts';
+
+const NVDA_FILE = 'historical-via-chart-NVDA-split-2021-02-01-to-2022-01-31.csv.json';
+const TSLA_FILE = 'historical-via-chart-dividends-TSLA-no-dividends.json';
+const MSFT_FILE = 'historical-via-chart-MSFT-dividends-2021-02-01-to-2022-01-31.csv.json';
+const loadChartBody = (file: string): unknown => yahooFixture(file).response.bodyJson;
+const loadChart = (file: string) => parseYahooChart(loadChartBody(file));
 
 type ChartBody = {
   chart: {
@@ -89,12 +96,13 @@ describe('parseYahooChart', () => {
     expect(h.bars[5]?.high).toBe(full.bars[6]?.close);
   });
 
-  it('answers without timestamps (recorded malformed fixtures) give no bars instead of crashing', () => {
-    for (const f of ['chart-notimestamp-quotes-length.fake.json', 'chart-notimestamp-weird-quote.fake.json']) {
-      const h = parseYahooChart(loadChartBody(f));
-      expect(h.symbol).toBe('AAPL');
-      expect(h.bars).toEqual([]);
-    }
+  it('answers without timestamps (recorded malformed fixtures) are schema drift naming the field, not a crash', () => {
+    for (const f of ['chart-notimestamp-quotes-length.fake.json', 'chart-notimestamp-weird-quote.fake.json'])
+      expect(() => parseYahooChart(loadChartBody(f))).toThrow(/timestamp/);
+  });
+
+  it('the recorded exchange and its body parse the same', () => {
+    expect(parseYahooChart(yahooFixture(MSFT_FILE)).bars).toEqual(loadChart(MSFT_FILE).bars);
   });
 
   it('a shape it does not know is schema drift', () => {
@@ -102,7 +110,7 @@ describe('parseYahooChart', () => {
     expect(() => parseYahooChart({ chart: { result: null, error: { code: 'Not Found' } } })).toThrow(SchemaDriftError);
     const body = clone(loadChartBody(MSFT_FILE)) as ChartBody;
     body.chart.result[0]?.indicators.quote[0]?.close.pop();
-    expect(() => parseYahooChart(body)).toThrow(/entries for 252 timestamps/);
+    expect(() => parseYahooChart(body)).toThrow(/252 timestamps but 251 closes/);
   });
 
   it('AAPL chart endpoint: one bar on 2020-01-02', () => {

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { formatMeasure, formatThreshold, formatValue, KINDS, RULE_KINDS, storedUnit, UNITS } from '../src/index.ts';
+
+describe('units', () => {
+  it('renders each unit one way', () => {
+    expect(formatValue(-10.8199, 'sd')).toBe('-10.8 sd');
+    expect(formatThreshold(-5, 'sd')).toBe('-5.0 sd');
+    expect(formatValue(-0.1697, 'fraction')).toBe('-16.97 %');
+    expect(formatValue(0.1, 'fraction')).toBe('+10.00 %');
+    expect(formatValue(3.21, 'multiple')).toBe('3.2x');
+    expect(formatValue(1, 'count')).toBe('1 item');
+    expect(formatValue(4, 'count')).toBe('4 items');
+    expect(formatValue(98.5, 'price')).toBe('98.50');
+    expect(formatMeasure(-10.8199, -5, 'sd')).toBe('-10.8 sd (threshold -5.0 sd)');
+    expect(formatMeasure(98.5, 100, 'price')).toBe('98.50 (crossed 100.00)');
+  });
+
+  it('every kind declares a known unit', () => {
+    expect(RULE_KINDS.length).toBe(Object.keys(KINDS).length);
+    for (const k of RULE_KINDS) {
+      const template = KINDS[k].template.input.params;
+      const params = KINDS[k].params.parse(template);
+      // biome-ignore lint/suspicious/noExplicitAny: each kind's own params, just parsed by its schema.
+      expect(UNITS).toContain((KINDS[k] as any).unit(params));
+    }
+  });
+
+  it('reads the units of alerts stored before sd, multiple and count existed', () => {
+    expect(storedUnit('ratio', 'vol_scaled_move')).toBe('sd');
+    expect(storedUnit('ratio', 'volume_spike')).toBe('multiple');
+    expect(storedUnit('ratio', undefined)).toBe('multiple');
+    expect(storedUnit(undefined, 'pct_move')).toBe('fraction');
+    expect(storedUnit('price', 'price_cross')).toBe('price');
+  });
+});
