@@ -493,9 +493,13 @@ describe('admin page in the browser', () => {
 });
 
 describe('public pages in the browser', () => {
-  it('subscribes, confirms through the emailed link, receives an alert and unsubscribes in one click', async () => {
+  it('subscribes, gets no alert while pending, confirms through the emailed link, then gets alerts and unsubscribes in one click', async () => {
     // What the reader will subscribe to: a watchlist with AAPL and an article rule on it.
     const wl = await h.db.prisma.watchlist.create({ data: { slug: 'readers', name: 'Readers list' } });
+    // A confirmed reader of the same list: the witness that an alert's mail has gone out.
+    await h.db.prisma.subscriber.create({
+      data: { email: 'witness@example.org', status: 'confirmed', subscriptions: { create: [{ watchlistId: wl.id }] } },
+    });
     const aapl = await h.db.prisma.instrument.findUniqueOrThrow({ where: { symbol: 'AAPL' } });
     await h.db.prisma.watchlistMember.create({ data: { watchlistId: wl.id, instrumentId: aapl.id } });
     const rule = await h.db.prisma.rule.create({
@@ -535,8 +539,57 @@ describe('public pages in the browser', () => {
       const sub = await h.db.prisma.subscriber.findUniqueOrThrow({ where: { email: 'reader@example.org' } });
       expect(sub).toMatchObject({ status: 'pending', mode: 'immediate' });
 
-      // The worker sends the confirmation email; the reader follows its link.
+      // The worker sends the confirmation email.
       const confirmation = await smtp.waitFor((m) => m.to.includes('reader@example.org'), 15_000);
+      const sink = smtp;
+      const mailTo = (who: string) => sink.messages.filter((m) => m.to.includes(who));
+
+      // An alert on AAPL, written and enqueued as the evaluation cycle does (outbox, then the queue).
+      let seq = 0;
+      const raise = async (title: string) => {
+        const firedAt = new Date();
+        const fired = await createAlertWithDeliveries(
+          h.db.prisma,
+          {
+            dedupKey: `${rule.id}:AAPL:e2e:${seq++}`,
+            ruleId: rule.id,
+            subject: 'AAPL',
+            symbol: 'AAPL',
+            status: 'firing',
+            severity: 'critical',
+            title,
+            value: -0.15,
+            threshold: -0.1,
+            windowStart: new Date(firedAt.getTime() - 86_400_000),
+            windowEnd: firedAt,
+            firedAt,
+            details: { headlines: [] },
+          },
+          { now: firedAt, emailGroupWaitMs: 0 },
+        );
+        await h.queues.enqueueDeliveries(fired.deliveryIds.map((id) => ({ id })));
+        // The fan-out of this alert is over: the witness's copy has arrived and no row of the alert
+        // is still waiting or being sent (so a mail to the reader would have arrived too).
+        await sink.waitFor((m) => m.to.includes('witness@example.org') && m.subject.includes(title), 15_000);
+        await expect
+          .poll(
+            () =>
+              h.db.prisma.delivery.count({
+                where: { alertId: fired.alertId ?? '', status: { in: ['pending', 'sending'] } },
+              }),
+            { timeout: 15_000 },
+          )
+          .toBe(0);
+        return fired;
+      };
+
+      // A real alert while the address is still pending: the witness gets it, the reader does not.
+      const early = await raise('AAPL fell 11.0% in one session');
+      expect(early.deliveryIds).toHaveLength(1);
+      expect(mailTo('reader@example.org').map((m) => m.subject)).toEqual([confirmation.subject]);
+      expect(await h.db.prisma.delivery.count({ where: { subscriberId: sub.id, alertId: early.alertId } })).toBe(0);
+
+      // The reader follows the confirmation link.
       const link = /https?:\/\/\S+\/confirm\?token=[A-Za-z0-9_%-]+/.exec(confirmation.text)?.[0];
       expect(link?.startsWith(`${base}/confirm?token=`)).toBe(true);
       await p.goto(link as string);
@@ -546,37 +599,18 @@ describe('public pages in the browser', () => {
       await expect(p.getByTestId('confirmed').textContent()).resolves.toMatch(/confirmed/);
       expect((await h.db.prisma.subscriber.findUniqueOrThrow({ where: { id: sub.id } })).status).toBe('confirmed');
 
-      // An alert on AAPL, written and enqueued as the evaluation cycle does (outbox, then the queue).
-      const firedAt = new Date();
-      const fired = await createAlertWithDeliveries(
-        h.db.prisma,
-        {
-          dedupKey: `${rule.id}:AAPL:e2e`,
-          ruleId: rule.id,
-          subject: 'AAPL',
-          symbol: 'AAPL',
-          status: 'firing',
-          severity: 'critical',
-          title: 'AAPL fell 15.0% in one session',
-          value: -0.15,
-          threshold: -0.1,
-          windowStart: new Date(firedAt.getTime() - 86_400_000),
-          windowEnd: firedAt,
-          firedAt,
-          details: { headlines: [] },
-        },
-        { now: firedAt, emailGroupWaitMs: 0 },
-      );
-      await h.queues.enqueueDeliveries(fired.deliveryIds.map((id) => ({ id })));
+      // Confirmed: the next alert reaches the reader (and the earlier one never does).
+      const fired = await raise('AAPL fell 15.0% in one session');
+      expect(fired.deliveryIds).toHaveLength(2);
       const alertMail = await smtp.waitFor(
-        (m) => m.to.includes('reader@example.org') && m.subject.includes('AAPL'),
+        (m) => m.to.includes('reader@example.org') && m.subject.includes('AAPL fell 15.0%'),
         15_000,
       );
       expect(alertMail.text).toContain('Capex shock: 10 % down in one session');
       expect(alertMail.text).toContain(`${base}/admin/alerts/${fired.alertId}`);
       expect(alertMail.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
-      // No alert email went anywhere before the address was confirmed: one confirmation, one alert.
-      expect(smtp.messages.filter((m) => m.to.includes('reader@example.org'))).toHaveLength(2);
+      // The reader's mail: the confirmation and the alert raised after confirming, nothing else.
+      expect(mailTo('reader@example.org').map((m) => m.subject)).toEqual([confirmation.subject, alertMail.subject]);
 
       // One click from the alert email: its visible link opens a page with one button.
       const unsubscribe = /https?:\/\/\S+\/unsubscribe\?token=[A-Za-z0-9_%.-]+/.exec(alertMail.text)?.[0];
