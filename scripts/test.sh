@@ -14,4 +14,9 @@ if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
 fi
 "${PNPM[@]}" exec turbo run typecheck --output-logs=errors-only
 "${PNPM[@]}" exec biome check .
-exec "${PNPM[@]}" exec vitest run
+# Shuffled (files and the tests in each file), so a test that leans on another's rows fails here
+# rather than on the day the order changes. The seed is printed (vitest prints it too, as
+# 'Running tests with seed "N"'); TEST_SEED=N replays that order. Extra arguments go to vitest.
+SEED="${TEST_SEED:-$(( (RANDOM << 15) | RANDOM ))}"
+echo "tests shuffled with seed $SEED; replay: TEST_SEED=$SEED npm test, or one file: pnpm exec vitest run <file> --sequence.shuffle --sequence.seed=$SEED"
+exec "${PNPM[@]}" exec vitest run --sequence.shuffle --sequence.seed="$SEED" "$@"

@@ -43,8 +43,18 @@ beforeAll(async () => {
       '--disable-sync',
     ],
   });
+  // The admin tests share one logged-in page; each starts by opening the page it needs, so they
+  // run in any order or alone (the keyboard login test uses a fresh context of its own).
   ctx = await browser.newContext();
   page = await ctx.newPage();
+  await page.goto(`${base}/admin/login`);
+  await page.locator('#f-email').fill(ADMIN_EMAIL);
+  await page.locator('#f-password').fill(ADMIN_PASSWORD);
+  await Promise.all([
+    page.waitForURL((u) => !u.pathname.startsWith('/admin/login')),
+    page.getByRole('button', { name: 'Log in' }).click(),
+  ]);
+  expect((await ctx.cookies()).some((c) => c.name === 'signals_session')).toBe(true);
   // A year of AAPL bars with one 15 % fall, for the backtest preview and the alert chart.
   const inst = await h.db.prisma.instrument.upsert({
     where: { symbol: 'AAPL' },
@@ -159,6 +169,9 @@ async function checkPage(p: Page) {
 
 describe('admin page in the browser', () => {
   it('logs in with the keyboard alone', async () => {
+    const fresh = await browser.newContext();
+    const page = await fresh.newPage();
+    const ctx = fresh;
     await page.goto(`${base}/admin/watchlists`);
     expect(page.url()).toContain('/admin/login');
     await checkPage(page);
@@ -182,9 +195,11 @@ describe('admin page in the browser', () => {
     expect(session?.sameSite).toBe('Lax');
     // The login form's CSRF cookie is spent at login.
     expect(cookies.find((c) => c.name === 'signals_login_csrf')).toBeUndefined();
+    await fresh.close();
   });
 
   it('creates a watchlist and adds a symbol checked against the (local) Yahoo source', async () => {
+    await page.goto(`${base}/admin/watchlists`);
     await page.getByLabel('Name').fill('Browser list');
     await Promise.all([
       page.waitForURL(/\/admin\/watchlists\/[^/?]+\?done=created/),
@@ -219,6 +234,8 @@ describe('admin page in the browser', () => {
     await expect(page.getByRole('textbox', { name: 'Sessions', exact: true }).inputValue()).resolves.toBe('1');
     await expect(page.getByRole('combobox', { name: 'Direction', exact: true }).inputValue()).resolves.toBe('down');
     await page.getByLabel('Symbols', { exact: true }).fill('AAPL');
+    // Other tests make rules too (in any order): this test's rule is the one that is new.
+    const before = new Set((await h.db.prisma.rule.findMany({ select: { id: true } })).map((r) => r.id));
 
     // A decimal comma is refused with a message under the field (not guessed at).
     await threshold.fill('1,5');
@@ -247,7 +264,7 @@ describe('admin page in the browser', () => {
       page.waitForURL(/\/admin\/rules\/[^/?]+\?done=saved/),
       page.getByRole('button', { name: 'Save rule' }).click(),
     ]);
-    const rules = await h.db.prisma.rule.findMany();
+    const rules = (await h.db.prisma.rule.findMany()).filter((r) => !before.has(r.id));
     expect(rules).toHaveLength(1);
     expect(rules[0]).toMatchObject({
       kind: 'pct_move',
@@ -356,7 +373,10 @@ describe('admin page in the browser', () => {
       'webhook-signature': String(got?.signature),
     }) as { type: string };
     expect(event.type).toBe('endpoint.test');
-    const attempts = await h.db.prisma.deliveryAttempt.findMany({ include: { delivery: true } });
+    const attempts = await h.db.prisma.deliveryAttempt.findMany({
+      where: { delivery: { endpoint: { url: `${receiver.url}/hooks/signals` } } },
+      include: { delivery: true },
+    });
     expect(attempts).toHaveLength(1);
     expect(attempts[0]).toMatchObject({ outcome: 'ok', statusCode: 202, response: 'accepted by the test receiver' });
     expect(attempts[0]?.delivery.status).toBe('succeeded');
@@ -381,7 +401,9 @@ describe('admin page in the browser', () => {
 
   it('shows an alert with its chart (lightweight-charts served locally) and headlines', async () => {
     const inst = await h.db.prisma.instrument.findUniqueOrThrow({ where: { symbol: 'AAPL' } });
-    const rule = await h.db.prisma.rule.findFirstOrThrow();
+    const rule = await h.db.prisma.rule.create({
+      data: { name: 'Chart rule', kind: 'pct_move', params: { sessions: 1, thresholdPct: 10, direction: 'down' } },
+    });
     const bar = await h.db.prisma.priceBar.findFirstOrThrow({
       where: { instrumentId: inst.id },
       orderBy: { date: 'desc' },
@@ -442,7 +464,7 @@ describe('admin page in the browser', () => {
     const row = page.getByRole('row').filter({ hasText: 'Apple event <today>' });
     await expect(row.getByText('active').count()).resolves.toBe(1);
     await expect(row.textContent()).resolves.toContain(ADMIN_EMAIL);
-    const silence = await h.db.prisma.silence.findFirstOrThrow({ where: { subject: 'AAPL' } });
+    const silence = await h.db.prisma.silence.findFirstOrThrow({ where: { comment: 'Apple event <today>' } });
     expect(silence.ruleId).toBe(rule.id);
     expect(silence.endsAt.getTime() - silence.startsAt.getTime()).toBe(86_400_000);
     await checkPage(page);
@@ -493,9 +515,13 @@ describe('admin page in the browser', () => {
 });
 
 describe('public pages in the browser', () => {
-  it('subscribes, confirms through the emailed link, receives an alert and unsubscribes in one click', async () => {
+  it('subscribes, gets no alert while pending, confirms through the emailed link, then gets alerts and unsubscribes in one click', async () => {
     // What the reader will subscribe to: a watchlist with AAPL and an article rule on it.
     const wl = await h.db.prisma.watchlist.create({ data: { slug: 'readers', name: 'Readers list' } });
+    // A confirmed reader of the same list: the witness that an alert's mail has gone out.
+    const witness = await h.db.prisma.subscriber.create({
+      data: { email: 'witness@example.org', status: 'confirmed', subscriptions: { create: [{ watchlistId: wl.id }] } },
+    });
     const aapl = await h.db.prisma.instrument.findUniqueOrThrow({ where: { symbol: 'AAPL' } });
     await h.db.prisma.watchlistMember.create({ data: { watchlistId: wl.id, instrumentId: aapl.id } });
     const rule = await h.db.prisma.rule.create({
@@ -535,8 +561,62 @@ describe('public pages in the browser', () => {
       const sub = await h.db.prisma.subscriber.findUniqueOrThrow({ where: { email: 'reader@example.org' } });
       expect(sub).toMatchObject({ status: 'pending', mode: 'immediate' });
 
-      // The worker sends the confirmation email; the reader follows its link.
+      // The worker sends the confirmation email.
       const confirmation = await smtp.waitFor((m) => m.to.includes('reader@example.org'), 15_000);
+      const sink = smtp;
+      const mailTo = (who: string) => sink.messages.filter((m) => m.to.includes(who));
+
+      /** The subscribers an alert's email deliveries go to (webhook endpoints other tests added aside). */
+      const emailsOf = async (alertId: string | null) =>
+        (await h.db.prisma.delivery.findMany({ where: { alertId: alertId ?? '', channel: 'email' } }))
+          .map((d) => d.subscriberId)
+          .sort();
+      // An alert on AAPL, written and enqueued as the evaluation cycle does (outbox, then the queue).
+      let seq = 0;
+      const raise = async (title: string) => {
+        const firedAt = new Date();
+        const fired = await createAlertWithDeliveries(
+          h.db.prisma,
+          {
+            dedupKey: `${rule.id}:AAPL:e2e:${seq++}`,
+            ruleId: rule.id,
+            subject: 'AAPL',
+            symbol: 'AAPL',
+            status: 'firing',
+            severity: 'critical',
+            title,
+            value: -0.15,
+            threshold: -0.1,
+            windowStart: new Date(firedAt.getTime() - 86_400_000),
+            windowEnd: firedAt,
+            firedAt,
+            details: { headlines: [] },
+          },
+          { now: firedAt, emailGroupWaitMs: 0 },
+        );
+        await h.queues.enqueueDeliveries(fired.deliveryIds.map((id) => ({ id })));
+        // The fan-out of this alert is over: the witness's copy has arrived and no row of the alert
+        // is still waiting or being sent (so a mail to the reader would have arrived too).
+        await sink.waitFor((m) => m.to.includes('witness@example.org') && m.subject.includes(title), 15_000);
+        await expect
+          .poll(
+            () =>
+              h.db.prisma.delivery.count({
+                where: { alertId: fired.alertId ?? '', channel: 'email', status: { in: ['pending', 'sending'] } },
+              }),
+            { timeout: 15_000 },
+          )
+          .toBe(0);
+        return fired;
+      };
+
+      // A real alert while the address is still pending: the witness gets it, the reader does not.
+      const early = await raise('AAPL fell 11.0% in one session');
+      expect(await emailsOf(early.alertId)).toEqual([witness.id]);
+      expect(mailTo('reader@example.org').map((m) => m.subject)).toEqual([confirmation.subject]);
+      expect(await h.db.prisma.delivery.count({ where: { subscriberId: sub.id, alertId: early.alertId } })).toBe(0);
+
+      // The reader follows the confirmation link.
       const link = /https?:\/\/\S+\/confirm\?token=[A-Za-z0-9_%-]+/.exec(confirmation.text)?.[0];
       expect(link?.startsWith(`${base}/confirm?token=`)).toBe(true);
       await p.goto(link as string);
@@ -546,37 +626,18 @@ describe('public pages in the browser', () => {
       await expect(p.getByTestId('confirmed').textContent()).resolves.toMatch(/confirmed/);
       expect((await h.db.prisma.subscriber.findUniqueOrThrow({ where: { id: sub.id } })).status).toBe('confirmed');
 
-      // An alert on AAPL, written and enqueued as the evaluation cycle does (outbox, then the queue).
-      const firedAt = new Date();
-      const fired = await createAlertWithDeliveries(
-        h.db.prisma,
-        {
-          dedupKey: `${rule.id}:AAPL:e2e`,
-          ruleId: rule.id,
-          subject: 'AAPL',
-          symbol: 'AAPL',
-          status: 'firing',
-          severity: 'critical',
-          title: 'AAPL fell 15.0% in one session',
-          value: -0.15,
-          threshold: -0.1,
-          windowStart: new Date(firedAt.getTime() - 86_400_000),
-          windowEnd: firedAt,
-          firedAt,
-          details: { headlines: [] },
-        },
-        { now: firedAt, emailGroupWaitMs: 0 },
-      );
-      await h.queues.enqueueDeliveries(fired.deliveryIds.map((id) => ({ id })));
+      // Confirmed: the next alert reaches the reader (and the earlier one never does).
+      const fired = await raise('AAPL fell 15.0% in one session');
+      expect(await emailsOf(fired.alertId)).toEqual([witness.id, sub.id].sort());
       const alertMail = await smtp.waitFor(
-        (m) => m.to.includes('reader@example.org') && m.subject.includes('AAPL'),
+        (m) => m.to.includes('reader@example.org') && m.subject.includes('AAPL fell 15.0%'),
         15_000,
       );
       expect(alertMail.text).toContain('Capex shock: 10 % down in one session');
       expect(alertMail.text).toContain(`${base}/admin/alerts/${fired.alertId}`);
       expect(alertMail.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
-      // No alert email went anywhere before the address was confirmed: one confirmation, one alert.
-      expect(smtp.messages.filter((m) => m.to.includes('reader@example.org'))).toHaveLength(2);
+      // The reader's mail: the confirmation and the alert raised after confirming, nothing else.
+      expect(mailTo('reader@example.org').map((m) => m.subject)).toEqual([confirmation.subject, alertMail.subject]);
 
       // One click from the alert email: its visible link opens a page with one button.
       const unsubscribe = /https?:\/\/\S+\/unsubscribe\?token=[A-Za-z0-9_%.-]+/.exec(alertMail.text)?.[0];
