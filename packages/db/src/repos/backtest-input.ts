@@ -12,7 +12,7 @@
  */
 import { type History, lookbackDays, type NewsItem, type RuleDefinition, ruleNeedsNews } from '@signals/core';
 import type { PrismaClient } from '../generated/client.ts';
-import { loadBars } from './signals.ts';
+import { loadBars, titleSymbols } from './signals.ts';
 
 /** The most news items one backtest replays (oldest first). */
 export const BACKTEST_NEWS_TAKE = 20_000;
@@ -101,6 +101,7 @@ export async function loadNewsByPublication(
       // Replayed, an item is known from its publication (a feed added later still counts for its day).
       firstSeenAt: published.getTime() < n.firstSeenAt.getTime() ? published : n.firstSeenAt,
       symbols: n.instruments.map((t) => t.instrument.symbol),
+      titleSymbols: titleSymbols(n.title, n.instruments),
       topics: n.topics,
     };
     if (n.guid) item.guid = n.guid;
