@@ -47,15 +47,16 @@ rules (at least one):
   --all-seeds           every default rule
   --list-seeds          list the default rules and exit
 
-history (default: the PriceBar rows in the database named by DATABASE_URL, and the stored news
-items when a rule needs news, so news and news+price rules fire as they would have):
+history (default: the PriceBar rows in the database named by DATABASE_URL, warmed up by the
+rules' longest look-back, and the stored news of those symbols timed by publication, so news and
+news+price rules fire as they would have; the same loader as POST /api/backtest and the preview):
   --history <file>      a recorded Yahoo /v8/finance/chart answer: the chart body, or a recorded
                         exchange {request, response: {bodyJson}}; one symbol per file; repeatable
                         (prices only: news rules cannot fire)
   --symbols <A,B,...>   symbols to replay (default: the rules' symbols; every symbol with stored
                         bars when a price rule has no symbols); with --history, keeps only these
-  --from YYYY-MM-DD     first session to report (earlier bars only warm up the rule windows)
-  --to YYYY-MM-DD       last session to replay
+  --from YYYY-MM-DD     first session to report, inclusive (earlier bars only warm up the windows)
+  --to YYYY-MM-DD       last session to replay, inclusive
 
 output:
   (default)             a table of alerts (date, rule, symbol, value, threshold) and a summary
@@ -77,11 +78,6 @@ examples:
 `;
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
-/** Bars loaded before --from from the database, so the longest rule windows (520 sessions) are warm. */
-const WARMUP_DAYS = 800;
-/** At most this many stored news items are replayed (oldest first). */
-const NEWS_LIMIT = 50_000;
-
 interface Options {
   rules: string[];
   allSeeds: boolean;
@@ -350,7 +346,7 @@ function shortMessage(err: unknown): string {
 async function loadFromDatabase(
   symbols: string[] | undefined,
   opts: { from?: string | undefined; to?: string | undefined },
-  withNews: boolean,
+  rules: readonly RuleDefinition[],
   warn: (s: string) => void,
 ): Promise<{ histories: History[]; news: NewsItem[] }> {
   const { loadEnvOrExit, redactUrl } = await import('@signals/config');
@@ -365,7 +361,7 @@ async function loadFromDatabase(
       `cannot reach PostgreSQL at ${host}:${port} (DATABASE_URL): start it, or replay recorded history with --history <file>`,
     );
   }
-  const { createPrisma, loadBars, loadNews } = await import('@signals/db');
+  const { createPrisma, inclusiveRange, loadBacktestInput, BACKTEST_NEWS_TAKE } = await import('@signals/db');
   const prisma = createPrisma({ databaseUrl: env.DATABASE_URL, poolSize: 2 });
   try {
     const instruments = await prisma.instrument.findMany({
@@ -373,17 +369,18 @@ async function loadFromDatabase(
       select: { id: true, symbol: true },
       orderBy: { symbol: 'asc' },
     });
-    const bars = await loadBars(
-      prisma,
-      instruments.map((i) => i.symbol),
-      {
-        from: opts.from ? new Date(Date.parse(`${opts.from}T00:00:00Z`) - WARMUP_DAYS * 86_400_000) : undefined,
-        to: opts.to ? new Date(`${opts.to}T00:00:00Z`) : undefined,
-      },
-    );
+    // The same loader as POST /api/backtest and the rule preview: warm-up from the rules' look-back,
+    // news by publication time, inclusive dates.
+    const input = await loadBacktestInput(prisma, {
+      rules,
+      symbols: instruments.map((i) => i.symbol),
+      ...inclusiveRange(opts.from, opts.to),
+    });
+    const histories = input.histories.filter((h) => h.bars.length > 0);
     const wanted = symbols ?? instruments.map((i) => i.symbol);
-    const missing = wanted.filter((s) => !bars.has(s));
-    if (!bars.size) {
+    const have = new Set(histories.map((h) => h.symbol));
+    const missing = wanted.filter((s) => !have.has(s));
+    if (!histories.length) {
       throw new UsageError(
         symbols
           ? `no price bars stored for ${symbols.join(', ')}${opts.to ? ` up to ${opts.to}` : ''} in ${where} (the worker stores them; or use --history <file>)`
@@ -391,17 +388,8 @@ async function loadFromDatabase(
       );
     }
     if (missing.length) warn(`note: no price bars stored for ${missing.join(', ')}`);
-    // Stored bars are split-adjusted when written, so no splits are needed here.
-    const histories = [...bars].map(([symbol, list]) => ({ symbol, bars: list, splits: [] }));
-    const news = withNews
-      ? await loadNews(prisma, {
-          since: opts.from ? new Date(Date.parse(`${opts.from}T00:00:00Z`) - 7 * 86_400_000) : new Date(0),
-          ...(opts.to ? { until: new Date(Date.parse(`${opts.to}T00:00:00Z`) + 86_400_000) } : {}),
-          take: NEWS_LIMIT,
-        })
-      : [];
-    if (news.length === NEWS_LIMIT) warn(`note: only the first ${NEWS_LIMIT} stored news items are replayed`);
-    return { histories, news };
+    if (input.newsCapped) warn(`note: only the first ${BACKTEST_NEWS_TAKE} stored news items are replayed`);
+    return { histories, news: input.news };
   } catch (err) {
     if (err instanceof UsageError || err instanceof RunError) throw err;
     const msg = shortMessage(err);
@@ -499,7 +487,7 @@ async function run(args: string[]): Promise<number> {
   const fromFiles = opts.histories.length > 0;
   const { histories, news } = fromFiles
     ? { histories: loadHistoryFiles(opts.histories, opts.symbols, warn), news: [] as NewsItem[] }
-    : await loadFromDatabase(opts.symbols ?? ruleSymbols(rules), opts, rules.some(ruleNeedsNews), warn);
+    : await loadFromDatabase(opts.symbols ?? ruleSymbols(rules), opts, rules, warn);
 
   const have = new Set(histories.map((h) => h.symbol));
   const newsOnly: string[] = [];

@@ -432,7 +432,11 @@ describe('admin page in the browser', () => {
         title: 'AAPL fell 15 %',
         value: -0.15,
         threshold: -0.1,
-        details: {},
+        // The headlines the engine chose and the worker stored with the alert ("why it moved").
+        details: {
+          unit: 'fraction',
+          headlines: [{ title: item.title, link: null, publishedAt: bar.sourceAt.toISOString() }],
+        },
         firedAt: bar.sourceAt,
       },
     });

@@ -6,7 +6,7 @@
 import { sessionCloseMs } from './calendar.ts';
 import { FixedClock, type History, type NewsItem } from './domain.ts';
 import { ValidationError } from './errors.ts';
-import { evaluate, type RuleStateSnapshot } from './engine.ts';
+import { alertHeadlines, evaluate, type RuleStateSnapshot } from './engine.ts';
 import { type RuleDefinition, type RuleKind, rulePerSymbol } from './rules.ts';
 import { createSeries, type SymbolSeries } from './series.ts';
 import type { Unit } from './units.ts';
@@ -34,6 +34,8 @@ export interface BacktestAlert {
   threshold: number;
   /** Unit of value and threshold (the rule kind's). */
   unit: Unit;
+  /** The alert's headlines ("why it moved"), best first, as a live alert stores them. */
+  headlines: { title: string; link: string | null; publishedAt: string | null }[];
   status: 'firing' | 'resolved';
   dedupKey: string;
   title: string;
@@ -148,6 +150,7 @@ export function backtest(
         value: a.value,
         threshold: a.threshold,
         unit: a.unit,
+        headlines: alertHeadlines(a.details.relatedNews),
         status: a.status,
         dedupKey: a.dedupKey,
         title: a.title,

@@ -121,6 +121,8 @@ export interface NewsItem extends NewsItemInput {
   firstSeenAt: Date;
   /** Instrument symbols the item mentions. */
   symbols: string[];
+  /** Of those, the ones named in the title (their ticker or alias matched there): ranks headlines. */
+  titleSymbols?: string[];
   /** Topic keywords (capex, selloff, short, bubble, earnings, ...). */
   topics: string[];
 }

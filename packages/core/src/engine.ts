@@ -26,6 +26,7 @@
  */
 import { sessionCloseMs, sessionOpenMs } from './calendar.ts';
 import type { Clock, NewsItem, Severity } from './domain.ts';
+import { publishedMs, rankHeadlines, selectHeadlines } from './headlines.ts';
 import { measureBasket } from './kinds/basket-move.ts';
 import { matchesNews } from './kinds/news-match.ts';
 import {
@@ -403,6 +404,16 @@ function inactiveState(c: Compiled, subject: string): RuleStateSnapshot {
 // Alerts
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The headlines an alert stores and every surface renders (details.headlines): title, link and
+ * publication time of its related news, in their order.
+ */
+export function alertHeadlines(
+  related: readonly RelatedNews[],
+): { title: string; link: string | null; publishedAt: string | null }[] {
+  return related.map((n) => ({ title: n.title, link: n.link ?? null, publishedAt: n.publishedAt ?? null }));
+}
+
 function toRelated(n: NewsItem): RelatedNews {
   const r: RelatedNews = {
     id: n.id,
@@ -416,11 +427,9 @@ function toRelated(n: NewsItem): RelatedNews {
   return r;
 }
 
-function newsTime(n: NewsItem): number {
-  return (n.publishedAt ?? n.firstSeenAt).getTime();
-}
+const newsTime = publishedMs;
 
-/** News mentioning one of `symbols` with a time in [from, to], oldest first (max 10). */
+/** News mentioning one of `symbols` with a time in [from, to] (a confirmation's evidence; ranked when the alert is built). */
 function relatedNews(
   ctx: Ctx,
   symbols: readonly string[],
@@ -442,13 +451,9 @@ function relatedNews(
     if (!mentions) continue;
     if (filter && !matchesNews(filter, n)) continue;
     out.push(n);
-    if (out.length >= 10) break;
   }
   return out;
 }
-
-const DEFAULT_NEWS_BEFORE_MS = 120 * 60_000;
-const DEFAULT_NEWS_AFTER_MS = 15 * 60_000;
 
 interface PriceAlertInfo {
   symbol?: string;
@@ -476,9 +481,11 @@ function emitPriceAlert(
   const sig = info.sig;
   const o = info.obs;
   const end = info.endMs;
-  const news =
-    info.news ??
-    relatedNews(ctx, info.symbols, ctx.now - DEFAULT_NEWS_BEFORE_MS, ctx.now + DEFAULT_NEWS_AFTER_MS, null);
+  // Resolved notices span the whole event: from its first session to now.
+  const windowStartMs = sessionOpenMs(status === 'firing' || !DATE.test(eventStart) ? sig.windowStart : eventStart);
+  const news = info.news
+    ? rankHeadlines(info.news, info.symbols, c.confirmNews?.filter?.topics)
+    : selectHeadlines(ctx.news, { symbols: info.symbols, windowStartMs, alertMs: ctx.now });
   const prices: AlertDetails['prices'] = { windowStart: sig.windowStart };
   if (Number.isFinite(sig.ref)) prices.reference = sig.ref;
   if (o) {
@@ -513,10 +520,7 @@ function emitPriceAlert(
     value: sig.value,
     threshold: sig.threshold,
     unit: c.unit,
-    // Resolved notices span the whole event: from its first session to now.
-    windowStart: new Date(
-      sessionOpenMs(status === 'firing' || !DATE.test(eventStart) ? sig.windowStart : eventStart),
-    ).toISOString(),
+    windowStart: new Date(windowStartMs).toISOString(),
     windowEnd: new Date(end).toISOString(),
     firedAt: nowIso(ctx),
     eventStart,
@@ -942,7 +946,7 @@ function emitNewsAlert(
       kind: c.kind,
       severity: c.severity,
       prices,
-      relatedNews: items.slice(0, 10),
+      relatedNews: [...items],
     },
   };
   if (symbol !== undefined) a.symbol = symbol;
@@ -963,7 +967,8 @@ function newsMatchStep(
   const first = items[0] as NewsItem;
   const eventStart = `n-${first.id}`;
   const k = dedupKey(c.id, subject, eventStart);
-  emitNewsAlert(ctx, c, subject, k, eventStart, items.slice(0, 10).map(toRelated), newsTime(first), null);
+  const ranked = rankHeadlines(items, subject === NEWS_SUBJECT ? [] : [subject], c.news?.topics);
+  emitNewsAlert(ctx, c, subject, k, eventStart, ranked.map(toRelated), newsTime(first), null);
   const iso = nowIso(ctx);
   setState(ctx, key, {
     ...base,

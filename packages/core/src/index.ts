@@ -35,6 +35,7 @@ export {
   type AlertCandidate,
   type AlertDetails,
   type AlertPhase,
+  alertHeadlines,
   BASKET_SUBJECT,
   dedupKey,
   evaluate,
@@ -49,4 +50,5 @@ export {
   stateKey,
 } from './engine.ts';
 export * from './backtest.ts';
+export * from './headlines.ts';
 export * from './loops.ts';

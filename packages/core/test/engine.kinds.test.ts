@@ -180,7 +180,8 @@ describe('news_match', () => {
     const h = new Harness([shortRule]);
     const out = h.run(at, [], items);
     expect(out.alerts.map((a) => a.dedupKey)).toEqual(['shorts:NVDA:n-n1', 'shorts:PLTR:n-n2']);
-    expect(out.alerts[1]?.details.relatedNews.map((n) => n.id)).toEqual(['n2', 'n6']);
+    // Headlines best first: n6 carries the rule's topic, n2 only its keyword.
+    expect(out.alerts[1]?.details.relatedNews.map((n) => n.id)).toEqual(['n6', 'n2']);
     expect(out.alerts[0]?.symbol).toBe('NVDA');
   });
 

@@ -141,14 +141,14 @@ ${
 <p id="chart-desc" class="muted">Daily candles of ${a.subject} from ${a.bars[0]?.time} to ${a.bars[a.bars.length - 1]?.time}; the arrow marks ${a.firedAt.slice(0, 10)}, when the rule fired.</p>`
     : html`<p class="muted">No stored price history around this alert.</p>`
 }
-<h2>Headlines around the event</h2>
+<h2>Why it moved</h2>
 ${
   a.headlines.length
-    ? html`<ul>${a.headlines.map(
+    ? html`<ol>${a.headlines.map(
         (h) =>
-          html`<li>${h.link && /^https?:\/\//i.test(h.link) ? html`<a href="${h.link}" rel="noopener noreferrer">${h.title}</a>` : h.title} <span class="muted">${h.feed}, ${fmtTime(h.publishedAt)}</span></li>`,
-      )}</ul>`
-    : html`<p class="muted">No headlines tagged with ${a.subject} in the days around the event.</p>`
+          html`<li>${h.link && /^https?:\/\//i.test(h.link) ? html`<a href="${h.link}" rel="noopener noreferrer">${h.title}</a>` : h.title}${h.publishedAt ? html` <span class="muted">${fmtTime(h.publishedAt)}</span>` : ''}</li>`,
+      )}</ol>`
+    : html`<p class="muted">No headline naming ${a.subject} was published in the alert's window.</p>`
 }
 <h2>Deliveries</h2>
 ${deliveryTable(a.deliveries, csrf)}`,

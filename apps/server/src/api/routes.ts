@@ -3,14 +3,13 @@
  * by the same zod schemas the OpenAPI 3.1 document (/api/openapi.json) is generated from.
  */
 import { OpenAPIHono, type RouteConfig, createRoute, z } from '@hono/zod-openapi';
-import { type DailyBar, type History, NotFoundError, ValidationError, symbolSchema } from '@signals/core';
 import type { AppEnv, Runtime } from '../context.ts';
 import { cleanJsonBody, limitBody, text } from '../input.ts';
 import { fieldErrors, validationProblem } from '../problem.ts';
 import { apiAuth } from '../security/auth.ts';
 import { alertDeliveries, alertFilterSchema, getAlert, listAlerts } from '../services/alerts.ts';
 import { apiKeyCreateSchema, createApiKey, listApiKeys, revokeApiKey } from '../services/apikeys.ts';
-import { ruleSymbols } from '../services/backtest.ts';
+import { backtestRequest, backtestRequestSchema } from '../services/backtest-request.ts';
 import {
   createEndpoint,
   deleteEndpoint,
@@ -35,7 +34,6 @@ import {
   updateFeed,
 } from '../services/feeds.ts';
 import {
-  YEAR_MS,
   countRules,
   createRule,
   deleteRule,
@@ -45,8 +43,6 @@ import {
   previewRule,
   ruleInputSchema,
   ruleUpdateSchema,
-  toDefinition,
-  inputOf,
   updateRule,
 } from '../services/rules.ts';
 import { cursorFields, newestFirstPage, paged, pagingFields, pagingSchema } from '../services/paging.ts';
@@ -123,40 +119,6 @@ const cursorPage = <T extends z.ZodType>(item: T) =>
       .nullable()
       .openapi({ description: 'give as `cursor` for the next page (older items); null on the last page' }),
   });
-
-const dateString = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date (YYYY-MM-DD)')
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'not a valid date');
-
-const barSchema = z.strictObject({
-  date: dateString,
-  open: z.number().positive().finite().optional(),
-  high: z.number().positive().finite().optional(),
-  low: z.number().positive().finite().optional(),
-  close: z.number().positive().finite(),
-  volume: z.number().min(0).finite().optional(),
-});
-
-export const backtestRequestSchema = z
-  .strictObject({
-    ruleIds: z
-      .array(text({ min: 1, max: 64 }))
-      .max(50)
-      .optional(),
-    rules: z.array(ruleInputSchema).max(20).optional(),
-    symbols: z
-      .array(text({ min: 1, max: 24 }))
-      .max(200)
-      .optional(),
-    from: dateString.optional(),
-    to: dateString.optional(),
-    bars: z
-      .record(text({ min: 1, max: 24 }), z.array(barSchema).max(5000))
-      .optional()
-      .openapi({ description: 'Daily bars per symbol to run over instead of the stored history' }),
-  })
-  .openapi('BacktestRequest');
 
 export function createApi(rt: Runtime) {
   const api = new OpenAPIHono<AppEnv>({
@@ -909,103 +871,3 @@ export function createApi(rt: Runtime) {
 
   return api;
 }
-
-/** POST /api/backtest: stored rules by id and/or drafts, over stored bars or the posted ones. */
-async function backtestRequest(rt: Runtime, req: z.infer<typeof backtestRequestSchema>) {
-  if (!req.ruleIds?.length && !req.rules?.length) {
-    throw new ValidationError('No rules', [{ path: 'rules', message: 'give ruleIds or rules (at least one)' }]);
-  }
-  const rules: { def: ReturnType<typeof toDefinition>; name: string; watchlistId: string | null }[] = [];
-  for (const [i, id] of (req.ruleIds ?? []).entries()) {
-    const r = await getRule(rt, id).catch((err) => {
-      if (err instanceof NotFoundError) {
-        throw new ValidationError('Unknown rule', [{ path: `ruleIds.${i}`, message: 'no such rule' }]);
-      }
-      throw err;
-    });
-    rules.push({ def: toDefinition(inputOf(r), r.id), name: r.name, watchlistId: r.watchlistId });
-  }
-  for (const [i, input] of (req.rules ?? []).entries()) {
-    try {
-      rules.push({
-        def: toDefinition(input, `draft-${i + 1}`),
-        name: input.name,
-        watchlistId: input.watchlistId ?? null,
-      });
-    } catch (err) {
-      if (err instanceof ValidationError) {
-        throw new ValidationError(
-          err.message,
-          err.issues.map((x) => ({ ...x, path: `rules.${i}${x.path ? `.${x.path}` : ''}` })),
-        );
-      }
-      throw err;
-    }
-  }
-  const to = req.to ? new Date(`${req.to}T23:59:59.999Z`) : rt.clock.now();
-  const from = req.from ? new Date(`${req.from}T00:00:00Z`) : new Date(to.getTime() - YEAR_MS);
-  if (from.getTime() > to.getTime())
-    throw new ValidationError('Bad range', [{ path: 'from', message: 'must not be after to' }]);
-
-  let histories: History[] | undefined;
-  const symbols = new Set<string>();
-  if (req.bars) {
-    histories = Object.entries(req.bars).map(([raw, bars]) => {
-      const sym = symbolSchema.safeParse(raw);
-      if (!sym.success)
-        throw new ValidationError('Invalid symbol', [
-          { path: `bars.${raw}`, message: sym.error.issues[0]?.message ?? 'not a symbol' },
-        ]);
-      const sorted = [...bars].sort((a, b) => (a.date < b.date ? -1 : 1));
-      for (let j = 1; j < sorted.length; j++) {
-        if (sorted[j]?.date === sorted[j - 1]?.date)
-          throw new ValidationError('Duplicate bar', [
-            { path: `bars.${raw}`, message: `two bars for ${sorted[j]?.date}` },
-          ]);
-      }
-      return {
-        symbol: sym.data,
-        splits: [],
-        bars: sorted
-          .filter((b) => b.date <= iso(to))
-          .map(
-            (b): DailyBar => ({
-              symbol: sym.data,
-              date: b.date,
-              open: b.open ?? b.close,
-              high: Math.max(b.high ?? b.close, b.close),
-              low: Math.min(b.low ?? b.close, b.close),
-              close: b.close,
-              volume: b.volume ?? 0,
-              sourceAt: new Date(`${b.date}T21:00:00Z`),
-            }),
-          ),
-      };
-    });
-  } else {
-    if (req.symbols?.length) {
-      for (const [i, s] of req.symbols.entries()) {
-        const p = symbolSchema.safeParse(s);
-        if (!p.success)
-          throw new ValidationError('Invalid symbol', [
-            { path: `symbols.${i}`, message: p.error.issues[0]?.message ?? '' },
-          ]);
-        symbols.add(p.data);
-      }
-    } else {
-      for (const r of rules)
-        for (const s of await ruleSymbols(rt, { symbols: r.def.symbols, watchlistId: r.watchlistId })) symbols.add(s);
-    }
-  }
-  // Loading and running happen in a backtest thread, within PREVIEW_TIMEOUT_SEC (422 when too heavy).
-  const plan = {
-    rules: rules.map((r) => ({ def: r.def, name: r.name })),
-    symbols: histories ? histories.map((h) => h.symbol) : [...symbols].sort(),
-    from,
-    to,
-    ...(histories ? { histories } : {}),
-  };
-  return (await rt.backtests.run(plan, 'backtest')).outcome;
-}
-
-const iso = (d: Date) => d.toISOString().slice(0, 10);

@@ -137,20 +137,17 @@ export async function getAlert(rt: Runtime, id: string) {
         orderBy: { date: 'asc' },
       })
     : [];
-  const headlines = inst
-    ? await rt.prisma.newsItem.findMany({
-        where: {
-          instruments: { some: { instrumentId: inst.id } },
-          OR: [
-            { publishedAt: { gte: new Date(fired - 3 * DAY), lte: new Date(fired + DAY) } },
-            { publishedAt: null, firstSeenAt: { gte: new Date(fired - 3 * DAY), lte: new Date(fired + DAY) } },
-          ],
-        },
-        orderBy: [{ publishedAt: 'desc' }],
-        take: 20,
-        include: { feed: { select: { name: true } } },
-      })
-    : [];
+  // The headlines the alert carries ("why it moved"), chosen once by the engine and stored with it:
+  // the same items, in the same order, as its email and webhook.
+  const stored = ((a.details ?? {}) as { headlines?: { title?: unknown; link?: unknown; publishedAt?: unknown }[] })
+    .headlines;
+  const headlines = (Array.isArray(stored) ? stored : [])
+    .filter((h) => typeof h?.title === 'string')
+    .map((h) => ({
+      title: h.title as string,
+      link: typeof h.link === 'string' ? h.link : null,
+      publishedAt: typeof h.publishedAt === 'string' ? h.publishedAt : null,
+    }));
   return {
     id: a.id,
     title: a.title,
@@ -182,12 +179,7 @@ export async function getAlert(rt: Runtime, id: string) {
       low: b.low.toNumber(),
       close: b.close.toNumber(),
     })),
-    headlines: headlines.map((h) => ({
-      title: h.title,
-      link: h.link,
-      feed: h.feed.name,
-      publishedAt: (h.publishedAt ?? h.firstSeenAt).toISOString(),
-    })),
+    headlines,
     deliveries: await alertDeliveries(rt, a.id),
   };
 }

@@ -4,7 +4,15 @@
  * and enqueue the deliveries after the commit. A transaction-scoped advisory lock makes cycles
  * from several workers take turns; the unique dedup key is the second guard.
  */
-import { type Clock, evaluate, isMarketOpen, type Logger, lookbackDays } from '@signals/core';
+import {
+  alertHeadlines,
+  type Clock,
+  evaluate,
+  HEADLINES_LOOKBACK_MS,
+  isMarketOpen,
+  type Logger,
+  lookbackDays,
+} from '@signals/core';
 import {
   activeSilences,
   type BarCache,
@@ -80,7 +88,9 @@ export async function runEvaluationCycle(d: EvaluateDeps): Promise<CycleResult> 
           staleAfterMs: d.staleAfterMs,
           cache: d.barCache,
         }),
-        loadNews(tx, { since: new Date(now.getTime() - 24 * 3600_000), take: 5000 }),
+        // A week of news (first seen up to now): news rules look back at most that far (maxAgeMin),
+        // and an alert's headlines come from its measured window, at most a week back.
+        loadNews(tx, { since: new Date(now.getTime() - HEADLINES_LOOKBACK_MS), until: now, take: 5000 }),
         loadRuleStates(
           tx,
           rules.map((r) => r.id),
@@ -125,11 +135,7 @@ export async function runEvaluationCycle(d: EvaluateDeps): Promise<CycleResult> 
             details: {
               ...c.details,
               unit: c.unit,
-              headlines: c.details.relatedNews.map((n) => ({
-                title: n.title,
-                link: n.link ?? null,
-                publishedAt: n.publishedAt ?? null,
-              })),
+              headlines: alertHeadlines(c.details.relatedNews),
             } as object,
           },
           { now, emailGroupWaitMs: d.emailGroupWaitMs, silences },

@@ -252,10 +252,11 @@ export async function loadNews(
       ...(opts.symbols?.length ? { instruments: { some: { instrument: { symbol: { in: [...opts.symbols] } } } } } : {}),
     },
     include: { instruments: { include: { instrument: { select: { symbol: true } } } } },
-    orderBy: { firstSeenAt: 'asc' },
+    // The newest `take` when capped (the live cycle needs the latest news), returned oldest first.
+    orderBy: [{ firstSeenAt: 'desc' }, { id: 'desc' }],
     take: opts.take,
   });
-  return rows.map((n) => ({
+  return rows.reverse().map((n) => ({
     id: n.id,
     feedId: n.feedId,
     guid: n.guid ?? undefined,
@@ -265,8 +266,18 @@ export async function loadNews(
     publishedAt: n.publishedAt ?? undefined,
     firstSeenAt: n.firstSeenAt,
     symbols: n.instruments.map((t) => t.instrument.symbol),
+    titleSymbols: titleSymbols(n.title, n.instruments),
     topics: n.topics,
   }));
+}
+
+/** The tagged symbols whose matched ticker or alias is in the title (ranks an alert's headlines). */
+export function titleSymbols(
+  title: string,
+  tags: readonly { matched: string; instrument: { symbol: string } }[],
+): string[] {
+  const t = title.toLowerCase();
+  return tags.filter((x) => x.matched && t.includes(x.matched.toLowerCase())).map((x) => x.instrument.symbol);
 }
 
 export async function loadRuleStates(
