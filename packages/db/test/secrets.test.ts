@@ -15,9 +15,15 @@ afterAll(async () => {
 
 describe('resolveSigningKeys', () => {
   it('with APP_SECRET: signs with it and generates nothing; APP_SECRET_PREVIOUS is accepted too', async () => {
-    const keys = await resolveSigningKeys(db.prisma, { appSecret: A, previous: B });
-    expect(keys).toEqual({ current: A, accepted: [A, B] });
-    expect(await db.prisma.setting.count()).toBe(0);
+    // A database of its own: the next test generates a key in the shared one (tests run in any order).
+    const fresh = await createTestDb();
+    try {
+      const keys = await resolveSigningKeys(fresh.prisma, { appSecret: A, previous: B });
+      expect(keys).toEqual({ current: A, accepted: [A, B] });
+      expect(await fresh.prisma.setting.count()).toBe(0);
+    } finally {
+      await fresh.drop();
+    }
   });
 
   it('without APP_SECRET: one generated key, the same for every caller, kept in Postgres', async () => {

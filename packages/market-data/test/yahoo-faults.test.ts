@@ -2,6 +2,8 @@ import { FixedClock, SchemaDriftError, SourceUnavailableError, UnknownSymbolErro
 import { createPriceStore, type PrismaClient } from '@signals/db';
 import { createTestDb, startYahooServer, type TestDb, type YahooServer } from '@signals/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ExtendedCookieJar } from 'yahoo-finance2/lib/cookieJar';
+import { getCrumbClear } from 'yahoo-finance2/lib/getCrumb';
 import { CircuitBreaker, createPriceIngestor, YahooPriceSource } from '../src/index.ts';
 import { captureLogger, fastRetry } from './helpers.ts';
 
@@ -77,12 +79,19 @@ async function expectStaleNothingStored(
 
 describe('YahooPriceSource over the local Yahoo server', () => {
   it('quotes known symbols through the real crumb step', async () => {
-    const { source } = setup();
-    server.resetRequests();
-    const b = await source.quotes(['aapl', 'SYM0007']);
-    expect(b.quotes.map((q) => q.symbol).sort()).toEqual(['AAPL', 'SYM0007']);
-    expect(b.quotes.find((q) => q.symbol === 'AAPL')?.price).toBe(244.6);
-    expect(server.requests.map((r) => r.path)).toEqual(['/quote/AAPL', '/v1/test/getcrumb', '/v7/finance/quote']);
+    // yahoo-finance2 keeps the crumb module-wide once any source fetched it (whichever test came
+    // first): clear it, and use a server of its own, so this test sees the whole crumb step.
+    await getCrumbClear(new ExtendedCookieJar());
+    const own = await startYahooServer();
+    try {
+      const source = new YahooPriceSource({ baseUrl: own.url, clock: new FixedClock(NOW), retry: fastRetry });
+      const b = await source.quotes(['aapl', 'SYM0007']);
+      expect(b.quotes.map((q) => q.symbol).sort()).toEqual(['AAPL', 'SYM0007']);
+      expect(b.quotes.find((q) => q.symbol === 'AAPL')?.price).toBe(244.6);
+      expect(own.requests.map((r) => r.path)).toEqual(['/quote/AAPL', '/v1/test/getcrumb', '/v7/finance/quote']);
+    } finally {
+      await own.close();
+    }
   });
 
   it('asks for at most 50 symbols per quote request', async () => {
@@ -182,6 +191,9 @@ describe('faults: no crash, a clear log line, nothing stored, freshness shows it
 
   it('unknown and delisted symbols are reported, marked once, and not asked again', async () => {
     const { ingestor, logger } = setup();
+    // Other tests record unknown symbols too (in any order): count this test's events.
+    const events = async () => (await prisma.sourceEvent.count({ where: { kind: 'unknown_symbol' } })) - eventsBefore;
+    const eventsBefore = await prisma.sourceEvent.count({ where: { kind: 'unknown_symbol' } });
     const r = await ingestor.pollQuotes(['AAPL', 'NOPE1', 'DEAD']);
     expect(r.unknown.sort()).toEqual(['DEAD', 'NOPE1']);
     expect(r.saved).toBe(1);
@@ -189,13 +201,13 @@ describe('faults: no crash, a clear log line, nothing stored, freshness shows it
     const nope = await instrument('NOPE1');
     expect(nope.status).toBe('unknown');
     expect(nope.freshness).toBe('failed');
-    expect(await prisma.sourceEvent.count({ where: { kind: 'unknown_symbol' } })).toBe(2);
+    expect(await events()).toBe(2);
     server.resetRequests();
     const again = await ingestor.pollQuotes(['AAPL', 'NOPE1', 'DEAD']);
     expect(again.skippedUnknown.sort()).toEqual(['DEAD', 'NOPE1']);
     const asked = server.requests.filter((x) => x.path === '/v7/finance/quote').map((x) => x.query.symbols);
     expect(asked).toEqual(['AAPL']);
-    expect(await prisma.sourceEvent.count({ where: { kind: 'unknown_symbol' } })).toBe(2);
+    expect(await events()).toBe(2);
   });
 
   it('validateSymbol accepts a known symbol and throws UnknownSymbolError otherwise', async () => {
