@@ -17,7 +17,7 @@ redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection e
 const queues = createQueues(redis, env.QUEUE_PREFIX);
 // One judge of the loops for /healthz, /metrics and the System page.
 const loops = serverLoops(prisma, env);
-const metrics = createMetrics({ queues, prisma, loops });
+const metrics = createMetrics({ queues, prisma, loops, replay: env.PRICE_SOURCE.startsWith('replay:') });
 const baseUrl = publicBaseUrl(env);
 // Symbols added on the admin page are checked against the same source the poller uses.
 const priceSource = await createPriceSource(env.PRICE_SOURCE, {

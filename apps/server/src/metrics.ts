@@ -1,7 +1,7 @@
 import client from 'prom-client';
 import type { QueueSet } from '@signals/queue';
 import type { LoopStatus } from '@signals/core';
-import { registerLoopGauges, type PrismaClient, silencesIn } from '@signals/db';
+import { type PrismaClient, registerLoopGauges, silencesIn, watchedFreshness } from '@signals/db';
 
 /** Prometheus metrics: process defaults, HTTP, queue depths, data freshness, deliveries, loop liveness. */
 export function createMetrics(deps: {
@@ -9,6 +9,8 @@ export function createMetrics(deps: {
   prisma: PrismaClient;
   /** Every loop's liveness (serverLoops): adds signals_loop_* gauges. */
   loops?: () => Promise<LoopStatus[]>;
+  /** PRICE_SOURCE is a replay: freshness is judged against the replay's newest price. */
+  replay?: boolean;
 }) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'signals_' });
@@ -45,13 +47,18 @@ export function createMetrics(deps: {
 
   new client.Gauge({
     name: 'signals_instruments',
-    help: 'Instruments by data freshness',
+    help: 'Instruments by data freshness (judged by when their newest price is from)',
     labelNames: ['freshness'] as const,
     registers: [registry],
     async collect() {
       this.reset();
-      const rows = await deps.prisma.instrument.groupBy({ by: ['freshness'], _count: { _all: true } }).catch(() => []);
-      for (const r of rows) this.set({ freshness: r.freshness }, r._count._all);
+      const f = await watchedFreshness(deps.prisma, {
+        now: new Date(),
+        replay: deps.replay === true,
+        watchedOnly: false,
+        take: 0,
+      }).catch(() => null);
+      for (const [k, n] of Object.entries(f?.counts ?? {})) this.set({ freshness: k }, n);
     },
   });
 

@@ -51,4 +51,5 @@ export {
 } from './engine.ts';
 export * from './backtest.ts';
 export * from './headlines.ts';
+export * from './freshness.ts';
 export * from './loops.ts';

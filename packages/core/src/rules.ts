@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { ValidationError } from './errors.ts';
 import { isRuleKind, KINDS, kindModule, type ParamsOf, RULE_KINDS, type RuleKind } from './kinds/index.ts';
-import { isUnit, type Unit } from './units.ts';
+import { formatThreshold, formatValue, isUnit, type Unit } from './units.ts';
 
 export { KINDS, kindModule, RULE_KINDS, type RuleKind, type ParamsOf };
 
@@ -169,4 +169,15 @@ export function storedUnit(unit: unknown, kind?: unknown): Unit {
     return isRuleKind(kind) && kindModule(kind).unit({}) === 'sd' ? 'sd' : 'multiple';
   }
   return 'fraction';
+}
+
+/** A stored alert's value and threshold in its unit, rendered as every surface renders them. */
+export function storedMeasure(a: { value: number; threshold: number; details: unknown }): {
+  unit: Unit;
+  valueText: string;
+  thresholdText: string;
+} {
+  const d = (a.details ?? {}) as { unit?: unknown; kind?: unknown };
+  const unit = storedUnit(d.unit, d.kind);
+  return { unit, valueText: formatValue(a.value, unit), thresholdText: formatThreshold(a.threshold, unit) };
 }

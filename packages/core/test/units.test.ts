@@ -33,3 +33,22 @@ describe('units', () => {
     expect(storedUnit('price', 'price_cross')).toBe('price');
   });
 });
+
+describe('freshness from the observation time', () => {
+  const now = new Date('2025-01-29T15:00:00Z'); // Wednesday, market open
+  it('a price from the latest or the previous session is fresh, an older one stale', async () => {
+    const { observedFreshness, latestSession } = await import('../src/index.ts');
+    expect(latestSession(now)).toBe('2025-01-29');
+    expect(latestSession(new Date('2025-01-29T13:00:00Z'))).toBe('2025-01-28'); // before the open
+    expect(observedFreshness('fresh', new Date('2025-01-29T14:45:00Z'), now)).toBe('fresh');
+    expect(observedFreshness('fresh', new Date('2025-01-28T21:00:00Z'), now)).toBe('fresh');
+    expect(observedFreshness('fresh', new Date('2025-01-27T21:00:00Z'), now)).toBe('stale');
+    expect(observedFreshness('fresh', new Date('2024-01-29T21:00:00Z'), now)).toBe('stale');
+    expect(observedFreshness('fresh', null, now)).toBe('unknown');
+    expect(observedFreshness('failed', new Date('2025-01-29T14:45:00Z'), now)).toBe('failed');
+    // Monday morning before the open: Friday's close is one session back.
+    expect(observedFreshness('fresh', new Date('2025-01-24T21:00:00Z'), new Date('2025-01-27T12:00:00Z'))).toBe(
+      'fresh',
+    );
+  });
+});

@@ -18,3 +18,4 @@ export * from './repos/signals.ts';
 export { type CheckResult, checkHealth, type PingableRedis, serviceHealth } from './health.ts';
 export * from './repos/loops.ts';
 export * from './repos/backtest-input.ts';
+export * from './repos/freshness.ts';

@@ -8,6 +8,8 @@ import path from 'node:path';
 import {
   type Clock,
   type DailyBar,
+  isTradingDay,
+  sessionCloseMs,
   type History,
   type Logger,
   type PriceSource,
@@ -19,14 +21,17 @@ import {
 } from '@signals/core';
 import { parseYahooChart } from './history.ts';
 
+const DEFAULT_CLOSE_AFTER_MS = 6.5 * 3600_000;
+
 export interface ReplayPriceSourceOptions {
   clock: Clock;
   logger?: Logger;
   name?: string;
   /**
-   * How long after its timestamp a daily bar's close is known (default 6.5 h: Yahoo stamps daily
-   * bars at the session open, the close comes at the end of a regular US session). Replays never
-   * show a close before it happened.
+   * How long after its timestamp a daily bar's close is known. Default: a New York listing's bar is
+   * known at its session's close from the exchange calendar (so half days such as the day after
+   * Thanksgiving close at 13:00), other bars 6.5 h after their timestamp (Yahoo stamps daily bars
+   * at the session open). Replays never show a close before it happened.
    */
   closeAfterMs?: number;
 }
@@ -50,7 +55,7 @@ function mergeHistories(a: History, b: History): History {
 export class ReplayPriceSource implements PriceSource {
   readonly name: string;
   private readonly clock: Clock;
-  private readonly closeAfterMs: number;
+  private readonly closeAfterMs: number | undefined;
   private readonly bySymbol = new Map<string, History>();
   /** Bar timestamps per symbol (ms), for binary search. */
   private readonly times = new Map<string, number[]>();
@@ -58,7 +63,7 @@ export class ReplayPriceSource implements PriceSource {
   constructor(histories: History[], opts: ReplayPriceSourceOptions) {
     this.name = opts.name ?? 'replay';
     this.clock = opts.clock;
-    this.closeAfterMs = opts.closeAfterMs ?? 6.5 * 3600_000;
+    this.closeAfterMs = opts.closeAfterMs;
     for (const h of histories) {
       const sym = h.symbol.toUpperCase();
       const prev = this.bySymbol.get(sym);
@@ -67,7 +72,7 @@ export class ReplayPriceSource implements PriceSource {
     for (const [sym, h] of this.bySymbol)
       this.times.set(
         sym,
-        h.bars.map((b) => b.sourceAt.getTime() + this.closeAfterMs),
+        h.bars.map((b) => this.knownAt(h, b)),
       );
   }
 
@@ -105,6 +110,13 @@ export class ReplayPriceSource implements PriceSource {
       }
     }
     return new ReplayPriceSource(histories, opts);
+  }
+
+  /** When a bar's close is known (see {@link ReplayPriceSourceOptions.closeAfterMs}). */
+  private knownAt(h: History, b: DailyBar): number {
+    if (this.closeAfterMs !== undefined) return b.sourceAt.getTime() + this.closeAfterMs;
+    const ny = (h.exchangeTimezone ?? 'America/New_York') === 'America/New_York';
+    return ny && isTradingDay(b.date) ? sessionCloseMs(b.date) : b.sourceAt.getTime() + DEFAULT_CLOSE_AFTER_MS;
   }
 
   get symbols(): string[] {
@@ -148,7 +160,7 @@ export class ReplayPriceSource implements PriceSource {
         dayHigh: bar.high,
         dayLow: bar.low,
         volume: bar.volume,
-        sourceAt: new Date(bar.sourceAt.getTime() + this.closeAfterMs),
+        sourceAt: new Date(this.times.get(sym)?.[i] ?? this.knownAt(h, bar)),
       };
       if (prev) q.prevClose = prev.close;
       if (h.currency) q.currency = h.currency;
@@ -163,9 +175,10 @@ export class ReplayPriceSource implements PriceSource {
     if (!h) throw new UnknownSymbolError(sym);
     const lo = from.getTime();
     const hi = to.getTime();
-    const known = this.clock.now().getTime() - this.closeAfterMs;
+    const now = this.clock.now().getTime();
+    const known = this.times.get(sym) ?? [];
     const bars = h.bars.filter(
-      (b) => b.sourceAt.getTime() >= lo && b.sourceAt.getTime() <= hi && b.sourceAt.getTime() <= known,
+      (b, i) => b.sourceAt.getTime() >= lo && b.sourceAt.getTime() <= hi && (known[i] as number) <= now,
     );
     const first = bars[0]?.date ?? '9999';
     const last = bars[bars.length - 1]?.date ?? '0000';

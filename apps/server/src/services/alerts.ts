@@ -1,5 +1,5 @@
 /** Alerts: filtered list, and the detail view (price bars around the event, headlines, deliveries). */
-import { formatThreshold, formatValue, NotFoundError, storedUnit, type Unit } from '@signals/core';
+import { NotFoundError, storedMeasure } from '@signals/core';
 import type { Prisma } from '@signals/db';
 import { z } from 'zod';
 import type { Runtime } from '../context.ts';
@@ -22,15 +22,7 @@ export const alertFilterSchema = z.strictObject({
 export type AlertFilter = z.infer<typeof alertFilterSchema>;
 
 /** The value, threshold and unit of a stored alert, rendered the one way every surface renders them. */
-export function measureView(a: { value: number; threshold: number; details: unknown }): {
-  unit: Unit;
-  valueText: string;
-  thresholdText: string;
-} {
-  const d = (a.details ?? {}) as { unit?: unknown; kind?: unknown };
-  const unit = storedUnit(d.unit, d.kind);
-  return { unit, valueText: formatValue(a.value, unit), thresholdText: formatThreshold(a.threshold, unit) };
-}
+export const measureView = storedMeasure;
 
 function endOfDay(s: string): Date {
   return /^\d{4}-\d{2}-\d{2}$/.test(s) ? new Date(`${s}T23:59:59.999Z`) : new Date(s);

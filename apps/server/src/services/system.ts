@@ -1,7 +1,7 @@
 /** Data freshness per source, the source events (degraded, recovered, drift), and the loops. */
 import { type Env, loopIntervals } from '@signals/config';
 import type { LoopStatus } from '@signals/core';
-import { loopStatus, type PrismaClient } from '@signals/db';
+import { loopStatus, type PrismaClient, watchedFreshness } from '@signals/db';
 import type { Runtime } from '../context.ts';
 
 /**
@@ -15,19 +15,15 @@ export function serverLoops(prisma: PrismaClient, env: Env): () => Promise<LoopS
 }
 
 export async function systemStatus(rt: Runtime) {
-  const [byFreshness, lastFetch, feeds, events, loops, incidents] = await Promise.all([
-    rt.prisma.instrument.groupBy({ by: ['freshness'], _count: { _all: true }, where: { members: { some: {} } } }),
+  const [fresh, lastFetch, feeds, events, loops, incidents] = await Promise.all([
+    // Judged by when each newest price is from (in a replay: against the replay's newest price).
+    watchedFreshness(rt.prisma, { now: rt.clock.now(), replay: rt.priceSource?.name === 'replay' }),
     rt.prisma.instrument.aggregate({ _max: { lastFetchedAt: true, lastSourceAt: true } }),
     rt.prisma.feed.findMany({ orderBy: { name: 'asc' } }),
     rt.prisma.sourceEvent.findMany({ orderBy: { createdAt: 'desc' }, take: 100 }),
     rt.loops(),
     rt.prisma.loopIncident.findMany({ orderBy: { degradedAt: 'desc' }, take: 50 }),
   ]);
-  const stale = await rt.prisma.instrument.findMany({
-    where: { members: { some: {} }, freshness: { in: ['stale', 'failed'] } },
-    orderBy: { symbol: 'asc' },
-    take: 100,
-  });
   const feedStatus = feeds.map((f) => ({
     source: `feed:${f.id}`,
     name: f.name,
@@ -42,10 +38,10 @@ export async function systemStatus(rt: Runtime) {
   return {
     prices: {
       source: rt.priceSource?.name ?? 'none',
-      instruments: Object.fromEntries(byFreshness.map((r) => [r.freshness, r._count._all])),
+      instruments: fresh.counts,
       lastFetchedAt: lastFetch._max.lastFetchedAt?.toISOString() ?? null,
       lastSourceAt: lastFetch._max.lastSourceAt?.toISOString() ?? null,
-      staleOrFailed: stale.map((i) => ({ symbol: i.symbol, freshness: i.freshness, lastError: i.lastError })),
+      staleOrFailed: fresh.staleOrFailed,
     },
     feeds: feedStatus,
     loops: loops.map((l) => ({

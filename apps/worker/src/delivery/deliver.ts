@@ -326,7 +326,7 @@ async function alertViews(ctx: DeliveryContext, ids: string[]): Promise<Map<stri
 }
 
 /** Builds what templates and webhook payloads show from the stored alert. */
-async function loadAlertViews(prisma: PrismaClient, alertIds: string[]): Promise<Map<string, AlertView>> {
+export async function loadAlertViews(prisma: PrismaClient, alertIds: string[]): Promise<Map<string, AlertView>> {
   const alerts = await prisma.alert.findMany({ where: { id: { in: alertIds } }, include: { rule: true } });
   const views = new Map<string, AlertView>();
   for (const a of alerts) {

@@ -9,6 +9,7 @@ import {
   type Freshness,
   type Logger,
   type NewsItem,
+  observedFreshness,
   type Quote,
   type RuleDefinition,
   type RuleStateSnapshot,
@@ -216,7 +217,12 @@ export async function loadSeries(
         sourceAt: q.sourceAt,
       };
     }
-    let freshness: Freshness = i.status === 'active' ? i.freshness : 'failed';
+    const list = barsBy.get(i.symbol) ?? [];
+    // Judged by when the newest price is from, not only by whether the last poll answered.
+    const lastBarAt = list[list.length - 1]?.sourceAt;
+    const observedAt =
+      quote && (!lastBarAt || quote.sourceAt.getTime() > lastBarAt.getTime()) ? quote.sourceAt : lastBarAt;
+    let freshness: Freshness = observedFreshness(i.status === 'active' ? i.freshness : 'failed', observedAt, opts.now);
     if (
       freshness === 'fresh' &&
       opts.marketOpen &&
@@ -225,7 +231,6 @@ export async function loadSeries(
     ) {
       freshness = 'stale';
     }
-    const list = barsBy.get(i.symbol) ?? [];
     out.set(
       i.symbol,
       createSeries(
