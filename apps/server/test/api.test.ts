@@ -683,6 +683,12 @@ const cases: Case[] = [
     valid: { subject: 'NVDA', durationMin: 60, comment: 'c' },
     typed: 'comment',
   },
+  {
+    method: 'POST',
+    path: () => '/inhibit-rules',
+    valid: { comment: 'c', source: { severity: 'critical' }, target: { severity: 'warning' } },
+    typed: 'equal',
+  },
   { method: 'POST', path: () => '/watchlists', valid: { name: 'N' }, typed: 'name' },
   { method: 'PATCH', path: () => `/watchlists/${wlId}`, valid: { name: 'N' }, typed: 'name' },
   { method: 'POST', path: () => `/watchlists/${wlId}/members`, valid: { symbol: 'AAPL' }, typed: 'symbol' },

@@ -12,6 +12,7 @@ export * from './repos/secrets.ts';
 export * from './repos/setup-tokens.ts';
 export * from './repos/alerts.ts';
 export * from './repos/silences.ts';
+export * from './repos/inhibitions.ts';
 export * from './repos/prices.ts';
 export * from './repos/news.ts';
 export * from './repos/signals.ts';

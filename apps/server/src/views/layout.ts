@@ -14,6 +14,7 @@ const NAV: [string, string][] = [
   ['/admin/rules', 'Rules'],
   ['/admin/alerts', 'Alerts'],
   ['/admin/silences', 'Silences'],
+  ['/admin/inhibit-rules', 'Inhibit rules'],
   ['/admin/subscribers', 'Subscribers'],
   ['/admin/endpoints', 'Webhooks'],
   ['/admin/feeds', 'Feeds'],

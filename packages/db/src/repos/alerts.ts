@@ -5,6 +5,7 @@
  */
 import type { Prisma, PrismaClient } from '../generated/client.ts';
 import { insertDeliveries, type NewDelivery, type Tx } from './outbox.ts';
+import { findInhibitor, type LoadedInhibitRule, loadInhibitRules } from './inhibitions.ts';
 import { type ActiveSilence, activeSilences, matchSilence } from './silences.ts';
 
 export interface NewAlert {
@@ -32,6 +33,8 @@ export interface FanOutOptions {
    * cycle); otherwise they are read for this alert, at wall-clock time.
    */
   silences?: readonly ActiveSilence[];
+  /** The inhibit rules, when the caller loaded them once for many alerts; otherwise read here. */
+  inhibitRules?: readonly LoadedInhibitRule[];
 }
 
 export interface FanOutResult {
@@ -40,6 +43,8 @@ export interface FanOutResult {
   duplicate: boolean;
   /** Set when an active silence matched: the alert is recorded and nobody is notified. */
   silenceId?: string;
+  /** Set when a firing alert inhibits this one: recorded with it, nobody is notified. */
+  inhibitedById?: string;
 }
 
 /** Start of the next digest window for a subscriber: windows are aligned to the epoch. */
@@ -65,6 +70,17 @@ export async function fanOutInTx(tx: Tx, alert: NewAlert, opts: FanOutOptions): 
       ? await tx.instrument.findUnique({ where: { symbol: alert.symbol }, select: { id: true } })
       : null;
     const silence = matchSilence(opts.silences ?? (await activeSilences(tx, new Date())), alert);
+    const rule = await tx.rule.findUniqueOrThrow({
+      where: { id: alert.ruleId },
+      select: { watchlistId: true, notifyResolved: true },
+    });
+    const inhibitor = await findInhibitor(tx, opts.inhibitRules ?? (await loadInhibitRules(tx)), {
+      ruleId: alert.ruleId,
+      severity: alert.severity,
+      watchlistId: rule.watchlistId,
+      subject: alert.subject,
+      firedAt: alert.firedAt,
+    });
     const inserted = await tx.alert.createManyAndReturn({
       data: [
         {
@@ -82,6 +98,8 @@ export async function fanOutInTx(tx: Tx, alert: NewAlert, opts: FanOutOptions): 
           firedAt: alert.firedAt,
           details: alert.details,
           silenceId: silence?.id ?? null,
+          inhibitedById: inhibitor?.alertId ?? null,
+          inhibitRuleId: inhibitor?.inhibitRuleId ?? null,
         },
       ],
       skipDuplicates: true,
@@ -89,12 +107,15 @@ export async function fanOutInTx(tx: Tx, alert: NewAlert, opts: FanOutOptions): 
     });
     const created = inserted[0];
     if (!created) return { alertId: null, deliveryIds: [], duplicate: true };
-    if (silence) return { alertId: created.id, deliveryIds: [], duplicate: false, silenceId: silence.id };
+    if (silence || inhibitor)
+      return {
+        alertId: created.id,
+        deliveryIds: [],
+        duplicate: false,
+        ...(silence ? { silenceId: silence.id } : {}),
+        ...(inhibitor ? { inhibitedById: inhibitor.alertId } : {}),
+      };
 
-    const rule = await tx.rule.findUniqueOrThrow({
-      where: { id: alert.ruleId },
-      select: { watchlistId: true, notifyResolved: true },
-    });
     if (alert.status === 'resolved' && !rule.notifyResolved) {
       return { alertId: created.id, deliveryIds: [], duplicate: false };
     }
