@@ -9,3 +9,4 @@ export * from './processes.ts';
 export * from './redis-cluster.ts';
 export * from './postgres-server.ts';
 export * from './ports.ts';
+export * from './chat-servers.ts';

@@ -9,16 +9,26 @@
  */
 import os from 'node:os';
 import { DomainError, PermanentDeliveryError, type Clock, type Logger, TransientDeliveryError } from '@signals/core';
-import { isDatabaseAway, type PrismaClient, signSubscriberToken } from '@signals/db';
+import {
+  type DeliveryChannelName,
+  isDatabaseAway,
+  openSealed,
+  type PrismaClient,
+  signSubscriberToken,
+} from '@signals/db';
 import {
   type AlertView,
   buildAlertEvent,
+  type ChatChannels,
+  type ChatMessage,
   createToken,
   hashToken,
   MailPermanentError,
   type Mailer,
   nextAttemptDelay,
   renderAlertEmail,
+  renderAlertMessage,
+  renderChannelConfirmMessage,
   renderConfirmationEmail,
   renderDigestEmail,
   renderEndpointDisabledEmail,
@@ -26,6 +36,7 @@ import {
   renderWebhookBody,
   type ServiceEvent,
   signingSecrets,
+  TelegramChatGoneError,
   type WebhookFormat,
 } from '@signals/notify';
 import type { QueueSet } from '@signals/queue';
@@ -48,7 +59,11 @@ export interface DeliveryContext {
   publicBaseUrl: string;
   /** Signs subscriber links: resolveSigningKeys(...).current, the key the server verifies them with. */
   appSecret: string;
-  /** Delay before attempt i (ms); attempt 0 is the first. Its length is the number of attempts. */
+  /** Keys that may have sealed a channel secret (resolveSigningKeys(...).accepted); default [appSecret]. */
+  openKeys?: readonly string[];
+  /** The subscribers' chat channels (ntfy, Telegram), built once (@signals/notify buildChatChannels). */
+  chat?: ChatChannels;
+  /** Delay before attempt i (ms); attempt 0 is the first. Its length is the number of attempts. Chat channels use it too. */
   webhookSchedule: number[];
   emailSchedule: number[];
   /** How long a confirmation link works. */
@@ -111,7 +126,12 @@ function outcomeOf(err: unknown): Outcome {
 interface Claimed {
   id: string;
   alertId: string | null;
-  channel: 'email' | 'webhook';
+  channel: DeliveryChannelName;
+  channelId: string | null;
+  chStatus: string | null;
+  chTopicUrl: string | null;
+  chTokenSealed: string | null;
+  chChatId: string | null;
   subscriberId: string | null;
   endpointId: string | null;
   eventType: string;
@@ -155,8 +175,8 @@ async function claim(ctx: DeliveryContext, items: { id: string; attempt: number 
       WHERE d.id = req.id AND d.status = 'pending' AND d.attempts = req.attempt
         AND d."nextAttemptAt" <= ${due}::timestamptz AT TIME ZONE 'UTC'
         AND NOT (d.channel = 'email' AND d."eventType" IN ('alert.firing', 'alert.resolved'))
-      RETURNING d.id, d."alertId", d.channel::text AS channel, d."subscriberId", d."endpointId", d."eventType",
-                d."messageId", d.payload, d.attempts
+      RETURNING d.id, d."alertId", d.channel::text AS channel, d."subscriberId", d."endpointId", d."channelId",
+                d."eventType", d."messageId", d.payload, d.attempts
     ), grp AS (
       UPDATE "Delivery" d SET status = 'sending', "updatedAt" = now() AT TIME ZONE 'UTC'
       WHERE d."subscriberId" IN (
@@ -165,15 +185,18 @@ async function claim(ctx: DeliveryContext, items: { id: string; attempt: number 
         AND d.channel = 'email' AND d.status = 'pending' AND d."eventType" IN ('alert.firing', 'alert.resolved')
         AND d."nextAttemptAt" <= ${due}::timestamptz AT TIME ZONE 'UTC'
         AND NOT EXISTS (SELECT 1 FROM req WHERE req.id = d.id AND req.attempt <> d.attempts)
-      RETURNING d.id, d."alertId", d.channel::text AS channel, d."subscriberId", d."endpointId", d."eventType",
-                d."messageId", d.payload, d.attempts
+      RETURNING d.id, d."alertId", d.channel::text AS channel, d."subscriberId", d."endpointId", d."channelId",
+                d."eventType", d."messageId", d.payload, d.attempts
     ), c AS (SELECT * FROM one UNION ALL SELECT * FROM grp)
     SELECT c.*, e.url, e.secret, e."previousSecret", e."previousSecretUntil", e.status::text AS "epStatus",
            e.format::text AS "epFormat", e."consecutiveFailures" AS "epFailures", s.email AS "subEmail", s.status::text AS "subStatus",
-           s."tokenVersion" AS "subTokenVersion", s."bounceCount" AS "subBounces"
+           s."tokenVersion" AS "subTokenVersion", s."bounceCount" AS "subBounces",
+           ch.status::text AS "chStatus", ch."topicUrl" AS "chTopicUrl", ch."tokenSealed" AS "chTokenSealed",
+           ch."chatId" AS "chChatId"
     FROM c
     LEFT JOIN "WebhookEndpoint" e ON e.id = c."endpointId"
     LEFT JOIN "Subscriber" s ON s.id = c."subscriberId"
+    LEFT JOIN "SubscriberChannel" ch ON ch.id = c."channelId"
     ORDER BY c.id`;
 }
 
@@ -181,7 +204,7 @@ async function claim(ctx: DeliveryContext, items: { id: string; attempt: number 
 interface Unit {
   rows: Claimed[];
   outcome: Outcome;
-  channel: 'email' | 'webhook';
+  channel: DeliveryChannelName;
   durationMs: number;
   /** Webhook body to keep on the row (first attempt). */
   payload?: string;
@@ -190,7 +213,7 @@ interface Unit {
 const done = (
   rows: Claimed[],
   outcome: Outcome,
-  channel: 'email' | 'webhook',
+  channel: DeliveryChannelName,
   durationMs = 0,
   payload?: string,
 ): Unit => ({
@@ -218,7 +241,7 @@ export async function runDeliveries(
     ctx.logger.debug({ deliveries: items.length }, 'nothing claimable (done, taken, or not due): skipped');
     return { claimed: 0, succeeded: 0, retry: 0, failed: 0, dead: 0 };
   }
-  const work: { rows: Claimed[]; channel: 'email' | 'webhook'; run: Promise<Unit> }[] = [];
+  const work: { rows: Claimed[]; channel: DeliveryChannelName; run: Promise<Unit> }[] = [];
   const groups = new Map<string, Claimed[]>();
   for (const r of rows) {
     if (isAlertEmail(r)) {
@@ -226,7 +249,12 @@ export async function runDeliveries(
       if (g.length === 0) groups.set(r.subscriberId as string, g);
       g.push(r);
     } else {
-      const run = r.channel === 'email' ? deliverEmail(ctx, r) : deliverWebhook(ctx, r);
+      const run =
+        r.channel === 'email'
+          ? deliverEmail(ctx, r)
+          : r.channel === 'webhook'
+            ? deliverWebhook(ctx, r)
+            : deliverChat(ctx, r);
       work.push({ rows: [r], channel: r.channel, run });
     }
   }
@@ -445,6 +473,66 @@ async function deliverWebhook(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
     outcome = outcomeOf(err);
   }
   return done([d], outcome, 'webhook', Math.round(performance.now() - t0), store);
+}
+
+/**
+ * A subscriber's chat channel (ntfy, Telegram), through the notifier its kind names in the
+ * registry. `channel.confirm` goes to a pending ntfy topic with a one-time link (made here, only
+ * its hash kept, like the email confirmation); alerts go only to a confirmed channel of a
+ * confirmed subscriber.
+ */
+async function deliverChat(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
+  const notifier = ctx.chat?.get(d.channel);
+  if (!notifier) return done([d], permanent(`${d.channel} is not configured on this worker`), d.channel);
+  if (!d.channelId || !d.chStatus) return done([d], permanent('channel no longer exists'), d.channel);
+  let token: string | null = null;
+  if (d.chTokenSealed) {
+    token = openSealed(ctx.openKeys ?? [ctx.appSecret], d.chTokenSealed);
+    if (token === null)
+      return done([d], permanent('the stored access token cannot be opened with the app key'), d.channel);
+  }
+  const target = { topicUrl: d.chTopicUrl, token, chatId: d.chChatId };
+  let message: ChatMessage;
+  if (d.eventType === 'channel.confirm') {
+    if (d.chStatus !== 'pending')
+      return done([d], permanent(`channel is ${d.chStatus}: no confirmation sent`), d.channel);
+    const link = createToken();
+    await ctx.prisma.subscriberChannel.update({
+      where: { id: d.channelId },
+      data: {
+        linkTokenHash: hashToken(link),
+        linkExpiresAt: new Date(ctx.clock.now().getTime() + (ctx.confirmTtlMs ?? 7 * 24 * 3600_000)),
+      },
+    });
+    message = renderChannelConfirmMessage(
+      `${ctx.publicBaseUrl.replace(/\/+$/, '')}/channels/confirm?token=${encodeURIComponent(link)}`,
+    );
+  } else if (d.eventType === 'alert.firing' || d.eventType === 'alert.resolved') {
+    // Nothing reaches a chat or topic its owner has not confirmed, or after they stopped it.
+    if (d.chStatus !== 'confirmed') return done([d], permanent(`channel is ${d.chStatus}: not sent`), d.channel);
+    if (d.subStatus !== 'confirmed') return done([d], permanent(`subscriber is ${d.subStatus}: not sent`), d.channel);
+    const view = d.alertId ? (await alertViews(ctx, [d.alertId])).get(d.alertId) : undefined;
+    if (!view) return done([d], permanent('alert no longer exists'), d.channel);
+    message = renderAlertMessage(view);
+  } else {
+    return done([d], permanent(`unknown ${d.channel} event ${d.eventType}`), d.channel);
+  }
+  const t0 = performance.now();
+  let outcome: Outcome;
+  try {
+    const r = await notifier.send(target, message, { messageId: d.messageId });
+    outcome = { ok: true, statusCode: r.status, response: r.response };
+  } catch (err) {
+    outcome = outcomeOf(err);
+    if (err instanceof TelegramChatGoneError) {
+      // The owner blocked the bot or the chat is gone: stop, as /stop would.
+      await ctx.prisma.subscriberChannel.updateMany({
+        where: { id: d.channelId, status: { not: 'stopped' } },
+        data: { status: 'stopped', stoppedAt: ctx.clock.now() },
+      });
+    }
+  }
+  return done([d], outcome, d.channel, Math.round(performance.now() - t0));
 }
 
 /**

@@ -137,7 +137,13 @@ export async function fanOutInTx(tx: Tx, alert: NewAlert, opts: FanOutOptions): 
         status: 'confirmed',
         subscriptions: { some: { OR: [{ ruleId: alert.ruleId }, { watchlistId: { in: [...watchlistIds] } }] } },
       },
-      select: { id: true, mode: true, digestWindowSec: true },
+      select: {
+        id: true,
+        mode: true,
+        digestWindowSec: true,
+        // Chat channels only once their owner confirmed them; they are not grouped into digests.
+        channels: { where: { status: 'confirmed' }, select: { id: true, kind: true } },
+      },
     });
     const endpoints = await tx.webhookEndpoint.findMany({
       where: { status: 'active', OR: [{ eventTypes: { isEmpty: true } }, { eventTypes: { has: eventType } }] },
@@ -156,6 +162,17 @@ export async function fanOutInTx(tx: Tx, alert: NewAlert, opts: FanOutOptions): 
               ? nextDigestAt(opts.now, s.digestWindowSec)
               : new Date(opts.now.getTime() + opts.emailGroupWaitMs),
         }),
+      ),
+      ...subscribers.flatMap((s) =>
+        s.channels.map(
+          (ch): NewDelivery => ({
+            channel: ch.kind,
+            subscriberId: s.id,
+            channelId: ch.id,
+            alertId: created.id,
+            eventType,
+          }),
+        ),
       ),
       ...endpoints.map((e): NewDelivery => ({ channel: 'webhook', endpointId: e.id, alertId: created.id, eventType })),
     ];
