@@ -31,3 +31,4 @@ export {
 } from './engine.ts';
 export * from './backtest.ts';
 export * from './loops.ts';
+export * from './timing.ts';

@@ -29,6 +29,7 @@ import {
   renderAlertEmail,
   renderAlertMessage,
   renderChannelConfirmMessage,
+  renderDigestMessage,
   renderConfirmationEmail,
   renderDigestEmail,
   renderEndpointDisabledEmail,
@@ -152,8 +153,14 @@ interface Claimed {
   subBounces: number | null;
 }
 
-const isAlertEmail = (c: Pick<Claimed, 'channel' | 'eventType'>) =>
-  c.channel === 'email' && (c.eventType === 'alert.firing' || c.eventType === 'alert.resolved');
+/**
+ * Alert messages to a subscriber (email, ntfy, Telegram) are claimed and sent per subscriber and
+ * channel as a group: the alerts of a sector-wide sell-off, or those held by quiet hours, leave
+ * as one message.
+ */
+const isGroupedAlert = (c: Pick<Claimed, 'channel' | 'eventType'>) =>
+  (c.channel === 'email' || c.channel === 'ntfy' || c.channel === 'telegram') &&
+  (c.eventType === 'alert.firing' || c.eventType === 'alert.resolved');
 
 /**
  * Claims in ONE statement, for a batch of (delivery id, attempt), returning the rows with their
@@ -174,15 +181,16 @@ async function claim(ctx: DeliveryContext, items: { id: string; attempt: number 
       FROM req
       WHERE d.id = req.id AND d.status = 'pending' AND d.attempts = req.attempt
         AND d."nextAttemptAt" <= ${due}::timestamptz AT TIME ZONE 'UTC'
-        AND NOT (d.channel = 'email' AND d."eventType" IN ('alert.firing', 'alert.resolved'))
+        AND NOT (d.channel IN ('email', 'ntfy', 'telegram') AND d."eventType" IN ('alert.firing', 'alert.resolved'))
       RETURNING d.id, d."alertId", d.channel::text AS channel, d."subscriberId", d."endpointId", d."channelId",
                 d."eventType", d."messageId", d.payload, d.attempts
     ), grp AS (
       UPDATE "Delivery" d SET status = 'sending', "updatedAt" = now() AT TIME ZONE 'UTC'
-      WHERE d."subscriberId" IN (
-              SELECT x."subscriberId" FROM "Delivery" x JOIN req ON x.id = req.id
-              WHERE x.channel = 'email' AND x."eventType" IN ('alert.firing', 'alert.resolved'))
-        AND d.channel = 'email' AND d.status = 'pending' AND d."eventType" IN ('alert.firing', 'alert.resolved')
+      WHERE (d."subscriberId", d.channel) IN (
+              SELECT x."subscriberId", x.channel FROM "Delivery" x JOIN req ON x.id = req.id
+              WHERE x.channel IN ('email', 'ntfy', 'telegram') AND x."eventType" IN ('alert.firing', 'alert.resolved'))
+        AND d.channel IN ('email', 'ntfy', 'telegram') AND d.status = 'pending'
+        AND d."eventType" IN ('alert.firing', 'alert.resolved')
         AND d."nextAttemptAt" <= ${due}::timestamptz AT TIME ZONE 'UTC'
         AND NOT EXISTS (SELECT 1 FROM req WHERE req.id = d.id AND req.attempt <> d.attempts)
       RETURNING d.id, d."alertId", d.channel::text AS channel, d."subscriberId", d."endpointId", d."channelId",
@@ -244,9 +252,10 @@ export async function runDeliveries(
   const work: { rows: Claimed[]; channel: DeliveryChannelName; run: Promise<Unit> }[] = [];
   const groups = new Map<string, Claimed[]>();
   for (const r of rows) {
-    if (isAlertEmail(r)) {
-      const g = groups.get(r.subscriberId as string) ?? [];
-      if (g.length === 0) groups.set(r.subscriberId as string, g);
+    if (isGroupedAlert(r)) {
+      const key = `${r.subscriberId}:${r.channel}`;
+      const g = groups.get(key) ?? [];
+      if (g.length === 0) groups.set(key, g);
       g.push(r);
     } else {
       const run =
@@ -254,11 +263,14 @@ export async function runDeliveries(
           ? deliverEmail(ctx, r)
           : r.channel === 'webhook'
             ? deliverWebhook(ctx, r)
-            : deliverChat(ctx, r);
+            : deliverChat(ctx, [r]);
       work.push({ rows: [r], channel: r.channel, run });
     }
   }
-  for (const g of groups.values()) work.push({ rows: g, channel: 'email', run: deliverAlertEmails(ctx, g) });
+  for (const g of groups.values()) {
+    const channel = (g[0] as Claimed).channel;
+    work.push({ rows: g, channel, run: channel === 'email' ? deliverAlertEmails(ctx, g) : deliverChat(ctx, g) });
+  }
   const units = await Promise.all(
     // A bug in one send must not strand the others in `sending`: it becomes a retryable failure.
     work.map((w) => w.run.catch((err): Unit => done(w.rows, outcomeOf(err), w.channel))),
@@ -481,15 +493,16 @@ async function deliverWebhook(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
  * its hash kept, like the email confirmation); alerts go only to a confirmed channel of a
  * confirmed subscriber.
  */
-async function deliverChat(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
+async function deliverChat(ctx: DeliveryContext, group: Claimed[]): Promise<Unit> {
+  const d = group[0] as Claimed;
+  const all = (o: Outcome) => done(group, o, d.channel);
   const notifier = ctx.chat?.get(d.channel);
-  if (!notifier) return done([d], permanent(`${d.channel} is not configured on this worker`), d.channel);
-  if (!d.channelId || !d.chStatus) return done([d], permanent('channel no longer exists'), d.channel);
+  if (!notifier) return all(permanent(`${d.channel} is not configured on this worker`));
+  if (!d.channelId || !d.chStatus) return all(permanent('channel no longer exists'));
   let token: string | null = null;
   if (d.chTokenSealed) {
     token = openSealed(ctx.openKeys ?? [ctx.appSecret], d.chTokenSealed);
-    if (token === null)
-      return done([d], permanent('the stored access token cannot be opened with the app key'), d.channel);
+    if (token === null) return all(permanent('the stored access token cannot be opened with the app key'));
   }
   const target = { topicUrl: d.chTopicUrl, token, chatId: d.chChatId };
   let message: ChatMessage;
@@ -509,13 +522,17 @@ async function deliverChat(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
     );
   } else if (d.eventType === 'alert.firing' || d.eventType === 'alert.resolved') {
     // Nothing reaches a chat or topic its owner has not confirmed, or after they stopped it.
-    if (d.chStatus !== 'confirmed') return done([d], permanent(`channel is ${d.chStatus}: not sent`), d.channel);
-    if (d.subStatus !== 'confirmed') return done([d], permanent(`subscriber is ${d.subStatus}: not sent`), d.channel);
-    const view = d.alertId ? (await alertViews(ctx, [d.alertId])).get(d.alertId) : undefined;
-    if (!view) return done([d], permanent('alert no longer exists'), d.channel);
-    message = renderAlertMessage(view);
+    if (d.chStatus !== 'confirmed') return all(permanent(`channel is ${d.chStatus}: not sent`));
+    if (d.subStatus !== 'confirmed') return all(permanent(`subscriber is ${d.subStatus}: not sent`));
+    const views = await alertViews(
+      ctx,
+      group.map((g) => g.alertId).filter((x): x is string => !!x),
+    );
+    const alerts = group.map((g) => (g.alertId ? views.get(g.alertId) : undefined)).filter((v): v is AlertView => !!v);
+    if (alerts.length === 0) return all(permanent('alert no longer exists'));
+    message = alerts.length === 1 ? renderAlertMessage(alerts[0] as AlertView) : renderDigestMessage(alerts);
   } else {
-    return done([d], permanent(`unknown ${d.channel} event ${d.eventType}`), d.channel);
+    return all(permanent(`unknown ${d.channel} event ${d.eventType}`));
   }
   const t0 = performance.now();
   let outcome: Outcome;
@@ -532,7 +549,7 @@ async function deliverChat(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
       });
     }
   }
-  return done([d], outcome, d.channel, Math.round(performance.now() - t0));
+  return done(group, outcome, d.channel, Math.round(performance.now() - t0));
 }
 
 /**

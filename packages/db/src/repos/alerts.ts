@@ -3,6 +3,7 @@
  * outbox). The alert's dedup key is unique: when two workers evaluate the same event, the second
  * insert finds the key taken and writes nothing, so nobody is told twice.
  */
+import { activeAt, deliveryTime, type QuietChannel, storedIntervals } from '@signals/core';
 import type { Prisma, PrismaClient } from '../generated/client.ts';
 import { insertDeliveries, type NewDelivery, type Tx } from './outbox.ts';
 import { findInhibitor, type LoadedInhibitRule, loadInhibitRules } from './inhibitions.ts';
@@ -132,38 +133,59 @@ export async function fanOutInTx(tx: Tx, alert: NewAlert, opts: FanOutOptions): 
       });
       for (const m of memberOf) watchlistIds.add(m.watchlistId);
     }
+    const wanted = { OR: [{ ruleId: alert.ruleId }, { watchlistId: { in: [...watchlistIds] } }] };
     const subscribers = await tx.subscriber.findMany({
-      where: {
-        status: 'confirmed',
-        subscriptions: { some: { OR: [{ ruleId: alert.ruleId }, { watchlistId: { in: [...watchlistIds] } }] } },
-      },
+      where: { status: 'confirmed', subscriptions: { some: wanted } },
       select: {
         id: true,
         mode: true,
         digestWindowSec: true,
-        // Chat channels only once their owner confirmed them; they are not grouped into digests.
+        timeZone: true,
+        quietHours: true,
+        quietCriticalBreaksThrough: true,
+        subscriptions: { where: wanted, select: { activeIntervals: true } },
+        // Chat channels only once their owner confirmed them.
         channels: { where: { status: 'confirmed' }, select: { id: true, kind: true } },
       },
     });
     const endpoints = await tx.webhookEndpoint.findMany({
       where: { status: 'active', OR: [{ eventTypes: { isEmpty: true } }, { eventTypes: { has: eventType } }] },
-      select: { id: true },
+      select: { id: true, activeIntervals: true },
     });
 
+    // Time intervals mute (as Alertmanager's active_time_intervals): a subscriber is notified when
+    // one of the subscriptions that matched is active now, in the subscriber's time zone; an
+    // endpoint when it is active now (UTC unless an interval names a location).
+    const live = subscribers.filter((s) =>
+      s.subscriptions.some((x) => activeAt(opts.now, storedIntervals(x.activeIntervals), s.timeZone)),
+    );
+    // Quiet hours hold: each channel's delivery is due when its quiet hours end (a critical alert
+    // may break through), so the alerts held are due together and leave as one message.
+    const due = (s: (typeof live)[number], channel: QuietChannel, base: Date) =>
+      deliveryTime(base, {
+        timeZone: s.timeZone,
+        quietHours: s.quietHours,
+        channel,
+        severity: alert.severity,
+        criticalBreaksThrough: s.quietCriticalBreaksThrough,
+      });
     const items: NewDelivery[] = [
-      ...subscribers.map(
+      ...live.map(
         (s): NewDelivery => ({
           channel: 'email',
           subscriberId: s.id,
           alertId: created.id,
           eventType,
-          notBefore:
+          notBefore: due(
+            s,
+            'email',
             s.mode === 'digest'
               ? nextDigestAt(opts.now, s.digestWindowSec)
               : new Date(opts.now.getTime() + opts.emailGroupWaitMs),
+          ),
         }),
       ),
-      ...subscribers.flatMap((s) =>
+      ...live.flatMap((s) =>
         s.channels.map(
           (ch): NewDelivery => ({
             channel: ch.kind,
@@ -171,10 +193,13 @@ export async function fanOutInTx(tx: Tx, alert: NewAlert, opts: FanOutOptions): 
             channelId: ch.id,
             alertId: created.id,
             eventType,
+            notBefore: due(s, ch.kind, opts.now),
           }),
         ),
       ),
-      ...endpoints.map((e): NewDelivery => ({ channel: 'webhook', endpointId: e.id, alertId: created.id, eventType })),
+      ...endpoints
+        .filter((e) => activeAt(opts.now, storedIntervals(e.activeIntervals), 'UTC'))
+        .map((e): NewDelivery => ({ channel: 'webhook', endpointId: e.id, alertId: created.id, eventType })),
     ];
     const deliveryIds = await insertDeliveries(tx, items, opts.now);
     return { alertId: created.id, deliveryIds, duplicate: false };

@@ -46,3 +46,18 @@ export function renderChannelConfirmMessage(link: string): ChatMessage {
     click: link,
   };
 }
+
+/** Several alerts due together (a sell-off across names, or held by quiet hours) as one message. */
+export function renderDigestMessage(alerts: readonly AlertView[]): ChatMessage {
+  const rank = { critical: 3, warning: 2, info: 1 } as const;
+  const top = [...alerts].sort((a, b) => rank[b.severity] - rank[a.severity])[0] as AlertView;
+  const lines = alerts.map((a) => {
+    const unit = a.unit ?? 'fraction';
+    return `- ${a.status === 'resolved' ? 'Resolved: ' : ''}${cut(a.title, 160)} (${formatValue(a.value, unit)}, ${formatTime(a.firedAt)})`;
+  });
+  return {
+    title: `${alerts.length} Market Signals alerts`,
+    body: cut(lines.join('\n'), 3500),
+    ...severityStyle(top),
+  };
+}
