@@ -116,3 +116,73 @@ describe('chat channels on the preferences page', () => {
     expect((await post(`/preferences/telegram?token=${subId}.0.${'A'.repeat(32)}`, {})).status).toBe(400);
   });
 });
+
+describe('when to notify: time zone, quiet hours, market window', () => {
+  it('refuses a bad zone and half-given quiet hours at the field; saves and keeps the window through a preferences save', async () => {
+    const bad = await post(`/preferences/timing?token=${token}`, { timeZone: 'Mars/Olympus', window: 'any' });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/id="f-timeZone"[^>]*aria-invalid="true"/);
+    const half = await post(`/preferences/timing?token=${token}`, {
+      timeZone: 'Europe/Berlin',
+      'quiet.ntfy.start': '22:00',
+      window: 'any',
+    });
+    expect(half.status).toBe(400);
+    expect(await half.text()).toMatch(/id="f-quiet\.ntfy\.end"[^>]*aria-invalid="true"/);
+
+    const ok = await post(`/preferences/timing?token=${token}`, {
+      timeZone: 'Europe/Berlin',
+      'quiet.ntfy.start': '22:00',
+      'quiet.ntfy.end': '07:00',
+      'quiet.email.start': '23:00',
+      'quiet.email.end': '06:30',
+      criticalBreaksThrough: 'on',
+      window: 'regular',
+    });
+    expect(ok.status).toBe(200);
+    const page = await ok.text();
+    expect(page).toContain('Saved: when alerts are sent.');
+    expect(page).toMatch(/id="f-window-regular" name="window" value="regular" checked/);
+    const sub = await h.db.prisma.subscriber.findUniqueOrThrow({
+      where: { id: subId },
+      include: { subscriptions: true },
+    });
+    expect(sub).toMatchObject({
+      timeZone: 'Europe/Berlin',
+      quietHours: { ntfy: { start: '22:00', end: '07:00' }, email: { start: '23:00', end: '06:30' } },
+      quietCriticalBreaksThrough: true,
+    });
+    expect(sub.subscriptions.map((s) => s.activeIntervals)).toEqual([[{ market: ['regular'] }]]);
+
+    // Changing what one receives keeps when.
+    const wl = sub.subscriptions[0]?.watchlistId as string;
+    const saved = await post(`/preferences?token=${token}`, { watchlistIds: wl, mode: 'digest' });
+    expect(saved.status).toBe(200);
+    const after = await h.db.prisma.subscription.findMany({ where: { subscriberId: subId } });
+    expect(after.map((s) => s.activeIntervals)).toEqual([[{ market: ['regular'] }]]);
+  });
+
+  it('limits a webhook endpoint to time intervals through the API, refusing malformed ones', async () => {
+    const call = (method: string, path: string, body?: unknown) =>
+      h.app.request(`/api${path}`, {
+        method,
+        headers: { authorization: `Bearer ${h.apiKey}`, 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    const made = await call('POST', '/webhook-endpoints', {
+      url: 'http://127.0.0.1:9/h',
+      activeIntervals: [{ weekdays: [1, 2, 3, 4, 5], market: ['regular', 'extended'] }],
+    });
+    expect(made.status).toBe(201);
+    const j = (await made.json()) as { endpoint: { id: string; activeIntervals: unknown } };
+    expect(j.endpoint.activeIntervals).toEqual([{ weekdays: [1, 2, 3, 4, 5], market: ['regular', 'extended'] }]);
+    const bad = await call('PATCH', `/webhook-endpoints/${j.endpoint.id}`, {
+      activeIntervals: [{ times: [{ start: '18:00', end: '09:00' }] }],
+    });
+    expect(bad.status).toBe(400);
+    const problem = (await bad.json()) as { errors: { path: string; message: string }[] };
+    expect(problem.errors[0]?.path).toMatch(/^activeIntervals\.0\.times/);
+    const cleared = await call('PATCH', `/webhook-endpoints/${j.endpoint.id}`, { activeIntervals: null });
+    expect(((await cleared.json()) as { activeIntervals: unknown }).activeIntervals).toEqual([]);
+  });
+});

@@ -208,6 +208,9 @@ export const EndpointSchema = z
     format: z.enum(WEBHOOK_FORMATS).openapi({
       description: 'standard: the versioned event; slack / discord / teams: a chat message for a channel webhook URL',
     }),
+    activeIntervals: z.array(z.looseObject({})).openapi({
+      description: 'time intervals it is sent during (weekdays, times, months, market, location); empty: always',
+    }),
   })
   .openapi('WebhookEndpoint');
 

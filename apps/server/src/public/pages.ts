@@ -16,9 +16,13 @@ import {
   preferencesSchema,
   type RuleGroup,
   ruleChoices,
+  type MARKET_WINDOWS,
+  marketWindowOf,
   subscribe,
   subscribeSchema,
   subscriberByToken,
+  timingSchema,
+  updateTiming,
   unsubscribe,
   updatePreferences,
 } from '../services/subscribers.ts';
@@ -246,6 +250,52 @@ export function createPublicPages(rt: Runtime) {
     );
   });
 
+  const WINDOW_LABELS: Record<keyof typeof MARKET_WINDOWS, string> = {
+    any: 'Any time',
+    regular: 'Only during the regular US session (09:30-16:00 New York)',
+    trading: 'Only while US stocks trade (pre-market 04:00 to after-hours 20:00 New York)',
+    closed: 'Only while the US market is closed',
+  };
+
+  /** When to notify: time zone, quiet hours per channel, critical break-through, market window. */
+  const timingSection = (
+    token: string,
+    sub: {
+      timeZone: string;
+      quietHours: unknown;
+      quietCriticalBreaksThrough: boolean;
+      subscriptions: { activeIntervals?: unknown }[];
+    },
+    o: { errors?: FieldError[]; values?: Record<string, string> } = {},
+  ) => {
+    const stored = (sub.quietHours ?? {}) as Record<string, { start?: string; end?: string } | undefined>;
+    const v = o.values ?? {};
+    const win = v.window ?? marketWindowOf(sub.subscriptions[0]?.activeIntervals);
+    const quietRow = (
+      c: 'email' | 'ntfy' | 'telegram',
+      label: string,
+    ) => html`<fieldset><legend>${label}: quiet from … to …</legend>
+    ${field({ name: `quiet.${c}.start`, label: 'From', type: 'time', value: v[`quiet.${c}.start`] ?? stored[c]?.start ?? '', errors: o.errors })}
+    ${field({ name: `quiet.${c}.end`, label: 'To', type: 'time', value: v[`quiet.${c}.end`] ?? stored[c]?.end ?? '', errors: o.errors })}
+  </fieldset>`;
+    return html`<h2 id="timing">When</h2>
+<form method="post" action="/preferences/timing?token=${token}" class="stack" aria-labelledby="timing">
+  ${field({ name: 'timeZone', label: 'Your time zone', required: true, value: v.timeZone ?? sub.timeZone, hint: 'e.g. Europe/Berlin, America/New_York, UTC', errors: o.errors })}
+  <p class="hint">Alerts due in quiet hours are held and sent together when they end.</p>
+  ${quietRow('email', 'Email')}
+  ${quietRow('ntfy', 'ntfy')}
+  ${quietRow('telegram', 'Telegram')}
+  ${checkbox({ name: 'criticalBreaksThrough', label: 'Critical alerts break through quiet hours', checked: v.timeZone ? v.criticalBreaksThrough === 'on' : sub.quietCriticalBreaksThrough })}
+  <fieldset><legend>Send alerts</legend>
+  ${(Object.keys(WINDOW_LABELS) as (keyof typeof WINDOW_LABELS)[]).map(
+    (k) =>
+      html`<div class="check"><input type="radio" id="f-window-${k}" name="window" value="${k}"${win === k ? html` checked` : ''}> <label for="f-window-${k}">${WINDOW_LABELS[k]}</label></div>`,
+  )}
+  </fieldset>
+  <button type="submit">Save when</button>
+</form>`;
+  };
+
   /** The chat channels part of the preferences page: state, add an ntfy topic, link Telegram, stop. */
   const channelsSection = async (
     token: string,
@@ -289,12 +339,20 @@ ${
 
   const prefsPage = async (
     token: string,
-    sub: { id: string; mode: string; subscriptions: { watchlistId: string | null; ruleId: string | null }[] },
+    sub: {
+      id: string;
+      mode: string;
+      timeZone: string;
+      quietHours: unknown;
+      quietCriticalBreaksThrough: boolean;
+      subscriptions: { watchlistId: string | null; ruleId: string | null; activeIntervals?: unknown }[];
+    },
     o: {
       errors?: FieldError[];
       notice?: string;
       chosen?: { watchlistIds: string[]; ruleIds: string[]; mode: string };
       channels?: { errors?: FieldError[]; values?: Record<string, string>; telegramLink?: string | null };
+      timing?: { errors?: FieldError[]; values?: Record<string, string> };
     } = {},
   ) => {
     const has = sub.subscriptions.flatMap((s) => (s.ruleId ? [s.ruleId] : []));
@@ -309,7 +367,8 @@ ${
   ${modeChoice(o.chosen?.mode ?? sub.mode)}
   <button type="submit">Save preferences</button>
 </form>
-${sub.mode ? await channelsSection(token, sub.id, o.channels ?? {}) : ''}
+${timingSection(token, sub, o.timing ?? {})}
+${await channelsSection(token, sub.id, o.channels ?? {})}
 <p><a href="/unsubscribe?token=${token}">Unsubscribe from everything</a></p>`,
     });
   };
@@ -344,6 +403,40 @@ ${sub.mode ? await channelsSection(token, sub.id, o.channels ?? {}) : ''}
         notice: 'A confirmation was sent to your ntfy topic: open its link to start receiving alerts there.',
       }),
     );
+  });
+
+  app.post('/preferences/timing', async (c) => {
+    const token = c.req.query('token') ?? '';
+    const sub = await linkSubscriber(c);
+    if (!sub || sub.status === 'unsubscribed') return c.html(linkProblem('Link not valid'), 400);
+    const { values } = await readForm(c);
+    const input = {
+      timeZone: (values.timeZone ?? '').trim(),
+      quiet: Object.fromEntries(
+        (['email', 'ntfy', 'telegram'] as const).map((ch) => [
+          ch,
+          { start: values[`quiet.${ch}.start`] ?? '', end: values[`quiet.${ch}.end`] ?? '' },
+        ]),
+      ),
+      criticalBreaksThrough: values.criticalBreaksThrough === 'on',
+      window: values.window ?? 'any',
+    };
+    try {
+      const r = timingSchema.safeParse(input);
+      if (!r.success) throw new FormError(fieldErrors(r.error));
+      await updateTiming(rt, sub.id, r.data);
+    } catch (err) {
+      const errors =
+        err instanceof FormError
+          ? err.errors
+          : (err as { code?: string }).code === 'validation_failed'
+            ? (err as { issues: FieldError[] }).issues
+            : null;
+      if (!errors) throw err;
+      return c.html(await prefsPage(token, sub, { errors, timing: { errors, values } }), 400);
+    }
+    const fresh = await subscriberByToken(rt, token);
+    return c.html(await prefsPage(token, fresh ?? sub, { notice: 'Saved: when alerts are sent.' }));
   });
 
   app.post('/preferences/telegram', async (c) => {
