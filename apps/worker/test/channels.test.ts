@@ -264,3 +264,45 @@ describe('Telegram channel', () => {
     expect(ch.status).toBe('stopped');
   });
 });
+
+describe('message templates at send time', () => {
+  it('sends the operator’s ntfy text; a Telegram template that fails falls back to the built-in message, logged', async () => {
+    ctx.templateCacheMs = 0;
+    await db.prisma.messageTemplate.createMany({
+      data: [
+        {
+          key: 'ntfy',
+          source: '{{ alert.symbol }} {{ alert.severity | upcase }}: {{ alert.valueText }} via {{ alert.rule.name }}',
+        },
+        // Parses, but runs past the render budget: must not lose the alert.
+        {
+          key: 'telegram',
+          source: '{% for i in (1..3000) %}{% for j in (1..3000) %}{% if j == 0 %}x{% endif %}{% endfor %}{% endfor %}',
+        },
+      ],
+    });
+    try {
+      const s = await seedScenario(db.prisma, { subscribers: [{ email: 'tpl@example.com' }] });
+      const sub = s.subscribers[0] as { id: string };
+      const req = await requestNtfyChannel(db.prisma, {
+        subscriberId: sub.id,
+        topicUrl: `${ntfy.url}/tpl`,
+        tokenSealed: null,
+        now: clock.now(),
+      });
+      await db.prisma.subscriberChannel.update({ where: { id: req.channelId }, data: { status: 'confirmed' } });
+      const token = await telegramLinkToken(db.prisma, { subscriberId: sub.id, now: clock.now(), ttlMs: 3600_000 });
+      await linkTelegramChat(db.prisma, { token, chatId: '6060', now: clock.now() });
+
+      const rows = await fire(s.rule.id, 'critical');
+      const chat = rows.filter((r) => r.channel === 'ntfy' || r.channel === 'telegram');
+      expect(chat).toHaveLength(2);
+      expect(await run(chat.map((r) => r.id))).toMatchObject({ succeeded: 2 });
+      expect(ntfy.received.at(-1)?.message).toMatch(/^NVDA CRITICAL: .+ via DeepSeek shock/);
+      expect(tg.sent.at(-1)).toMatchObject({ chat_id: '6060', text: expect.stringContaining('NVDA fell 16.9%') });
+      expect(logLines.join('')).toMatch(/message template failed at send time/);
+    } finally {
+      await db.prisma.messageTemplate.deleteMany();
+    }
+  });
+});

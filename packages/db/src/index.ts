@@ -19,3 +19,4 @@ export * from './repos/signals.ts';
 export { type CheckResult, checkHealth, type PingableRedis, serviceHealth } from './health.ts';
 export * from './repos/loops.ts';
 export * from './repos/channels.ts';
+export * from './repos/alert-views.ts';

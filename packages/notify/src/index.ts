@@ -17,3 +17,4 @@ export * from './webhook/chat.ts';
 export * from './webhook/retry.ts';
 export * from './webhook/sender.ts';
 export * from './channels/index.ts';
+export * from './custom/templates.ts';

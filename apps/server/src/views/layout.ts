@@ -17,6 +17,7 @@ const NAV: [string, string][] = [
   ['/admin/inhibit-rules', 'Inhibit rules'],
   ['/admin/subscribers', 'Subscribers'],
   ['/admin/endpoints', 'Webhooks'],
+  ['/admin/templates', 'Templates'],
   ['/admin/feeds', 'Feeds'],
   ['/admin/api-keys', 'API keys'],
   ['/admin/system', 'System'],

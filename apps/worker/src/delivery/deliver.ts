@@ -7,18 +7,28 @@
  * is never sent again. A worker killed mid-send leaves the row in `sending`; the sweeper hands it
  * back after a lease, counting the interrupted try as an attempt (at-least-once, same webhook-id).
  */
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { DomainError, PermanentDeliveryError, type Clock, type Logger, TransientDeliveryError } from '@signals/core';
 import {
   type DeliveryChannelName,
   isDatabaseAway,
+  loadAlertSnapshots,
+  loadMessageTemplates,
   openSealed,
   type PrismaClient,
   signSubscriberToken,
 } from '@signals/db';
 import {
   type AlertView,
+  alertVariables,
   buildAlertEvent,
+  chatBodyOf,
+  escapeHtml,
+  preferencesUrl,
+  renderTemplate,
+  type TemplateKey,
+  unsubscribeUrl,
   type ChatChannels,
   type ChatMessage,
   createToken,
@@ -64,6 +74,8 @@ export interface DeliveryContext {
   openKeys?: readonly string[];
   /** The subscribers' chat channels (ntfy, Telegram), built once (@signals/notify buildChatChannels). */
   chat?: ChatChannels;
+  /** How long operators' message templates are cached (default 5 s; tests 0). */
+  templateCacheMs?: number;
   /** Delay before attempt i (ms); attempt 0 is the first. Its length is the number of attempts. Chat channels use it too. */
   webhookSchedule: number[];
   emailSchedule: number[];
@@ -315,14 +327,58 @@ async function deliverAlertEmails(ctx: DeliveryContext, group: Claimed[]): Promi
   const alerts = group.map((g) => (g.alertId ? views.get(g.alertId) : undefined)).filter((v): v is AlertView => !!v);
   if (alerts.length === 0) return done(group, permanent('alert no longer exists'), 'email');
   const unsubscribeToken = signSubscriberToken(ctx.appSecret, first.subscriberId as string, first.subTokenVersion ?? 0);
-  const mail =
+  let mail =
     alerts.length === 1
       ? renderAlertEmail({ publicBaseUrl: ctx.publicBaseUrl, alert: alerts[0] as AlertView, unsubscribeToken })
       : renderDigestEmail({ publicBaseUrl: ctx.publicBaseUrl, alerts, unsubscribeToken });
+  if (alerts.length === 1) {
+    const a = alerts[0] as AlertView;
+    const subject = await templated(ctx, 'email.subject', a);
+    const body = await templated(ctx, 'email.body', a);
+    if (subject) mail = { ...mail, subject: subject.replace(/[\r\n]+/g, ' ').slice(0, 300) };
+    if (body) {
+      // The links people need stay, whatever the template says.
+      const text = `${body}\n\n--\nChange what you receive: ${preferencesUrl(ctx.publicBaseUrl, unsubscribeToken)}\nUnsubscribe: ${unsubscribeUrl(ctx.publicBaseUrl, unsubscribeToken)}`;
+      mail = {
+        ...mail,
+        text,
+        html: `<!doctype html><html><body><pre style="white-space:pre-wrap;font-family:inherit">${escapeHtml(text)}</pre></body></html>`,
+      };
+    }
+  }
   return sendMail(ctx, group, first.subEmail, mail);
 }
 
 const permanent = (error: string): Outcome => ({ ok: false, permanent: true, statusCode: null, error });
+
+/** Operators' message templates, read at most every `templateCacheMs` per database. */
+const templateCache = new WeakMap<object, { at: number; map: Promise<Map<string, string>> }>();
+function templatesOf(ctx: DeliveryContext): Promise<Map<string, string>> {
+  const c = templateCache.get(ctx.prisma);
+  if (c && Date.now() - c.at < (ctx.templateCacheMs ?? 5000)) return c.map;
+  const map = loadMessageTemplates(ctx.prisma);
+  map.catch(() => templateCache.delete(ctx.prisma));
+  templateCache.set(ctx.prisma, { at: Date.now(), map });
+  return map;
+}
+
+/**
+ * The operator's text for `key` and this alert, or null for the built-in message: none is set, or
+ * it failed (logged; the alert is still sent, with the default).
+ */
+async function templated(ctx: DeliveryContext, key: TemplateKey, view: AlertView): Promise<string | null> {
+  const source = (await templatesOf(ctx)).get(key);
+  if (!source) return null;
+  try {
+    return await renderTemplate(key, source, alertVariables(view, ctx.publicBaseUrl));
+  } catch (err) {
+    ctx.logger.warn(
+      { template: key, alertId: view.id, err: (err as Error).message },
+      'message template failed at send time: the built-in message is sent instead',
+    );
+    return null;
+  }
+}
 
 /**
  * Alert views are the same for every target of an alert: a fan-out to 50 endpoints or 10,000
@@ -336,7 +392,7 @@ const bodyCache = new Map<string, string>();
 async function alertViews(ctx: DeliveryContext, ids: string[]): Promise<Map<string, AlertView>> {
   const missing = [...new Set(ids.filter((id) => !viewCache.has(id)))];
   if (missing.length) {
-    const loading = loadAlertViews(ctx.prisma, missing);
+    const loading: Promise<Map<string, AlertView>> = loadAlertSnapshots(ctx.prisma, missing);
     // A failed read is not kept: the next try reads again.
     loading.catch(() => {
       for (const id of missing) viewCache.delete(id);
@@ -356,45 +412,6 @@ async function alertViews(ctx: DeliveryContext, ids: string[]): Promise<Map<stri
     if (v) out.set(id, v);
   }
   return out;
-}
-
-/** Builds what templates and webhook payloads show from the stored alert. */
-async function loadAlertViews(prisma: PrismaClient, alertIds: string[]): Promise<Map<string, AlertView>> {
-  const alerts = await prisma.alert.findMany({ where: { id: { in: alertIds } }, include: { rule: true } });
-  const views = new Map<string, AlertView>();
-  for (const a of alerts) {
-    const details = (a.details ?? {}) as {
-      unit?: AlertView['unit'];
-      headlines?: { title: string; link?: string | null; publishedAt?: string | null }[];
-    };
-    views.set(a.id, {
-      id: a.id,
-      title: a.title,
-      symbol: a.subject,
-      status: a.status,
-      severity: a.severity,
-      value: a.value,
-      threshold: a.threshold,
-      unit: details.unit,
-      windowStart: a.windowStart,
-      windowEnd: a.windowEnd,
-      firedAt: a.firedAt,
-      resolvedAt: a.resolvedAt,
-      rule: {
-        id: a.rule.id,
-        name: a.rule.name,
-        description: a.rule.description,
-        sourceArticle: a.rule.sourceArticle,
-        sourcePassage: a.rule.sourcePassage,
-      },
-      headlines: (details.headlines ?? []).map((h) => ({
-        title: h.title,
-        link: h.link ?? null,
-        publishedAt: h.publishedAt ? new Date(h.publishedAt) : null,
-      })),
-    });
-  }
-  return views;
 }
 
 async function deliverEmail(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
@@ -459,7 +476,8 @@ async function deliverWebhook(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
     if (!d.alertId) return done([d], permanent('nothing to send'), 'webhook');
     // Every endpoint of a fan-out gets the same event: build it once per alert, event type and format.
     const format = d.epFormat ?? 'standard';
-    const key = `${d.alertId}:${d.eventType}:${format}`;
+    const source = format !== 'standard' ? (await templatesOf(ctx)).get(format) : undefined;
+    const key = `${d.alertId}:${d.eventType}:${format}${source ? `:${createHash('sha1').update(source).digest('hex')}` : ''}`;
     body = bodyCache.get(key) ?? null;
     if (!body) {
       const view = (await alertViews(ctx, [d.alertId])).get(d.alertId);
@@ -469,7 +487,8 @@ async function deliverWebhook(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
         timestamp: d.eventType === 'alert.resolved' ? (view.resolvedAt ?? now) : view.firedAt,
         publicBaseUrl: ctx.publicBaseUrl,
       });
-      body = renderWebhookBody(event, format);
+      const own = format !== 'standard' ? await templated(ctx, format, view) : null;
+      body = own && format !== 'standard' ? chatBodyOf(format, own) : renderWebhookBody(event, format);
       bodyCache.set(key, body);
       if (bodyCache.size > 2000) bodyCache.delete(bodyCache.keys().next().value as string);
     }
@@ -531,6 +550,9 @@ async function deliverChat(ctx: DeliveryContext, group: Claimed[]): Promise<Unit
     const alerts = group.map((g) => (g.alertId ? views.get(g.alertId) : undefined)).filter((v): v is AlertView => !!v);
     if (alerts.length === 0) return all(permanent('alert no longer exists'));
     message = alerts.length === 1 ? renderAlertMessage(alerts[0] as AlertView) : renderDigestMessage(alerts);
+    const own =
+      alerts.length === 1 ? await templated(ctx, d.channel as 'ntfy' | 'telegram', alerts[0] as AlertView) : null;
+    if (own) message = d.channel === 'telegram' ? { ...message, fullText: own } : { ...message, body: own };
   } else {
     return all(permanent(`unknown ${d.channel} event ${d.eventType}`));
   }

@@ -43,6 +43,7 @@ export interface TelegramClient extends ChatNotifier {
 }
 
 export function formatTelegramText(m: ChatMessage): string {
+  if (m.fullText) return m.fullText.slice(0, 4096);
   return `${m.title}\n\n${m.body}${m.click && !m.body.includes(m.click) ? `\n${m.click}` : ''}`.slice(0, 4096);
 }
 

@@ -25,6 +25,8 @@ export interface ChatMessage {
   tags: string[];
   /** A link the message leads to (ntfy Click header; appended to the text elsewhere). */
   click?: string;
+  /** The whole text from an operator's template (Telegram sends it as is instead of title and body). */
+  fullText?: string;
 }
 
 export interface ChannelSendResult {
