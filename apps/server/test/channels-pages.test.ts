@@ -186,3 +186,15 @@ describe('when to notify: time zone, quiet hours, market window', () => {
     expect(((await cleared.json()) as { activeIntervals: unknown }).activeIntervals).toEqual([]);
   });
 });
+
+describe('abuse', () => {
+  it('bounds topic requests per client and hour (each one posts to a topic)', async () => {
+    const { NTFY_REQUEST_LIMIT } = await import('../src/public/pages.ts');
+    const statuses: number[] = [];
+    for (let i = 0; i < NTFY_REQUEST_LIMIT + 2; i++) {
+      statuses.push((await post(`/preferences/ntfy?token=${token}`, { topic: `flood-${i}` })).status);
+    }
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(2);
+    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(NTFY_REQUEST_LIMIT);
+  });
+});

@@ -37,6 +37,9 @@ import {
 import { pendingChannelByToken } from '@signals/db';
 import { checkbox, field, page } from '../views/layout.ts';
 
+/** ntfy topics requested (each sends a confirmation message to the topic), per client address and hour. */
+export const NTFY_REQUEST_LIMIT = 10;
+
 /** Preferences/unsubscribe links that are not valid, per client address and hour. */
 export const MANAGE_LINK_LIMIT = 120;
 
@@ -377,6 +380,8 @@ ${await channelsSection(token, sub.id, o.channels ?? {})}
     const token = c.req.query('token') ?? '';
     const sub = await linkSubscriber(c);
     if (!sub || sub.status === 'unsubscribed') return c.html(linkProblem('Link not valid'), 400);
+    // Each request posts a confirmation to a topic someone names: bounded, so nobody can flood a topic.
+    await limited(c, 'ntfy-request', NTFY_REQUEST_LIMIT);
     let values: Record<string, string> = {};
     try {
       values = (await readForm(c)).values;
