@@ -198,3 +198,18 @@ describe('abuse', () => {
     expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(NTFY_REQUEST_LIMIT);
   });
 });
+
+describe('operators see the channels', () => {
+  it('lists a subscriber’s channels and their state in the API and on the admin page, without topics or chats', async () => {
+    const r = await h.app.request(`/api/subscribers/${subId}`, { headers: { authorization: `Bearer ${h.apiKey}` } });
+    const j = (await r.json()) as { channels: { kind: string; status: string }[]; timeZone: string };
+    expect(j.channels.map((c) => c.kind)).toEqual(['ntfy', 'telegram']);
+    expect(j.timeZone).toBe('Europe/Berlin');
+    expect(JSON.stringify(j)).not.toContain('127.0.0.1:8090');
+    const { cookie } = await (await import('./harness.ts')).adminSession(h);
+    const page = await (await h.app.request('/admin/subscribers', { headers: { cookie } })).text();
+    expect(page).toMatch(
+      /email, ntfy <span class="badge badge-\w+">\w+<\/span>, telegram <span class="badge badge-pending">pending<\/span>/,
+    );
+  });
+});

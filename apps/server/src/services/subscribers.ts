@@ -331,6 +331,7 @@ export async function listSubscribers(
       ...windowOf(opts, 200),
       include: {
         subscriptions: { include: { watchlist: { select: { name: true } }, rule: { select: { name: true } } } },
+        channels: { select: { kind: true, status: true }, orderBy: { kind: 'asc' } },
       },
     }),
     rt.prisma.subscriber.count({ where }),
@@ -343,6 +344,11 @@ export async function listSubscribers(
       status: s.status,
       mode: s.mode,
       bounceCount: s.bounceCount,
+      timeZone: s.timeZone,
+      quietHours: s.quietHours ?? {},
+      quietCriticalBreaksThrough: s.quietCriticalBreaksThrough,
+      /** Chat channels beside email (ntfy, Telegram) and their state; addresses and chats are not shown. */
+      channels: s.channels.map((c) => ({ kind: c.kind, status: c.status })),
       subscriptions: s.subscriptions.map((x) => ({
         watchlistId: x.watchlistId,
         ruleId: x.ruleId,
