@@ -306,3 +306,36 @@ describe('message templates at send time', () => {
     }
   });
 });
+
+describe('the bot loop', () => {
+  it('polls under a Redis lease (one poller per prefix), handles /start, and stops cleanly', async () => {
+    const { startTelegramUpdates } = await import('../src/channels/telegram-updates.ts');
+    const s = await seedScenario(db.prisma, { subscribers: [{ email: 'loop@example.com' }] });
+    const sub = s.subscribers[0] as { id: string };
+    const token = await telegramLinkToken(db.prisma, { subscriberId: sub.id, now: clock.now(), ttlMs: 3600_000 });
+    const prefix = testPrefix('tgloop');
+    const client = ctx.chat?.telegram;
+    if (!client) throw new Error('telegram not built');
+    const deps = { prisma: db.prisma, client, logger, clock, redis, prefix, waitSec: 0 };
+    const first = startTelegramUpdates(deps);
+    const second = startTelegramUpdates(deps);
+    try {
+      tg.say(7070, `/start ${token}`);
+      const { until } = await import('./helpers.ts');
+      await until(
+        async () =>
+          (await db.prisma.subscriberChannel.findFirst({
+            where: { subscriberId: sub.id, chatId: '7070', status: 'confirmed' },
+          })) ?? false,
+      );
+      // Linked once, answered once: the second loop did not poll the same update.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(tg.sent.filter((m) => m.chat_id === '7070')).toHaveLength(1);
+      expect(await redis.get(`${prefix}:telegram:poller`)).toBeTruthy();
+    } finally {
+      await first.close();
+      await second.close();
+    }
+    expect(await redis.get(`${prefix}:telegram:poller`)).toBeNull();
+  });
+});

@@ -140,6 +140,20 @@ describe('inhibition', () => {
     );
     expect((await fan(id('amzn-capex-drop-early'), day2, 'AMZN')).inhibitedById).toBeUndefined();
 
+    // The resolved notice of the held warning is held too (nobody heard it fire); that of a sent one is not.
+    const heldEarly = await db.prisma.alert.findFirstOrThrow({ where: { inhibitedById: src.alertId as string } });
+    const resolvedOf = (dedupKey: string, at: Date) =>
+      createAlertWithDeliveries(
+        db.prisma,
+        { ...alertFor(id('amzn-capex-drop-early'), at, 'AMZN', `${dedupKey}:resolved`), status: 'resolved' },
+        { now: at, emailGroupWaitMs: 0 },
+      );
+    expect((await resolvedOf(heldEarly.dedupKey, day2)).inhibitedById).toBe(src.alertId);
+    const sentEarly = await db.prisma.alert.findFirstOrThrow({
+      where: { ruleId: id('amzn-capex-drop-early'), inhibitedById: null, status: 'firing' },
+    });
+    expect((await resolvedOf(sentEarly.dedupKey, day2)).inhibitedById).toBeUndefined();
+
     // Once the source resolved, nothing is held any more.
     await db.prisma.alert.update({ where: { id: src.alertId as string }, data: { status: 'resolved' } });
     expect(

@@ -128,8 +128,12 @@ export function startTelegramUpdates(
           await sleep(5000);
           continue;
         }
+        const started = Date.now();
+        const before = offset;
         offset = await pollTelegramOnce(d, offset, waitSec);
         backoff = 1000;
+        // A server that answers at once with nothing (no long polling) must not make this spin.
+        if (offset === before && Date.now() - started < 1000) await sleep(1000);
       } catch (err) {
         if (!running) break;
         d.logger.warn({ err: (err as Error).message, retryInMs: backoff }, 'telegram polling failed');

@@ -48,6 +48,8 @@ export interface FanOutResult {
   inhibitedById?: string;
 }
 
+const RESOLVED_SUFFIX = ':resolved';
+
 /** Start of the next digest window for a subscriber: windows are aligned to the epoch. */
 export function nextDigestAt(now: Date, windowSec: number): Date {
   const w = Math.max(60, windowSec) * 1000;
@@ -75,13 +77,22 @@ export async function fanOutInTx(tx: Tx, alert: NewAlert, opts: FanOutOptions): 
       where: { id: alert.ruleId },
       select: { watchlistId: true, notifyResolved: true },
     });
-    const inhibitor = await findInhibitor(tx, opts.inhibitRules ?? (await loadInhibitRules(tx)), {
+    let inhibitor = await findInhibitor(tx, opts.inhibitRules ?? (await loadInhibitRules(tx)), {
       ruleId: alert.ruleId,
       severity: alert.severity,
       watchlistId: rule.watchlistId,
       subject: alert.subject,
       firedAt: alert.firedAt,
     });
+    // Nobody was told it fired, so nobody is told it resolved: a resolved notice of an inhibited
+    // alert is held by the same source (the engine keys notices `<dedupKey>:resolved`).
+    if (!inhibitor && alert.status === 'resolved' && alert.dedupKey.endsWith(RESOLVED_SUFFIX)) {
+      const fired = await tx.alert.findUnique({
+        where: { dedupKey: alert.dedupKey.slice(0, -RESOLVED_SUFFIX.length) },
+        select: { inhibitedById: true, inhibitRuleId: true },
+      });
+      if (fired?.inhibitedById) inhibitor = { alertId: fired.inhibitedById, inhibitRuleId: fired.inhibitRuleId ?? '' };
+    }
     const inserted = await tx.alert.createManyAndReturn({
       data: [
         {
@@ -100,7 +111,7 @@ export async function fanOutInTx(tx: Tx, alert: NewAlert, opts: FanOutOptions): 
           details: alert.details,
           silenceId: silence?.id ?? null,
           inhibitedById: inhibitor?.alertId ?? null,
-          inhibitRuleId: inhibitor?.inhibitRuleId ?? null,
+          inhibitRuleId: inhibitor?.inhibitRuleId || null,
         },
       ],
       skipDuplicates: true,
