@@ -175,6 +175,26 @@ describe('ntfy channel', () => {
     const refused = (await fire(s.rule.id)).find((r) => r.channel === 'ntfy');
     expect(await run([refused?.id as string])).toMatchObject({ failed: 1 });
 
+    // A topic that keeps failing: retried on the schedule, then a dead letter with every attempt logged.
+    ntfy.answers.push({ status: 503 }, { status: 502 }, { status: 500 });
+    const failing = (await fire(s.rule.id)).find((r) => r.channel === 'ntfy');
+    for (let i = 0; i < 3; i++) {
+      await run([failing?.id as string]);
+      clock.advance(10_000);
+    }
+    const dead = await db.prisma.delivery.findUniqueOrThrow({
+      where: { id: failing?.id as string },
+      include: { attemptLog: { orderBy: { startedAt: 'asc' } } },
+    });
+    expect(dead).toMatchObject({ status: 'dead', attempts: 3 });
+    expect(dead.attemptLog.map((a) => a.statusCode)).toEqual([503, 502, 500]);
+    // Redelivery (the API's transition: back to pending at its attempt count) sends it.
+    await db.prisma.delivery.update({
+      where: { id: dead.id },
+      data: { status: 'pending', nextAttemptAt: clock.now() },
+    });
+    expect(await run([dead.id])).toMatchObject({ succeeded: 1 });
+
     // Stop: the next alert has no ntfy delivery.
     expect(await stopChannels(db.prisma, { subscriberId: sub.id, kind: 'ntfy' }, clock.now())).toBe(1);
     expect((await fire(s.rule.id)).map((r) => r.channel)).toEqual(['email']);

@@ -248,7 +248,7 @@ export function createPublicPages(rt: Runtime) {
       page({
         title: 'Subscription confirmed',
         body: html`<p role="status" data-testid="confirmed">Thank you: your address is confirmed. Alerts will arrive by email.</p>
-<p><a href="/preferences?token=${manage}">Change what you receive</a> · <a href="/unsubscribe?token=${manage}">Unsubscribe</a></p>`,
+<p><a href="/preferences?token=${manage}">Change what you receive</a> (also: alerts on Telegram or ntfy, quiet hours) · <a href="/unsubscribe?token=${manage}">Unsubscribe</a></p>`,
       }),
     );
   });
