@@ -31,10 +31,10 @@ import {
   channelsOf,
   confirmChannel,
   ntfyChannelSchema,
+  pendingChannel,
   stopChannel,
   telegramDeepLink,
 } from '../services/channels.ts';
-import { pendingChannelByToken } from '@signals/db';
 import { checkbox, field, page } from '../views/layout.ts';
 
 /** ntfy topics requested (each sends a confirmation message to the topic), per client address and hour. */
@@ -468,7 +468,7 @@ ${await channelsSection(token, sub.id, o.channels ?? {})}
   app.get('/channels/confirm', async (c) => {
     await limited(c, 'confirm', 60);
     const token = c.req.query('token') ?? '';
-    const ch = await pendingChannelByToken(rt.prisma, token, rt.clock.now());
+    const ch = await pendingChannel(rt, token);
     if (!ch) return c.html(linkProblem('Confirmation link not valid'), 400);
     return c.html(
       page({

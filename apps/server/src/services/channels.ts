@@ -8,6 +8,7 @@ import { ValidationError } from '@signals/core';
 import { signingKeyConfig } from '@signals/config';
 import {
   confirmNtfyChannel,
+  pendingChannelByToken,
   requestNtfyChannel,
   resolveSigningKeys,
   sealSecret,
@@ -75,6 +76,9 @@ export async function telegramDeepLink(rt: Runtime, subscriberId: string): Promi
 }
 
 export const confirmChannel = (rt: Runtime, token: string) => confirmNtfyChannel(rt.prisma, token, rt.clock.now());
+
+/** The pending ntfy channel a confirm link is for (the GET page shows it before the POST confirms). */
+export const pendingChannel = (rt: Runtime, token: string) => pendingChannelByToken(rt.prisma, token, rt.clock.now());
 
 export const stopChannel = (rt: Runtime, subscriberId: string, kind: 'ntfy' | 'telegram') =>
   stopChannels(rt.prisma, { subscriberId, kind }, rt.clock.now());
