@@ -5,16 +5,19 @@
  */
 import type { PrismaClient } from '@signals/db';
 import { defaultFeeds, type SeedFeed } from './feeds.ts';
+import { seedInhibitRules } from './inhibitions.ts';
 import { defaultWatchlists, seedRules } from './rules.ts';
 
 export { defaultFeeds } from './feeds.ts';
 export { defaultWatchlists, seedRules } from './rules.ts';
+export { seedInhibitRules } from './inhibitions.ts';
 
 export interface SeedResult {
   watchlists: number;
   instruments: number;
   feeds: number;
   rules: number;
+  inhibitRules: number;
 }
 
 export async function loadSeeds(prisma: PrismaClient, data: { feeds?: SeedFeed[] } = {}): Promise<SeedResult> {
@@ -73,10 +76,31 @@ export async function loadSeeds(prisma: PrismaClient, data: { feeds?: SeedFeed[]
     await prisma.rule.upsert({ where: { seedId: r.seedId }, create: row, update: {} });
   }
 
+  // Inhibit rules between seed rules; skipped when an operator deleted either rule.
+  const ruleIds = new Map(
+    (await prisma.rule.findMany({ where: { seedId: { not: null } }, select: { id: true, seedId: true } })).map((r) => [
+      r.seedId,
+      r.id,
+    ]),
+  );
+  let inhibitRules = 0;
+  for (const i of seedInhibitRules) {
+    const sourceRuleId = ruleIds.get(i.source);
+    const targetRuleId = ruleIds.get(i.target);
+    if (!sourceRuleId || !targetRuleId) continue;
+    await prisma.inhibitRule.upsert({
+      where: { seedId: i.seedId },
+      create: { seedId: i.seedId, sourceRuleId, targetRuleId, equal: i.equal, comment: i.comment, createdBy: 'seed' },
+      update: {},
+    });
+    inhibitRules++;
+  }
+
   return {
     watchlists: defaultWatchlists.length,
     instruments: instruments.size,
     feeds: feeds.length,
     rules: seedRules.length,
+    inhibitRules,
   };
 }

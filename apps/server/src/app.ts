@@ -9,6 +9,8 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { html } from 'hono/html';
 import { registerAlertPages } from './admin/alerts.ts';
 import { registerSilencePages } from './admin/silences.ts';
+import { registerInhibitionPages } from './admin/inhibitions.ts';
+import { registerTemplatePages } from './admin/templates.ts';
 import { registerAuthPages } from './admin/auth-pages.ts';
 import { formProblem } from './admin/common.ts';
 import { registerDeliveryPages } from './admin/delivery-pages.ts';
@@ -145,6 +147,8 @@ export function createApp(deps: AppDeps) {
   registerRulePages(admin, rt);
   registerAlertPages(admin, rt);
   registerSilencePages(admin, rt);
+  registerInhibitionPages(admin, rt);
+  registerTemplatePages(admin, rt);
   registerDeliveryPages(admin, rt);
   admin.onError((err, c) => {
     const p = formProblem(err) ?? (err instanceof FormError ? { message: err.message, status: 400, errors: [] } : null);

@@ -698,6 +698,13 @@ const cases: Case[] = [
     valid: { subject: 'NVDA', durationMin: 60, comment: 'c' },
     typed: 'comment',
   },
+  {
+    method: 'POST',
+    route: '/inhibit-rules',
+    path: () => '/inhibit-rules',
+    valid: { comment: 'c', source: { severity: 'critical' }, target: { severity: 'warning' } },
+    typed: 'equal',
+  },
   { method: 'POST', route: '/watchlists', path: () => '/watchlists', valid: { name: 'N' }, typed: 'name' },
   {
     method: 'PATCH',

@@ -117,6 +117,22 @@ export const envSchema = z.object({
    * refused otherwise, when a feed is added and at every fetch and redirect).
    */
   FEED_ALLOWED_CIDRS: cidrList.default([]),
+  /** ntfy server for a topic given without a server (a bare name like `my-alerts`). */
+  NTFY_DEFAULT_SERVER: url(['http:', 'https:']).default('https://ntfy.sh'),
+  /** Extra CIDRs ntfy topic URLs may resolve to (a self-hosted server on a private network; tests). */
+  NTFY_ALLOWED_CIDRS: cidrList.default([]),
+  /** Telegram bot token (from @BotFather): enables the Telegram channel. Never logged. */
+  TELEGRAM_BOT_TOKEN: z
+    .string()
+    .regex(/^\d{3,20}:[A-Za-z0-9_-]{20,100}$/, 'must be a bot token as @BotFather gives it (123456:ABC...)')
+    .optional(),
+  /** The bot's username (without @), for the deep link https://t.me/<username>?start=<token>. */
+  TELEGRAM_BOT_USERNAME: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_]{3,31}$/, 'must be a Telegram bot username, e.g. MarketSignalsBot')
+    .optional(),
+  /** Telegram Bot API base URL (default https://api.telegram.org; a local fake in tests). */
+  TELEGRAM_API_BASE_URL: url(['http:', 'https:']).default('https://api.telegram.org'),
   /** Comma-separated webhook retry delays in seconds (default: 0,5,300,1800,7200,18000,36000,36000). */
   WEBHOOK_RETRY_SCHEDULE: z
     .string()
@@ -210,6 +226,13 @@ export const envSchema = z.object({
  * only when all their keys share a slot: the prefix's hash tag guarantees that.
  */
 const checkedSchema = envSchema.superRefine((env, ctx) => {
+  if (env.TELEGRAM_BOT_TOKEN && !env.TELEGRAM_BOT_USERNAME) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TELEGRAM_BOT_USERNAME'],
+      message: 'is required with TELEGRAM_BOT_TOKEN (the deep link names the bot)',
+    });
+  }
   if (env.REDIS_URL.cluster && !hasHashTag(env.QUEUE_PREFIX)) {
     ctx.addIssue({
       code: 'custom',

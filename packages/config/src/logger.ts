@@ -22,6 +22,10 @@ export const REDACT_PATHS = [
   '*.headers.authorization',
   '*.headers.cookie',
   'cookie',
+  'botToken',
+  '*.botToken',
+  'tokenSealed',
+  '*.tokenSealed',
   'smtpUrl',
   '*.smtpUrl',
 ];

@@ -53,3 +53,4 @@ export * from './backtest.ts';
 export * from './headlines.ts';
 export * from './freshness.ts';
 export * from './loops.ts';
+export * from './timing.ts';

@@ -12,6 +12,7 @@ export * from './repos/secrets.ts';
 export * from './repos/setup-tokens.ts';
 export * from './repos/alerts.ts';
 export * from './repos/silences.ts';
+export * from './repos/inhibitions.ts';
 export * from './repos/prices.ts';
 export * from './repos/news.ts';
 export * from './repos/signals.ts';
@@ -19,3 +20,5 @@ export { type CheckResult, checkHealth, type PingableRedis, serviceHealth } from
 export * from './repos/loops.ts';
 export * from './repos/backtest-input.ts';
 export * from './repos/freshness.ts';
+export * from './repos/channels.ts';
+export * from './repos/alert-views.ts';

@@ -16,3 +16,5 @@ export * from './webhook/events.ts';
 export * from './webhook/chat.ts';
 export * from './webhook/retry.ts';
 export * from './webhook/sender.ts';
+export * from './channels/index.ts';
+export * from './custom/templates.ts';

@@ -11,3 +11,4 @@ export * from './postgres-server.ts';
 export * from './ports.ts';
 export * from './html.ts';
 export * from './clock.ts';
+export * from './chat-servers.ts';

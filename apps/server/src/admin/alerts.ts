@@ -97,7 +97,7 @@ export function registerAlertPages(admin: Hono<AppEnv>, rt: Runtime) {
     <td><a href="/admin/alerts/${a.id}">${a.title}</a></td>
     <td>${a.subject}</td><td>${a.ruleName}</td>
     <td class="num">${a.valueText}</td>
-    <td>${badge(a.status)} ${badge(a.severity)}${a.silenceId ? html` ${badge('silenced')}` : ''}</td>
+    <td>${badge(a.status)} ${badge(a.severity)}${a.silenceId ? html` ${badge('silenced')}` : ''}${a.inhibitedBy ? html` ${badge('inhibited')}` : ''}</td>
     <td class="num">${a.deliveryCount}</td>
   </tr>`,
   )}</tbody>
@@ -131,7 +131,11 @@ ${
       ? html`${badge('silenced')} held back by a silence until ${fmtTime(a.silence.endsAt)}: ${a.silence.comment}${
           a.silence.createdBy ? html` <span class="muted">(${a.silence.createdBy})</span>` : ''
         } <a href="/admin/silences">Silences</a>`
-      : html`sent to the subscribers and endpoints below. <a href="/admin/silences?${new URLSearchParams({ ruleId: a.rule.id, subject: a.subject })}#new-silence">Silence alerts like this</a>`
+      : a.inhibition
+        ? html`${badge('inhibited')} held back while <a href="/admin/alerts/${a.inhibition.alert.id}">${a.inhibition.alert.title}</a> fired (${fmtTime(a.inhibition.alert.firedAt)})${
+            a.inhibition.inhibitRule?.comment ? html`: ${a.inhibition.inhibitRule.comment}` : ''
+          } <a href="/admin/inhibit-rules">Inhibit rules</a>`
+        : html`sent to the subscribers and endpoints below. <a href="/admin/silences?${new URLSearchParams({ ruleId: a.rule.id, subject: a.subject })}#new-silence">Silence alerts like this</a>`
   }</dd>
 </dl>
 <h2 id="chart-title">Price</h2>

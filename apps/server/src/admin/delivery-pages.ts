@@ -69,10 +69,11 @@ export function registerDeliveryPages(admin: Hono<AppEnv>, rt: Runtime) {
 </form>
 <p class="muted">${subs.total} subscriber(s). People subscribe on the public page <a href="/subscribe">/subscribe</a>.</p>
 <table>
-  <thead><tr><th scope="col">Email</th><th scope="col">Status</th><th scope="col">Mode</th><th scope="col">Subscribed to</th><th scope="col">Since</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+  <thead><tr><th scope="col">Email</th><th scope="col">Status</th><th scope="col">Mode</th><th scope="col">Channels</th><th scope="col">Subscribed to</th><th scope="col">Since</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody>${subs.items.map(
     (x) => html`<tr>
     <td>${x.email}</td><td>${badge(x.status)}${x.bounceCount ? html` <span class="muted">${x.bounceCount} bounce(s)</span>` : ''}</td><td>${x.mode}</td>
+    <td>email${x.channels.map((ch) => html`, ${ch.kind} ${badge(ch.status)}`)}</td>
     <td>${x.subscriptions.map((y) => y.name).join(', ') || '—'}</td>
     <td>${fmtTime(x.createdAt)}</td>
     <td>${x.status === 'bouncing' ? actionButton(`/admin/subscribers/${x.id}/reactivate`, `Reactivate ${x.email}`, csrf, { className: 'secondary' }) : ''}

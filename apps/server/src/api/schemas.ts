@@ -145,6 +145,10 @@ export const AlertSummarySchema = z
     thresholdText: z.string(),
     firedAt: iso,
     silenceId: z.string().nullable().openapi({ description: 'set when a silence held its notifications back' }),
+    inhibitedBy: z
+      .string()
+      .nullable()
+      .openapi({ description: 'id of the firing alert whose inhibit rule held its notifications back' }),
   })
   .openapi('AlertSummary');
 
@@ -160,6 +164,10 @@ export const AlertSchema = z
     bars: z.array(z.looseObject({ time: z.string(), close: z.number() })),
     headlines: z.array(z.looseObject({ title: z.string() })),
     deliveries: z.array(DeliverySchema),
+    inhibitedBy: z
+      .string()
+      .nullable()
+      .openapi({ description: 'id of the firing alert whose inhibit rule held its notifications back' }),
   })
   .openapi('Alert');
 
@@ -179,6 +187,28 @@ export const SilenceSchema = z
   })
   .openapi('Silence');
 
+const InhibitMatcherSchema = z.object({
+  ruleId: z.string().nullable(),
+  ruleName: z.string().nullable(),
+  severity: z.enum(['info', 'warning', 'critical']).nullable(),
+  watchlistId: z.string().nullable(),
+  watchlistName: z.string().nullable(),
+});
+
+export const InhibitRuleSchema = z
+  .object({
+    id: z.string(),
+    seedId: z.string().nullable().openapi({ description: 'set for the default rules loaded by the seeds' }),
+    source: InhibitMatcherSchema,
+    target: InhibitMatcherSchema,
+    equal: z.array(z.string()),
+    comment: z.string().nullable(),
+    createdBy: z.string().nullable(),
+    createdAt: iso,
+    inhibitedAlerts: z.number().int().openapi({ description: 'alerts it held back so far' }),
+  })
+  .openapi('InhibitRule');
+
 export const SubscriberSchema = z
   .looseObject({ id: z.string(), email: z.string(), status: z.string(), mode: z.string() })
   .openapi('Subscriber');
@@ -191,6 +221,9 @@ export const EndpointSchema = z
     eventTypes: z.array(z.string()),
     format: z.enum(WEBHOOK_FORMATS).openapi({
       description: 'standard: the versioned event; slack / discord / teams: a chat message for a channel webhook URL',
+    }),
+    activeIntervals: z.array(z.looseObject({})).openapi({
+      description: 'time intervals it is sent during (weekdays, times, months, market, location); empty: always',
     }),
   })
   .openapi('WebhookEndpoint');

@@ -4,8 +4,8 @@
  * operation's `security` and `x-scope`), and refuses to build a route missing from it, so the two
  * cannot drift. Scopes are a set, not levels: a key holds exactly the ones it was given.
  *
- *   read   GET of watchlists, instruments, rules, alerts, silences, endpoints, deliveries, feeds
- *   write  watchlists, rules, silences, feeds, endpoints, backtests and previews
+ *   read   GET of watchlists, instruments, rules, alerts, silences, inhibit rules, endpoints, deliveries, feeds
+ *   write  watchlists, rules, silences, inhibit rules, feeds, endpoints, backtests and previews
  *   admin  API keys, subscribers' addresses, deletions
  *
  * Admin sessions hold every scope.
@@ -49,6 +49,12 @@ export const ROUTE_SCOPES = {
   'POST /silences': 'write',
   'GET /silences/{id}': 'read',
   'POST /silences/{id}/expire': 'write',
+
+  'GET /inhibit-rules': 'read',
+  'POST /inhibit-rules': 'write',
+  'GET /inhibit-rules/{id}': 'read',
+  // Like expiring a silence: notifications flow again, nothing is lost (held alerts keep their record).
+  'DELETE /inhibit-rules/{id}': 'write',
 
   // Subscribers are people's email addresses.
   'GET /subscribers': 'admin',

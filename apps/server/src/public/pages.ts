@@ -16,13 +16,29 @@ import {
   preferencesSchema,
   type RuleGroup,
   ruleChoices,
+  type MARKET_WINDOWS,
+  marketWindowOf,
   subscribe,
   subscribeSchema,
   subscriberByToken,
+  timingSchema,
+  updateTiming,
   unsubscribe,
   updatePreferences,
 } from '../services/subscribers.ts';
+import {
+  addNtfyChannel,
+  channelsOf,
+  confirmChannel,
+  ntfyChannelSchema,
+  pendingChannel,
+  stopChannel,
+  telegramDeepLink,
+} from '../services/channels.ts';
 import { checkbox, field, page } from '../views/layout.ts';
+
+/** ntfy topics requested (each sends a confirmation message to the topic), per client address and hour. */
+export const NTFY_REQUEST_LIMIT = 10;
 
 /** Preferences/unsubscribe links that are not valid, per client address and hour. */
 export const MANAGE_LINK_LIMIT = 120;
@@ -232,18 +248,114 @@ export function createPublicPages(rt: Runtime) {
       page({
         title: 'Subscription confirmed',
         body: html`<p role="status" data-testid="confirmed">Thank you: your address is confirmed. Alerts will arrive by email.</p>
-<p><a href="/preferences?token=${manage}">Change what you receive</a> · <a href="/unsubscribe?token=${manage}">Unsubscribe</a></p>`,
+<p><a href="/preferences?token=${manage}">Change what you receive</a> (also: alerts on Telegram or ntfy, quiet hours) · <a href="/unsubscribe?token=${manage}">Unsubscribe</a></p>`,
       }),
     );
   });
 
+  const WINDOW_LABELS: Record<keyof typeof MARKET_WINDOWS, string> = {
+    any: 'Any time',
+    regular: 'Only during the regular US session (09:30-16:00 New York)',
+    trading: 'Only while US stocks trade (pre-market 04:00 to after-hours 20:00 New York)',
+    closed: 'Only while the US market is closed',
+  };
+
+  /** When to notify: time zone, quiet hours per channel, critical break-through, market window. */
+  const timingSection = (
+    token: string,
+    sub: {
+      timeZone: string;
+      quietHours: unknown;
+      quietCriticalBreaksThrough: boolean;
+      subscriptions: { activeIntervals?: unknown }[];
+    },
+    o: { errors?: FieldError[]; values?: Record<string, string> } = {},
+  ) => {
+    const stored = (sub.quietHours ?? {}) as Record<string, { start?: string; end?: string } | undefined>;
+    const v = o.values ?? {};
+    const win = v.window ?? marketWindowOf(sub.subscriptions[0]?.activeIntervals);
+    const quietRow = (
+      c: 'email' | 'ntfy' | 'telegram',
+      label: string,
+    ) => html`<fieldset><legend>${label}: quiet from … to …</legend>
+    ${field({ name: `quiet.${c}.start`, label: 'From', type: 'time', value: v[`quiet.${c}.start`] ?? stored[c]?.start ?? '', errors: o.errors })}
+    ${field({ name: `quiet.${c}.end`, label: 'To', type: 'time', value: v[`quiet.${c}.end`] ?? stored[c]?.end ?? '', errors: o.errors })}
+  </fieldset>`;
+    return html`<h2 id="timing">When</h2>
+<form method="post" action="/preferences/timing?token=${token}" class="stack" aria-labelledby="timing">
+  ${field({ name: 'timeZone', label: 'Your time zone', required: true, value: v.timeZone ?? sub.timeZone, hint: 'e.g. Europe/Berlin, America/New_York, UTC', errors: o.errors })}
+  <p class="hint">Alerts due in quiet hours are held and sent together when they end.</p>
+  ${quietRow('email', 'Email')}
+  ${quietRow('ntfy', 'ntfy')}
+  ${quietRow('telegram', 'Telegram')}
+  ${checkbox({ name: 'criticalBreaksThrough', label: 'Critical alerts break through quiet hours', checked: v.timeZone ? v.criticalBreaksThrough === 'on' : sub.quietCriticalBreaksThrough })}
+  <fieldset><legend>Send alerts</legend>
+  ${(Object.keys(WINDOW_LABELS) as (keyof typeof WINDOW_LABELS)[]).map(
+    (k) =>
+      html`<div class="check"><input type="radio" id="f-window-${k}" name="window" value="${k}"${win === k ? html` checked` : ''}> <label for="f-window-${k}">${WINDOW_LABELS[k]}</label></div>`,
+  )}
+  </fieldset>
+  <button type="submit">Save when</button>
+</form>`;
+  };
+
+  /** The chat channels part of the preferences page: state, add an ntfy topic, link Telegram, stop. */
+  const channelsSection = async (
+    token: string,
+    subscriberId: string,
+    o: { errors?: FieldError[]; values?: Record<string, string>; telegramLink?: string | null } = {},
+  ) => {
+    const chs = await channelsOf(rt, subscriberId);
+    const ntfy = chs.find((c) => c.kind === 'ntfy');
+    const tg = chs.find((c) => c.kind === 'telegram');
+    const stopButton = (kind: string) =>
+      html`<form method="post" action="/preferences/stop?token=${token}" class="inline"><input type="hidden" name="kind" value="${kind}"><button type="submit">Stop ${kind}</button></form>`;
+    const state = (c: { status: string } | undefined, what: string) =>
+      !c
+        ? html`<span class="muted">not set up</span>`
+        : c.status === 'confirmed'
+          ? html`<strong data-testid="${what}-state">on</strong>`
+          : c.status === 'pending'
+            ? html`<span data-testid="${what}-state">waiting for your confirmation</span>`
+            : html`<span data-testid="${what}-state">stopped</span>`;
+    return html`<h2 id="channels">Other channels</h2>
+<p>Alerts can also arrive on ntfy or Telegram. Nothing is sent to a topic or chat until you confirm it there.</p>
+<h3>ntfy</h3>
+<p>ntfy: ${state(ntfy, 'ntfy')}${ntfy?.topicUrl ? html` (${ntfy.topicUrl})` : ''} ${ntfy && ntfy.status !== 'stopped' ? stopButton('ntfy') : ''}</p>
+<form method="post" action="/preferences/ntfy?token=${token}" class="stack" aria-label="Alerts on ntfy">
+  ${field({ name: 'topic', label: 'ntfy topic', required: true, value: o.values?.topic, hint: `A topic name (on ${rt.env.NTFY_DEFAULT_SERVER}) or its URL.`, errors: o.errors })}
+  ${field({ name: 'accessToken', label: 'Access token (protected topics only)', type: 'password', errors: o.errors })}
+  <button type="submit">Send alerts to this topic</button>
+</form>
+${
+  rt.env.TELEGRAM_BOT_USERNAME && rt.env.TELEGRAM_BOT_TOKEN
+    ? html`<h3>Telegram</h3>
+<p>Telegram: ${state(tg?.chatId || tg?.status === 'stopped' ? tg : undefined, 'telegram')} ${tg?.status === 'confirmed' ? stopButton('telegram') : ''}</p>
+${
+  o.telegramLink
+    ? html`<p><a href="${o.telegramLink}" data-testid="telegram-link" rel="noopener">Open Telegram and press Start</a> (this link works once, for an hour).</p>`
+    : html`<form method="post" action="/preferences/telegram?token=${token}" aria-label="Alerts on Telegram"><button type="submit">Get alerts on Telegram</button></form>`
+}`
+    : ''
+}`;
+  };
+
   const prefsPage = async (
     token: string,
-    sub: { mode: string; subscriptions: { watchlistId: string | null; ruleId: string | null }[] },
+    sub: {
+      id: string;
+      mode: string;
+      timeZone: string;
+      quietHours: unknown;
+      quietCriticalBreaksThrough: boolean;
+      subscriptions: { watchlistId: string | null; ruleId: string | null; activeIntervals?: unknown }[];
+    },
     o: {
       errors?: FieldError[];
       notice?: string;
       chosen?: { watchlistIds: string[]; ruleIds: string[]; mode: string };
+      channels?: { errors?: FieldError[]; values?: Record<string, string>; telegramLink?: string | null };
+      timing?: { errors?: FieldError[]; values?: Record<string, string> };
     } = {},
   ) => {
     const has = sub.subscriptions.flatMap((s) => (s.ruleId ? [s.ruleId] : []));
@@ -258,9 +370,131 @@ export function createPublicPages(rt: Runtime) {
   ${modeChoice(o.chosen?.mode ?? sub.mode)}
   <button type="submit">Save preferences</button>
 </form>
+${timingSection(token, sub, o.timing ?? {})}
+${await channelsSection(token, sub.id, o.channels ?? {})}
 <p><a href="/unsubscribe?token=${token}">Unsubscribe from everything</a></p>`,
     });
   };
+
+  app.post('/preferences/ntfy', async (c) => {
+    const token = c.req.query('token') ?? '';
+    const sub = await linkSubscriber(c);
+    if (!sub || sub.status === 'unsubscribed') return c.html(linkProblem('Link not valid'), 400);
+    // Each request posts a confirmation to a topic someone names: bounded, so nobody can flood a topic.
+    await limited(c, 'ntfy-request', NTFY_REQUEST_LIMIT);
+    let values: Record<string, string> = {};
+    try {
+      values = (await readForm(c)).values;
+      const r = ntfyChannelSchema.safeParse({
+        topic: values.topic ?? '',
+        ...(values.accessToken ? { accessToken: values.accessToken } : {}),
+      });
+      if (!r.success) throw new FormError(fieldErrors(r.error));
+      await addNtfyChannel(rt, sub.id, r.data);
+    } catch (err) {
+      const errors =
+        err instanceof FormError
+          ? err.errors
+          : (err as { code?: string }).code === 'validation_failed'
+            ? (err as { issues: FieldError[] }).issues
+            : null;
+      if (!errors) throw err;
+      // The token is never echoed back into the page.
+      const { accessToken: _t, ...shown } = values;
+      return c.html(await prefsPage(token, sub, { errors, channels: { errors, values: shown } }), 400);
+    }
+    return c.html(
+      await prefsPage(token, sub, {
+        notice: 'A confirmation was sent to your ntfy topic: open its link to start receiving alerts there.',
+      }),
+    );
+  });
+
+  app.post('/preferences/timing', async (c) => {
+    const token = c.req.query('token') ?? '';
+    const sub = await linkSubscriber(c);
+    if (!sub || sub.status === 'unsubscribed') return c.html(linkProblem('Link not valid'), 400);
+    const { values } = await readForm(c);
+    const input = {
+      timeZone: (values.timeZone ?? '').trim(),
+      quiet: Object.fromEntries(
+        (['email', 'ntfy', 'telegram'] as const).map((ch) => [
+          ch,
+          { start: values[`quiet.${ch}.start`] ?? '', end: values[`quiet.${ch}.end`] ?? '' },
+        ]),
+      ),
+      criticalBreaksThrough: values.criticalBreaksThrough === 'on',
+      window: values.window ?? 'any',
+    };
+    try {
+      const r = timingSchema.safeParse(input);
+      if (!r.success) throw new FormError(fieldErrors(r.error));
+      await updateTiming(rt, sub.id, r.data);
+    } catch (err) {
+      const errors =
+        err instanceof FormError
+          ? err.errors
+          : (err as { code?: string }).code === 'validation_failed'
+            ? (err as { issues: FieldError[] }).issues
+            : null;
+      if (!errors) throw err;
+      return c.html(await prefsPage(token, sub, { errors, timing: { errors, values } }), 400);
+    }
+    const fresh = await subscriberByToken(rt, token);
+    return c.html(await prefsPage(token, fresh ?? sub, { notice: 'Saved: when alerts are sent.' }));
+  });
+
+  app.post('/preferences/telegram', async (c) => {
+    const token = c.req.query('token') ?? '';
+    const sub = await linkSubscriber(c);
+    if (!sub || sub.status === 'unsubscribed') return c.html(linkProblem('Link not valid'), 400);
+    const link = await telegramDeepLink(rt, sub.id);
+    if (!link) return c.html(await prefsPage(token, sub, { notice: 'Telegram is not set up on this service.' }), 404);
+    return c.html(await prefsPage(token, sub, { channels: { telegramLink: link } }));
+  });
+
+  app.post('/preferences/stop', async (c) => {
+    const token = c.req.query('token') ?? '';
+    const sub = await linkSubscriber(c);
+    if (!sub || sub.status === 'unsubscribed') return c.html(linkProblem('Link not valid'), 400);
+    const { values } = await readForm(c);
+    const kind = values.kind === 'telegram' ? 'telegram' : values.kind === 'ntfy' ? 'ntfy' : null;
+    if (!kind) return c.html(await prefsPage(token, sub, { notice: 'Unknown channel.' }), 400);
+    await stopChannel(rt, sub.id, kind);
+    return c.html(await prefsPage(token, sub, { notice: `Stopped: no more alerts on ${kind}.` }));
+  });
+
+  // As for email: GET only shows the button (link previews of a topic's message must not confirm).
+  app.get('/channels/confirm', async (c) => {
+    await limited(c, 'confirm', 60);
+    const token = c.req.query('token') ?? '';
+    const ch = await pendingChannel(rt, token);
+    if (!ch) return c.html(linkProblem('Confirmation link not valid'), 400);
+    return c.html(
+      page({
+        title: 'Confirm alerts on ntfy',
+        body: html`<p>Send Market Signals alerts for <strong>${ch.subscriber.email}</strong> to <strong>${ch.topicUrl ?? ''}</strong>?</p>
+<form method="post" action="/channels/confirm" class="stack" aria-label="Confirm channel">
+  <input type="hidden" name="token" value="${token}">
+  <button type="submit" data-testid="confirm-channel">Confirm</button>
+</form>`,
+      }),
+    );
+  });
+
+  app.post('/channels/confirm', async (c) => {
+    await limited(c, 'confirm', 60);
+    const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    const token = typeof form.token === 'string' ? form.token : '';
+    const r = await confirmChannel(rt, token);
+    if (!r) return c.html(linkProblem('Confirmation link not valid'), 400);
+    return c.html(
+      page({
+        title: 'Topic confirmed',
+        body: html`<p role="status" data-testid="channel-confirmed">Confirmed: alerts will arrive on this ntfy topic.</p>`,
+      }),
+    );
+  });
 
   app.get('/preferences', async (c) => {
     const token = c.req.query('token') ?? '';

@@ -66,6 +66,7 @@ export async function listAlerts(rt: Runtime, f: AlertFilter) {
       firedAt: a.firedAt.toISOString(),
       resolvedAt: a.resolvedAt?.toISOString() ?? null,
       silenceId: a.silenceId,
+      inhibitedBy: a.inhibitedById,
       deliveryCount: a._count.deliveries,
     })),
   };
@@ -118,6 +119,8 @@ export async function getAlert(rt: Runtime, id: string) {
       rule: { select: { id: true, name: true, kind: true, sourceArticle: true, sourcePassage: true } },
       instrument: true,
       silence: { select: { id: true, comment: true, endsAt: true, createdBy: true } },
+      inhibitedBy: { select: { id: true, title: true, firedAt: true, status: true } },
+      inhibitRule: { select: { id: true, comment: true } },
     },
   });
   if (!a) throw new NotFoundError('Alert');
@@ -162,6 +165,19 @@ export async function getAlert(rt: Runtime, id: string) {
           comment: a.silence.comment,
           endsAt: a.silence.endsAt.toISOString(),
           createdBy: a.silence.createdBy,
+        }
+      : null,
+    /** The firing alert whose inhibit rule held its notifications back, if one did. */
+    inhibitedBy: a.inhibitedById,
+    inhibition: a.inhibitedBy
+      ? {
+          alert: {
+            id: a.inhibitedBy.id,
+            title: a.inhibitedBy.title,
+            firedAt: a.inhibitedBy.firedAt.toISOString(),
+            status: a.inhibitedBy.status,
+          },
+          inhibitRule: a.inhibitRule ? { id: a.inhibitRule.id, comment: a.inhibitRule.comment } : null,
         }
       : null,
     bars: bars.map((b) => ({

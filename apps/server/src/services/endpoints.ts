@@ -3,7 +3,7 @@
  * ranges) when saved, and again at every send. The whsec_ secret is shown once; rotating keeps the previous one
  * signing for 24 h. A test event is sent directly and recorded as a Delivery with its attempt.
  */
-import { ConflictError, NotFoundError, ValidationError } from '@signals/core';
+import { ConflictError, NotFoundError, storedIntervals, timeIntervalsSchema, ValidationError } from '@signals/core';
 import { newMessageId } from '@signals/db';
 import { assertPublicUrl, HostResolutionError, UnsafeUrlError } from '@signals/netguard';
 import {
@@ -29,11 +29,19 @@ const eventTypes = z.array(z.enum(WEBHOOK_EVENT_TYPES as unknown as [string, ...
 /** standard: the versioned, documented event; slack / discord / teams: a chat message for a channel webhook URL. */
 const format = z.enum(WEBHOOK_FORMATS, { message: `must be one of ${WEBHOOK_FORMATS.join(', ')}` });
 
+/** Alertmanager-style active time intervals (UTC unless an interval names a location); empty or null: always. */
+const activeIntervals = timeIntervalsSchema
+  .nullish()
+  .describe(
+    'Only send during these intervals: [{ "weekdays": [1,2,3,4,5], "times": [{ "start": "09:00", "end": "17:00" }], "months": [1,2], "market": ["regular", "extended", "closed"], "location": "Europe/Berlin" }]; every given field must match, any interval may',
+  );
+
 export const endpointCreateSchema = z.strictObject({
   url: text({ min: 1, max: 2000 }),
   description: text({ max: 500 }).nullish(),
   eventTypes: eventTypes.optional(),
   format: format.optional(),
+  activeIntervals,
 });
 export const endpointUpdateSchema = z.strictObject({
   url: text({ min: 1, max: 2000 }).optional(),
@@ -41,6 +49,7 @@ export const endpointUpdateSchema = z.strictObject({
   eventTypes: eventTypes.optional(),
   format: format.optional(),
   status: z.enum(['active', 'disabled']).optional(),
+  activeIntervals,
 });
 
 type EndpointRow = {
@@ -49,6 +58,7 @@ type EndpointRow = {
   description: string | null;
   eventTypes: string[];
   format: WebhookFormat;
+  activeIntervals: unknown;
   status: string;
   disabledReason: string | null;
   consecutiveFailures: number;
@@ -67,6 +77,7 @@ export function endpointView(e: EndpointRow, now: Date) {
     description: e.description,
     eventTypes: e.eventTypes,
     format: e.format,
+    activeIntervals: storedIntervals(e.activeIntervals),
     status: e.status,
     disabledReason: e.disabledReason,
     consecutiveFailures: e.consecutiveFailures,
@@ -114,6 +125,7 @@ export async function createEndpoint(rt: Runtime, input: z.infer<typeof endpoint
       description: input.description ?? null,
       eventTypes: input.eventTypes ?? [],
       format: input.format ?? 'standard',
+      ...(input.activeIntervals?.length ? { activeIntervals: input.activeIntervals } : {}),
       secret,
     },
   });
@@ -130,6 +142,7 @@ export async function updateEndpoint(rt: Runtime, id: string, input: z.infer<typ
         ...(input.description !== undefined ? { description: input.description } : {}),
         ...(input.eventTypes !== undefined ? { eventTypes: input.eventTypes } : {}),
         ...(input.format !== undefined ? { format: input.format } : {}),
+        ...(input.activeIntervals !== undefined ? { activeIntervals: input.activeIntervals ?? [] } : {}),
         ...(input.status === 'active'
           ? { status: 'active', disabledReason: null, consecutiveFailures: 0, failingSince: null }
           : input.status === 'disabled'

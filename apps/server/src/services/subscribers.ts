@@ -5,7 +5,16 @@
  * confirming. Manage and unsubscribe links are HMAC-signed (signSubscriberToken), not stored.
  */
 import { createHash } from 'node:crypto';
-import { ConflictError, NotFoundError, ValidationError } from '@signals/core';
+import {
+  ConflictError,
+  NotFoundError,
+  QUIET_CHANNELS,
+  type QuietChannel,
+  storedIntervals,
+  type TimeInterval,
+  timeZoneSchema,
+  ValidationError,
+} from '@signals/core';
 import { signingKeyConfig } from '@signals/config';
 import { insertDeliveries, resolveSigningKeys, signSubscriberToken, verifySubscriberToken } from '@signals/db';
 import { z } from 'zod';
@@ -212,7 +221,7 @@ export async function subscriberByToken(rt: Runtime, token: string) {
   if (!v) return null;
   const sub = await rt.prisma.subscriber.findUnique({
     where: { id: v.subscriberId },
-    include: { subscriptions: { select: { watchlistId: true, ruleId: true } } },
+    include: { subscriptions: { select: { watchlistId: true, ruleId: true, activeIntervals: true } } },
   });
   if (!sub || sub.tokenVersion !== v.version) return null;
   return sub;
@@ -234,11 +243,75 @@ export async function unsubscribe(rt: Runtime, subscriberId: string): Promise<vo
 export async function updatePreferences(rt: Runtime, subscriberId: string, p: z.infer<typeof preferencesSchema>) {
   const watchlistIds = await checkWatchlists(rt, p.watchlistIds);
   const ruleIds = await checkRules(rt, p.ruleIds, subscriberId);
+  // The "when" setting (time intervals) is kept on the new rows.
+  const kept = await rt.prisma.subscription.findFirst({ where: { subscriberId }, select: { activeIntervals: true } });
+  const intervals = storedIntervals(kept?.activeIntervals);
   await rt.prisma.$transaction([
     rt.prisma.subscriber.update({ where: { id: subscriberId }, data: { mode: p.mode } }),
     rt.prisma.subscription.deleteMany({ where: { subscriberId } }),
-    rt.prisma.subscription.createMany({ data: subscriptionRows(subscriberId, watchlistIds, ruleIds) }),
+    rt.prisma.subscription.createMany({
+      data: subscriptionRows(subscriberId, watchlistIds, ruleIds).map((r) => ({ ...r, activeIntervals: intervals })),
+    }),
   ]);
+}
+
+/** "Only during" choices of the preferences page, as market-phase time intervals. */
+export const MARKET_WINDOWS = {
+  any: [],
+  regular: [{ market: ['regular'] }],
+  trading: [{ market: ['regular', 'extended'] }],
+  closed: [{ market: ['closed'] }],
+} as const satisfies Record<string, TimeInterval[]>;
+export type MarketWindow = keyof typeof MARKET_WINDOWS;
+
+const optTime = z
+  .string()
+  .regex(/^(([01]\d|2[0-3]):[0-5]\d)?$/, 'must be a time HH:MM, or empty')
+  .default('');
+
+/** When to notify: time zone, quiet hours per channel, critical break-through, market window. */
+export const timingSchema = z.strictObject({
+  timeZone: timeZoneSchema,
+  quiet: z.strictObject(
+    Object.fromEntries(QUIET_CHANNELS.map((c) => [c, z.strictObject({ start: optTime, end: optTime })])) as Record<
+      QuietChannel,
+      z.ZodObject<{ start: typeof optTime; end: typeof optTime }>
+    >,
+  ),
+  criticalBreaksThrough: z.boolean(),
+  window: z.enum(Object.keys(MARKET_WINDOWS) as [MarketWindow, ...MarketWindow[]]),
+});
+
+export async function updateTiming(rt: Runtime, subscriberId: string, t: z.infer<typeof timingSchema>) {
+  const errors: { path: string; message: string }[] = [];
+  const quietHours: Record<string, { start: string; end: string }> = {};
+  for (const c of QUIET_CHANNELS) {
+    const q = t.quiet[c];
+    if (!q.start && !q.end) continue;
+    if (!q.start || !q.end)
+      errors.push({ path: `quiet.${c}.${q.start ? 'end' : 'start'}`, message: 'give both times, or neither' });
+    else if (q.start === q.end) errors.push({ path: `quiet.${c}.end`, message: 'must differ from the start' });
+    else quietHours[c] = { start: q.start, end: q.end };
+  }
+  if (errors.length) throw new ValidationError('Quiet hours refused', errors);
+  await rt.prisma.$transaction([
+    rt.prisma.subscriber.update({
+      where: { id: subscriberId },
+      data: { timeZone: t.timeZone, quietHours, quietCriticalBreaksThrough: t.criticalBreaksThrough },
+    }),
+    rt.prisma.subscription.updateMany({
+      where: { subscriberId },
+      data: { activeIntervals: [...MARKET_WINDOWS[t.window]] },
+    }),
+  ]);
+}
+
+/** The market window the subscriber's subscriptions use (the page's choice), `any` when none or custom. */
+export function marketWindowOf(intervals: unknown): MarketWindow {
+  const json = JSON.stringify(storedIntervals(intervals));
+  return (
+    (Object.keys(MARKET_WINDOWS) as MarketWindow[]).find((k) => JSON.stringify(MARKET_WINDOWS[k]) === json) ?? 'any'
+  );
 }
 
 export async function listSubscribers(
@@ -258,6 +331,7 @@ export async function listSubscribers(
       ...windowOf(opts, 200),
       include: {
         subscriptions: { include: { watchlist: { select: { name: true } }, rule: { select: { name: true } } } },
+        channels: { select: { kind: true, status: true }, orderBy: { kind: 'asc' } },
       },
     }),
     rt.prisma.subscriber.count({ where }),
@@ -270,6 +344,11 @@ export async function listSubscribers(
       status: s.status,
       mode: s.mode,
       bounceCount: s.bounceCount,
+      timeZone: s.timeZone,
+      quietHours: s.quietHours ?? {},
+      quietCriticalBreaksThrough: s.quietCriticalBreaksThrough,
+      /** Chat channels beside email (ntfy, Telegram) and their state; addresses and chats are not shown. */
+      channels: s.channels.map((c) => ({ kind: c.kind, status: c.status })),
       subscriptions: s.subscriptions.map((x) => ({
         watchlistId: x.watchlistId,
         ruleId: x.ruleId,

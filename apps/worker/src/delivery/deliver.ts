@@ -7,25 +7,39 @@
  * is never sent again. A worker killed mid-send leaves the row in `sending`; the sweeper hands it
  * back after a lease, counting the interrupted try as an attempt (at-least-once, same webhook-id).
  */
+import { createHash } from 'node:crypto';
 import os from 'node:os';
+import { DomainError, PermanentDeliveryError, type Clock, type Logger, TransientDeliveryError } from '@signals/core';
 import {
-  type Clock,
-  DomainError,
-  type Logger,
-  PermanentDeliveryError,
-  storedUnit,
-  TransientDeliveryError,
-} from '@signals/core';
-import { isDatabaseAway, type PrismaClient, signSubscriberToken } from '@signals/db';
+  type DeliveryChannelName,
+  isDatabaseAway,
+  loadAlertSnapshots,
+  loadMessageTemplates,
+  openSealed,
+  type PrismaClient,
+  signSubscriberToken,
+} from '@signals/db';
 import {
   type AlertView,
+  alertVariables,
   buildAlertEvent,
+  chatBodyOf,
+  escapeHtml,
+  preferencesUrl,
+  renderTemplate,
+  type TemplateKey,
+  unsubscribeUrl,
+  type ChatChannels,
+  type ChatMessage,
   createToken,
   hashToken,
   MailPermanentError,
   type Mailer,
   nextAttemptDelay,
   renderAlertEmail,
+  renderAlertMessage,
+  renderChannelConfirmMessage,
+  renderDigestMessage,
   renderConfirmationEmail,
   renderDigestEmail,
   renderEndpointDisabledEmail,
@@ -33,6 +47,7 @@ import {
   renderWebhookBody,
   type ServiceEvent,
   signingSecrets,
+  TelegramChatGoneError,
   type WebhookFormat,
 } from '@signals/notify';
 import type { QueueSet } from '@signals/queue';
@@ -55,7 +70,13 @@ export interface DeliveryContext {
   publicBaseUrl: string;
   /** Signs subscriber links: resolveSigningKeys(...).current, the key the server verifies them with. */
   appSecret: string;
-  /** Delay before attempt i (ms); attempt 0 is the first. Its length is the number of attempts. */
+  /** Keys that may have sealed a channel secret (resolveSigningKeys(...).accepted); default [appSecret]. */
+  openKeys?: readonly string[];
+  /** The subscribers' chat channels (ntfy, Telegram), built once (@signals/notify buildChatChannels). */
+  chat?: ChatChannels;
+  /** How long operators' message templates are cached (default 5 s; tests 0). */
+  templateCacheMs?: number;
+  /** Delay before attempt i (ms); attempt 0 is the first. Its length is the number of attempts. Chat channels use it too. */
   webhookSchedule: number[];
   emailSchedule: number[];
   /** How long a confirmation link works. */
@@ -118,7 +139,12 @@ function outcomeOf(err: unknown): Outcome {
 interface Claimed {
   id: string;
   alertId: string | null;
-  channel: 'email' | 'webhook';
+  channel: DeliveryChannelName;
+  channelId: string | null;
+  chStatus: string | null;
+  chTopicUrl: string | null;
+  chTokenSealed: string | null;
+  chChatId: string | null;
   subscriberId: string | null;
   endpointId: string | null;
   eventType: string;
@@ -139,8 +165,14 @@ interface Claimed {
   subBounces: number | null;
 }
 
-const isAlertEmail = (c: Pick<Claimed, 'channel' | 'eventType'>) =>
-  c.channel === 'email' && (c.eventType === 'alert.firing' || c.eventType === 'alert.resolved');
+/**
+ * Alert messages to a subscriber (email, ntfy, Telegram) are claimed and sent per subscriber and
+ * channel as a group: the alerts of a sector-wide sell-off, or those held by quiet hours, leave
+ * as one message.
+ */
+const isGroupedAlert = (c: Pick<Claimed, 'channel' | 'eventType'>) =>
+  (c.channel === 'email' || c.channel === 'ntfy' || c.channel === 'telegram') &&
+  (c.eventType === 'alert.firing' || c.eventType === 'alert.resolved');
 
 /**
  * Claims in ONE statement, for a batch of (delivery id, attempt), returning the rows with their
@@ -161,26 +193,30 @@ async function claim(ctx: DeliveryContext, items: { id: string; attempt: number 
       FROM req
       WHERE d.id = req.id AND d.status = 'pending' AND d.attempts = req.attempt
         AND d."nextAttemptAt" <= ${due}::timestamptz AT TIME ZONE 'UTC'
-        AND NOT (d.channel = 'email' AND d."eventType" IN ('alert.firing', 'alert.resolved'))
-      RETURNING d.id, d."alertId", d.channel::text AS channel, d."subscriberId", d."endpointId", d."eventType",
-                d."messageId", d.payload, d.attempts
+        AND NOT (d.channel IN ('email', 'ntfy', 'telegram') AND d."eventType" IN ('alert.firing', 'alert.resolved'))
+      RETURNING d.id, d."alertId", d.channel::text AS channel, d."subscriberId", d."endpointId", d."channelId",
+                d."eventType", d."messageId", d.payload, d.attempts
     ), grp AS (
       UPDATE "Delivery" d SET status = 'sending', "updatedAt" = now() AT TIME ZONE 'UTC'
-      WHERE d."subscriberId" IN (
-              SELECT x."subscriberId" FROM "Delivery" x JOIN req ON x.id = req.id
-              WHERE x.channel = 'email' AND x."eventType" IN ('alert.firing', 'alert.resolved'))
-        AND d.channel = 'email' AND d.status = 'pending' AND d."eventType" IN ('alert.firing', 'alert.resolved')
+      WHERE (d."subscriberId", d.channel) IN (
+              SELECT x."subscriberId", x.channel FROM "Delivery" x JOIN req ON x.id = req.id
+              WHERE x.channel IN ('email', 'ntfy', 'telegram') AND x."eventType" IN ('alert.firing', 'alert.resolved'))
+        AND d.channel IN ('email', 'ntfy', 'telegram') AND d.status = 'pending'
+        AND d."eventType" IN ('alert.firing', 'alert.resolved')
         AND d."nextAttemptAt" <= ${due}::timestamptz AT TIME ZONE 'UTC'
         AND NOT EXISTS (SELECT 1 FROM req WHERE req.id = d.id AND req.attempt <> d.attempts)
-      RETURNING d.id, d."alertId", d.channel::text AS channel, d."subscriberId", d."endpointId", d."eventType",
-                d."messageId", d.payload, d.attempts
+      RETURNING d.id, d."alertId", d.channel::text AS channel, d."subscriberId", d."endpointId", d."channelId",
+                d."eventType", d."messageId", d.payload, d.attempts
     ), c AS (SELECT * FROM one UNION ALL SELECT * FROM grp)
     SELECT c.*, e.url, e.secret, e."previousSecret", e."previousSecretUntil", e.status::text AS "epStatus",
            e.format::text AS "epFormat", e."consecutiveFailures" AS "epFailures", s.email AS "subEmail", s.status::text AS "subStatus",
-           s."tokenVersion" AS "subTokenVersion", s."bounceCount" AS "subBounces"
+           s."tokenVersion" AS "subTokenVersion", s."bounceCount" AS "subBounces",
+           ch.status::text AS "chStatus", ch."topicUrl" AS "chTopicUrl", ch."tokenSealed" AS "chTokenSealed",
+           ch."chatId" AS "chChatId"
     FROM c
     LEFT JOIN "WebhookEndpoint" e ON e.id = c."endpointId"
     LEFT JOIN "Subscriber" s ON s.id = c."subscriberId"
+    LEFT JOIN "SubscriberChannel" ch ON ch.id = c."channelId"
     ORDER BY c.id`;
 }
 
@@ -188,7 +224,7 @@ async function claim(ctx: DeliveryContext, items: { id: string; attempt: number 
 interface Unit {
   rows: Claimed[];
   outcome: Outcome;
-  channel: 'email' | 'webhook';
+  channel: DeliveryChannelName;
   durationMs: number;
   /** Webhook body to keep on the row (first attempt). */
   payload?: string;
@@ -197,7 +233,7 @@ interface Unit {
 const done = (
   rows: Claimed[],
   outcome: Outcome,
-  channel: 'email' | 'webhook',
+  channel: DeliveryChannelName,
   durationMs = 0,
   payload?: string,
 ): Unit => ({
@@ -225,19 +261,28 @@ export async function runDeliveries(
     ctx.logger.debug({ deliveries: items.length }, 'nothing claimable (done, taken, or not due): skipped');
     return { claimed: 0, succeeded: 0, retry: 0, failed: 0, dead: 0 };
   }
-  const work: { rows: Claimed[]; channel: 'email' | 'webhook'; run: Promise<Unit> }[] = [];
+  const work: { rows: Claimed[]; channel: DeliveryChannelName; run: Promise<Unit> }[] = [];
   const groups = new Map<string, Claimed[]>();
   for (const r of rows) {
-    if (isAlertEmail(r)) {
-      const g = groups.get(r.subscriberId as string) ?? [];
-      if (g.length === 0) groups.set(r.subscriberId as string, g);
+    if (isGroupedAlert(r)) {
+      const key = `${r.subscriberId}:${r.channel}`;
+      const g = groups.get(key) ?? [];
+      if (g.length === 0) groups.set(key, g);
       g.push(r);
     } else {
-      const run = r.channel === 'email' ? deliverEmail(ctx, r) : deliverWebhook(ctx, r);
+      const run =
+        r.channel === 'email'
+          ? deliverEmail(ctx, r)
+          : r.channel === 'webhook'
+            ? deliverWebhook(ctx, r)
+            : deliverChat(ctx, [r]);
       work.push({ rows: [r], channel: r.channel, run });
     }
   }
-  for (const g of groups.values()) work.push({ rows: g, channel: 'email', run: deliverAlertEmails(ctx, g) });
+  for (const g of groups.values()) {
+    const channel = (g[0] as Claimed).channel;
+    work.push({ rows: g, channel, run: channel === 'email' ? deliverAlertEmails(ctx, g) : deliverChat(ctx, g) });
+  }
   const units = await Promise.all(
     // A bug in one send must not strand the others in `sending`: it becomes a retryable failure.
     work.map((w) => w.run.catch((err): Unit => done(w.rows, outcomeOf(err), w.channel))),
@@ -282,14 +327,58 @@ async function deliverAlertEmails(ctx: DeliveryContext, group: Claimed[]): Promi
   const alerts = group.map((g) => (g.alertId ? views.get(g.alertId) : undefined)).filter((v): v is AlertView => !!v);
   if (alerts.length === 0) return done(group, permanent('alert no longer exists'), 'email');
   const unsubscribeToken = signSubscriberToken(ctx.appSecret, first.subscriberId as string, first.subTokenVersion ?? 0);
-  const mail =
+  let mail =
     alerts.length === 1
       ? renderAlertEmail({ publicBaseUrl: ctx.publicBaseUrl, alert: alerts[0] as AlertView, unsubscribeToken })
       : renderDigestEmail({ publicBaseUrl: ctx.publicBaseUrl, alerts, unsubscribeToken });
+  if (alerts.length === 1) {
+    const a = alerts[0] as AlertView;
+    const subject = await templated(ctx, 'email.subject', a);
+    const body = await templated(ctx, 'email.body', a);
+    if (subject) mail = { ...mail, subject: subject.replace(/[\r\n]+/g, ' ').slice(0, 300) };
+    if (body) {
+      // The links people need stay, whatever the template says.
+      const text = `${body}\n\n--\nChange what you receive: ${preferencesUrl(ctx.publicBaseUrl, unsubscribeToken)}\nUnsubscribe: ${unsubscribeUrl(ctx.publicBaseUrl, unsubscribeToken)}`;
+      mail = {
+        ...mail,
+        text,
+        html: `<!doctype html><html><body><pre style="white-space:pre-wrap;font-family:inherit">${escapeHtml(text)}</pre></body></html>`,
+      };
+    }
+  }
   return sendMail(ctx, group, first.subEmail, mail);
 }
 
 const permanent = (error: string): Outcome => ({ ok: false, permanent: true, statusCode: null, error });
+
+/** Operators' message templates, read at most every `templateCacheMs` per database. */
+const templateCache = new WeakMap<object, { at: number; map: Promise<Map<string, string>> }>();
+function templatesOf(ctx: DeliveryContext): Promise<Map<string, string>> {
+  const c = templateCache.get(ctx.prisma);
+  if (c && Date.now() - c.at < (ctx.templateCacheMs ?? 5000)) return c.map;
+  const map = loadMessageTemplates(ctx.prisma);
+  map.catch(() => templateCache.delete(ctx.prisma));
+  templateCache.set(ctx.prisma, { at: Date.now(), map });
+  return map;
+}
+
+/**
+ * The operator's text for `key` and this alert, or null for the built-in message: none is set, or
+ * it failed (logged; the alert is still sent, with the default).
+ */
+async function templated(ctx: DeliveryContext, key: TemplateKey, view: AlertView): Promise<string | null> {
+  const source = (await templatesOf(ctx)).get(key);
+  if (!source) return null;
+  try {
+    return await renderTemplate(key, source, alertVariables(view, ctx.publicBaseUrl));
+  } catch (err) {
+    ctx.logger.warn(
+      { template: key, alertId: view.id, err: (err as Error).message },
+      'message template failed at send time: the built-in message is sent instead',
+    );
+    return null;
+  }
+}
 
 /**
  * Alert views are the same for every target of an alert: a fan-out to 50 endpoints or 10,000
@@ -303,7 +392,7 @@ const bodyCache = new Map<string, string>();
 async function alertViews(ctx: DeliveryContext, ids: string[]): Promise<Map<string, AlertView>> {
   const missing = [...new Set(ids.filter((id) => !viewCache.has(id)))];
   if (missing.length) {
-    const loading = loadAlertViews(ctx.prisma, missing);
+    const loading: Promise<Map<string, AlertView>> = loadAlertSnapshots(ctx.prisma, missing);
     // A failed read is not kept: the next try reads again.
     loading.catch(() => {
       for (const id of missing) viewCache.delete(id);
@@ -325,44 +414,9 @@ async function alertViews(ctx: DeliveryContext, ids: string[]): Promise<Map<stri
   return out;
 }
 
-/** Builds what templates and webhook payloads show from the stored alert. */
+/** What templates and webhook payloads show of stored alerts: the one loader in @signals/db. */
 export async function loadAlertViews(prisma: PrismaClient, alertIds: string[]): Promise<Map<string, AlertView>> {
-  const alerts = await prisma.alert.findMany({ where: { id: { in: alertIds } }, include: { rule: true } });
-  const views = new Map<string, AlertView>();
-  for (const a of alerts) {
-    const details = (a.details ?? {}) as {
-      unit?: unknown;
-      kind?: unknown;
-      headlines?: { title: string; link?: string | null; publishedAt?: string | null }[];
-    };
-    views.set(a.id, {
-      id: a.id,
-      title: a.title,
-      symbol: a.subject,
-      status: a.status,
-      severity: a.severity,
-      value: a.value,
-      threshold: a.threshold,
-      unit: storedUnit(details.unit, details.kind),
-      windowStart: a.windowStart,
-      windowEnd: a.windowEnd,
-      firedAt: a.firedAt,
-      resolvedAt: a.resolvedAt,
-      rule: {
-        id: a.rule.id,
-        name: a.rule.name,
-        description: a.rule.description,
-        sourceArticle: a.rule.sourceArticle,
-        sourcePassage: a.rule.sourcePassage,
-      },
-      headlines: (details.headlines ?? []).map((h) => ({
-        title: h.title,
-        link: h.link ?? null,
-        publishedAt: h.publishedAt ? new Date(h.publishedAt) : null,
-      })),
-    });
-  }
-  return views;
+  return loadAlertSnapshots(prisma, alertIds);
 }
 
 async function deliverEmail(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
@@ -427,7 +481,8 @@ async function deliverWebhook(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
     if (!d.alertId) return done([d], permanent('nothing to send'), 'webhook');
     // Every endpoint of a fan-out gets the same event: build it once per alert, event type and format.
     const format = d.epFormat ?? 'standard';
-    const key = `${d.alertId}:${d.eventType}:${format}`;
+    const source = format !== 'standard' ? (await templatesOf(ctx)).get(format) : undefined;
+    const key = `${d.alertId}:${d.eventType}:${format}${source ? `:${createHash('sha1').update(source).digest('hex')}` : ''}`;
     body = bodyCache.get(key) ?? null;
     if (!body) {
       const view = (await alertViews(ctx, [d.alertId])).get(d.alertId);
@@ -437,7 +492,8 @@ async function deliverWebhook(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
         timestamp: d.eventType === 'alert.resolved' ? (view.resolvedAt ?? now) : view.firedAt,
         publicBaseUrl: ctx.publicBaseUrl,
       });
-      body = renderWebhookBody(event, format);
+      const own = format !== 'standard' ? await templated(ctx, format, view) : null;
+      body = own && format !== 'standard' ? chatBodyOf(format, own) : renderWebhookBody(event, format);
       bodyCache.set(key, body);
       if (bodyCache.size > 2000) bodyCache.delete(bodyCache.keys().next().value as string);
     }
@@ -453,6 +509,74 @@ async function deliverWebhook(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
     outcome = outcomeOf(err);
   }
   return done([d], outcome, 'webhook', Math.round(performance.now() - t0), store);
+}
+
+/**
+ * A subscriber's chat channel (ntfy, Telegram), through the notifier its kind names in the
+ * registry. `channel.confirm` goes to a pending ntfy topic with a one-time link (made here, only
+ * its hash kept, like the email confirmation); alerts go only to a confirmed channel of a
+ * confirmed subscriber.
+ */
+async function deliverChat(ctx: DeliveryContext, group: Claimed[]): Promise<Unit> {
+  const d = group[0] as Claimed;
+  const all = (o: Outcome) => done(group, o, d.channel);
+  const notifier = ctx.chat?.get(d.channel);
+  if (!notifier) return all(permanent(`${d.channel} is not configured on this worker`));
+  if (!d.channelId || !d.chStatus) return all(permanent('channel no longer exists'));
+  let token: string | null = null;
+  if (d.chTokenSealed) {
+    token = openSealed(ctx.openKeys ?? [ctx.appSecret], d.chTokenSealed);
+    if (token === null) return all(permanent('the stored access token cannot be opened with the app key'));
+  }
+  const target = { topicUrl: d.chTopicUrl, token, chatId: d.chChatId };
+  let message: ChatMessage;
+  if (d.eventType === 'channel.confirm') {
+    if (d.chStatus !== 'pending')
+      return done([d], permanent(`channel is ${d.chStatus}: no confirmation sent`), d.channel);
+    const link = createToken();
+    await ctx.prisma.subscriberChannel.update({
+      where: { id: d.channelId },
+      data: {
+        linkTokenHash: hashToken(link),
+        linkExpiresAt: new Date(ctx.clock.now().getTime() + (ctx.confirmTtlMs ?? 7 * 24 * 3600_000)),
+      },
+    });
+    message = renderChannelConfirmMessage(
+      `${ctx.publicBaseUrl.replace(/\/+$/, '')}/channels/confirm?token=${encodeURIComponent(link)}`,
+    );
+  } else if (d.eventType === 'alert.firing' || d.eventType === 'alert.resolved') {
+    // Nothing reaches a chat or topic its owner has not confirmed, or after they stopped it.
+    if (d.chStatus !== 'confirmed') return all(permanent(`channel is ${d.chStatus}: not sent`));
+    if (d.subStatus !== 'confirmed') return all(permanent(`subscriber is ${d.subStatus}: not sent`));
+    const views = await alertViews(
+      ctx,
+      group.map((g) => g.alertId).filter((x): x is string => !!x),
+    );
+    const alerts = group.map((g) => (g.alertId ? views.get(g.alertId) : undefined)).filter((v): v is AlertView => !!v);
+    if (alerts.length === 0) return all(permanent('alert no longer exists'));
+    message = alerts.length === 1 ? renderAlertMessage(alerts[0] as AlertView) : renderDigestMessage(alerts);
+    const own =
+      alerts.length === 1 ? await templated(ctx, d.channel as 'ntfy' | 'telegram', alerts[0] as AlertView) : null;
+    if (own) message = d.channel === 'telegram' ? { ...message, fullText: own } : { ...message, body: own };
+  } else {
+    return all(permanent(`unknown ${d.channel} event ${d.eventType}`));
+  }
+  const t0 = performance.now();
+  let outcome: Outcome;
+  try {
+    const r = await notifier.send(target, message, { messageId: d.messageId });
+    outcome = { ok: true, statusCode: r.status, response: r.response };
+  } catch (err) {
+    outcome = outcomeOf(err);
+    if (err instanceof TelegramChatGoneError) {
+      // The owner blocked the bot or the chat is gone: stop, as /stop would.
+      await ctx.prisma.subscriberChannel.updateMany({
+        where: { id: d.channelId, status: { not: 'stopped' } },
+        data: { status: 'stopped', stoppedAt: ctx.clock.now() },
+      });
+    }
+  }
+  return done(group, outcome, d.channel, Math.round(performance.now() - t0));
 }
 
 /**

@@ -17,12 +17,14 @@ import {
   activeSilences,
   type BarCache,
   fanOutInTx,
+  loadInhibitRules,
   loadNews,
   loadRuleDefinitions,
   loadRuleStates,
   loadSeries,
   type PrismaClient,
   saveRuleStates,
+  sourcesFirst,
 } from '@signals/db';
 import type { QueueSet } from '@signals/queue';
 import { DELIVERY_BATCH } from '../delivery/deliver.ts';
@@ -51,6 +53,8 @@ export interface CycleResult {
   duplicates: number;
   /** Alerts recorded without notifications, because an active silence matched them. */
   silenced: number;
+  /** Alerts recorded without notifications, because a firing alert inhibits them. */
+  inhibited: number;
   deliveries: number;
   skipped: number;
   ms: number;
@@ -114,9 +118,22 @@ export async function runEvaluationCycle(d: EvaluateDeps): Promise<CycleResult> 
       let alerts = 0;
       let duplicates = 0;
       let silenced = 0;
+      let inhibited = 0;
       // Silences are read once per cycle that raises alerts, at wall-clock time (also in a replay).
       const silences = out.alerts.length ? await activeSilences(tx, new Date()) : [];
-      for (const c of out.alerts) {
+      const inhibitRules = out.alerts.length ? await loadInhibitRules(tx) : [];
+      // Sources first: an at-event alert raised in the same cycle as its early warning holds it back.
+      const watchlistOf = new Map(loaded.map((r) => [r.def.id, r.watchlistId]));
+      const ordered = sourcesFirst(
+        inhibitRules,
+        out.alerts.map((c) => ({
+          c,
+          ruleId: c.ruleId,
+          severity: c.severity,
+          watchlistId: watchlistOf.get(c.ruleId) ?? null,
+        })),
+      ).map((x) => x.c);
+      for (const c of ordered) {
         const r = await fanOutInTx(
           tx,
           {
@@ -138,14 +155,23 @@ export async function runEvaluationCycle(d: EvaluateDeps): Promise<CycleResult> 
               headlines: alertHeadlines(c.details.relatedNews),
             } as object,
           },
-          { now, emailGroupWaitMs: d.emailGroupWaitMs, silences },
+          { now, emailGroupWaitMs: d.emailGroupWaitMs, silences, inhibitRules },
         );
         if (r.duplicate) duplicates++;
         else alerts++;
         if (r.silenceId) silenced++;
+        else if (r.inhibitedById) inhibited++;
         enqueue.push(...r.deliveryIds);
       }
-      return { rules: rules.length, symbols: series.size, alerts, duplicates, silenced, skipped: out.skipped.length };
+      return {
+        rules: rules.length,
+        symbols: series.size,
+        alerts,
+        duplicates,
+        silenced,
+        inhibited,
+        skipped: out.skipped.length,
+      };
     },
     { timeout: 30_000 },
   );
@@ -157,6 +183,7 @@ export async function runEvaluationCycle(d: EvaluateDeps): Promise<CycleResult> 
       alerts: 0,
       duplicates: 0,
       silenced: 0,
+      inhibited: 0,
       deliveries: 0,
       skipped: 0,
       ms: 0,

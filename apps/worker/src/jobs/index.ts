@@ -9,7 +9,8 @@ import {
   ReplayPriceSource,
 } from '@signals/market-data';
 import { createNewsIngestor } from '@signals/news';
-import { createMailer, createWebhookSender, DEFAULT_RETRY_SCHEDULE_MS } from '@signals/notify';
+import { buildChatChannels, createMailer, createWebhookSender, DEFAULT_RETRY_SCHEDULE_MS } from '@signals/notify';
+import { startTelegramUpdates, type TelegramLoop } from '../channels/telegram-updates.ts';
 import { DEFAULT_EMAIL_SCHEDULE, type DeliveryContext, runDeliveries } from '../delivery/deliver.ts';
 import { sweepDeliveries } from '../delivery/sweep.ts';
 import type { WorkerMetrics } from '../metrics.ts';
@@ -63,6 +64,13 @@ export async function buildHandlers(
     requireTls: env.SMTP_REQUIRE_TLS,
     logger: deps.logger,
   });
+  const keys = await resolveSigningKeys(deps.prisma, signingKeyConfig(env));
+  const chat = buildChatChannels({
+    ntfy: { allowedCidrs: env.NTFY_ALLOWED_CIDRS },
+    telegram: env.TELEGRAM_BOT_TOKEN
+      ? { botToken: env.TELEGRAM_BOT_TOKEN, apiBaseUrl: env.TELEGRAM_API_BASE_URL }
+      : undefined,
+  });
   const delivery: DeliveryContext = {
     prisma: deps.prisma,
     queues: deps.queues,
@@ -71,7 +79,9 @@ export async function buildHandlers(
     mailer,
     webhook: createWebhookSender({ allowedCidrs: env.WEBHOOK_ALLOWED_CIDRS, logger: deps.logger, clock: deps.clock }),
     publicBaseUrl: publicBaseUrl(env),
-    appSecret: (await resolveSigningKeys(deps.prisma, signingKeyConfig(env))).current,
+    appSecret: keys.current,
+    openKeys: keys.accepted,
+    chat,
     webhookSchedule: env.WEBHOOK_RETRY_SCHEDULE ?? [...DEFAULT_RETRY_SCHEDULE_MS],
     emailSchedule: env.EMAIL_RETRY_SCHEDULE ?? DEFAULT_EMAIL_SCHEDULE,
     leaseMs: env.DELIVERY_LEASE_SEC * 1000,
@@ -193,10 +203,23 @@ export async function buildHandlers(
     // A safety net: rules also run after every poll that stored something.
     { id: 'evaluate', queue: 'evaluate', everyMs: intervals.evaluate.intervalMs, payload: { reason: 'schedule' } },
   ];
+  // The bot's conversation (/start, /stop, /status), in processes that run deliveries.
+  let telegramLoop: TelegramLoop | undefined;
+  if (chat.telegram && (env.WORKER_QUEUES?.includes('deliveries') ?? true)) {
+    telegramLoop = startTelegramUpdates({
+      prisma: deps.prisma,
+      client: chat.telegram,
+      logger: deps.logger,
+      clock: deps.clock,
+      redis: deps.redis,
+      prefix: deps.prefix,
+    });
+  }
   return {
     handlers,
     schedules,
     close: async () => {
+      await telegramLoop?.close();
       await heartbeat?.close();
       await mailer.close();
     },

@@ -3,8 +3,10 @@
  * outbox). The alert's dedup key is unique: when two workers evaluate the same event, the second
  * insert finds the key taken and writes nothing, so nobody is told twice.
  */
+import { activeAt, deliveryTime, type QuietChannel, storedIntervals } from '@signals/core';
 import type { Prisma, PrismaClient } from '../generated/client.ts';
 import { insertDeliveries, type NewDelivery, type Tx } from './outbox.ts';
+import { findInhibitor, type LoadedInhibitRule, loadInhibitRules } from './inhibitions.ts';
 import { type ActiveSilence, activeSilences, matchSilence } from './silences.ts';
 
 export interface NewAlert {
@@ -32,6 +34,8 @@ export interface FanOutOptions {
    * cycle); otherwise they are read for this alert, at wall-clock time.
    */
   silences?: readonly ActiveSilence[];
+  /** The inhibit rules, when the caller loaded them once for many alerts; otherwise read here. */
+  inhibitRules?: readonly LoadedInhibitRule[];
 }
 
 export interface FanOutResult {
@@ -40,7 +44,11 @@ export interface FanOutResult {
   duplicate: boolean;
   /** Set when an active silence matched: the alert is recorded and nobody is notified. */
   silenceId?: string;
+  /** Set when a firing alert inhibits this one: recorded with it, nobody is notified. */
+  inhibitedById?: string;
 }
+
+const RESOLVED_SUFFIX = ':resolved';
 
 /** Start of the next digest window for a subscriber: windows are aligned to the epoch. */
 export function nextDigestAt(now: Date, windowSec: number): Date {
@@ -65,6 +73,26 @@ export async function fanOutInTx(tx: Tx, alert: NewAlert, opts: FanOutOptions): 
       ? await tx.instrument.findUnique({ where: { symbol: alert.symbol }, select: { id: true } })
       : null;
     const silence = matchSilence(opts.silences ?? (await activeSilences(tx, new Date())), alert);
+    const rule = await tx.rule.findUniqueOrThrow({
+      where: { id: alert.ruleId },
+      select: { watchlistId: true, notifyResolved: true },
+    });
+    let inhibitor = await findInhibitor(tx, opts.inhibitRules ?? (await loadInhibitRules(tx)), {
+      ruleId: alert.ruleId,
+      severity: alert.severity,
+      watchlistId: rule.watchlistId,
+      subject: alert.subject,
+      firedAt: alert.firedAt,
+    });
+    // Nobody was told it fired, so nobody is told it resolved: a resolved notice of an inhibited
+    // alert is held by the same source (the engine keys notices `<dedupKey>:resolved`).
+    if (!inhibitor && alert.status === 'resolved' && alert.dedupKey.endsWith(RESOLVED_SUFFIX)) {
+      const fired = await tx.alert.findUnique({
+        where: { dedupKey: alert.dedupKey.slice(0, -RESOLVED_SUFFIX.length) },
+        select: { inhibitedById: true, inhibitRuleId: true },
+      });
+      if (fired?.inhibitedById) inhibitor = { alertId: fired.inhibitedById, inhibitRuleId: fired.inhibitRuleId ?? '' };
+    }
     const inserted = await tx.alert.createManyAndReturn({
       data: [
         {
@@ -82,6 +110,8 @@ export async function fanOutInTx(tx: Tx, alert: NewAlert, opts: FanOutOptions): 
           firedAt: alert.firedAt,
           details: alert.details,
           silenceId: silence?.id ?? null,
+          inhibitedById: inhibitor?.alertId ?? null,
+          inhibitRuleId: inhibitor?.inhibitRuleId || null,
         },
       ],
       skipDuplicates: true,
@@ -89,12 +119,15 @@ export async function fanOutInTx(tx: Tx, alert: NewAlert, opts: FanOutOptions): 
     });
     const created = inserted[0];
     if (!created) return { alertId: null, deliveryIds: [], duplicate: true };
-    if (silence) return { alertId: created.id, deliveryIds: [], duplicate: false, silenceId: silence.id };
+    if (silence || inhibitor)
+      return {
+        alertId: created.id,
+        deliveryIds: [],
+        duplicate: false,
+        ...(silence ? { silenceId: silence.id } : {}),
+        ...(inhibitor ? { inhibitedById: inhibitor.alertId } : {}),
+      };
 
-    const rule = await tx.rule.findUniqueOrThrow({
-      where: { id: alert.ruleId },
-      select: { watchlistId: true, notifyResolved: true },
-    });
     if (alert.status === 'resolved' && !rule.notifyResolved) {
       return { alertId: created.id, deliveryIds: [], duplicate: false };
     }
@@ -111,32 +144,73 @@ export async function fanOutInTx(tx: Tx, alert: NewAlert, opts: FanOutOptions): 
       });
       for (const m of memberOf) watchlistIds.add(m.watchlistId);
     }
+    const wanted = { OR: [{ ruleId: alert.ruleId }, { watchlistId: { in: [...watchlistIds] } }] };
     const subscribers = await tx.subscriber.findMany({
-      where: {
-        status: 'confirmed',
-        subscriptions: { some: { OR: [{ ruleId: alert.ruleId }, { watchlistId: { in: [...watchlistIds] } }] } },
+      where: { status: 'confirmed', subscriptions: { some: wanted } },
+      select: {
+        id: true,
+        mode: true,
+        digestWindowSec: true,
+        timeZone: true,
+        quietHours: true,
+        quietCriticalBreaksThrough: true,
+        subscriptions: { where: wanted, select: { activeIntervals: true } },
+        // Chat channels only once their owner confirmed them.
+        channels: { where: { status: 'confirmed' }, select: { id: true, kind: true } },
       },
-      select: { id: true, mode: true, digestWindowSec: true },
     });
     const endpoints = await tx.webhookEndpoint.findMany({
       where: { status: 'active', OR: [{ eventTypes: { isEmpty: true } }, { eventTypes: { has: eventType } }] },
-      select: { id: true },
+      select: { id: true, activeIntervals: true },
     });
 
+    // Time intervals mute (as Alertmanager's active_time_intervals): a subscriber is notified when
+    // one of the subscriptions that matched is active now, in the subscriber's time zone; an
+    // endpoint when it is active now (UTC unless an interval names a location).
+    const live = subscribers.filter((s) =>
+      s.subscriptions.some((x) => activeAt(opts.now, storedIntervals(x.activeIntervals), s.timeZone)),
+    );
+    // Quiet hours hold: each channel's delivery is due when its quiet hours end (a critical alert
+    // may break through), so the alerts held are due together and leave as one message.
+    const due = (s: (typeof live)[number], channel: QuietChannel, base: Date) =>
+      deliveryTime(base, {
+        timeZone: s.timeZone,
+        quietHours: s.quietHours,
+        channel,
+        severity: alert.severity,
+        criticalBreaksThrough: s.quietCriticalBreaksThrough,
+      });
     const items: NewDelivery[] = [
-      ...subscribers.map(
+      ...live.map(
         (s): NewDelivery => ({
           channel: 'email',
           subscriberId: s.id,
           alertId: created.id,
           eventType,
-          notBefore:
+          notBefore: due(
+            s,
+            'email',
             s.mode === 'digest'
               ? nextDigestAt(opts.now, s.digestWindowSec)
               : new Date(opts.now.getTime() + opts.emailGroupWaitMs),
+          ),
         }),
       ),
-      ...endpoints.map((e): NewDelivery => ({ channel: 'webhook', endpointId: e.id, alertId: created.id, eventType })),
+      ...live.flatMap((s) =>
+        s.channels.map(
+          (ch): NewDelivery => ({
+            channel: ch.kind,
+            subscriberId: s.id,
+            channelId: ch.id,
+            alertId: created.id,
+            eventType,
+            notBefore: due(s, ch.kind, opts.now),
+          }),
+        ),
+      ),
+      ...endpoints
+        .filter((e) => activeAt(opts.now, storedIntervals(e.activeIntervals), 'UTC'))
+        .map((e): NewDelivery => ({ channel: 'webhook', endpointId: e.id, alertId: created.id, eventType })),
     ];
     const deliveryIds = await insertDeliveries(tx, items, opts.now);
     return { alertId: created.id, deliveryIds, duplicate: false };

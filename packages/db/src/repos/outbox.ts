@@ -8,9 +8,14 @@ import type { Prisma, PrismaClient } from '../generated/client.ts';
 
 export type Tx = Prisma.TransactionClient | PrismaClient;
 
+/** Where a delivery goes: email and webhooks, and the subscribers' chat channels (ntfy, Telegram). */
+export type DeliveryChannelName = 'email' | 'webhook' | 'ntfy' | 'telegram';
+
 export interface NewDelivery {
-  channel: 'email' | 'webhook';
+  channel: DeliveryChannelName;
   subscriberId?: string;
+  /** The subscriber's ntfy or Telegram channel (SubscriberChannel id), for those channels. */
+  channelId?: string;
   /** An email to an admin account (service.degraded / service.recovered) instead of a subscriber. */
   adminId?: string;
   endpointId?: string;
@@ -27,8 +32,14 @@ export function newMessageId(): string {
   return `msg_${randomBytes(12).toString('base64url')}`;
 }
 
-export function targetOf(d: Pick<NewDelivery, 'channel' | 'subscriberId' | 'endpointId' | 'adminId'>): string {
+export function targetOf(
+  d: Pick<NewDelivery, 'channel' | 'subscriberId' | 'endpointId' | 'adminId' | 'channelId'>,
+): string {
   if (d.channel === 'email' && d.adminId) return `admin:${d.adminId}`;
+  if (d.channel === 'ntfy' || d.channel === 'telegram') {
+    if (!d.channelId) throw new Error(`${d.channel} delivery needs a channelId`);
+    return `${d.channel}:${d.channelId}`;
+  }
   const id = d.channel === 'email' ? d.subscriberId : d.endpointId;
   if (!id) throw new Error(`${d.channel} delivery needs a ${d.channel === 'email' ? 'subscriberId' : 'endpointId'}`);
   return `${d.channel}:${id}`;
@@ -48,18 +59,19 @@ export async function insertDeliveries(tx: Tx, items: NewDelivery[], now: Date):
   if (items.length === 0) return [];
   const iso = (d: Date) => d.toISOString();
   const rows = await tx.$queryRaw<{ id: string }[]>`
-    INSERT INTO "Delivery" (id, "alertId", channel, "subscriberId", "endpointId", "eventType", target, "messageId",
-                            payload, status, attempts, "nextAttemptAt", "createdAt", "updatedAt")
-    SELECT u.id, u.alert_id, u.channel::"DeliveryChannel", u.subscriber_id, u.endpoint_id, u.event_type, u.target,
+    INSERT INTO "Delivery" (id, "alertId", channel, "subscriberId", "endpointId", "channelId", "eventType", target,
+                            "messageId", payload, status, attempts, "nextAttemptAt", "createdAt", "updatedAt")
+    SELECT u.id, u.alert_id, u.channel::"DeliveryChannel", u.subscriber_id, u.endpoint_id, u.channel_id, u.event_type, u.target,
            u.message_id, u.payload::jsonb, 'pending', 0, u.next_at::timestamptz AT TIME ZONE 'UTC',
            now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
     FROM unnest(${items.map(() => newDeliveryId())}::text[], ${items.map((d) => d.alertId ?? null)}::text[],
                 ${items.map((d) => d.channel)}::text[], ${items.map((d) => d.subscriberId ?? null)}::text[],
-                ${items.map((d) => d.endpointId ?? null)}::text[], ${items.map((d) => d.eventType)}::text[],
+                ${items.map((d) => d.endpointId ?? null)}::text[], ${items.map((d) => d.channelId ?? null)}::text[],
+                ${items.map((d) => d.eventType)}::text[],
                 ${items.map((d) => targetOf(d))}::text[], ${items.map(() => newMessageId())}::text[],
                 ${items.map((d) => (d.payload === undefined ? null : JSON.stringify(d.payload)))}::text[],
                 ${items.map((d) => iso(d.notBefore ?? now))}::text[])
-         AS u(id, alert_id, channel, subscriber_id, endpoint_id, event_type, target, message_id, payload, next_at)
+         AS u(id, alert_id, channel, subscriber_id, endpoint_id, channel_id, event_type, target, message_id, payload, next_at)
     ON CONFLICT ("alertId", target) DO NOTHING
     RETURNING id`;
   // A large fan-out can change the table more than its statistics know (autovacuum looks about

@@ -7,7 +7,7 @@
  * verifies every link). Two callers resolving the key differently is how every emailed link once
  * answered 400.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { PrismaClient } from '../generated/client.ts';
 
 const KEY = 'app_secret';
@@ -89,6 +89,36 @@ export function verifySubscriberToken(
   for (const secret of typeof secrets === 'string' ? [secrets] : secrets) {
     const b = Buffer.from(mac(secret, purpose, id, Number(v)));
     if (a.length === b.length && timingSafeEqual(a, b)) return { subscriberId: id, version: Number(v) };
+  }
+  return null;
+}
+
+/**
+ * Secrets a subscriber gives us that we must use in clear later (an ntfy access token): sealed
+ * with AES-256-GCM under a key derived from the app key, so a database dump alone does not reveal
+ * them. `v1.<iv>.<tag>.<ciphertext>`, base64url.
+ */
+const sealKey = (appKey: string) => createHash('sha256').update(`seal:v1:${appKey}`, 'utf8').digest();
+
+export function sealSecret(appKey: string, plaintext: string): string {
+  const iv = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', sealKey(appKey), iv);
+  const enc = Buffer.concat([c.update(plaintext, 'utf8'), c.final()]);
+  return ['v1', iv.toString('base64url'), c.getAuthTag().toString('base64url'), enc.toString('base64url')].join('.');
+}
+
+/** The clear text under any of `appKeys` (pass SigningKeys.accepted, so a key rotation keeps them working), or null. */
+export function openSealed(appKeys: string | readonly string[], sealed: string): string | null {
+  const [v, iv, tag, enc] = sealed.split('.');
+  if (v !== 'v1' || !iv || !tag || enc === undefined) return null;
+  for (const key of typeof appKeys === 'string' ? [appKeys] : appKeys) {
+    try {
+      const d = createDecipheriv('aes-256-gcm', sealKey(key), Buffer.from(iv, 'base64url'));
+      d.setAuthTag(Buffer.from(tag, 'base64url'));
+      return Buffer.concat([d.update(Buffer.from(enc, 'base64url')), d.final()]).toString('utf8');
+    } catch {
+      // not this key
+    }
   }
   return null;
 }

@@ -1,0 +1,58 @@
+/**
+ * Operators' templates at send time on the other channels: the email subject and body (the
+ * preferences and unsubscribe links kept, List-Unsubscribe headers untouched) and a Slack-format
+ * webhook's text (still signed). Real SMTP server in-process, a receiver verifying signatures.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSecret } from '@signals/notify';
+import { createTestDb, startSmtpSink, startWebhookReceiver, type TestDb, testPrefix } from '@signals/testing';
+import { alertFor, seedScenario, startHarness, until } from './helpers.ts';
+
+let db: TestDb;
+beforeAll(async () => {
+  db = await createTestDb();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+describe('templates on email and chat webhooks', () => {
+  it('sends the templated subject, body and Slack text', async () => {
+    const sink = await startSmtpSink();
+    const secret = generateSecret();
+    const receiver = await startWebhookReceiver({ secret });
+    const h = await startHarness({ prisma: db.prisma, prefix: testPrefix('tpl'), smtpUrl: sink.url });
+    h.ctx.templateCacheMs = 0;
+    try {
+      const s = await seedScenario(db.prisma, { subscribers: [{ email: 'tpl-mail@example.com' }] });
+      await db.prisma.webhookEndpoint.create({ data: { url: receiver.url, secret, format: 'slack' } });
+      await db.prisma.messageTemplate.createMany({
+        data: [
+          { key: 'email.subject', source: '[{{ alert.severity | upcase }}] {{ alert.symbol }} {{ alert.valueText }}' },
+          { key: 'email.body', source: 'Heads up: {{ alert.title }}.\nRule: {{ alert.rule.name }}' },
+          {
+            key: 'slack',
+            source: ':rotating_light: *{{ alert.symbol }}* {{ alert.valueText }} <{{ alert.url }}|open>',
+          },
+        ],
+      });
+      await h.fanOut(alertFor(s.rule.id, new Date('2025-01-27T21:00:00Z')));
+      await until(async () => sink.messages.length >= 1 && receiver.requests.length >= 1);
+      const mail = sink.messages[0];
+      expect(mail?.subject).toMatch(/^\[CRITICAL\] NVDA -16\.9/);
+      expect(mail?.text).toContain('Heads up: NVDA fell 16.9% in one session.');
+      expect(mail?.text).toMatch(/Unsubscribe: http:\/\/signals\.test\/unsubscribe\?token=/);
+      expect(mail?.headers['list-unsubscribe']).toMatch(/unsubscribe\?token=/);
+      // The HTML part shows the same text, escaped (the rule name holds markup).
+      expect(mail?.html).toContain('DeepSeek shock &lt;b&gt;');
+      const hook = receiver.requests[0];
+      expect(hook?.verified).toBe(true);
+      expect(hook?.body).toEqual({ text: expect.stringMatching(/^:rotating_light: \*NVDA\* -16\.9.+\|open>$/) });
+    } finally {
+      await db.prisma.messageTemplate.deleteMany();
+      await h.close();
+      await sink.close();
+      await receiver.close();
+    }
+  });
+});
