@@ -22,7 +22,13 @@ import {
 } from '@signals/core';
 import { createPriceStore, inclusiveRange, loadBacktestInput, loadRuleDefinitions } from '@signals/db';
 import { createPriceIngestor, ReplayPriceSource } from '@signals/market-data';
-import { buildAlertEvent, renderAlertEmail, renderWebhookBody, WEBHOOK_FORMATS } from '@signals/notify';
+import {
+  buildAlertEvent,
+  renderAlertEmail,
+  renderAlertMessage,
+  renderWebhookBody,
+  WEBHOOK_FORMATS,
+} from '@signals/notify';
 import { createQueues, createRedis, type QueueSet } from '@signals/queue';
 import { loadSeeds, seedRules } from '@signals/seeds';
 import { createTestDb, fixturePath, TEST_REDIS_URL, type TestDb, testPrefix } from '@signals/testing';
@@ -262,8 +268,13 @@ describe('live evaluation == backtest on the same series', () => {
       expect(event.data.alert.headlines.map((h) => h.title)).toEqual(view.headlines.map((h) => h.title));
       for (const f of WEBHOOK_FORMATS.filter((x) => x !== 'standard'))
         expect(renderWebhookBody(event, f)).toContain(text);
+      // The chat channels (ntfy, Telegram): the value, and the same headlines first.
+      const chat = renderAlertMessage(view);
+      expect(chat.body).toContain(text);
+      for (const h of view.headlines.slice(0, 3)) expect(chat.body).toContain(h.title.slice(0, 100));
     }
-    // The backtest's hits render alike.
-    for (const a of replayed) expect(formatValue(a.value, a.unit)).toMatch(/^[+-]?\d|^\d/);
+    // The backtest's hit for each live alert renders to the very same text.
+    const liveText = new Map(live.map((a) => [`${a.rule}|${a.subject}|${a.at}`, formatValue(a.value, a.unit)]));
+    for (const a of replayed) expect(formatValue(a.value, a.unit)).toBe(liveText.get(`${a.rule}|${a.subject}|${a.at}`));
   });
 });
