@@ -2,6 +2,7 @@ export * from './domain.ts';
 export * from './errors.ts';
 export * from './calendar.ts';
 export * from './history.ts';
+export * from './intraday.ts';
 export * from './rules.ts';
 export {
   compileKeywords,
