@@ -17,3 +17,4 @@ export * from './repos/news.ts';
 export * from './repos/signals.ts';
 export { type CheckResult, checkHealth, type PingableRedis, serviceHealth } from './health.ts';
 export * from './repos/loops.ts';
+export * from './repos/intraday.ts';

@@ -9,4 +9,5 @@ export * from './types.ts';
 export { createYahooFetch } from './yahoo/fetch.ts';
 export { historyFromYahooChart, mapQuotes } from './yahoo/map.ts';
 export { normalizeSymbol, YAHOO_MAX_BATCH, YahooPriceSource, type YahooPriceSourceOptions } from './yahoo/source.ts';
-export { chartInterval, intradayFromRawChart, type ParsedIntraday } from './intraday.ts';
+export { buildIntraday, chartInterval, intradayFromRawChart, type ParsedIntraday } from './intraday.ts';
+export * from './intraday-ingest.ts';

@@ -16,6 +16,7 @@ import {
   SchemaDriftError,
 } from '@signals/core';
 import { z } from 'zod';
+import type { ChartRow } from './history.ts';
 
 const numArr = z.array(z.number().nullable());
 const RawIntradayResult = z.object({
@@ -102,13 +103,43 @@ export function intradayFromRawChart(
       body,
     );
   }
-  const symbol = r.meta.symbol.toUpperCase();
+  const rows: ChartRow[] = r.timestamp.map((t, i) => ({
+    at: new Date(t * 1000),
+    open: q.open?.[i],
+    high: q.high?.[i],
+    low: q.low?.[i],
+    close: q.close[i],
+    volume: q.volume?.[i],
+  }));
+  return buildIntraday({
+    symbol: r.meta.symbol,
+    interval,
+    rows,
+    currency: r.meta.currency ?? undefined,
+    timeZone: r.meta.exchangeTimezoneName ?? undefined,
+  });
+}
+
+/**
+ * Chart rows (the raw body's columns, or yahoo-finance2's chart() quotes) -> bars: rows without a
+ * usable close are dropped and counted, rows outside the trading day are dropped and counted, a
+ * missing volume is 0, open/high/low fall back to the close, duplicates keep the last row.
+ */
+export function buildIntraday(input: {
+  symbol: string;
+  interval: IntradayInterval;
+  rows: readonly ChartRow[];
+  currency?: string | undefined;
+  timeZone?: string | undefined;
+}): ParsedIntraday {
+  const symbol = input.symbol.toUpperCase();
+  const interval = input.interval;
   const byTime = new Map<number, IntradayBar>();
   let dropped = 0;
   let outside = 0;
-  for (let i = 0; i < r.timestamp.length; i++) {
-    const close = num(q.close[i]);
-    const tMs = (r.timestamp[i] as number) * 1000;
+  for (const row of input.rows) {
+    const close = num(row.close);
+    const tMs = row.at.getTime();
     if (close === undefined || close <= 0 || !Number.isFinite(tMs)) {
       dropped++;
       continue;
@@ -118,9 +149,9 @@ export function intradayFromRawChart(
       outside++;
       continue;
     }
-    const open = num(q.open?.[i]) ?? close;
-    const high = Math.max(num(q.high?.[i]) ?? close, open, close);
-    const low = Math.min(num(q.low?.[i]) ?? close, open, close);
+    const open = num(row.open) ?? close;
+    const high = Math.max(num(row.high) ?? close, open, close);
+    const low = Math.min(num(row.low) ?? close, open, close);
     if (!(open > 0 && low > 0)) {
       dropped++;
       continue;
@@ -133,7 +164,7 @@ export function intradayFromRawChart(
       high,
       low,
       close,
-      volume: Math.max(0, Math.round(num(q.volume?.[i]) ?? 0)),
+      volume: Math.max(0, Math.round(num(row.volume) ?? 0)),
       session,
     });
   }
@@ -142,8 +173,8 @@ export function intradayFromRawChart(
     symbol,
     interval,
     bars,
-    ...(r.meta.currency ? { currency: r.meta.currency } : {}),
-    exchangeTimezone: r.meta.exchangeTimezoneName ?? 'America/New_York',
+    ...(input.currency ? { currency: input.currency } : {}),
+    exchangeTimezone: input.timeZone ?? 'America/New_York',
     droppedRows: dropped,
     outsideSession: outside,
   };

@@ -1,9 +1,18 @@
 import { type Clock, type LoopId, systemClock } from '@signals/core';
 import { type Env, loopIntervals, publicBaseUrl, signingKeyConfig } from '@signals/config';
-import { type BarCache, createNewsStore, createPriceStore, resolveSigningKeys } from '@signals/db';
+import {
+  type BarCache,
+  createIntradayStore,
+  createNewsStore,
+  createPriceStore,
+  type IntradayRetention,
+  resolveSigningKeys,
+} from '@signals/db';
 import {
   acceleratedClock,
+  createIntradayIngestor,
   createPriceIngestor,
+  hasIntraday,
   createPriceSource,
   RedisRequestBudget,
   ReplayPriceSource,
@@ -18,6 +27,16 @@ import { createLiveness } from '../ops/liveness.ts';
 import type { Handlers, Schedule, WorkerDeps } from '../worker.ts';
 import { runEvaluationCycle } from './evaluate.ts';
 import { newsTick, priceTick } from './ingest.ts';
+
+/** Days kept per intraday interval, from INTRADAY_RETENTION_<INTERVAL>_DAYS. */
+function intradayRetentionDays(env: Env): IntradayRetention {
+  return {
+    '1m': env.INTRADAY_RETENTION_1M_DAYS,
+    '5m': env.INTRADAY_RETENTION_5M_DAYS,
+    '15m': env.INTRADAY_RETENTION_15M_DAYS,
+    '1h': env.INTRADAY_RETENTION_1H_DAYS,
+  };
+}
 
 /**
  * The clock prices and rules run on: the system clock, or with PRICE_SOURCE=replay:<path> a clock
@@ -97,6 +116,20 @@ export async function buildHandlers(
     clock: market.clock,
     logger: deps.logger,
   });
+  const intradayStore = createIntradayStore(deps.prisma);
+  const intradayRetention = intradayRetentionDays(env);
+  // Only a source that serves intraday charts (Yahoo) is asked; a replay replays its own files.
+  const intraday =
+    env.INTRADAY_INTERVALS.length && hasIntraday(source)
+      ? createIntradayIngestor({
+          source,
+          store: { ...intradayStore, recordSourceEvent: createPriceStore(deps.prisma).recordSourceEvent },
+          intervals: env.INTRADAY_INTERVALS,
+          retentionDays: intradayRetention,
+          clock: market.clock,
+          logger: deps.logger,
+        })
+      : undefined;
   const news = createNewsIngestor({
     store: createNewsStore(deps.prisma),
     clock: deps.clock,
@@ -139,6 +172,8 @@ export async function buildHandlers(
           openMs,
           closedMs,
           force: payload.symbols !== undefined,
+          intraday,
+          extendedHours: env.EXTENDED_HOURS_POLLING,
         }),
       ),
     news: (_payload, d) => track('news', () => newsTick({ ...deps, logger: d.logger }, news)),
@@ -176,6 +211,11 @@ export async function buildHandlers(
           }),
         );
       }
+      if (payload.kind === 'prune-intraday') {
+        const deleted = await intradayStore.pruneIntraday(d.clock.now(), intradayRetention);
+        d.logger.info({ deleted }, 'intraday retention');
+        return { kind: payload.kind, deleted };
+      }
       return { kind: payload.kind };
     },
   };
@@ -187,6 +227,8 @@ export async function buildHandlers(
       everyMs: intervals.sweep.intervalMs,
       payload: { kind: 'sweep' },
     },
+    // Retention of intraday bars (INTRADAY_RETENTION_*_DAYS): one DELETE per interval, hourly.
+    { id: 'prune-intraday', queue: 'maintenance', everyMs: 3_600_000, payload: { kind: 'prune-intraday' } },
     // The tick is frequent; priceTick itself polls only when the market calendar says it is due.
     { id: 'poll-prices', queue: 'prices', everyMs: intervals.prices.intervalMs, payload: { kind: 'poll' } },
     { id: 'poll-news', queue: 'news', everyMs: intervals.news.intervalMs, payload: {} },
