@@ -24,9 +24,9 @@
  * - Never evaluated on stale/failed/unknown series or on zero, negative or NaN prices: such
  *   (rule, subject) pairs are reported in `skipped` and their state is left as it is.
  */
-import { sessionCloseMs, sessionOpenMs } from './calendar.ts';
+import { marketPhase, nextTradingDay, sessionCloseMs, sessionOpenMs, zonedDate } from './calendar.ts';
 import { compileKeywords, type KeywordMatcher } from './keywords.ts';
-import type { Clock, NewsItem, Severity } from './domain.ts';
+import type { Clock, NewsItem, Quote, Severity } from './domain.ts';
 import {
   type ConfirmationParams,
   describeRule,
@@ -220,6 +220,8 @@ interface Compiled {
   confirmNews: { beforeMs: number; afterMs: number; requireNews: boolean; filter: NewsSpec | null } | null;
   /** news_price confirmation. */
   confirmPrice: { minMove: number; dir: number; withinMs: number } | null;
+  /** session: "extended": pre- and post-market prices are observed too. */
+  extended: boolean;
   keys: Map<string, string>;
 }
 
@@ -317,6 +319,7 @@ function compile(def: RuleDefinition): Compiled {
     news: null,
     confirmNews: null,
     confirmPrice: null,
+    extended: false,
     keys: new Map(),
   };
   switch (def.kind) {
@@ -342,6 +345,7 @@ function compile(def: RuleDefinition): Compiled {
           p.keywords?.length || p.topics?.length
             ? newsSpec({ keywords: p.keywords, topics: p.topics, requireSymbol: true }, true)
             : null;
+        c.extended = (p.price.params as { session?: string }).session === 'extended';
         c.confirmNews = {
           beforeMs: (p.beforeMin ?? 120) * 60_000,
           afterMs: (p.afterMin ?? 15) * 60_000,
@@ -352,11 +356,13 @@ function compile(def: RuleDefinition): Compiled {
         c.news = newsSpec(p.news, hasSymbols);
         c.news.requireSymbol = true;
         c.confirmPrice = { minMove: p.minMovePct / 100, dir: dirOf(p.direction), withinMs: p.withinMin * 60_000 };
+        c.extended = p.session === 'extended';
       }
       break;
     }
     default:
       c.price = priceSpec(def.kind, def.params);
+      c.extended = (def.params as { session?: string }).session === 'extended';
   }
   compiledCache.set(def, c);
   return c;
@@ -393,6 +399,8 @@ interface Obs {
   fromQuote: boolean;
   /** The observation is a session close (completed bar, or a quote after the close). */
   isClose: boolean;
+  /** A pre- or post-market price (rules with session "extended" only). */
+  extended: boolean;
 }
 
 function newObs(): Obs {
@@ -408,6 +416,7 @@ function newObs(): Obs {
     atMs: Number.NaN,
     fromQuote: false,
     isClose: true,
+    extended: false,
   };
 }
 
@@ -461,6 +470,55 @@ function observe(s: SymbolSeries, o: Obs): Obs {
   o.date = s.dates[i] as string;
   o.atMs = Number.NaN;
   o.isClose = true;
+  return o;
+}
+
+/**
+ * The observation of a rule with session "extended": the regular one, unless the quote carries a
+ * pre- or post-market price newer than its regular price (Yahoo's preMarketPrice/postMarketPrice,
+ * or a backtest's pre/post bar). That price is measured against the last regular close (the
+ * quote's price outside the session) and belongs to the session it leads into: post-market of D
+ * and pre-market of the next trading day are both the next session's move against D's close, so
+ * an event that starts in the evening continues, with the same dedup key, into the next session.
+ */
+function observeExtended(s: SymbolSeries, o: Obs): Obs {
+  observe(s, o);
+  o.extended = false;
+  if (o.refused !== null || !o.fromQuote) return o;
+  const q = s.quote as Quote;
+  const regAt = q.sourceAt.getTime();
+  let at = regAt;
+  let price = 0;
+  let post = false;
+  if (good(q.postMarketPrice) && q.postMarketTime && q.postMarketTime.getTime() > at) {
+    at = q.postMarketTime.getTime();
+    price = q.postMarketPrice;
+    post = true;
+  }
+  if (good(q.preMarketPrice) && q.preMarketTime && q.preMarketTime.getTime() > at) {
+    at = q.preMarketTime.getTime();
+    price = q.preMarketPrice;
+    post = false;
+  }
+  if (at === regAt) return o;
+  // Yahoo leaves old pre/post fields on the quote: a price stamped outside its phase is not used.
+  // The instant a bar or quote completes may be the phase's end itself (20:00 for the last post bar).
+  const phase = marketPhase(at - 1);
+  if (phase !== (post ? 'post' : 'pre')) return o;
+  const day = zonedDate(at - 1);
+  const date = post ? nextTradingDay(day) : day;
+  let L = s.length;
+  while (L > 0 && (s.dates[L - 1] as string) >= date) L--;
+  o.extended = true;
+  o.L = L;
+  o.price = price;
+  o.high = price;
+  o.low = price;
+  o.volume = 0;
+  o.quotePrev = q.price;
+  o.date = date;
+  o.atMs = at;
+  o.isClose = false;
   return o;
 }
 
@@ -570,7 +628,8 @@ function priceSignal(p: PriceSpec, s: SymbolSeries, o: Obs, sig: Sig): SkipReaso
       const mean = s1 / m;
       const variance = (s2 - m * mean * mean) / (m - 1);
       if (!(variance > 0)) return 'insufficient_history';
-      const ref = c[L - 1] as number;
+      // A pre/post-market price is measured against the last regular close (the quote's price).
+      const ref = o.extended && o.quotePrev > 0 ? o.quotePrev : (c[L - 1] as number);
       const z = (o.price / ref - 1) / Math.sqrt(variance);
       directional(sig, z, p.thr, p.dir);
       sig.ref = ref;
@@ -636,6 +695,8 @@ interface Ctx {
   news: readonly NewsItem[];
   sink: EngineSink;
   obs: Map<SymbolSeries, Obs>;
+  /** Observations with pre- and post-market prices (rules with session "extended"). */
+  obsExt: Map<SymbolSeries, Obs>;
 }
 
 function nowIso(ctx: Ctx): string {
@@ -657,6 +718,17 @@ function skip(ctx: Ctx, c: Compiled, subject: string, reason: SkipReason): void 
   const { skipped, skipCounts } = ctx.sink;
   if (skipped) skipped.push({ ruleId: c.id, subject, reason });
   if (skipCounts) skipCounts.set(`${c.id}|${reason}`, (skipCounts.get(`${c.id}|${reason}`) ?? 0) + 1);
+}
+
+/** The observation rule `c` sees: with pre/post-market prices when its session is "extended". */
+function observeFor(ctx: Ctx, c: Compiled, s: SymbolSeries): Obs {
+  if (!c.extended) return observeCached(ctx, s);
+  let o = ctx.obsExt.get(s);
+  if (!o) {
+    o = observeExtended(s, newObs());
+    ctx.obsExt.set(s, o);
+  }
+  return o;
 }
 
 function observeCached(ctx: Ctx, s: SymbolSeries): Obs {
@@ -811,7 +883,7 @@ function emitPriceAlert(
     prices.low = o.low;
     prices.volume = o.volume;
     prices.observedAt = new Date(end).toISOString();
-    prices.source = o.fromQuote ? 'quote' : 'daily_bar';
+    prices.source = o.extended ? 'extended_hours' : o.fromQuote ? 'quote' : 'daily_bar';
   }
   const label = subject === BASKET_SUBJECT ? 'Basket' : subject;
   const title =
@@ -1079,7 +1151,7 @@ function evalPriceSymbol(ctx: Ctx, c: Compiled, p: PriceSpec, sym: string): void
     skip(ctx, c, sym, 'no_data');
     return;
   }
-  const o = observeCached(ctx, s);
+  const o = observeFor(ctx, c, s);
   if (o.refused !== null) {
     skip(ctx, c, sym, o.refused);
     return;
@@ -1370,7 +1442,7 @@ function newsPriceStep(
   const base = prev ?? inactiveState(c, subject);
   const coolingDown = ctx.now < ms(base.cooldownUntil);
   const s = ctx.series.get(subject);
-  const o = s ? observeCached(ctx, s) : null;
+  const o = s ? observeFor(ctx, c, s) : null;
   if (base.phase === 'pending') {
     const d = base.data;
     let data = items.length ? seen(d, items) : d;
@@ -1471,7 +1543,7 @@ function runRules(
   now: number,
   sink: EngineSink,
 ): void {
-  const ctx: Ctx = { now, nowIso: null, series, news, sink, obs: new Map() };
+  const ctx: Ctx = { now, nowIso: null, series, news, sink, obs: new Map(), obsExt: new Map() };
   for (let i = 0; i < rules.length; i++) {
     const c = compile(rules[i] as RuleDefinition);
     if (c.price) evalPriceRule(ctx, c);

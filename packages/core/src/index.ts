@@ -3,6 +3,7 @@ export * from './errors.ts';
 export * from './calendar.ts';
 export * from './history.ts';
 export * from './intraday.ts';
+export * from './news-recording.ts';
 export * from './rules.ts';
 export {
   compileKeywords,
@@ -31,4 +32,5 @@ export {
   stateKey,
 } from './engine.ts';
 export * from './backtest.ts';
+export * from './backtest-intraday.ts';
 export * from './loops.ts';

@@ -38,6 +38,14 @@ export const symbolSchema = z
   .regex(/^[A-Z0-9^][A-Z0-9.=^-]{0,23}$/, 'not a ticker symbol (e.g. NVDA, BRK-B, ^GSPC, SAP.DE)');
 
 const keywordList = z.array(keywordSchema).max(100);
+
+/**
+ * Which prices a price condition sees: `regular` (default) the regular session only; `extended`
+ * also pre-market (04:00-09:30 ET) and post-market (16:00-20:00 ET) prices, so a reaction to
+ * results published after the close is measured that evening (against the day's regular close).
+ */
+export const sessionSchema = z.enum(['regular', 'extended'], { error: 'must be "regular" or "extended"' });
+export type SessionScope = z.infer<typeof sessionSchema>;
 const topicList = z.array(z.string().trim().toLowerCase().min(1, 'topics must not be empty').max(50)).max(50);
 
 // ---------------------------------------------------------------------------------------------
@@ -61,6 +69,8 @@ export const pctMoveParamsSchema = z
     intraday: z.boolean().optional(),
     /** Intraday only: measure the session's high/low instead of the last price (an intraday spike counts). */
     extremes: z.boolean().optional(),
+    /** regular (default) or extended: pre- and post-market prices count too. */
+    session: sessionSchema.optional(),
   })
   .refine((p) => !p.intraday || (p.sessions ?? 1) === 1, {
     path: ['sessions'],
@@ -92,6 +102,8 @@ export const volScaledMoveParamsSchema = z.strictObject({
   lookback: sessions(10, 520),
   k: z.number().positive('must be greater than 0').max(50),
   direction: direction3,
+  /** regular (default) or extended: pre- and post-market prices count too. */
+  session: sessionSchema.optional(),
 });
 
 /** Session volume at least `multiple` times the average of the previous N sessions. */
@@ -153,6 +165,8 @@ export const confirmationParamsSchema = z.discriminatedUnion('mode', [
     minMovePct: percent,
     withinMin: z.number().int().min(1).max(1440),
     direction: direction3,
+    /** regular (default) or extended: the confirming move may happen in pre- or post-market. */
+    session: sessionSchema.optional(),
   }),
 ]);
 
@@ -292,19 +306,24 @@ function newsText(p: NewsMatchParams, symbols?: readonly string[]): string {
   return `new news${scope}${parts.length ? ` matching ${parts.join(' or ')}` : ''}`;
 }
 
+function extendedText(s: SessionScope | undefined): string {
+  return s === 'extended' ? ' (pre- and post-market prices count)' : '';
+}
+
 /** Readable descriptions per kind (English, for alert texts and the admin page). */
 export const describeParams = {
   price_cross: (p: PriceCrossParams) =>
     `price crosses ${p.direction === 'up' ? 'above' : 'below'} ${p.level} (the session ${p.direction === 'up' ? 'high' : 'low'} counts)`,
   pct_move: (p: PctMoveParams) =>
-    p.intraday
+    (p.intraday
       ? `${p.extremes ? 'trades' : 'is'} ${pct(p.thresholdPct)} or more ${p.direction === 'up' ? 'above' : p.direction === 'down' ? 'below' : 'away from'} the previous close intraday${p.extremes ? ' (session high/low)' : ''}`
-      : `${moveVerb(p.direction)} ${pct(p.thresholdPct)} or more over ${sess(p.sessions ?? 1)} (close to close${p.direction === 'either' ? ', either direction' : ''})`,
+      : `${moveVerb(p.direction)} ${pct(p.thresholdPct)} or more over ${sess(p.sessions ?? 1)} (close to close${p.direction === 'either' ? ', either direction' : ''})`) +
+    extendedText(p.session),
   drawdown: (p: DrawdownParams) => `closes ${pct(p.thresholdPct)} or more below its ${p.sessions}-session high`,
   basket_move: (p: BasketMoveParams, symbols?: readonly string[]) =>
     `basket ${symbols?.length ? `(${list(symbols)}) ` : ''}${moveVerb(p.direction)} ${pct(p.thresholdPct)} or more over ${sess(p.sessions)} (${p.weighting === 'equal' ? 'equal-weighted' : 'market-cap-weighted'})`,
   vol_scaled_move: (p: VolScaledMoveParams) =>
-    `daily move ${p.direction === 'either' ? '' : `${p.direction} `}of more than ${p.k} standard deviations of its own daily returns (${p.lookback}-session lookback)`,
+    `daily move ${p.direction === 'either' ? '' : `${p.direction} `}of more than ${p.k} standard deviations of its own daily returns (${p.lookback}-session lookback)${extendedText(p.session)}`,
   volume_spike: (p: VolumeSpikeParams) => `volume ${p.multiple}x or more its ${p.sessions}-session average`,
   news_match: (p: NewsMatchParams, symbols?: readonly string[]) => newsText(p, symbols),
   confirmation: (p: ConfirmationParams, symbols?: readonly string[]): string => {
@@ -315,7 +334,7 @@ export const describeParams = {
         ? `${inner}, with the news from ${win} attached`
         : `${inner}, confirmed by news about the symbol from ${win}`;
     }
-    return `${newsText(p.news, symbols)}, confirmed by a move ${p.direction === 'either' ? '' : `${p.direction} `}of ${pct(p.minMovePct)} or more within ${p.withinMin} min`;
+    return `${newsText(p.news, symbols)}, confirmed by a move ${p.direction === 'either' ? '' : `${p.direction} `}of ${pct(p.minMovePct)} or more within ${p.withinMin} min${extendedText(p.session)}`;
   },
 } as const;
 
