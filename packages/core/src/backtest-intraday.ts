@@ -50,8 +50,11 @@ interface Track {
   last: number;
   /** Close of the session before `day`. */
   prevClose: number;
-  /** The last regular quote (what Yahoo shows outside the session). */
-  regular: Quote | null;
+  /** The regular quote (what Yahoo shows, outside the session too) and the pre/post-market ones. */
+  reg: Quote;
+  pre: Quote;
+  post: Quote;
+  seenRegular: boolean;
 }
 
 /**
@@ -93,7 +96,10 @@ export function backtestIntraday(
       vol: 0,
       last: Number.NaN,
       prevClose: warm.length ? (warm[warm.length - 1] as DailyBar).close : Number.NaN,
-      regular: null,
+      reg: { symbol: h.symbol, price: 0, sourceAt: new Date(0) },
+      pre: { symbol: h.symbol, price: 0, sourceAt: new Date(0), preMarketPrice: 0, preMarketTime: new Date(0) },
+      post: { symbol: h.symbol, price: 0, sourceAt: new Date(0), postMarketPrice: 0, postMarketTime: new Date(0) },
+      seenRegular: false,
     });
   }
   const toMs = (v: string | undefined, endOfDay: boolean): number => {
@@ -112,7 +118,7 @@ export function backtestIntraday(
   const news = [...(opts.news ?? [])].sort((a, b) => a.firstSeenAt.getTime() - b.firstSeenAt.getTime());
   let newsLo = 0;
   let newsHi = 0;
-  const noNews: NewsItem[] = [];
+  let window: readonly NewsItem[] = [];
   const states = new Map<string, RuleStateSnapshot>();
   const clock = new FixedClock(new Date(0));
   const alerts: BacktestAlert[] = [];
@@ -140,11 +146,13 @@ export function backtestIntraday(
       s.freshness = 'fresh';
     }
     clock.set(new Date(now));
-    let window: readonly NewsItem[] = noNews;
     if (news.length) {
+      const lo = newsLo;
+      const hi = newsHi;
       while (newsHi < news.length && (news[newsHi] as NewsItem).firstSeenAt.getTime() <= now) newsHi++;
       while (newsLo < newsHi && (news[newsLo] as NewsItem).firstSeenAt.getTime() <= now - WEEK_MS) newsLo++;
-      window = news.slice(newsLo, newsHi);
+      // Most bars bring no news: keep the same window array then.
+      if (newsLo !== lo || newsHi !== hi) window = news.slice(newsLo, newsHi);
     }
     const out = evaluate({ rules, series: seriesMap, news: window, states, clock });
     evaluations += rules.length * tracks.length;
@@ -200,9 +208,26 @@ export function backtestIntraday(
   };
 }
 
-/** Folds one completed bar into the symbol's track; returns the quote the worker would see after it. */
+/** Copies the regular-session fields of `from` into `to` (the pre/post quotes of a track). */
+function copyRegular(to: Quote, from: Quote): void {
+  to.price = from.price;
+  to.sourceAt.setTime(from.sourceAt.getTime());
+  if (from.prevClose !== undefined) to.prevClose = from.prevClose;
+  if (from.dayOpen !== undefined) to.dayOpen = from.dayOpen;
+  if (from.dayHigh !== undefined) to.dayHigh = from.dayHigh;
+  if (from.dayLow !== undefined) to.dayLow = from.dayLow;
+  if (from.volume !== undefined) to.volume = from.volume;
+}
+
+/**
+ * Folds one completed bar into the symbol's track; returns the quote the worker would see after
+ * it. The track's three quote objects (regular, pre, post) are updated in place: the engine reads
+ * a quote during one evaluation and keeps nothing of it, and a backtest of millions of bars would
+ * otherwise spend its time collecting garbage.
+ */
 function apply(t: Track, b: IntradayBar, step: number): Quote {
-  const end = new Date(b.at.getTime() + step);
+  const endMs = b.at.getTime() + step;
+  const reg = t.reg;
   if (b.session === 'regular') {
     const date = zonedDate(b.at);
     if (date !== t.day) {
@@ -217,30 +242,30 @@ function apply(t: Track, b: IntradayBar, step: number): Quote {
     if (b.low < t.low) t.low = b.low;
     t.vol += b.volume;
     t.last = b.close;
-    const q: Quote = {
-      symbol: b.symbol,
-      price: b.close,
-      dayOpen: t.open,
-      dayHigh: t.high,
-      dayLow: t.low,
-      volume: t.vol,
-      sourceAt: end,
-    };
-    if (t.prevClose > 0) q.prevClose = t.prevClose;
-    t.regular = q;
-    return q;
+    reg.price = b.close;
+    reg.dayOpen = t.open;
+    reg.dayHigh = t.high;
+    reg.dayLow = t.low;
+    reg.volume = t.vol;
+    reg.sourceAt.setTime(endMs);
+    if (t.prevClose > 0) reg.prevClose = t.prevClose;
+    t.seenRegular = true;
+    return reg;
   }
   // Outside the session Yahoo's quote keeps the last regular price (or, before any regular bar
   // was seen, the last close of the warm-up history) and adds the pre/post-market price.
-  const base: Quote = t.regular
-    ? { ...t.regular }
-    : { symbol: b.symbol, price: t.prevClose > 0 ? t.prevClose : b.open, sourceAt: new Date(b.at.getTime() - 1) };
-  if (b.session === 'pre') {
-    base.preMarketPrice = b.close;
-    base.preMarketTime = end;
-  } else {
-    base.postMarketPrice = b.close;
-    base.postMarketTime = end;
+  if (!t.seenRegular) {
+    reg.price = t.prevClose > 0 ? t.prevClose : b.open;
+    reg.sourceAt.setTime(b.at.getTime() - 1);
   }
-  return base;
+  if (b.session === 'pre') {
+    copyRegular(t.pre, reg);
+    t.pre.preMarketPrice = b.close;
+    (t.pre.preMarketTime as Date).setTime(endMs);
+    return t.pre;
+  }
+  copyRegular(t.post, reg);
+  t.post.postMarketPrice = b.close;
+  (t.post.postMarketTime as Date).setTime(endMs);
+  return t.post;
 }

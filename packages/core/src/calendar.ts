@@ -355,11 +355,26 @@ function offsetTable(tz: string, year: number): OffsetTable {
 
 /** Offset of `tz` from UTC at instant `ms`, in ms (New York: -4 h in summer, -5 h in winter). */
 export function tzOffsetMs(ms: number, tz: string = US_MARKET_TZ): number {
-  const t = offsetTable(tz, new Date(ms).getUTCFullYear());
+  // Intraday backtests ask millions of times within one zone and year: keep the last year's table
+  // at hand instead of building a key and a Date per call.
+  let t: OffsetTable;
+  if (tz === lastOffsetTz && ms >= lastOffsetFrom && ms < lastOffsetTo) t = lastOffset as OffsetTable;
+  else {
+    const year = new Date(ms).getUTCFullYear();
+    t = offsetTable(tz, year);
+    lastOffsetTz = tz;
+    lastOffsetFrom = Date.UTC(year, 0, 1);
+    lastOffsetTo = Date.UTC(year + 1, 0, 1);
+    lastOffset = t;
+  }
   let i = t.from.length - 1;
   while (i > 0 && (t.from[i] as number) > ms) i--;
   return t.offset[i] as number;
 }
+let lastOffsetTz = '';
+let lastOffsetFrom = 0;
+let lastOffsetTo = -1;
+let lastOffset: OffsetTable | null = null;
 
 /** The UTC instant (ms) of wall-clock time `hh:mm` on `date` in `tz`. */
 export function zonedTimeToUtcMs(date: string, hh: number, mm: number, tz: string = US_MARKET_TZ): number {
@@ -374,8 +389,25 @@ export function zonedTimeToUtcMs(date: string, hh: number, mm: number, tz: strin
 /** Calendar date (YYYY-MM-DD) of instant `t` in `tz`. */
 export function zonedDate(t: Date | number, tz: string = US_MARKET_TZ): string {
   const ms = typeof t === 'number' ? t : t.getTime();
-  return fromUtcMs(ms + tzOffsetMs(ms, tz));
+  if (tz === US_MARKET_TZ && ms >= zdFrom && ms < zdTo) return zdDate;
+  const off = tzOffsetMs(ms, tz);
+  const date = fromUtcMs(ms + off);
+  if (tz === US_MARKET_TZ) {
+    // Remember the New York day this instant is in, when one offset holds all day (not on the two
+    // DST days), so the next instants of the same day need no conversion.
+    const local = ms + off;
+    const from = local - (((local % DAY_MS) + DAY_MS) % DAY_MS) - off;
+    if (tzOffsetMs(from, tz) === off && tzOffsetMs(from + DAY_MS - 1, tz) === off) {
+      zdFrom = from;
+      zdTo = from + DAY_MS;
+      zdDate = date;
+    }
+  }
+  return date;
 }
+let zdFrom = 0;
+let zdTo = -1;
+let zdDate = '';
 
 // ---------------------------------------------------------------------------------------------
 // Sessions
@@ -550,7 +582,19 @@ export function isExtendedHours(instant: Date | number): boolean {
 }
 
 /** The first trading day strictly after `date` (looks at most 30 days ahead). */
+const nextTradingDays = new Map<string, string>();
+
 export function nextTradingDay(date: string): string {
+  // Cached: the engine asks it for every extended-hours observation.
+  const hit = nextTradingDays.get(date);
+  if (hit !== undefined) return hit;
+  const next = findNextTradingDay(date);
+  if (nextTradingDays.size > 20_000) nextTradingDays.clear();
+  nextTradingDays.set(date, next);
+  return next;
+}
+
+function findNextTradingDay(date: string): string {
   let d = toDate(date);
   for (let i = 0; i < 30; i++) {
     d = addDays(d, 1);
