@@ -4,7 +4,7 @@
  * Pure: the vendor formats are parsed in @signals/market-data; the calendar decides the sessions.
  */
 import { marketPhase, zonedDate } from './calendar.ts';
-import type { DailyBar } from './domain.ts';
+import type { DailyBar, Quote } from './domain.ts';
 
 /** Intervals Yahoo's chart endpoint serves that we store. */
 export const INTRADAY_INTERVALS = ['1m', '5m', '15m', '1h'] as const;
@@ -100,4 +100,69 @@ export function dailyFromIntraday(h: Pick<IntradayHistory, 'symbol' | 'bars'>): 
     cur.volume += b.volume;
   }
   return out;
+}
+
+/**
+ * The quote Yahoo shows right after bar `i` of `bars` (one symbol, ascending) has completed: during
+ * the session the last price with the day's open, high, low and volume so far and the previous
+ * regular close; outside it the last regular price (stamped at the session's end) plus the
+ * pre/post-market price of bar `i`. `prevClose` is the close before the first bar, if known. The
+ * replay source answers with this; backtestIntraday builds the same quotes incrementally.
+ */
+export function intradayQuoteAt(bars: readonly IntradayBar[], i: number, prevClose?: number): Quote {
+  const b = bars[i] as IntradayBar;
+  const step = INTERVAL_MS[b.interval];
+  let r = i;
+  while (r >= 0 && (bars[r] as IntradayBar).session !== 'regular') r--;
+  let q: Quote;
+  if (r < 0) {
+    q = {
+      symbol: b.symbol,
+      price: prevClose !== undefined && prevClose > 0 ? prevClose : b.open,
+      sourceAt: new Date(b.at.getTime() - 1),
+    };
+  } else {
+    const last = bars[r] as IntradayBar;
+    const day = zonedDate(last.at);
+    let open = last.open;
+    let high = last.high;
+    let low = last.low;
+    let volume = 0;
+    let k = r;
+    for (; k >= 0; k--) {
+      const x = bars[k] as IntradayBar;
+      if (x.session !== 'regular') continue;
+      if (zonedDate(x.at) !== day) break;
+      open = x.open;
+      if (x.high > high) high = x.high;
+      if (x.low < low) low = x.low;
+      volume += x.volume;
+    }
+    let prev = prevClose;
+    for (; k >= 0; k--) {
+      const x = bars[k] as IntradayBar;
+      if (x.session === 'regular') {
+        prev = x.close;
+        break;
+      }
+    }
+    q = {
+      symbol: b.symbol,
+      price: last.close,
+      dayOpen: open,
+      dayHigh: high,
+      dayLow: low,
+      volume,
+      sourceAt: new Date(last.at.getTime() + step),
+    };
+    if (prev !== undefined && prev > 0) q.prevClose = prev;
+  }
+  if (b.session === 'pre') {
+    q.preMarketPrice = b.close;
+    q.preMarketTime = new Date(b.at.getTime() + step);
+  } else if (b.session === 'post') {
+    q.postMarketPrice = b.close;
+    q.postMarketTime = new Date(b.at.getTime() + step);
+  }
+  return q;
 }

@@ -27,6 +27,7 @@ import { createLiveness } from '../ops/liveness.ts';
 import type { Handlers, Schedule, WorkerDeps } from '../worker.ts';
 import { runEvaluationCycle } from './evaluate.ts';
 import { newsTick, priceTick } from './ingest.ts';
+import { loadReplayNews, replayNewsTick } from './replay-news.ts';
 
 /** Days kept per intraday interval, from INTRADAY_RETENTION_<INTERVAL>_DAYS. */
 function intradayRetentionDays(env: Env): IntradayRetention {
@@ -55,7 +56,8 @@ async function marketClock(env: Env): Promise<{ clock: Clock; replay: boolean }>
       const t = h.bars[60]?.sourceAt.getTime();
       if (t !== undefined && t > latest) latest = t;
     }
-    start = new Date(Number.isFinite(latest) ? latest : Date.now());
+    // Intraday recordings are days, not years: start at their first bar.
+    start = new Date(Number.isFinite(latest) ? latest : (probe.firstInstant?.getTime() ?? Date.now()));
   }
   return { clock: acceleratedClock({ start, speed: env.REPLAY_SPEED }), replay: true };
 }
@@ -137,6 +139,8 @@ export async function buildHandlers(
     fetchOptions: { allowedCidrs: env.FEED_ALLOWED_CIDRS },
   });
   const ingestDeps = { ...deps, clock: market.clock };
+  const replayPath = market.replay ? env.PRICE_SOURCE.slice('replay:'.length) : '';
+  const replayNews = market.replay ? loadReplayNews(replayPath) : [];
   const barCache: BarCache = new Map();
   const openMs = env.PRICE_POLL_SEC * 1000;
   const closedMs = env.PRICE_POLL_CLOSED_SEC * 1000;
@@ -167,15 +171,25 @@ export async function buildHandlers(
         return counts;
       }),
     prices: (payload, d) =>
-      track('prices', () =>
-        priceTick({ ...ingestDeps, logger: d.logger }, prices, {
+      track('prices', async () => {
+        // A replay publishes its recorded news as its clock passes each item, on the price tick
+        // (every 2 s), so an item is not stored hours of replay time late.
+        if (replayNews.length) {
+          const r = await replayNewsTick(
+            { prisma: d.prisma, clock: market.clock, logger: d.logger },
+            replayPath,
+            replayNews,
+          );
+          if (r.newItems) await d.queues.add('evaluate', { reason: 'news' });
+        }
+        return priceTick({ ...ingestDeps, logger: d.logger }, prices, {
           openMs,
           closedMs,
           force: payload.symbols !== undefined,
           intraday,
           extendedHours: env.EXTENDED_HOURS_POLLING,
-        }),
-      ),
+        });
+      }),
     news: (_payload, d) => track('news', () => newsTick({ ...deps, logger: d.logger }, news)),
     evaluate: (_payload, d) =>
       track(

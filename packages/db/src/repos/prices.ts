@@ -97,7 +97,11 @@ export function createPriceStore(prisma: PrismaClient, opts: PriceStoreOptions =
                   q.pre_at::timestamp(3), q.post, q.post_at::timestamp(3), q.src_at::timestamp(3),
                   $13::timestamp(3), $14
            FROM q
-           WHERE NOT EXISTS (SELECT 1 FROM "QuoteSnapshot" s WHERE s."instrumentId" = q.id AND s."sourceAt" = q.src_at::timestamp(3))
+           -- One row per observation: the regular price's time, and the pre/post-market price's time
+           -- (outside the session only the extended price moves, regularMarketTime stays put).
+           WHERE NOT EXISTS (SELECT 1 FROM "QuoteSnapshot" s WHERE s."instrumentId" = q.id AND s."sourceAt" = q.src_at::timestamp(3)
+                               AND s."preMarketTime" IS NOT DISTINCT FROM q.pre_at::timestamp(3)
+                               AND s."postMarketTime" IS NOT DISTINCT FROM q.post_at::timestamp(3))
            RETURNING 1
          ), upd AS (
            UPDATE "Instrument" i SET
