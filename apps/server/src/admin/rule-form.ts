@@ -99,6 +99,16 @@ const DIR3 = [
 
 const direction3: Spec = { key: 'direction', type: 'select', label: 'Direction', options: DIR3 };
 
+/** session: regular (left out) or extended; see "Intervals, retention and extended hours" in the README. */
+const tradingHours: Spec = {
+  key: 'session',
+  type: 'select',
+  label: 'Trading hours',
+  empty: 'Regular session only (default)',
+  options: [{ value: 'extended', label: 'Extended: pre- and post-market prices count too' }],
+  hint: 'Extended: a move in pre-market (04:00-09:30 New York) or after hours (16:00-20:00) counts, measured against the last regular close; results published after the close are measured that evening.',
+};
+
 const threshold = (hint: string): Spec => ({
   key: 'thresholdPct',
   type: 'number',
@@ -181,6 +191,7 @@ const SIMPLE_FIELDS: Record<SimpleKind, Spec[]> = {
       label: 'Count the session high/low (an intraday spike counts)',
       hint: 'Intraday only.',
     },
+    tradingHours,
   ],
   drawdown: [
     {
@@ -239,6 +250,7 @@ const SIMPLE_FIELDS: Record<SimpleKind, Spec[]> = {
       hint: 'Fires on a daily move larger than k standard deviations, e.g. 3. Greater than 0, at most 50.',
     },
     direction3,
+    tradingHours,
   ],
   volume_spike: [
     {
@@ -363,6 +375,7 @@ const SCOPES: Scope[] = [
         hint: '1 to 1440 minutes after the item was first seen.',
       },
       direction3,
+      tradingHours,
     ],
   },
 ];
