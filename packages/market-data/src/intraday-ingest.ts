@@ -20,6 +20,7 @@ import {
   SchemaDriftError,
   SourceUnavailableError,
   silentLogger,
+  UnknownSymbolError,
   systemClock,
   YAHOO_INTRADAY_LOOKBACK_DAYS,
 } from '@signals/core';
@@ -57,12 +58,14 @@ export interface IntradayIngestorOptions {
   retentionDays?: Partial<Record<IntradayInterval, number>>;
   clock?: Clock;
   logger?: Logger;
+  /** A symbol the source does not know is not asked again for this long (default 24 h). */
+  unknownRecheckMs?: number;
 }
 
 export interface IntradaySyncResult {
   symbol: string;
   interval: IntradayInterval;
-  status: 'ok' | 'not_due' | 'error';
+  status: 'ok' | 'not_due' | 'unknown' | 'error';
   kind?: 'backfill' | 'update';
   bars: number;
   droppedRows?: number;
@@ -75,6 +78,9 @@ export function createIntradayIngestor(o: IntradayIngestorOptions) {
   const clock = o.clock ?? systemClock;
   const log = (o.logger ?? silentLogger).child({ component: 'intraday-ingestor', source: o.source.name });
   const intervals = o.intervals ?? ['5m'];
+  const recheckMs = o.unknownRecheckMs ?? DAY_MS;
+  /** Symbols the source did not know, and when: not asked again (and not budgeted) until recheckMs. */
+  const unknownSince = new Map<string, number>();
 
   /** Oldest instant a first backfill asks for: Yahoo's limit and the retention, whichever is nearer. */
   function backfillFrom(interval: IntradayInterval, now: Date): Date {
@@ -88,6 +94,10 @@ export function createIntradayIngestor(o: IntradayIngestorOptions) {
 
   async function syncOne(symbol: string, interval: IntradayInterval): Promise<IntradaySyncResult> {
     const now = clock.now();
+    const unknownAt = unknownSince.get(symbol);
+    if (unknownAt !== undefined && now.getTime() - unknownAt < recheckMs) {
+      return { symbol, interval, status: 'unknown', bars: 0 };
+    }
     const range = await o.store.intradayRange(symbol, interval);
     const step = INTERVAL_MS[interval];
     // Due when a bar after the last stored one has completed (its start + 2 intervals have passed).
@@ -111,6 +121,11 @@ export function createIntradayIngestor(o: IntradayIngestorOptions) {
     } catch (err) {
       const e =
         err instanceof DomainError ? err : new SourceUnavailableError(o.source.name, String((err as Error)?.message));
+      if (e instanceof UnknownSymbolError) {
+        unknownSince.set(symbol, now.getTime());
+        log.warn({ symbol, interval }, 'intraday chart: unknown symbol, not asked again for a day');
+        return { symbol, interval, status: 'unknown', kind, bars: 0, error: e };
+      }
       if (e instanceof SchemaDriftError) {
         log.error({ event: 'schema_drift', symbol, interval, err: e.message }, 'intraday chart: schema drift, skipped');
         await o.store.recordSourceEvent({

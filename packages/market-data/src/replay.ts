@@ -176,7 +176,8 @@ export class ReplayPriceSource implements PriceSource {
   async intraday(symbol: string, interval: IntradayInterval, from: Date, to: Date): Promise<ParsedIntraday> {
     const sym = symbol.trim().toUpperCase();
     const h = this.intradayBy.get(sym);
-    if (!h) throw new UnknownSymbolError(sym);
+    // A symbol recorded at daily resolution only has no intraday bars: not an error in a replay.
+    if (!h) return { symbol: sym, interval, bars: [], droppedRows: 0, outsideSession: 0 };
     const now = this.clock.now().getTime();
     const step = INTERVAL_MS[h.interval];
     const bars =

@@ -152,6 +152,19 @@ describe('intraday bars: backfill, polling, storage', () => {
     expect(chartRequests()).toBe(0);
   });
 
+  it('an unknown symbol is asked once, then left alone for a day (no budget spent on it)', async () => {
+    const { clock, ingestor } = setup('2025-01-30T15:30:00Z');
+    server.resetRequests();
+    expect((await ingestor.sync(['NOPE1']))[0]?.status).toBe('unknown');
+    expect(chartRequests()).toBe(1);
+    clock.advance(3_600_000);
+    expect((await ingestor.sync(['NOPE1']))[0]?.status).toBe('unknown');
+    expect(chartRequests()).toBe(1);
+    clock.advance(24 * 3_600_000);
+    await ingestor.sync(['NOPE1']);
+    expect(chartRequests()).toBe(2);
+  });
+
   it('retention: 5m bars older than 90 days are deleted, newer ones kept; 1m after 7 days', async () => {
     const { store } = setup('2025-01-29T21:42:00Z');
     const n5 = (await store.loadIntradayBars('MSFT', '5m', new Date(0), new Date('2030-01-01'))).length;
