@@ -14,6 +14,9 @@
  *                                    Yahoo does), `delisted` ones come back with quoteType NONE.
  *   GET /v8/finance/chart/<SYM>      the recorded chart of SYM, cut to period1..period2; 404 JSON
  *                                    ("No data found, symbol may be delisted") for unknown ones.
+ *                                    At an intraday interval: the intraday recording given in
+ *                                    `intradayCharts` (without pre/post bars unless
+ *                                    includePrePost=true), else the same 404.
  * Faults are set per path prefix with setFault().
  */
 import fs from 'node:fs';
@@ -321,7 +324,9 @@ export async function startYahooServer(opts: YahooServerOptions = {}): Promise<Y
         const p2 = Number(u.searchParams.get('period2') ?? Number.MAX_SAFE_INTEGER);
         return json(res, 200, sliceChart(intra, p1, p2, u.searchParams.get('includePrePost') !== 'true'));
       }
-      if (interval !== '1d' && interval !== '1wk' && interval !== '1mo' && intraday.size > 0) {
+      // No intraday recording of this symbol and interval: answer as Yahoo does for no data, rather
+      // than daily bars a caller would take for intraday ones.
+      if (interval !== '1d' && interval !== '1wk' && interval !== '1mo') {
         return json(res, 404, {
           chart: { result: null, error: { code: 'Not Found', description: 'No data found, symbol may be delisted' } },
         });
