@@ -6,7 +6,7 @@
 import { type DailyBar, dailyFromIntraday, type IntradayBar, SchemaDriftError, zonedDate } from '@signals/core';
 import { intradayFixture, yahooFixture } from '@signals/testing';
 import { describe, expect, it } from 'vitest';
-import { chartInterval, historyFromRawChart, intradayFromRawChart } from '../src/index.ts';
+import { chartInterval, historyFromRawChart, intradayFromRawChart, intradayFromYahooChart } from '../src/index.ts';
 
 const f32 = (v: number) => Math.fround(v);
 
@@ -196,6 +196,12 @@ describe('synthetic intraday fixtures (fixtures/yahoo-intraday)', () => {
       expect(e).toBeInstanceOf(SchemaDriftError);
       expect((e as SchemaDriftError).raw).toBe(json.response.bodyJson);
     }
+    // yahoo-finance2's result at another granularity than asked (Yahoo's answer beyond a limit).
+    const coarse = { meta: { symbol: 'MSFT', dataGranularity: '1d' }, quotes: [{ date: new Date(), close: 1 }] };
+    expect(() => intradayFromYahooChart('MSFT', '5m', coarse)).toThrow(/asked MSFT for 5m bars, got 1d/);
+    expect(
+      intradayFromYahooChart('MSFT', '1h', { ...coarse, meta: { symbol: 'MSFT', dataGranularity: '60m' } }).interval,
+    ).toBe('1h');
     // A daily chart is not intraday.
     expect(() => intradayFromRawChart(yahooFixture('chart-AAPL-2020-01-01-to-2020-01-03.json'))).toThrow(
       /not intraday/,

@@ -1,5 +1,5 @@
 /** yahoo-finance2 results -> domain types, leniently: only the fields we use must be sane. */
-import type { IntradayInterval, Quote } from '@signals/core';
+import { type IntradayInterval, parseIntradayInterval, type Quote, SchemaDriftError } from '@signals/core';
 import { buildIntraday, type ParsedIntraday } from '../intraday.ts';
 import { buildHistory, type BuiltHistory, type ChartRow, type ChartSplit } from '../history.ts';
 
@@ -123,7 +123,12 @@ export function historyFromYahooChart(symbol: string, result: unknown): BuiltHis
 
 /** Maps yahoo-finance2's chart() result at an intraday interval to bars (see buildIntraday). */
 export function intradayFromYahooChart(symbol: string, interval: IntradayInterval, result: unknown): ParsedIntraday {
-  const r = result as YfChartResult;
+  const r = result as YfChartResult & { meta?: { dataGranularity?: unknown } };
+  // Yahoo answers a range beyond an interval's limit with coarser bars: never store those as `interval`.
+  const got = r.meta?.dataGranularity;
+  if (got !== undefined && parseIntradayInterval(got) !== interval) {
+    throw new SchemaDriftError('yahoo', `asked ${symbol} for ${interval} bars, got ${String(got)}`, result);
+  }
   return buildIntraday({
     symbol,
     interval,
