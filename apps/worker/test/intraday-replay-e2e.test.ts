@@ -6,11 +6,21 @@
  * default (seed) rules fire that evening and are stored as alerts; a calm recording with a
  * matching headline raises nothing.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { FixedClock } from '@signals/core';
 import { createIntradayStore, createPriceStore, type PrismaClient } from '@signals/db';
 import { createIntradayIngestor, createPriceIngestor, ReplayPriceSource } from '@signals/market-data';
 import { createQueues, createRedis } from '@signals/queue';
-import { createTestDb, intradayFixturePath, TEST_REDIS_URL, type TestDb, testPrefix } from '@signals/testing';
+import {
+  captureLogger,
+  createTestDb,
+  intradayFixturePath,
+  TEST_REDIS_URL,
+  type TestDb,
+  testPrefix,
+} from '@signals/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeeds } from '../../../seeds/index.ts';
 import { runEvaluationCycle } from '../src/jobs/evaluate.ts';
@@ -49,6 +59,29 @@ async function replay(prisma: PrismaClient, file: string, from: string, to: stri
     redis.disconnect();
   }
 }
+
+describe('recorded news files', () => {
+  it('a malformed news file is skipped with a warning naming it; the others load', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-news-'));
+    try {
+      fs.copyFileSync(
+        intradayFixturePath('AMZN-5m-2025-02-14-capex-postmarket.news.json'),
+        path.join(dir, 'a.news.json'),
+      );
+      fs.writeFileSync(path.join(dir, 'b.news.json'), '[{"title": "no time"}');
+      fs.writeFileSync(path.join(dir, 'c.news.json'), '[{"title": "no time"}]');
+      const log = captureLogger();
+      const items = loadReplayNews(dir, log);
+      expect(items.map((n) => n.id)).toEqual(['syn-amzn-capex']);
+      expect(log.find('warn', /not a news recording/).map((l) => String(l.obj.file))).toEqual([
+        path.join(dir, 'b.news.json'),
+        path.join(dir, 'c.news.json'),
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true });
+    }
+  });
+});
 
 describe('replay of intraday recordings through the worker', () => {
   let db: TestDb;

@@ -140,7 +140,7 @@ export async function buildHandlers(
   });
   const ingestDeps = { ...deps, clock: market.clock };
   const replayPath = market.replay ? env.PRICE_SOURCE.slice('replay:'.length) : '';
-  const replayNews = market.replay ? loadReplayNews(replayPath) : [];
+  const replayNews = market.replay ? loadReplayNews(replayPath, deps.logger) : [];
   const barCache: BarCache = new Map();
   const openMs = env.PRICE_POLL_SEC * 1000;
   const closedMs = env.PRICE_POLL_CLOSED_SEC * 1000;

@@ -11,8 +11,11 @@ import { type Clock, type Logger, type NewsItem, parseNewsRecording } from '@sig
 import { createNewsStore, type PrismaClient } from '@signals/db';
 import { contentHash } from '@signals/news';
 
-/** The recorded news for a replay path (empty when there is none). Throws on a malformed file. */
-export function loadReplayNews(replayPath: string): NewsItem[] {
+/**
+ * The recorded news for a replay path (empty when there is none). A file that is not a news
+ * recording is skipped with a warning naming it and the problem (as malformed charts are).
+ */
+export function loadReplayNews(replayPath: string, logger?: Logger): NewsItem[] {
   const st = fs.statSync(replayPath);
   const files = st.isDirectory()
     ? fs
@@ -22,7 +25,16 @@ export function loadReplayNews(replayPath: string): NewsItem[] {
         .map((f) => path.join(replayPath, f))
     : [replayPath.replace(/\.json$/, '.news.json')].filter((f) => fs.existsSync(f));
   const out: NewsItem[] = [];
-  for (const f of files) out.push(...parseNewsRecording(JSON.parse(fs.readFileSync(f, 'utf8')), path.basename(f)));
+  for (const f of files) {
+    try {
+      out.push(...parseNewsRecording(JSON.parse(fs.readFileSync(f, 'utf8')), path.basename(f)));
+    } catch (err) {
+      logger?.warn(
+        { file: f, err: (err as Error).message },
+        'replay: skipping a news file that is not a news recording',
+      );
+    }
+  }
   return out.sort((a, b) => a.firstSeenAt.getTime() - b.firstSeenAt.getTime());
 }
 
