@@ -43,6 +43,8 @@ describe('synthetic intraday fixtures (fixtures/yahoo-intraday)', () => {
       'TSLA-15m-2023-03-13-dst-week',
       'MSFT-5m-2021-06-07-calm',
       'NVDA-5m-2021-06-07-calm',
+      'NVDA-5m-2021-12-13-short-sellers',
+      'NVDA-5m-2021-12-16-bubble-selloff',
     ]) {
       const json = intradayFixture(`${name}.json`) as { synthetic?: string };
       expect(json.synthetic).toMatch(/^SYNTHETIC/);
@@ -178,6 +180,23 @@ describe('synthetic intraday fixtures (fixtures/yahoo-intraday)', () => {
         if (b.session === 'regular') prev = daily.find((d) => d.date === zonedDate(b.at))?.close ?? prev;
       }
       expect(worst).toBeLessThan(0.04);
+    }
+  });
+
+  it('NVDA short sellers and bubble sell-off: the days are the recorded ones; the falls come after the headlines', () => {
+    const rec = recordedDaily('historical-via-chart-NVDA-split-2021-02-01-to-2022-01-31.csv.json');
+    for (const [name, date, newsAt, fall] of [
+      ['NVDA-5m-2021-12-13-short-sellers', '2021-12-13', '2021-12-13T15:30:00Z', 0.04],
+      ['NVDA-5m-2021-12-16-bubble-selloff', '2021-12-16', '2021-12-16T18:00:00Z', 0.025],
+    ] as const) {
+      const { h } = load(name);
+      for (const d of dailyFromIntraday(h)) expectSameBar(d, rec.get(d.date));
+      const reg = day(h.bars, date, 'regular');
+      const t = Date.parse(newsAt);
+      const before = reg.filter((b) => b.at.getTime() < t).at(-1)?.close as number;
+      const hour = reg.filter((b) => b.at.getTime() >= t && b.at.getTime() < t + 3_600_000);
+      // Within the hour after the headline the price falls by `fall` or more from where it was.
+      expect(Math.min(...hour.map((b) => b.close)) / before - 1, name).toBeLessThanOrEqual(-fall);
     }
   });
 

@@ -15,7 +15,7 @@ import {
   type RuleDefinition,
   type RuleStateSnapshot,
 } from '@signals/core';
-import { intradayFixture, intradayFixturePath } from '@signals/testing';
+import { captureLogger, intradayFixture, intradayFixturePath } from '@signals/testing';
 import { describe, expect, it } from 'vitest';
 import { seedRules } from '../../../seeds/rules.ts';
 import { intradayFromRawChart, ReplayPriceSource } from '../src/index.ts';
@@ -53,6 +53,8 @@ describe('replay of intraday recordings', () => {
     ['AMZN-5m-2025-02-14-capex-postmarket', 'AMZN'],
     ['MSFT-5m-2025-01-29-capex-postmarket', 'MSFT'],
     ['NVDA-5m-2025-01-27-deepseek', 'NVDA'],
+    ['NVDA-5m-2021-12-13-short-sellers', 'NVDA'],
+    ['NVDA-5m-2021-12-16-bubble-selloff', 'NVDA'],
   ] as const) {
     it(`${symbol}: bar by bar, the seed rules fire in the replay exactly as in the intraday backtest`, async () => {
       const news = parseNewsRecording(intradayFixture(`${name}.news.json`));
@@ -88,10 +90,13 @@ describe('replay of intraday recordings', () => {
   });
 
   it('a folder of recordings: intraday and daily files side by side, news files skipped', async () => {
-    const clock = new FixedClock(new Date('2025-01-27T16:00:00Z'));
-    const src = await ReplayPriceSource.fromPath(intradayFixturePath(''), { clock });
+    const clock = new FixedClock(new Date('2025-02-14T21:42:00Z'));
+    const log = captureLogger();
+    const src = await ReplayPriceSource.fromPath(intradayFixturePath(''), { clock, logger: log });
     expect(src.intradaySymbols.sort()).toEqual(['AMZN', 'MSFT', 'NVDA', 'TSLA']);
-    const { quotes } = await src.quotes(['NVDA']);
-    expect(quotes[0]?.price).toBeLessThan(125); // the DeepSeek morning, 11:00 New York
+    const { quotes } = await src.quotes(['AMZN']);
+    expect(quotes[0]?.postMarketTime?.toISOString()).toBe('2025-02-14T21:40:00.000Z');
+    // One intraday recording per symbol (the first by file name); the others are named in a warning.
+    expect(log.find('warn', /second intraday recording/).map((l) => l.obj.symbol)).toContain('NVDA');
   });
 });

@@ -111,6 +111,50 @@ describe('seed rules on intraday recordings', () => {
     expect(daily.alerts).toEqual([]);
   });
 
+  it('NVDA short sellers: the news rule fires when the story is published, the news+price rule on the 4 % fall within the hour', () => {
+    const { h, news } = load('NVDA-5m-2021-12-13-short-sellers');
+    const r = backtestIntraday(rules, [h], { news });
+    const story = fired(r.alerts, 'short-sellers-nvda-pltr');
+    expect(story).toHaveLength(1);
+    // The bar that ended at the 15:30Z publication.
+    expect(story[0]?.at).toBe('2021-12-13T15:25:00.000Z');
+    const follows = fired(r.alerts, 'short-sellers-market-follows');
+    expect(follows).toHaveLength(1);
+    expect(Date.parse(follows[0]?.at as string)).toBeLessThan(Date.parse('2021-12-13T16:30:00Z'));
+    expect(follows[0]?.value).toBeLessThanOrEqual(-0.04);
+    // Nothing else: no bubble news, and the fall stays under the 8 % DeepSeek warning.
+    expect(r.alerts.map((a) => a.rule).sort()).toEqual(['short-sellers-market-follows', 'short-sellers-nvda-pltr']);
+  });
+
+  it('NVDA bubble sell-off: the coverage rule fires on the headline, the sell-off rule on the -5 % move with it', () => {
+    const { h, news } = load('NVDA-5m-2021-12-16-bubble-selloff');
+    const r = backtestIntraday(rules, [h], { news });
+    expect(fired(r.alerts, 'ai-bubble-coverage').map((a) => a.at)).toEqual(['2021-12-16T17:55:00.000Z']);
+    const selloff = fired(r.alerts, 'ai-bubble-selloff');
+    expect(selloff).toHaveLength(1);
+    expect(Date.parse(selloff[0]?.at as string)).toBeGreaterThanOrEqual(Date.parse('2021-12-16T18:00:00Z'));
+    expect(selloff[0]?.value).toBeLessThanOrEqual(-0.05);
+    // Without the coverage the fall alone does not make a bubble sell-off (requireNews).
+    expect(fired(backtestIntraday(rules, [h]).alerts, 'ai-bubble-selloff')).toEqual([]);
+  });
+
+  it('every news and news+price seed rule fires in the backtest of its event recording', () => {
+    const newsRules = rules.filter((r) => r.kind === 'news_match' || r.kind === 'confirmation').map((r) => r.id);
+    expect(newsRules).toHaveLength(6);
+    const firedSomewhere = new Set<string>();
+    for (const name of [
+      'MSFT-5m-2025-01-29-capex-postmarket',
+      'AMZN-5m-2025-02-14-capex-postmarket',
+      'NVDA-5m-2025-01-27-deepseek',
+      'NVDA-5m-2021-12-13-short-sellers',
+      'NVDA-5m-2021-12-16-bubble-selloff',
+    ]) {
+      const { h, news } = load(name);
+      for (const a of backtestIntraday(rules, [h], { news }).alerts) firedSomewhere.add(a.rule);
+    }
+    expect(newsRules.filter((id) => !firedSomewhere.has(id))).toEqual([]);
+  });
+
   it('calm controls: no seed rule fires on MSFT and NVDA weeks with capex and model headlines', () => {
     const msft = load('MSFT-5m-2021-06-07-calm');
     const nvda = load('NVDA-5m-2021-06-07-calm');
