@@ -60,6 +60,42 @@ function mergeHistories(a: History, b: History): History {
   return { ...a, bars, splits };
 }
 
+/**
+ * One intraday series per symbol from several recordings (different days): the interval with the
+ * most recordings (then the most bars) is kept and its files merged, later files winning a bar;
+ * recordings of the symbol at other intervals are skipped with a warning naming them.
+ */
+function mergeIntraday(all: ParsedIntraday[], files: Map<ParsedIntraday, string>, log: Logger): IntradayHistory[] {
+  const bySymbol = new Map<string, ParsedIntraday[]>();
+  for (const h of all) bySymbol.set(h.symbol, [...(bySymbol.get(h.symbol) ?? []), h]);
+  const out: IntradayHistory[] = [];
+  for (const [symbol, list] of bySymbol) {
+    const byInterval = new Map<string, ParsedIntraday[]>();
+    for (const h of list) byInterval.set(h.interval, [...(byInterval.get(h.interval) ?? []), h]);
+    const size = (g: ParsedIntraday[]) => g.reduce((n, h) => n + h.bars.length, 0);
+    const [keep] = [...byInterval.values()].sort((a, b) => b.length - a.length || size(b) - size(a));
+    if (!keep) continue;
+    for (const h of list) {
+      if (h.interval !== keep[0]?.interval) {
+        log.warn(
+          { file: files.get(h), symbol, interval: h.interval, kept: keep[0]?.interval },
+          "replay: an intraday recording at another interval than the symbol's others skipped",
+        );
+      }
+    }
+    const byTime = new Map<number, IntradayBar>();
+    for (const h of keep) for (const b of h.bars) byTime.set(b.at.getTime(), b);
+    const first = keep[0] as ParsedIntraday;
+    out.push({
+      symbol,
+      interval: first.interval,
+      bars: [...byTime.values()].sort((a, b) => a.at.getTime() - b.at.getTime()),
+      ...(first.currency ? { currency: first.currency } : {}),
+    });
+  }
+  return out;
+}
+
 export class ReplayPriceSource implements PriceSource {
   readonly name: string;
   private readonly clock: Clock;
@@ -116,6 +152,7 @@ export class ReplayPriceSource implements PriceSource {
       : [p];
     const histories: History[] = [];
     const intraday: ParsedIntraday[] = [];
+    const intradayFiles = new Map<ParsedIntraday, string>();
     for (const f of files) {
       let json: unknown;
       try {
@@ -130,9 +167,8 @@ export class ReplayPriceSource implements PriceSource {
       try {
         if (chartInterval(json) !== undefined) {
           const h = intradayFromRawChart(json, { source: 'replay' });
-          if (intraday.some((x) => x.symbol === h.symbol)) {
-            log.warn({ file: f, symbol: h.symbol }, 'replay: a second intraday recording of the symbol skipped');
-          } else intraday.push(h);
+          intraday.push(h);
+          intradayFiles.set(h, f);
           if (h.droppedRows) log.info({ file: f, droppedRows: h.droppedRows }, 'replay: rows without a price skipped');
         } else histories.push(historyFromRawChart(json, 'replay'));
       } catch (err) {
@@ -140,7 +176,7 @@ export class ReplayPriceSource implements PriceSource {
         log.warn({ file: f, err: (err as Error).message }, 'replay: skipping a malformed chart');
       }
     }
-    return new ReplayPriceSource(histories, opts, intraday);
+    return new ReplayPriceSource(histories, opts, mergeIntraday(intraday, intradayFiles, log));
   }
 
   /** Symbols with intraday recordings. */

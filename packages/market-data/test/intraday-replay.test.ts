@@ -89,14 +89,25 @@ describe('replay of intraday recordings', () => {
     expect(src.firstInstant?.toISOString()).toBe('2025-02-13T09:00:00.000Z');
   });
 
-  it('a folder of recordings: intraday and daily files side by side, news files skipped', async () => {
+  it('a folder of recordings: one series per symbol from several files, news files skipped', async () => {
     const clock = new FixedClock(new Date('2025-02-14T21:42:00Z'));
     const log = captureLogger();
     const src = await ReplayPriceSource.fromPath(intradayFixturePath(''), { clock, logger: log });
     expect(src.intradaySymbols.sort()).toEqual(['AMZN', 'MSFT', 'NVDA', 'TSLA']);
     const { quotes } = await src.quotes(['AMZN']);
     expect(quotes[0]?.postMarketTime?.toISOString()).toBe('2025-02-14T21:40:00.000Z');
-    // One intraday recording per symbol (the first by file name); the others are named in a warning.
-    expect(log.find('warn', /second intraday recording/).map((l) => l.obj.symbol)).toContain('NVDA');
+    // Several recordings of one symbol make one series: NVDA's DeepSeek Monday and its 2021 days.
+    clock.set(new Date('2025-01-27T16:00:00Z'));
+    expect((await src.quotes(['NVDA'])).quotes[0]?.price).toBeLessThan(125); // 11:00 New York
+    clock.set(new Date('2021-12-16T20:00:00Z'));
+    expect((await src.quotes(['NVDA'])).quotes[0]?.price).toBeLessThan(29);
+    // One interval per symbol, the one most recordings have: MSFT's 1m day and one of TSLA's two
+    // single recordings (1h and 15m: the 15m week has more bars) are named in warnings.
+    expect(log.find('warn', /another interval/).map((l) => [l.obj.symbol, l.obj.interval])).toEqual([
+      ['MSFT', '1m'],
+      ['TSLA', '1h'],
+    ]);
+    clock.set(new Date('2021-06-08T21:30:00Z'));
+    expect((await src.intraday('MSFT', '5m', new Date(0), clock.now())).bars.length).toBeGreaterThan(300);
   });
 });
