@@ -58,6 +58,33 @@ describe('engine: extended-hours observations', () => {
     expect(run([extended], bad, '2025-01-29T22:00:30Z').alerts).toEqual([]);
   });
 
+  it("vol_scaled_move on extended hours: an evening -10 % against the day's close is a 5-sigma day for a calm stock", () => {
+    // 62 sessions alternating +-1 % (daily sd about 1 %) into April (EDT); the last one is the results day.
+    const closes = Array.from({ length: 62 }, (_, i) => 100 * (i % 2 === 0 ? 1 : 1.01));
+    const calm = makeBars('MSFT', closes, '2025-01-13');
+    const last = calm[calm.length - 1];
+    const rule5 = rule('vol_scaled_move', { lookback: 60, k: 5, direction: 'down', session: 'extended' }, { id: 'v5' });
+    const close = new Date(Date.parse(`${last?.date}T20:00:00Z`)); // 16:00 EDT
+    const q = quote('MSFT', last?.close as number, close.toISOString(), {
+      postMarketPrice: (last?.close as number) * 0.9,
+      postMarketTime: new Date(close.getTime() + 3_600_000),
+    });
+    // As live: the day's own bar is not stored yet, the quote's price is its close.
+    const series = new Map([['MSFT', createSeries({ symbol: 'MSFT', bars: calm.slice(0, -1) }, { quote: q })]]);
+    const now = new FixedClock(new Date(close.getTime() + 3_660_000));
+    const out = evaluate({
+      rules: [rule5, rule('vol_scaled_move', { lookback: 60, k: 5, direction: 'down' }, { id: 'v5r' })],
+      series,
+      states: new Map(),
+      clock: now,
+    });
+    expect(out.alerts.map((a) => a.ruleId)).toEqual(['v5']);
+    expect(out.alerts[0]?.value).toBeLessThan(-5);
+    // Measured against the day's close (the quote), not the close before it (1 % away).
+    expect(out.alerts[0]?.details.prices.reference).toBe(last?.close);
+    expect(calm[calm.length - 2]?.close).not.toBe(last?.close);
+  });
+
   it('the rule text says pre- and post-market prices count', () => {
     expect(describeRule(extended)).toMatch(/pre- and post-market prices count/);
     expect(describeRule(regular)).not.toMatch(/post-market/);
