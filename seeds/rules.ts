@@ -390,7 +390,9 @@ export const seedRules: SeedRule[] = [
     description: 'Early warning: Amazon down 6 % or more against the previous close, during the session.',
     kind: 'pct_move',
     // 6 %: 60 % of the 10 % fall on the day Amazon announced its $200B plan; well outside a normal day.
-    params: { thresholdPct: 6, direction: 'down', intraday: true },
+    // Extended hours: results and capex plans come after the close, and the reaction starts in
+    // post-market trading that evening.
+    params: { thresholdPct: 6, direction: 'down', intraday: true, session: 'extended' },
     symbols: ['AMZN'],
     severity: 'warning',
     cooldownSec: DAY,
@@ -405,8 +407,9 @@ export const seedRules: SeedRule[] = [
     name: 'Amazon -10 % in a day (the $200B capex reaction)',
     description: 'Amazon down 10 % or more in one session, as on the day of its $200B capex plan.',
     kind: 'pct_move',
-    // 10 %: "stürzte der Aktienkurs des Unternehmens um 10% ab".
-    params: { thresholdPct: 10, direction: 'down', intraday: true },
+    // 10 %: "stürzte der Aktienkurs des Unternehmens um 10% ab". Extended hours, as above: a -10 %
+    // after-hours reaction fires on the evening of the announcement.
+    params: { thresholdPct: 10, direction: 'down', intraday: true, session: 'extended' },
     symbols: ['AMZN'],
     severity: 'critical',
     cooldownSec: DAY,
@@ -423,7 +426,8 @@ export const seedRules: SeedRule[] = [
     // The article gives no percentage, only "second-largest one-day loss of market value in its
     // history". For a mega-cap that is an extreme relative to its own volatility, so the rules are
     // scaled to it: 3 standard deviations is a clearly unusual day (early warning) ...
-    params: { lookback: 60, k: 3, direction: 'down' },
+    // Extended hours: Microsoft reports after the close; its fall began in post-market trading.
+    params: { lookback: 60, k: 3, direction: 'down', session: 'extended' },
     symbols: ['MSFT'],
     severity: 'warning',
     cooldownSec: DAY,
@@ -440,7 +444,7 @@ export const seedRules: SeedRule[] = [
     kind: 'vol_scaled_move',
     // ... and 5 standard deviations is the record-class day the article describes (a move a normal
     // distribution would put at once in millennia; stock returns are fat-tailed, so it does happen).
-    params: { lookback: 60, k: 5, direction: 'down' },
+    params: { lookback: 60, k: 5, direction: 'down', session: 'extended' },
     symbols: ['MSFT'],
     severity: 'critical',
     cooldownSec: DAY,
@@ -473,6 +477,8 @@ export const seedRules: SeedRule[] = [
       minMovePct: 5,
       withinMin: 120,
       direction: 'either',
+      // Capex figures come with results after the close: the move within two hours is after hours.
+      session: 'extended',
     },
     symbols: ['MSFT', 'AMZN', 'GOOGL', 'META'],
     severity: 'warning',

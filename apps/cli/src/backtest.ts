@@ -12,12 +12,19 @@ import {
   type BacktestAlert,
   type BacktestResult,
   backtest,
+  backtestIntraday,
+  dailyFromIntraday,
   DomainError,
   describeRule,
   formatThreshold,
   formatValue,
   type History,
+  type IntradayBacktestResult,
+  type IntradayHistory,
+  type IntradayInterval,
   type NewsItem,
+  parseIntradayInterval,
+  parseNewsRecording,
   type RuleDefinition,
   ruleNeedsNews,
   ruleNeedsPrices,
@@ -25,7 +32,7 @@ import {
   symbolSchema,
   validateRuleDefinition,
 } from '@signals/core';
-import { parseYahooChart } from '@signals/market-data';
+import { chartInterval, intradayFromRawChart, parseYahooChart } from '@signals/market-data';
 import { seedRules } from '@signals/seeds';
 
 /** A mistake in the command line or its inputs: exit 2 with the message. */
@@ -57,6 +64,19 @@ news+price rules fire as they would have; the same loader as POST /api/backtest 
                         bars when a price rule has no symbols); with --history, keeps only these
   --from YYYY-MM-DD     first session to report, inclusive (earlier bars only warm up the windows)
   --to YYYY-MM-DD       last session to replay, inclusive
+  --news <file>         news to replay with --history: a JSON array of
+                        {title, publishedAt, symbols?, topics?, summary?, link?, id?}, each item
+                        visible from its publishedAt (the .news.json files beside
+                        fixtures/yahoo-intraday); repeatable
+
+intraday (intraday, extended-hours, news and news+price rules at the resolution the market moved):
+  --interval <1m|5m|15m|1h>
+                        replay intraday bars one by one as the live quotes the worker would have
+                        seen (pre/post-market bars as Yahoo's pre/post-market prices), with news
+                        at its publication time; from the IntradayBar rows in the database, or
+                        from --history files that are intraday chart recordings (an intraday
+                        --history file switches this on by itself); daily --history files then
+                        only warm up the windows. Alerts' "at" is the ISO start of the bar.
 
 output:
   (default)             a table of alerts (date, rule, symbol, value, threshold) and a summary
@@ -73,6 +93,8 @@ exit status: 0 done (also when nothing fired), 2 bad arguments, rules, dates or 
 examples:
   pnpm cli backtest --rule deepseek-nvda-drop-historic --from 2025-01-01
   pnpm cli backtest --all-seeds --symbols NVDA,MSFT --from 2024-01-01 --to 2025-12-31
+  pnpm cli backtest --all-seeds --history fixtures/yahoo-intraday/MSFT-5m-2025-01-29-capex-postmarket.json \\
+    --news fixtures/yahoo-intraday/MSFT-5m-2025-01-29-capex-postmarket.news.json
   pnpm -s cli backtest --json --history nvda-chart.json \\
     --rule '{"kind":"pct_move","params":{"sessions":1,"thresholdPct":10,"direction":"either"}}' > alerts.jsonl
 `;
@@ -88,6 +110,8 @@ interface Options {
   to: string | undefined;
   json: boolean;
   help: boolean;
+  interval: IntradayInterval | undefined;
+  news: string[];
 }
 
 function parseOptions(args: string[]): Options {
@@ -108,6 +132,8 @@ function parseOptions(args: string[]): Options {
     to: values.to === undefined ? undefined : parseDate('--to', values.to),
     json: values.json === true,
     help: values.help === true,
+    interval: values.interval === undefined ? undefined : parseInterval(values.interval),
+    news: values.news ?? [],
   };
 }
 
@@ -126,6 +152,8 @@ function parse(args: string[]) {
       to: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      interval: { type: 'string' },
+      news: { type: 'string', multiple: true },
     },
   });
 }
@@ -138,6 +166,12 @@ function parseDate(flag: string, value: string): string {
     if (t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d) return value.trim();
   }
   throw new UsageError(`${flag}: "${value}" is not a date (YYYY-MM-DD, e.g. 2025-01-27)`);
+}
+
+function parseInterval(value: string): IntradayInterval {
+  const v = parseIntradayInterval(value.trim());
+  if (!v) throw new UsageError(`--interval: "${value}" is not an intraday interval (1m, 5m, 15m or 1h)`);
+  return v;
 }
 
 function parseSymbols(values: string[]): string[] {
@@ -483,10 +517,16 @@ async function run(args: string[]): Promise<number> {
   if (opts.from && opts.to && opts.from > opts.to) throw new UsageError(`--from ${opts.from} is after --to ${opts.to}`);
   const rules = buildRules(opts);
   const warn = (s: string) => process.stderr.write(`${s}\n`);
+  if (opts.news.length && !opts.histories.length) {
+    throw new UsageError('--news replays recorded news with --history files (without them, the stored news is used)');
+  }
+  if (opts.interval || opts.histories.some((f) => chartInterval(readJson(f, `history ${f}`)) !== undefined)) {
+    return runIntraday(opts, rules, warn);
+  }
 
   const fromFiles = opts.histories.length > 0;
   const { histories, news } = fromFiles
-    ? { histories: loadHistoryFiles(opts.histories, opts.symbols, warn), news: [] as NewsItem[] }
+    ? { histories: loadHistoryFiles(opts.histories, opts.symbols, warn), news: loadNewsFiles(opts.news) }
     : await loadFromDatabase(opts.symbols ?? ruleSymbols(rules), opts, rules, warn);
 
   const have = new Set(histories.map((h) => h.symbol));
@@ -509,7 +549,7 @@ async function run(args: string[]): Promise<number> {
   if (newsOnly.length)
     warn(
       fromFiles
-        ? `note: --history replays prices only; these rules need news and cannot fire: ${newsOnly.join(', ')} (run without --history to replay the stored news too)`
+        ? `note: --history replays prices only; these rules need news and cannot fire: ${newsOnly.join(', ')} (add --news <file>, or run without --history to replay the stored news too)`
         : `note: no news stored for the range; these rules need news and cannot fire: ${newsOnly.join(', ')}`,
     );
   else if (news.length) warn(`note: replaying ${plural(news.length, 'stored news item')} for the news rules`);
@@ -552,4 +592,144 @@ export async function backtestCommand(args: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Intraday
+// ---------------------------------------------------------------------------------------------
+
+function readJson(file: string, label: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = errorCode(err);
+    if (code === 'ENOENT') throw new UsageError(`${label}: no such file`);
+    if (code === 'EISDIR') throw new UsageError(`${label}: is a directory, not a file`);
+    throw new UsageError(`${label}: cannot read it (${(err as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${label}: not valid JSON (${(err as Error).message})`);
+  }
+}
+
+function loadNewsFiles(files: readonly string[]): NewsItem[] {
+  const out: NewsItem[] = [];
+  for (const f of files) {
+    try {
+      out.push(...parseNewsRecording(readJson(f, `news ${f}`), `news ${f}`));
+    } catch (err) {
+      if (err instanceof DomainError) throw new UsageError(err.message);
+      throw err;
+    }
+  }
+  return out;
+}
+
+/** Intraday bars stored in the database (IntradayBar rows), for `--interval` without `--history`. */
+async function loadIntradayFromDatabase(
+  symbols: string[],
+  interval: IntradayInterval,
+  opts: { from?: string | undefined; to?: string | undefined },
+): Promise<IntradayHistory[]> {
+  const { loadEnvOrExit } = await import('@signals/config');
+  const env = loadEnvOrExit();
+  const { createPrisma, createIntradayStore } = await import('@signals/db');
+  const prisma = createPrisma({ databaseUrl: env.DATABASE_URL, poolSize: 2 });
+  try {
+    const store = createIntradayStore(prisma);
+    const from = opts.from ? new Date(Date.parse(`${opts.from}T00:00:00Z`) - 7 * 86_400_000) : new Date(0);
+    const to = opts.to ? new Date(Date.parse(`${opts.to}T00:00:00Z`) + 2 * 86_400_000) : new Date(8.64e15);
+    const out: IntradayHistory[] = [];
+    for (const symbol of symbols) {
+      const bars = await store.loadIntradayBars(symbol, interval, from, to);
+      if (bars.length) out.push({ symbol, interval, bars });
+    }
+    return out;
+  } catch (err) {
+    throw new RunError(`reading intraday bars failed: ${shortMessage(err)}`);
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
+async function runIntraday(opts: Options, rules: RuleDefinition[], warn: (s: string) => void): Promise<number> {
+  const intraday: IntradayHistory[] = [];
+  const daily: History[] = [];
+  let news: NewsItem[] = loadNewsFiles(opts.news);
+  const keep = (symbol: string) => !opts.symbols || opts.symbols.includes(symbol);
+  if (opts.histories.length) {
+    for (const f of opts.histories) {
+      const label = `history ${f}`;
+      const json = readJson(f, label);
+      if (chartInterval(json) === undefined) {
+        const h = loadHistoryFile(f);
+        if (keep(h.symbol)) daily.push(h);
+        continue;
+      }
+      let h: IntradayHistory;
+      try {
+        h = intradayFromRawChart(json, { source: label });
+      } catch (err) {
+        if (err instanceof DomainError) throw new UsageError(`${label}: not a Yahoo chart answer: ${err.message}`);
+        throw err;
+      }
+      if (!h.bars.length) throw new UsageError(`${label}: the chart has no usable bars`);
+      if (opts.interval && h.interval !== opts.interval) {
+        throw new UsageError(`${label}: ${h.interval} bars, but --interval ${opts.interval}`);
+      }
+      if (intraday.length && (intraday[0] as IntradayHistory).interval !== h.interval) {
+        throw new UsageError(`${label}: ${h.interval} bars, but the first file has ${intraday[0]?.interval} bars`);
+      }
+      if (intraday.some((x) => x.symbol === h.symbol)) {
+        throw new UsageError(`${label}: a second intraday history for ${h.symbol}`);
+      }
+      if (keep(h.symbol)) intraday.push(h);
+    }
+    if (!intraday.length) throw new UsageError('--interval: none of the --history files is an intraday chart');
+  } else {
+    const symbols = opts.symbols ?? ruleSymbols(rules);
+    if (!symbols) throw new UsageError('--interval without --history needs --symbols (a rule watches every symbol)');
+    const interval = opts.interval as IntradayInterval;
+    const db = await loadFromDatabase(symbols, opts, rules, warn);
+    daily.push(...db.histories);
+    news = db.news;
+    intraday.push(...(await loadIntradayFromDatabase(symbols, interval, opts)));
+    if (!intraday.length) {
+      throw new UsageError(
+        `no ${interval} bars stored for ${symbols.join(', ')} (the worker stores them when INTRADAY_INTERVALS includes ${interval}; or use --history <file>)`,
+      );
+    }
+  }
+  const interval = (intraday[0] as IntradayHistory).interval;
+  const extended = intraday.some((h) => h.bars.some((b) => b.session !== 'regular'));
+  warn(
+    `note: intraday backtest on ${interval} bars: each bar replayed as the live quote after it${extended ? ' (pre/post-market bars as extended-hours prices)' : ''}, news at its publication time; "at" is the bar's start`,
+  );
+  const newsRules = rules.filter((r) => ruleNeedsNews(r)).map((r) => r.id);
+  if (newsRules.length && !news.length)
+    warn(`note: no news to replay; these rules cannot fire: ${newsRules.join(', ')}`);
+  let result: IntradayBacktestResult;
+  try {
+    result = backtestIntraday(rules, intraday, { from: opts.from, to: opts.to, news, daily });
+  } catch (err) {
+    if (err instanceof DomainError) throw new UsageError(err.message);
+    throw err;
+  }
+  const asDaily = intraday.map((h) => ({ symbol: h.symbol, bars: dailyFromIntraday(h), splits: [] }));
+  const summary = `${summaryText(result, asDaily, opts)}resolution: ${interval} bars, ${plural(result.steps, 'bar step')}\n`;
+  if (opts.json) {
+    let out = '';
+    for (const a of result.alerts) {
+      out += `${JSON.stringify({ rule: a.rule, symbol: a.symbol, at: a.at, value: a.value, threshold: a.threshold, unit: a.unit })}\n`;
+    }
+    process.stdout.write(out);
+    process.stderr.write(summary);
+  } else {
+    const head = result.alerts.length ? `${alertTable(result.alerts)}\n` : 'no alerts fired\n';
+    process.stdout.write(`${head}\n${summary}`);
+  }
+  return 0;
 }

@@ -108,6 +108,25 @@ export const envSchema = z.object({
     .optional(),
   /** PRICE_SOURCE=replay:...: recorded seconds per real second (default 21600: a day in 4 s). */
   REPLAY_SPEED: z.coerce.number().positive().max(10_000_000).default(21_600),
+  /**
+   * Intraday intervals kept current from Yahoo's chart endpoint, comma-separated (1m, 5m, 15m, 1h);
+   * `none`: no intraday bars. Default 5m.
+   */
+  INTRADAY_INTERVALS: z
+    .string()
+    .regex(/^(none|(1m|5m|15m|1h)(,(1m|5m|15m|1h))*)$/, 'must be a comma-separated list of 1m, 5m, 15m, 1h, or none')
+    .default('5m')
+    .transform((v) => [...new Set(v === 'none' ? [] : v.split(','))] as Array<'1m' | '5m' | '15m' | '1h'>),
+  /** Days intraday bars are kept, per interval (Yahoo serves 1m for 7 days, 5m/15m for 60, 1h for 730). */
+  INTRADAY_RETENTION_1M_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
+  INTRADAY_RETENTION_5M_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  INTRADAY_RETENTION_15M_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  INTRADAY_RETENTION_1H_DAYS: z.coerce.number().int().min(1).max(3650).default(730),
+  /** Poll quotes at PRICE_POLL_SEC in pre-market (04:00) and post-market (until 20:00 ET) too. */
+  EXTENDED_HOURS_POLLING: z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
   /** Yahoo requests allowed per minute, shared by all workers (kept in Redis). */
   YAHOO_REQUESTS_PER_MINUTE: z.coerce.number().int().positive().default(60),
   /** Extra CIDRs webhook URLs may resolve to (private ones are refused otherwise). */

@@ -355,11 +355,26 @@ function offsetTable(tz: string, year: number): OffsetTable {
 
 /** Offset of `tz` from UTC at instant `ms`, in ms (New York: -4 h in summer, -5 h in winter). */
 export function tzOffsetMs(ms: number, tz: string = US_MARKET_TZ): number {
-  const t = offsetTable(tz, new Date(ms).getUTCFullYear());
+  // Intraday backtests ask millions of times within one zone and year: keep the last year's table
+  // at hand instead of building a key and a Date per call.
+  let t: OffsetTable;
+  if (tz === lastOffsetTz && ms >= lastOffsetFrom && ms < lastOffsetTo) t = lastOffset as OffsetTable;
+  else {
+    const year = new Date(ms).getUTCFullYear();
+    t = offsetTable(tz, year);
+    lastOffsetTz = tz;
+    lastOffsetFrom = Date.UTC(year, 0, 1);
+    lastOffsetTo = Date.UTC(year + 1, 0, 1);
+    lastOffset = t;
+  }
   let i = t.from.length - 1;
   while (i > 0 && (t.from[i] as number) > ms) i--;
   return t.offset[i] as number;
 }
+let lastOffsetTz = '';
+let lastOffsetFrom = 0;
+let lastOffsetTo = -1;
+let lastOffset: OffsetTable | null = null;
 
 /** The UTC instant (ms) of wall-clock time `hh:mm` on `date` in `tz`. */
 export function zonedTimeToUtcMs(date: string, hh: number, mm: number, tz: string = US_MARKET_TZ): number {
@@ -374,8 +389,25 @@ export function zonedTimeToUtcMs(date: string, hh: number, mm: number, tz: strin
 /** Calendar date (YYYY-MM-DD) of instant `t` in `tz`. */
 export function zonedDate(t: Date | number, tz: string = US_MARKET_TZ): string {
   const ms = typeof t === 'number' ? t : t.getTime();
-  return fromUtcMs(ms + tzOffsetMs(ms, tz));
+  if (tz === US_MARKET_TZ && ms >= zdFrom && ms < zdTo) return zdDate;
+  const off = tzOffsetMs(ms, tz);
+  const date = fromUtcMs(ms + off);
+  if (tz === US_MARKET_TZ) {
+    // Remember the New York day this instant is in, when one offset holds all day (not on the two
+    // DST days), so the next instants of the same day need no conversion.
+    const local = ms + off;
+    const from = local - (((local % DAY_MS) + DAY_MS) % DAY_MS) - off;
+    if (tzOffsetMs(from, tz) === off && tzOffsetMs(from + DAY_MS - 1, tz) === off) {
+      zdFrom = from;
+      zdTo = from + DAY_MS;
+      zdDate = date;
+    }
+  }
+  return date;
 }
+let zdFrom = 0;
+let zdTo = -1;
+let zdDate = '';
 
 // ---------------------------------------------------------------------------------------------
 // Sessions
@@ -470,5 +502,135 @@ export function nextOpen(instant: Date): Date {
 export function pollIntervalMs(instant: Date, opts: { openMs: number; closedMs: number }): number {
   if (isMarketOpen(instant)) return opts.openMs;
   const untilOpen = nextOpen(instant).getTime() - instant.getTime();
+  return Math.max(0, Math.min(opts.closedMs, untilOpen));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extended hours (pre- and post-market)
+// ---------------------------------------------------------------------------------------------
+
+/** Which part of a trading day an instant falls in. */
+export type MarketPhase = 'pre' | 'regular' | 'post' | 'closed';
+
+/** A trading day with its extended hours: pre 04:00-09:30, regular, post close-20:00 (17:00 on half days). */
+export interface ExtendedSession extends Session {
+  /** 04:00 New York. */
+  preOpen: Date;
+  /** 20:00 New York, 17:00 on half days (post-market runs four hours after the early close). */
+  postClose: Date;
+}
+
+interface ExtendedMs {
+  preOpen: number;
+  open: number;
+  close: number;
+  postClose: number;
+  early: boolean;
+}
+const extendedSessions = new Map<string, ExtendedMs | null>();
+
+function extendedMs(d: string): ExtendedMs | null {
+  let e = extendedSessions.get(d);
+  if (e !== undefined) return e;
+  const s = sessionMs(d);
+  // Pre- and post-market only exist around a regular session: none on weekends and holidays.
+  e = s
+    ? {
+        preOpen: zonedTimeToUtcMs(d, 4, 0),
+        open: s.open,
+        close: s.close,
+        postClose: zonedTimeToUtcMs(d, s.early ? 17 : 20, 0),
+        early: s.early,
+      }
+    : null;
+  extendedSessions.set(d, e);
+  return e;
+}
+
+/** The trading day on `date` with pre- and post-market hours, or null when the market is closed all day. */
+export function extendedSessionFor(date: string | Date): ExtendedSession | null {
+  const d = toDate(date);
+  const e = extendedMs(d);
+  return e
+    ? {
+        date: d,
+        preOpen: new Date(e.preOpen),
+        open: new Date(e.open),
+        close: new Date(e.close),
+        postClose: new Date(e.postClose),
+        early: e.early,
+      }
+    : null;
+}
+
+/**
+ * The phase of the US market at `instant`: pre-market [04:00, 09:30), regular [09:30, close),
+ * post-market [close, 20:00) (close 13:00 and post until 17:00 on half days), otherwise closed.
+ */
+export function marketPhase(instant: Date | number): MarketPhase {
+  const t = typeof instant === 'number' ? instant : instant.getTime();
+  const e = extendedMs(zonedDate(t));
+  if (!e || t < e.preOpen || t >= e.postClose) return 'closed';
+  if (t < e.open) return 'pre';
+  if (t < e.close) return 'regular';
+  return 'post';
+}
+
+/** True during pre-market, the regular session or post-market. */
+export function isExtendedHours(instant: Date | number): boolean {
+  return marketPhase(instant) !== 'closed';
+}
+
+/** The first trading day strictly after `date` (looks at most 30 days ahead). */
+const nextTradingDays = new Map<string, string>();
+
+export function nextTradingDay(date: string): string {
+  // Cached: the engine asks it for every extended-hours observation.
+  const hit = nextTradingDays.get(date);
+  if (hit !== undefined) return hit;
+  const next = findNextTradingDay(date);
+  if (nextTradingDays.size > 20_000) nextTradingDays.clear();
+  nextTradingDays.set(date, next);
+  return next;
+}
+
+function findNextTradingDay(date: string): string {
+  let d = toDate(date);
+  for (let i = 0; i < 30; i++) {
+    d = addDays(d, 1);
+    if (isTradingDay(d)) return d;
+  }
+  throw new RangeError(`No trading day within 30 days after ${date}`);
+}
+
+/** The last trading day strictly before `date` (looks at most 30 days back). */
+export function previousTradingDay(date: string): string {
+  let d = toDate(date);
+  for (let i = 0; i < 30; i++) {
+    d = addDays(d, -1);
+    if (isTradingDay(d)) return d;
+  }
+  throw new RangeError(`No trading day within 30 days before ${date}`);
+}
+
+/** The next pre-market open (04:00 New York on a trading day) strictly after `instant`; looks 30 days ahead. */
+export function nextPreOpen(instant: Date): Date {
+  const t = instant.getTime();
+  let d = zonedDate(t);
+  for (let i = 0; i < 30; i++) {
+    const e = extendedMs(d);
+    if (e && e.preOpen > t) return new Date(e.preOpen);
+    d = addDays(d, 1);
+  }
+  throw new RangeError(`No pre-market within 30 days after ${instant.toISOString()}`);
+}
+
+/**
+ * Like {@link pollIntervalMs}, but "open" includes pre- and post-market: `openMs` from 04:00 to
+ * 20:00 New York on trading days; otherwise `closedMs`, never past the next pre-market open.
+ */
+export function extendedPollIntervalMs(instant: Date, opts: { openMs: number; closedMs: number }): number {
+  if (isExtendedHours(instant)) return opts.openMs;
+  const untilOpen = nextPreOpen(instant).getTime() - instant.getTime();
   return Math.max(0, Math.min(opts.closedMs, untilOpen));
 }

@@ -80,6 +80,11 @@ export interface Quote {
   currency?: string;
   name?: string;
   exchange?: string;
+  /** Extended hours (Yahoo's preMarketPrice/preMarketTime, postMarketPrice/postMarketTime), when quoted. */
+  preMarketPrice?: number;
+  preMarketTime?: Date;
+  postMarketPrice?: number;
+  postMarketTime?: Date;
   /** When the source says the price is from (regularMarketTime). */
   sourceAt: Date;
 }

@@ -24,8 +24,8 @@
  * - Never evaluated on stale/failed/unknown series or on zero, negative or NaN prices: such
  *   (rule, subject) pairs are reported in `skipped` and their state is left as it is.
  */
-import { sessionCloseMs, sessionOpenMs } from './calendar.ts';
-import type { Clock, NewsItem, Severity } from './domain.ts';
+import { marketPhase, nextTradingDay, sessionCloseMs, sessionOpenMs, zonedDate } from './calendar.ts';
+import type { Clock, NewsItem, Quote, Severity } from './domain.ts';
 import { publishedMs, rankHeadlines, selectHeadlines } from './headlines.ts';
 import { measureBasket } from './kinds/basket-move.ts';
 import { matchesNews } from './kinds/news-match.ts';
@@ -207,6 +207,8 @@ interface Compiled {
   confirmNews: ConfirmNewsSpec | null;
   /** news_price confirmation. */
   confirmPrice: ConfirmPriceSpec | null;
+  /** session: "extended": pre- and post-market prices are observed too. */
+  extended: boolean;
   keys: Map<string, string>;
 }
 
@@ -236,6 +238,7 @@ function compile(def: RuleDefinition): Compiled {
     news: spec.news ?? null,
     confirmNews: spec.confirmNews ?? null,
     confirmPrice: spec.confirmPrice ?? null,
+    extended: spec.extended === true,
     keys: new Map(),
   };
   compiledCache.set(def, c);
@@ -268,6 +271,7 @@ function newObs(): Obs {
     atMs: Number.NaN,
     fromQuote: false,
     isClose: true,
+    extended: false,
   };
 }
 
@@ -324,6 +328,55 @@ function observe(s: SymbolSeries, o: Obs): Obs {
   return o;
 }
 
+/**
+ * The observation of a rule with session "extended": the regular one, unless the quote carries a
+ * pre- or post-market price newer than its regular price (Yahoo's preMarketPrice/postMarketPrice,
+ * or a backtest's pre/post bar). That price is measured against the last regular close (the
+ * quote's price outside the session) and belongs to the session it leads into: post-market of D
+ * and pre-market of the next trading day are both the next session's move against D's close, so
+ * an event that starts in the evening continues, with the same dedup key, into the next session.
+ */
+function observeExtended(s: SymbolSeries, o: Obs): Obs {
+  observe(s, o);
+  o.extended = false;
+  if (o.refused !== null || !o.fromQuote) return o;
+  const q = s.quote as Quote;
+  const regAt = q.sourceAt.getTime();
+  let at = regAt;
+  let price = 0;
+  let post = false;
+  if (good(q.postMarketPrice) && q.postMarketTime && q.postMarketTime.getTime() > at) {
+    at = q.postMarketTime.getTime();
+    price = q.postMarketPrice;
+    post = true;
+  }
+  if (good(q.preMarketPrice) && q.preMarketTime && q.preMarketTime.getTime() > at) {
+    at = q.preMarketTime.getTime();
+    price = q.preMarketPrice;
+    post = false;
+  }
+  if (at === regAt) return o;
+  // Yahoo leaves old pre/post fields on the quote: a price stamped outside its phase is not used.
+  // The instant a bar or quote completes may be the phase's end itself (20:00 for the last post bar).
+  const phase = marketPhase(at - 1);
+  if (phase !== (post ? 'post' : 'pre')) return o;
+  const day = zonedDate(at - 1);
+  const date = post ? nextTradingDay(day) : day;
+  let L = s.length;
+  while (L > 0 && (s.dates[L - 1] as string) >= date) L--;
+  o.extended = true;
+  o.L = L;
+  o.price = price;
+  o.high = price;
+  o.low = price;
+  o.volume = 0;
+  o.quotePrev = q.price;
+  o.date = date;
+  o.atMs = at;
+  o.isClose = false;
+  return o;
+}
+
 function obsAtMs(o: Obs): number {
   if (Number.isNaN(o.atMs)) o.atMs = sessionCloseMs(o.date);
   return o.atMs;
@@ -350,6 +403,8 @@ interface Ctx {
   news: readonly NewsItem[];
   sink: EngineSink;
   obs: Map<SymbolSeries, Obs>;
+  /** Observations with pre- and post-market prices (rules with session "extended"). */
+  obsExt: Map<SymbolSeries, Obs>;
 }
 
 function nowIso(ctx: Ctx): string {
@@ -371,6 +426,17 @@ function skip(ctx: Ctx, c: Compiled, subject: string, reason: SkipReason): void 
   const { skipped, skipCounts } = ctx.sink;
   if (skipped) skipped.push({ ruleId: c.id, subject, reason });
   if (skipCounts) skipCounts.set(`${c.id}|${reason}`, (skipCounts.get(`${c.id}|${reason}`) ?? 0) + 1);
+}
+
+/** The observation rule `c` sees: with pre/post-market prices when its session is "extended". */
+function observeFor(ctx: Ctx, c: Compiled, s: SymbolSeries): Obs {
+  if (!c.extended) return observeCached(ctx, s);
+  let o = ctx.obsExt.get(s);
+  if (!o) {
+    o = observeExtended(s, newObs());
+    ctx.obsExt.set(s, o);
+  }
+  return o;
 }
 
 function observeCached(ctx: Ctx, s: SymbolSeries): Obs {
@@ -494,7 +560,7 @@ function emitPriceAlert(
     prices.low = o.low;
     prices.volume = o.volume;
     prices.observedAt = new Date(end).toISOString();
-    prices.source = o.fromQuote ? 'quote' : 'daily_bar';
+    prices.source = o.extended ? 'extended_hours' : o.fromQuote ? 'quote' : 'daily_bar';
   }
   const label = subject === BASKET_SUBJECT ? 'Basket' : subject;
   const title =
@@ -760,7 +826,7 @@ function evalPriceSymbol(ctx: Ctx, c: Compiled, p: PriceSpec, sym: string): void
     skip(ctx, c, sym, 'no_data');
     return;
   }
-  const o = observeCached(ctx, s);
+  const o = observeFor(ctx, c, s);
   if (o.refused !== null) {
     skip(ctx, c, sym, o.refused);
     return;
@@ -999,7 +1065,7 @@ function newsPriceStep(
   const base = prev ?? inactiveState(c, subject);
   const coolingDown = ctx.now < ms(base.cooldownUntil);
   const s = ctx.series.get(subject);
-  const o = s ? observeCached(ctx, s) : null;
+  const o = s ? observeFor(ctx, c, s) : null;
   if (base.phase === 'pending') {
     const d = base.data;
     let data = items.length ? seen(d, items) : d;
@@ -1100,7 +1166,7 @@ function runRules(
   now: number,
   sink: EngineSink,
 ): void {
-  const ctx: Ctx = { now, nowIso: null, series, news, sink, obs: new Map() };
+  const ctx: Ctx = { now, nowIso: null, series, news, sink, obs: new Map(), obsExt: new Map() };
   for (let i = 0; i < rules.length; i++) {
     const c = compile(rules[i] as RuleDefinition);
     if (c.price) evalPriceRule(ctx, c);

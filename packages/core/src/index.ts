@@ -1,6 +1,8 @@
 export * from './domain.ts';
 export * from './errors.ts';
 export * from './calendar.ts';
+export * from './intraday.ts';
+export * from './news-recording.ts';
 export * from './rules.ts';
 export * from './units.ts';
 export { type AnyKindModule, isRuleKind } from './kinds/index.ts';
@@ -12,6 +14,8 @@ export {
   type FormScope,
   type KindModule,
   type RuleContext,
+  type SessionScope,
+  sessionSchema,
 } from './kinds/types.ts';
 export type { EngineSpec, PriceSignalFn } from './kinds/signal.ts';
 export { type BasketMoveParams, basketMoveParamsSchema } from './kinds/basket-move.ts';
@@ -52,5 +56,6 @@ export {
 export * from './backtest.ts';
 export * from './headlines.ts';
 export * from './freshness.ts';
+export * from './backtest-intraday.ts';
 export * from './loops.ts';
 export * from './timing.ts';

@@ -6,7 +6,7 @@
  * about; time zones and DST come from Intl through the calendar.
  */
 import { z } from 'zod';
-import { addDays, sessionFor, US_MARKET_TZ, weekday, zonedDate, zonedTimeToUtcMs } from './calendar.ts';
+import { addDays, marketPhase as calendarPhase, weekday, zonedDate, zonedTimeToUtcMs } from './calendar.ts';
 
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const hhmm = z.string().regex(HHMM, 'must be a time HH:MM (00:00-23:59)');
@@ -81,23 +81,18 @@ export function quietUntil(at: Date, tz: string, q: QuietHours): Date | null {
   return null;
 }
 
-/** Market phases for market-aware intervals, from the US calendar. */
-export type MarketPhase = 'regular' | 'extended' | 'closed';
-export const MARKET_PHASES: readonly MarketPhase[] = ['regular', 'extended', 'closed'];
-
 /**
- * Regular: the session (09:30 to 16:00, or the half-day close, New York). Extended: pre-market from
- * 04:00 and after-hours until 20:00 (17:00 on half days) of a trading day. Closed: the rest,
- * weekends and holidays.
+ * Market windows for market-aware intervals: the calendar's phases (calendar.ts marketPhase, the
+ * one definition of pre-market, session and post-market) with pre- and post-market joined as
+ * `extended`, the unit a subscriber chooses ("only during extended hours").
  */
-export function marketPhase(at: Date): MarketPhase {
-  const s = sessionFor(zonedDate(at, US_MARKET_TZ));
-  if (!s) return 'closed';
-  const t = at.getTime();
-  if (t >= s.open.getTime() && t < s.close.getTime()) return 'regular';
-  const pre = zonedTimeToUtcMs(s.date, 4, 0);
-  const post = zonedTimeToUtcMs(s.date, s.early ? 17 : 20, 0);
-  return t >= pre && t < post ? 'extended' : 'closed';
+export type MarketWindow = 'regular' | 'extended' | 'closed';
+export const MARKET_WINDOWS: readonly MarketWindow[] = ['regular', 'extended', 'closed'];
+
+/** Regular: the session. Extended: pre-market from 04:00 and after-hours until 20:00 (17:00 on half days). Closed: the rest. */
+export function marketWindow(at: Date): MarketWindow {
+  const p = calendarPhase(at);
+  return p === 'pre' || p === 'post' ? 'extended' : p;
 }
 
 /**
@@ -144,7 +139,7 @@ export function inTimeInterval(at: Date, t: TimeInterval, tz = 'UTC'): boolean {
     const ok = t.times.some((r) => mins >= minutesOf(r.start) && mins < minutesOf(r.end));
     if (!ok) return false;
   }
-  if (t.market && !t.market.includes(marketPhase(at))) return false;
+  if (t.market && !t.market.includes(marketWindow(at))) return false;
   return true;
 }
 

@@ -1,6 +1,6 @@
 /** Quiet hours and time intervals across DST changes, with instants given (never the wall clock). */
 import { describe, expect, it } from 'vitest';
-import { activeAt, inTimeInterval, marketPhase, quietUntil, timeIntervalSchema } from '../src/index.ts';
+import { activeAt, inTimeInterval, marketWindow, quietUntil, timeIntervalSchema } from '../src/index.ts';
 
 const at = (iso: string) => new Date(iso);
 const q = { start: '22:00', end: '07:00' };
@@ -41,16 +41,16 @@ describe('quiet hours', () => {
 
 describe('time intervals', () => {
   it('knows the market phases, half days and holidays included', () => {
-    expect(marketPhase(at('2026-03-09T13:30:00Z'))).toBe('regular'); // 09:30 EDT, first Monday after the change
-    expect(marketPhase(at('2026-03-09T13:29:00Z'))).toBe('extended');
-    expect(marketPhase(at('2026-03-09T08:00:00Z'))).toBe('extended'); // 04:00 EDT
-    expect(marketPhase(at('2026-03-09T07:59:00Z'))).toBe('closed');
-    expect(marketPhase(at('2026-03-06T14:30:00Z'))).toBe('regular'); // 09:30 EST the Friday before
-    expect(marketPhase(at('2026-03-06T14:29:00Z'))).toBe('extended');
-    expect(marketPhase(at('2026-11-27T18:30:00Z'))).toBe('extended'); // 13:30 on the half day after Thanksgiving
-    expect(marketPhase(at('2026-11-27T22:30:00Z'))).toBe('closed'); // 17:30 that day
-    expect(marketPhase(at('2026-12-25T15:00:00Z'))).toBe('closed'); // Christmas
-    expect(marketPhase(at('2026-03-07T15:00:00Z'))).toBe('closed'); // Saturday
+    expect(marketWindow(at('2026-03-09T13:30:00Z'))).toBe('regular'); // 09:30 EDT, first Monday after the change
+    expect(marketWindow(at('2026-03-09T13:29:00Z'))).toBe('extended');
+    expect(marketWindow(at('2026-03-09T08:00:00Z'))).toBe('extended'); // 04:00 EDT
+    expect(marketWindow(at('2026-03-09T07:59:00Z'))).toBe('closed');
+    expect(marketWindow(at('2026-03-06T14:30:00Z'))).toBe('regular'); // 09:30 EST the Friday before
+    expect(marketWindow(at('2026-03-06T14:29:00Z'))).toBe('extended');
+    expect(marketWindow(at('2026-11-27T18:30:00Z'))).toBe('extended'); // 13:30 on the half day after Thanksgiving
+    expect(marketWindow(at('2026-11-27T22:30:00Z'))).toBe('closed'); // 17:30 that day
+    expect(marketWindow(at('2026-12-25T15:00:00Z'))).toBe('closed'); // Christmas
+    expect(marketWindow(at('2026-03-07T15:00:00Z'))).toBe('closed'); // Saturday
   });
 
   it('matches weekdays, local times and months in the interval location, across DST', () => {

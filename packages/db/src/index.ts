@@ -22,3 +22,4 @@ export * from './repos/backtest-input.ts';
 export * from './repos/freshness.ts';
 export * from './repos/channels.ts';
 export * from './repos/alert-views.ts';
+export * from './repos/intraday.ts';

@@ -7,5 +7,7 @@ export * from './replay.ts';
 export * from './retry.ts';
 export * from './types.ts';
 export { createYahooFetch } from './yahoo/fetch.ts';
-export { historyFromYahooChart, mapQuotes } from './yahoo/map.ts';
+export { historyFromYahooChart, intradayFromYahooChart, mapQuotes } from './yahoo/map.ts';
 export { normalizeSymbol, YAHOO_MAX_BATCH, YahooPriceSource, type YahooPriceSourceOptions } from './yahoo/source.ts';
+export { buildIntraday, chartInterval, intradayFromRawChart, type ParsedIntraday } from './intraday.ts';
+export * from './intraday-ingest.ts';

@@ -2,15 +2,27 @@
  * A PriceSource over recorded daily history, driven by an injected Clock: quotes() answers with
  * the bar that is "current" at clock time (the last bar whose timestamp is not in the future) and
  * history() never reveals bars after it. For tests, backtests and PRICE_SOURCE=replay:<path>.
+ *
+ * Intraday recordings (charts at 1m/5m/15m/1h) are replayed bar by bar: quotes() answers with the
+ * quote Yahoo would have shown after the last completed bar (pre/post-market bars as its
+ * preMarketPrice/postMarketPrice, see intradayQuoteAt), history() with the regular sessions'
+ * daily aggregates once each session has closed, and intraday() with the completed bars, so the
+ * worker stores them as it would from Yahoo.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
   type Clock,
   type DailyBar,
+  dailyFromIntraday,
   isTradingDay,
   sessionCloseMs,
   type History,
+  INTERVAL_MS,
+  type IntradayBar,
+  type IntradayHistory,
+  type IntradayInterval,
+  intradayQuoteAt,
   type Logger,
   type PriceSource,
   type Quote,
@@ -20,6 +32,7 @@ import {
   silentLogger,
 } from '@signals/core';
 import { parseYahooChart } from './history.ts';
+import { chartInterval, intradayFromRawChart, type ParsedIntraday } from './intraday.ts';
 
 const DEFAULT_CLOSE_AFTER_MS = 6.5 * 3600_000;
 
@@ -52,6 +65,42 @@ function mergeHistories(a: History, b: History): History {
   return { ...a, bars, splits };
 }
 
+/**
+ * One intraday series per symbol from several recordings (different days): the interval with the
+ * most recordings (then the most bars) is kept and its files merged, later files winning a bar;
+ * recordings of the symbol at other intervals are skipped with a warning naming them.
+ */
+function mergeIntraday(all: ParsedIntraday[], files: Map<ParsedIntraday, string>, log: Logger): IntradayHistory[] {
+  const bySymbol = new Map<string, ParsedIntraday[]>();
+  for (const h of all) bySymbol.set(h.symbol, [...(bySymbol.get(h.symbol) ?? []), h]);
+  const out: IntradayHistory[] = [];
+  for (const [symbol, list] of bySymbol) {
+    const byInterval = new Map<string, ParsedIntraday[]>();
+    for (const h of list) byInterval.set(h.interval, [...(byInterval.get(h.interval) ?? []), h]);
+    const size = (g: ParsedIntraday[]) => g.reduce((n, h) => n + h.bars.length, 0);
+    const [keep] = [...byInterval.values()].sort((a, b) => b.length - a.length || size(b) - size(a));
+    if (!keep) continue;
+    for (const h of list) {
+      if (h.interval !== keep[0]?.interval) {
+        log.warn(
+          { file: files.get(h), symbol, interval: h.interval, kept: keep[0]?.interval },
+          "replay: an intraday recording at another interval than the symbol's others skipped",
+        );
+      }
+    }
+    const byTime = new Map<number, IntradayBar>();
+    for (const h of keep) for (const b of h.bars) byTime.set(b.at.getTime(), b);
+    const first = keep[0] as ParsedIntraday;
+    out.push({
+      symbol,
+      interval: first.interval,
+      bars: [...byTime.values()].sort((a, b) => a.at.getTime() - b.at.getTime()),
+      ...(first.currency ? { currency: first.currency } : {}),
+    });
+  }
+  return out;
+}
+
 export class ReplayPriceSource implements PriceSource {
   readonly name: string;
   private readonly clock: Clock;
@@ -59,8 +108,11 @@ export class ReplayPriceSource implements PriceSource {
   private readonly bySymbol = new Map<string, History>();
   /** Bar timestamps per symbol (ms), for binary search. */
   private readonly times = new Map<string, number[]>();
+  /** Intraday recordings per symbol (one interval each) and their bar end times (ms). */
+  private readonly intradayBy = new Map<string, IntradayHistory>();
+  private readonly intradayEnds = new Map<string, number[]>();
 
-  constructor(histories: History[], opts: ReplayPriceSourceOptions) {
+  constructor(histories: History[], opts: ReplayPriceSourceOptions, intraday: IntradayHistory[] = []) {
     this.name = opts.name ?? 'replay';
     this.clock = opts.clock;
     this.closeAfterMs = opts.closeAfterMs;
@@ -68,6 +120,19 @@ export class ReplayPriceSource implements PriceSource {
       const sym = h.symbol.toUpperCase();
       const prev = this.bySymbol.get(sym);
       this.bySymbol.set(sym, prev ? mergeHistories(prev, h) : { ...h, symbol: sym });
+    }
+    for (const h of intraday) {
+      const sym = h.symbol.toUpperCase();
+      this.intradayBy.set(sym, h);
+      const step = INTERVAL_MS[h.interval];
+      this.intradayEnds.set(
+        sym,
+        h.bars.map((b) => b.at.getTime() + step),
+      );
+      // The regular sessions' daily bars, after any daily recording of the same symbol.
+      const daily: History = { symbol: sym, bars: dailyFromIntraday(h), splits: [] };
+      const prev = this.bySymbol.get(sym);
+      this.bySymbol.set(sym, prev ? mergeHistories(prev, daily) : daily);
     }
     for (const [sym, h] of this.bySymbol)
       this.times.set(
@@ -91,6 +156,8 @@ export class ReplayPriceSource implements PriceSource {
           .map((f) => path.join(p, f))
       : [p];
     const histories: History[] = [];
+    const intraday: ParsedIntraday[] = [];
+    const intradayFiles = new Map<ParsedIntraday, string>();
     for (const f of files) {
       let json: unknown;
       try {
@@ -103,13 +170,65 @@ export class ReplayPriceSource implements PriceSource {
       const body = (json as { response?: { bodyJson?: unknown } })?.response?.bodyJson ?? json;
       if (st.isDirectory() && !(body && typeof body === 'object' && 'chart' in body)) continue;
       try {
-        histories.push(parseYahooChart(json, 'replay'));
+        if (chartInterval(json) !== undefined) {
+          const h = intradayFromRawChart(json, { source: 'replay' });
+          intraday.push(h);
+          intradayFiles.set(h, f);
+          if (h.droppedRows) log.info({ file: f, droppedRows: h.droppedRows }, 'replay: rows without a price skipped');
+        } else histories.push(parseYahooChart(json, 'replay'));
       } catch (err) {
         if (!st.isDirectory()) throw err;
         log.warn({ file: f, err: (err as Error).message }, 'replay: skipping a malformed chart');
       }
     }
-    return new ReplayPriceSource(histories, opts);
+    return new ReplayPriceSource(histories, opts, mergeIntraday(intraday, intradayFiles, log));
+  }
+
+  /** Symbols with intraday recordings. */
+  get intradaySymbols(): string[] {
+    return [...this.intradayBy.keys()];
+  }
+
+  /** First instant of the recordings (the earliest bar, daily or intraday). */
+  get firstInstant(): Date | undefined {
+    let min = Number.POSITIVE_INFINITY;
+    for (const h of this.bySymbol.values()) if (h.bars[0]) min = Math.min(min, h.bars[0].sourceAt.getTime());
+    for (const h of this.intradayBy.values()) if (h.bars[0]) min = Math.min(min, h.bars[0].at.getTime());
+    return Number.isFinite(min) ? new Date(min) : undefined;
+  }
+
+  /** Index of the last intraday bar completed at t, or -1. */
+  private intradayIndexAt(sym: string, t: number): number {
+    const ends = this.intradayEnds.get(sym) ?? [];
+    let lo = 0;
+    let hi = ends.length - 1;
+    let ans = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if ((ends[mid] as number) <= t) {
+        ans = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return ans;
+  }
+
+  /** Completed intraday bars of `symbol` starting in [from, to) at clock time (IntradayIngestor's source port). */
+  async intraday(symbol: string, interval: IntradayInterval, from: Date, to: Date): Promise<ParsedIntraday> {
+    const sym = symbol.trim().toUpperCase();
+    const h = this.intradayBy.get(sym);
+    // A symbol recorded at daily resolution only has no intraday bars: not an error in a replay.
+    if (!h) return { symbol: sym, interval, bars: [], droppedRows: 0, outsideSession: 0 };
+    const now = this.clock.now().getTime();
+    const step = INTERVAL_MS[h.interval];
+    const bars =
+      h.interval === interval
+        ? h.bars.filter(
+            (b: IntradayBar) =>
+              b.at.getTime() >= from.getTime() && b.at.getTime() < to.getTime() && b.at.getTime() + step <= now,
+          )
+        : [];
+    return { symbol: sym, interval, bars, droppedRows: 0, outsideSession: 0 };
   }
 
   /** When a bar's close is known (see {@link ReplayPriceSourceOptions.closeAfterMs}). */
@@ -144,6 +263,18 @@ export class ReplayPriceSource implements PriceSource {
     const out: QuoteBatch = { quotes: [], unknown: [] };
     for (const raw of symbols) {
       const sym = raw.trim().toUpperCase();
+      const ih = this.intradayBy.get(sym);
+      if (ih) {
+        const i = this.intradayIndexAt(sym, now);
+        if (i < 0) continue; // before the recording starts: no price yet
+        // The close before the intraday recording, from a daily recording of the symbol if any.
+        const first = ih.bars[0]?.at.getTime() ?? 0;
+        const before = this.bySymbol.get(sym)?.bars.filter((b) => b.sourceAt.getTime() < first - 12 * 3_600_000);
+        const q = intradayQuoteAt(ih.bars, i, before?.[before.length - 1]?.close);
+        if (ih.currency) q.currency = ih.currency;
+        out.quotes.push(q);
+        continue;
+      }
       const h = this.bySymbol.get(sym);
       if (!h) {
         out.unknown.push(sym);

@@ -54,7 +54,7 @@ export const catalog = {
   maintenance: {
     name: 'maintenance',
     payload: z.object({
-      kind: z.enum(['sweep', 'digest']),
+      kind: z.enum(['sweep', 'digest', 'prune-intraday']),
       /**
        * Sweep: treat deliveries due for this long as orphans (default: the sweeper's 60 s). 0 right
        * after a Redis loss was detected: no job survived it, so nothing is still draining.

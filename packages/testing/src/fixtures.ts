@@ -31,3 +31,13 @@ export function yahooFixture(file: string): YahooExchange {
 }
 
 export { repoRoot };
+
+/** A synthetic intraday recording (or its .news.json) in the repo's fixtures/yahoo-intraday. */
+export function intradayFixturePath(file: string): string {
+  return path.join(repoRoot, 'fixtures', 'yahoo-intraday', file);
+}
+
+/** The parsed JSON of fixtures/yahoo-intraday/<file>. */
+export function intradayFixture(file: string): unknown {
+  return JSON.parse(fs.readFileSync(intradayFixturePath(file), 'utf8'));
+}

@@ -14,6 +14,9 @@
  *                                    Yahoo does), `delisted` ones come back with quoteType NONE.
  *   GET /v8/finance/chart/<SYM>      the recorded chart of SYM, cut to period1..period2; 404 JSON
  *                                    ("No data found, symbol may be delisted") for unknown ones.
+ *                                    At an intraday interval: the intraday recording given in
+ *                                    `intradayCharts` (without pre/post bars unless
+ *                                    includePrePost=true), else the same 404.
  * Faults are set per path prefix with setFault().
  */
 import fs from 'node:fs';
@@ -58,6 +61,12 @@ export interface YahooServerOptions {
   delisted?: string[];
   /** regularMarketTime of synthesized quotes (default: the recorded AAPL quote's time). */
   quoteTime?: () => Date;
+  /**
+   * Intraday chart recordings (paths, e.g. intradayFixturePath(...)): served for
+   * /v8/finance/chart/<SYM>?interval=<their dataGranularity>, cut to period1..period2, without the
+   * pre/post bars unless includePrePost=true (as Yahoo does).
+   */
+  intradayCharts?: string[];
 }
 
 export interface YahooServer {
@@ -131,13 +140,24 @@ function hashInt(s: string): number {
   return h >>> 0;
 }
 
-/** Cuts a recorded chart to period1..period2 (seconds), as Yahoo does. */
-function sliceChart(src: ChartFixture, p1: number, p2: number): ChartFixture {
+/** Regular-session windows (seconds) of an intraday chart's meta.tradingPeriods. */
+function regularPeriods(r: Record<string, unknown>): Array<[number, number]> {
+  const tp = (r.meta as { tradingPeriods?: unknown } | undefined)?.tradingPeriods;
+  const days = (Array.isArray(tp) ? tp : (tp as { regular?: unknown } | undefined)?.regular) as
+    | Array<Array<{ start: number; end: number }>>
+    | undefined;
+  return (days ?? []).flat().map((p) => [p.start, p.end]);
+}
+
+/** Cuts a recorded chart to period1..period2 (seconds), as Yahoo does; `regularOnly` drops pre/post bars. */
+function sliceChart(src: ChartFixture, p1: number, p2: number, regularOnly = false): ChartFixture {
   const r = src.chart.result[0] as Record<string, unknown>;
   const ts = (r.timestamp as number[] | undefined) ?? [];
+  const regular = regularOnly ? regularPeriods(r) : null;
   const keep: number[] = [];
   for (let i = 0; i < ts.length; i++) {
     const t = ts[i] as number;
+    if (regular && !regular.some(([a, b]) => t >= a && t < b)) continue;
     if (t >= p1 && t < p2) keep.push(i);
   }
   const pick = <T>(a: T[] | undefined) => (a ? keep.map((i) => a[i] as T) : a);
@@ -167,6 +187,12 @@ function sliceChart(src: ChartFixture, p1: number, p2: number): ChartFixture {
 export async function startYahooServer(opts: YahooServerOptions = {}): Promise<YahooServer> {
   const dir = opts.fixturesDir ?? fixturePath('yahoo');
   const { quotes, charts, fakes } = loadFixtures(dir);
+  const intraday = new Map<string, ChartFixture>();
+  for (const f of opts.intradayCharts ?? []) {
+    const chart = (JSON.parse(fs.readFileSync(f, 'utf8')) as YahooExchange).response.bodyJson as ChartFixture;
+    const meta = chart.chart.result[0]?.meta as { symbol?: string; dataGranularity?: string } | undefined;
+    if (meta?.symbol && meta.dataGranularity) intraday.set(`${meta.symbol}|${meta.dataGranularity}`, chart);
+  }
   const template = quotes.get('AAPL');
   if (!template) throw new Error(`yahoo-server: quote-AAPL fixture missing in ${dir}`);
   const extra = new Set((opts.extraSymbols ?? []).map((s) => s.toUpperCase()));
@@ -291,6 +317,20 @@ export async function startYahooServer(opts: YahooServerOptions = {}): Promise<Y
     const m = /^\/v8\/finance\/chart\/([^/]+)$/.exec(p);
     if (m) {
       const sym = decodeURIComponent(m[1] as string).toUpperCase();
+      const interval = u.searchParams.get('interval') ?? '1d';
+      const intra = intraday.get(`${sym}|${interval === '60m' ? '1h' : interval}`);
+      if (intra) {
+        const p1 = Number(u.searchParams.get('period1') ?? 0);
+        const p2 = Number(u.searchParams.get('period2') ?? Number.MAX_SAFE_INTEGER);
+        return json(res, 200, sliceChart(intra, p1, p2, u.searchParams.get('includePrePost') !== 'true'));
+      }
+      // No intraday recording of this symbol and interval: answer as Yahoo does for no data, rather
+      // than daily bars a caller would take for intraday ones.
+      if (interval !== '1d' && interval !== '1wk' && interval !== '1mo') {
+        return json(res, 404, {
+          chart: { result: null, error: { code: 'Not Found', description: 'No data found, symbol may be delisted' } },
+        });
+      }
       const chart = charts.get(sym);
       if (!chart) {
         return json(res, 404, {

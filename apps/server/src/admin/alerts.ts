@@ -138,6 +138,13 @@ ${
         : html`sent to the subscribers and endpoints below. <a href="/admin/silences?${new URLSearchParams({ ruleId: a.rule.id, subject: a.subject })}#new-silence">Silence alerts like this</a>`
   }</dd>
 </dl>
+${
+  a.intraday
+    ? html`<h2 id="chart-intraday-title">Intraday</h2>
+<div id="chart-intraday" class="chart" role="img" aria-labelledby="chart-intraday-title" aria-describedby="chart-intraday-desc" data-bars="${JSON.stringify(a.intraday.bars)}" data-fired="${String(Math.floor(Date.parse(a.firedAt) / 1000))}"></div>
+<p id="chart-intraday-desc" class="muted">${a.intraday.interval} candles of ${a.subject} from ${new Date((a.intraday.bars[0]?.time ?? 0) * 1000).toISOString().slice(0, 16).replace('T', ' ')} to ${new Date((a.intraday.bars[a.intraday.bars.length - 1]?.time ?? 0) * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC${a.intraday.bars.some((b) => b.session !== 'regular') ? ', pre- and post-market bars paler' : ''}; the arrow marks the bar in which the rule fired (${fmtTime(a.firedAt)}).</p>`
+    : ''
+}
 <h2 id="chart-title">Price</h2>
 ${
   a.bars.length

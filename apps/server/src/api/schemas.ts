@@ -105,6 +105,9 @@ export const BacktestOutcomeSchema = z
       barsUsed: z.number().int(),
       total: z.number().int(),
       byRule: z.array(z.object({ ruleId: z.string(), ruleName: z.string(), fired: z.number().int() })),
+      resolution: z.object({ interval: z.literal('1d'), reason: z.string() }).openapi({
+        description: 'The bars the backtest ran on and why; intraday backtests: pnpm cli backtest --interval',
+      }),
     }),
   })
   .openapi('BacktestOutcome');

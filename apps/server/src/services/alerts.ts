@@ -112,6 +112,40 @@ export async function alertDeliveries(rt: Runtime, alertId: string) {
 
 const DAY = 86_400_000;
 
+/** Finest first: the alert page shows the finest interval stored around the firing. */
+const CHART_INTERVALS = ['1m', '5m', '15m', '1h'] as const;
+
+/**
+ * Intraday candles from 30 hours before to 12 hours after `fired` (the session, the evening before
+ * and the post-market after), of the finest interval stored there; null when none are. Times are
+ * epoch seconds (the chart's UTC timestamps); `session` marks pre/post-market bars.
+ */
+async function intradayAround(rt: Runtime, instrumentId: string, fired: number) {
+  const from = new Date(fired - 30 * 3_600_000);
+  const to = new Date(fired + 12 * 3_600_000);
+  for (const interval of CHART_INTERVALS) {
+    const rows = await rt.prisma.intradayBar.findMany({
+      where: { instrumentId, interval, ts: { gte: from, lt: to } },
+      orderBy: { ts: 'asc' },
+      take: 2000,
+    });
+    if (rows.length) {
+      return {
+        interval,
+        bars: rows.map((b) => ({
+          time: Math.floor(b.ts.getTime() / 1000),
+          open: b.open,
+          high: b.high,
+          low: b.low,
+          close: b.close,
+          session: b.session,
+        })),
+      };
+    }
+  }
+  return null;
+}
+
 export async function getAlert(rt: Runtime, id: string) {
   const a = await rt.prisma.alert.findUnique({
     where: { id },
@@ -132,6 +166,7 @@ export async function getAlert(rt: Runtime, id: string) {
         orderBy: { date: 'asc' },
       })
     : [];
+  const intraday = inst ? await intradayAround(rt, inst.id, fired) : null;
   // The headlines the alert carries ("why it moved"), chosen once by the engine and stored with it:
   // the same items, in the same order, as its email and webhook.
   const stored = ((a.details ?? {}) as { headlines?: { title?: unknown; link?: unknown; publishedAt?: unknown }[] })
@@ -187,6 +222,8 @@ export async function getAlert(rt: Runtime, id: string) {
       low: b.low.toNumber(),
       close: b.close.toNumber(),
     })),
+    /** Intraday candles around the firing (finest stored interval), when any are stored. */
+    intraday,
     headlines,
     deliveries: await alertDeliveries(rt, a.id),
   };

@@ -33,6 +33,8 @@ export interface BacktestSummary {
   barsUsed: number;
   total: number;
   byRule: { ruleId: string; ruleName: string; fired: number }[];
+  /** The resolution the backtest ran at, and why (and what that means for the rules given). */
+  resolution: { interval: '1d'; reason: string };
 }
 
 export interface BacktestOutcome {
@@ -41,6 +43,23 @@ export interface BacktestOutcome {
 }
 
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
+
+/** Rules whose live behaviour depends on prices within a session (or outside it). */
+function intradayMinded(def: RuleDefinition): boolean {
+  const p = def.params as { intraday?: boolean; session?: string; mode?: string };
+  return p.intraday === true || p.session === 'extended' || (def.kind === 'confirmation' && p.mode === 'news_price');
+}
+
+function resolutionOf(rules: readonly { def: RuleDefinition }[]): BacktestSummary['resolution'] {
+  const minded = rules.filter((r) => intradayMinded(r.def)).map((r) => r.def.id);
+  const base = 'daily bars: this backtest replays one observation per session, at its close';
+  return {
+    interval: '1d',
+    reason: minded.length
+      ? `${base}; ${minded.join(', ')} ${minded.length === 1 ? 'reacts' : 'react'} within or outside the session, so ${minded.length === 1 ? 'it is' : 'they are'} measured close to close here (intraday bars: pnpm cli backtest --interval 5m)`
+      : base,
+  };
+}
 
 /** What a backtest runs: rules, their histories (warm-up included), the reported range and news. */
 export interface BacktestJob {
@@ -89,6 +108,7 @@ export function runBacktest({ rules, histories, range, news = [] }: BacktestJob)
         ruleName: x.name,
         fired: alerts.filter((a) => a.ruleId === x.def.id).length,
       })),
+      resolution: resolutionOf(rules),
     },
   };
 }

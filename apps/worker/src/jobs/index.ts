@@ -1,9 +1,18 @@
 import { type Clock, type LoopId, systemClock } from '@signals/core';
 import { type Env, loopIntervals, publicBaseUrl, signingKeyConfig } from '@signals/config';
-import { type BarCache, createNewsStore, createPriceStore, resolveSigningKeys } from '@signals/db';
+import {
+  type BarCache,
+  createIntradayStore,
+  createNewsStore,
+  createPriceStore,
+  type IntradayRetention,
+  resolveSigningKeys,
+} from '@signals/db';
 import {
   acceleratedClock,
+  createIntradayIngestor,
   createPriceIngestor,
+  hasIntraday,
   createPriceSource,
   RedisRequestBudget,
   ReplayPriceSource,
@@ -19,6 +28,17 @@ import { createLiveness } from '../ops/liveness.ts';
 import type { Handlers, Schedule, WorkerDeps } from '../worker.ts';
 import { runEvaluationCycle } from './evaluate.ts';
 import { newsTick, priceTick } from './ingest.ts';
+import { loadReplayNews, replayNewsTick } from './replay-news.ts';
+
+/** Days kept per intraday interval, from INTRADAY_RETENTION_<INTERVAL>_DAYS. */
+function intradayRetentionDays(env: Env): IntradayRetention {
+  return {
+    '1m': env.INTRADAY_RETENTION_1M_DAYS,
+    '5m': env.INTRADAY_RETENTION_5M_DAYS,
+    '15m': env.INTRADAY_RETENTION_15M_DAYS,
+    '1h': env.INTRADAY_RETENTION_1H_DAYS,
+  };
+}
 
 /**
  * The clock prices and rules run on: the system clock, or with PRICE_SOURCE=replay:<path> a clock
@@ -37,7 +57,8 @@ async function marketClock(env: Env): Promise<{ clock: Clock; replay: boolean }>
       const t = h.bars[60]?.sourceAt.getTime();
       if (t !== undefined && t > latest) latest = t;
     }
-    start = new Date(Number.isFinite(latest) ? latest : Date.now());
+    // Intraday recordings are days, not years: start at their first bar.
+    start = new Date(Number.isFinite(latest) ? latest : (probe.firstInstant?.getTime() ?? Date.now()));
   }
   return { clock: acceleratedClock({ start, speed: env.REPLAY_SPEED }), replay: true };
 }
@@ -107,6 +128,20 @@ export async function buildHandlers(
     clock: market.clock,
     logger: deps.logger,
   });
+  const intradayStore = createIntradayStore(deps.prisma);
+  const intradayRetention = intradayRetentionDays(env);
+  // Only a source that serves intraday charts (Yahoo) is asked; a replay replays its own files.
+  const intraday =
+    env.INTRADAY_INTERVALS.length && hasIntraday(source)
+      ? createIntradayIngestor({
+          source,
+          store: { ...intradayStore, recordSourceEvent: createPriceStore(deps.prisma).recordSourceEvent },
+          intervals: env.INTRADAY_INTERVALS,
+          retentionDays: intradayRetention,
+          clock: market.clock,
+          logger: deps.logger,
+        })
+      : undefined;
   const news = createNewsIngestor({
     store: createNewsStore(deps.prisma),
     clock: deps.clock,
@@ -114,6 +149,8 @@ export async function buildHandlers(
     fetchOptions: { allowedCidrs: env.FEED_ALLOWED_CIDRS },
   });
   const ingestDeps = { ...deps, clock: market.clock };
+  const replayPath = market.replay ? env.PRICE_SOURCE.slice('replay:'.length) : '';
+  const replayNews = market.replay ? loadReplayNews(replayPath, deps.logger) : [];
   const barCache: BarCache = new Map();
   const openMs = env.PRICE_POLL_SEC * 1000;
   const closedMs = env.PRICE_POLL_CLOSED_SEC * 1000;
@@ -144,13 +181,25 @@ export async function buildHandlers(
         return counts;
       }),
     prices: (payload, d) =>
-      track('prices', () =>
-        priceTick({ ...ingestDeps, logger: d.logger }, prices, {
+      track('prices', async () => {
+        // A replay publishes its recorded news as its clock passes each item, on the price tick
+        // (every 2 s), so an item is not stored hours of replay time late.
+        if (replayNews.length) {
+          const r = await replayNewsTick(
+            { prisma: d.prisma, clock: market.clock, logger: d.logger },
+            replayPath,
+            replayNews,
+          );
+          if (r.newItems) await d.queues.add('evaluate', { reason: 'news' });
+        }
+        return priceTick({ ...ingestDeps, logger: d.logger }, prices, {
           openMs,
           closedMs,
           force: payload.symbols !== undefined,
-        }),
-      ),
+          intraday,
+          extendedHours: env.EXTENDED_HOURS_POLLING,
+        });
+      }),
     news: (_payload, d) => track('news', () => newsTick({ ...deps, logger: d.logger }, news)),
     evaluate: (_payload, d) =>
       track(
@@ -186,6 +235,11 @@ export async function buildHandlers(
           }),
         );
       }
+      if (payload.kind === 'prune-intraday') {
+        const deleted = await intradayStore.pruneIntraday(d.clock.now(), intradayRetention);
+        d.logger.info({ deleted }, 'intraday retention');
+        return { kind: payload.kind, deleted };
+      }
       return { kind: payload.kind };
     },
   };
@@ -197,6 +251,8 @@ export async function buildHandlers(
       everyMs: intervals.sweep.intervalMs,
       payload: { kind: 'sweep' },
     },
+    // Retention of intraday bars (INTRADAY_RETENTION_*_DAYS): one DELETE per interval, hourly.
+    { id: 'prune-intraday', queue: 'maintenance', everyMs: 3_600_000, payload: { kind: 'prune-intraday' } },
     // The tick is frequent; priceTick itself polls only when the market calendar says it is due.
     { id: 'poll-prices', queue: 'prices', everyMs: intervals.prices.intervalMs, payload: { kind: 'poll' } },
     { id: 'poll-news', queue: 'news', everyMs: intervals.news.intervalMs, payload: {} },

@@ -3,9 +3,9 @@
  * from the US market calendar and the feeds' own schedule whether there is anything to do, so
  * polling is frequent while NYSE/Nasdaq trade and rare when they are closed.
  */
-import { type Clock, type Logger, isMarketOpen, pollIntervalMs } from '@signals/core';
+import { type Clock, extendedPollIntervalMs, type Logger, isMarketOpen, pollIntervalMs } from '@signals/core';
 import type { PrismaClient } from '@signals/db';
-import type { PriceIngestor } from '@signals/market-data';
+import type { IntradayIngestor, PriceIngestor } from '@signals/market-data';
 import type { NewsIngestor } from '@signals/news';
 import type { QueueSet, RedisConnection } from '@signals/queue';
 
@@ -35,12 +35,22 @@ async function watchedSymbols(prisma: PrismaClient): Promise<string[]> {
 export async function priceTick(
   d: IngestDeps,
   ingestor: PriceIngestor,
-  opts: { openMs: number; closedMs: number; historyPerTick?: number; force?: boolean },
+  opts: {
+    openMs: number;
+    closedMs: number;
+    historyPerTick?: number;
+    force?: boolean;
+    /** Keeps intraday bars current and backfills new symbols (INTRADAY_INTERVALS). */
+    intraday?: IntradayIngestor;
+    /** Poll at `openMs` in pre- and post-market too (extended-hours quotes), not only in the session. */
+    extendedHours?: boolean;
+  },
 ) {
   const now = d.clock.now();
   const key = `${d.prefix}:prices:last-poll`;
   const last = Number((await d.redis.get(key)) ?? 0);
-  const interval = pollIntervalMs(now, { openMs: opts.openMs, closedMs: opts.closedMs });
+  const cadence = { openMs: opts.openMs, closedMs: opts.closedMs };
+  const interval = opts.extendedHours ? extendedPollIntervalMs(now, cadence) : pollIntervalMs(now, cadence);
   if (!opts.force && now.getTime() - last < interval - 1000) return { polled: false, reason: 'not due' };
   // SET NX guard (real time, not market time: replays run faster): one poll at a time across workers.
   const claimed = await d.redis.set(`${key}:lock`, String(now.getTime()), 'PX', 10_000, 'NX');
@@ -68,8 +78,14 @@ export async function priceTick(
     // The source is degraded: one event was recorded; do not log one failure per remaining symbol.
     if (r.error?.code === 'circuit_open') break;
   }
+  // Intraday bars: backfill symbols without any, then one chart request per symbol and interval
+  // whenever a new bar has completed (the ingestor decides; it stops at an exhausted budget).
+  let intradayBars = 0;
+  if (opts.intraday && symbols.length) {
+    for (const r of await opts.intraday.sync(symbols)) intradayBars += r.bars;
+  }
   await d.redis.del(`${key}:lock`);
-  if ((poll?.saved ?? 0) > 0 || bars > 0) await d.queues.add('evaluate', { reason: 'prices' });
+  if ((poll?.saved ?? 0) > 0 || bars > 0 || intradayBars > 0) await d.queues.add('evaluate', { reason: 'prices' });
   d.logger.info(
     {
       symbols: symbols.length,
@@ -79,11 +95,12 @@ export async function priceTick(
       breaker: poll?.breaker,
       historySynced: needHistory.length,
       bars,
+      intradayBars,
       marketOpen: isMarketOpen(now),
     },
     'price poll',
   );
-  return { polled: true, saved: poll?.saved ?? 0, bars };
+  return { polled: true, saved: poll?.saved ?? 0, bars, intradayBars };
 }
 
 /** Polls every enabled feed that is due (its interval, or its backoff after failures). */

@@ -17,10 +17,13 @@ import {
   defineKind,
   DIR3_OPTIONS,
   direction3,
+  extendedText,
   type FormScope,
   pctText,
   percentSchema,
   rangeHint,
+  sessionField,
+  sessionSchema,
 } from './types.ts';
 import { volScaledMove } from './vol-scaled-move.ts';
 import { volumeSpike } from './volume-spike.ts';
@@ -74,6 +77,8 @@ export const confirmationParamsSchema = z.discriminatedUnion('mode', [
     minMovePct: percentSchema(),
     withinMin: z.number().int().min(CONFIRM_WITHIN_MIN.min).max(CONFIRM_WITHIN_MIN.max),
     direction: direction3,
+    /** regular (default) or extended: the confirming move may happen in pre- or post-market. */
+    session: sessionSchema.optional(),
   }),
 ]);
 export type ConfirmationParams = z.infer<typeof confirmationParamsSchema>;
@@ -176,6 +181,7 @@ const form: FormScope[] = [
         hint: `${CONFIRM_WITHIN_MIN.min} to ${CONFIRM_WITHIN_MIN.max} minutes after the item was first seen.`,
       },
       { key: 'direction', type: 'select', label: 'Direction', options: DIR3_OPTIONS },
+      sessionField,
     ],
   },
 ];
@@ -203,7 +209,7 @@ export const confirmation = defineKind({
         ? `${text}, with the news from ${win} attached`
         : `${text}, confirmed by news about the symbol from ${win}`;
     }
-    return `${describeNews(p.news, symbols)}, confirmed by a move ${p.direction === 'either' ? '' : `${p.direction} `}of ${pctText(p.minMovePct)} or more within ${p.withinMin} min`;
+    return `${describeNews(p.news, symbols)}, confirmed by a move ${p.direction === 'either' ? '' : `${p.direction} `}of ${pctText(p.minMovePct)} or more within ${p.withinMin} min${extendedText(p.session)}`;
   },
   unit: (p) => (p.mode === 'price_news' ? call(p.price, (m) => m.unit as Loose) : 'fraction'),
   // A price_news confirmation that only attaches news (requireNews: false) fires on prices alone.
@@ -237,6 +243,7 @@ export const confirmation = defineKind({
     return {
       news,
       confirmPrice: { minMove: p.minMovePct / 100, dir: dirOf(p.direction), withinMs: p.withinMin * 60_000 },
+      extended: p.session === 'extended',
     };
   },
 });

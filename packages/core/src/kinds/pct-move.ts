@@ -7,10 +7,13 @@ import {
   defineKind,
   direction3,
   directionField,
+  extendedText,
   moveVerb,
   pctText,
   percentSchema,
   rangeHint,
+  sessionField,
+  sessionSchema,
   sessionsSchema,
   sessText,
   thresholdField,
@@ -28,6 +31,8 @@ export const pctMoveParamsSchema = z
     intraday: z.boolean().optional(),
     /** Intraday only: measure the session's high/low instead of the last price (an intraday spike counts). */
     extremes: z.boolean().optional(),
+    /** regular (default) or extended: pre- and post-market prices count too. */
+    session: sessionSchema.optional(),
   })
   .refine((p) => !p.intraday || (p.sessions ?? 1) === 1, {
     path: ['sessions'],
@@ -97,6 +102,7 @@ export const pctMove = defineKind({
           label: 'Count the session high/low (an intraday spike counts)',
           hint: 'Intraday only.',
         },
+        sessionField,
       ],
     },
   ],
@@ -106,9 +112,10 @@ export const pctMove = defineKind({
   },
   perSymbol: true,
   describe: (p) =>
-    p.intraday
+    (p.intraday
       ? `${p.extremes ? 'trades' : 'is'} ${pctText(p.thresholdPct)} or more ${p.direction === 'up' ? 'above' : p.direction === 'down' ? 'below' : 'away from'} the previous close intraday${p.extremes ? ' (session high/low)' : ''}`
-      : `${moveVerb(p.direction)} ${pctText(p.thresholdPct)} or more over ${sessText(p.sessions ?? 1)} (close to close${p.direction === 'either' ? ', either direction' : ''})`,
+      : `${moveVerb(p.direction)} ${pctText(p.thresholdPct)} or more over ${sessText(p.sessions ?? 1)} (close to close${p.direction === 'either' ? ', either direction' : ''})`) +
+    extendedText(p.session),
   unit: () => 'fraction',
   needsNews: () => false,
   needsPrices: () => true,
@@ -126,6 +133,7 @@ export const pctMove = defineKind({
         extremes: p.extremes === true,
         independentAfter: n,
       },
+      extended: p.session === 'extended',
     };
   },
 });

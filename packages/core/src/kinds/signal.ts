@@ -30,6 +30,8 @@ export interface Obs {
   fromQuote: boolean;
   /** The observation is a session close (completed bar, or a quote after the close). */
   isClose: boolean;
+  /** A pre- or post-market price (rules with session "extended" only). */
+  extended: boolean;
 }
 
 /** Result of one condition check (a reused scratch object). */
@@ -111,6 +113,8 @@ export interface EngineSpec {
   news?: NewsSpec;
   confirmNews?: ConfirmNewsSpec;
   confirmPrice?: ConfirmPriceSpec;
+  /** session "extended": the rule observes pre- and post-market prices too. */
+  extended?: boolean;
 }
 
 export function dirOf(d: 'up' | 'down' | 'either'): number {

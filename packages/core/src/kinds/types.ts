@@ -136,6 +136,29 @@ export const DIR3_OPTIONS = [
   { value: 'either', label: 'Either direction' },
 ] as const;
 
+/**
+ * Which prices a price condition sees: `regular` (default) the regular session only; `extended`
+ * also pre-market (04:00-09:30 ET) and post-market (16:00-20:00 ET) prices, so a reaction to
+ * results published after the close is measured that evening (against the day's regular close).
+ */
+export const sessionSchema = z.enum(['regular', 'extended'], { error: 'must be "regular" or "extended"' });
+export type SessionScope = z.infer<typeof sessionSchema>;
+
+/** The form field for `session` (regular is left out of the params). */
+export const sessionField: FieldSpec = {
+  key: 'session',
+  type: 'select',
+  label: 'Trading hours',
+  empty: 'Regular session only (default)',
+  options: [{ value: 'extended', label: 'Extended: pre- and post-market prices count too' }],
+  hint: 'Extended: a move in pre-market (04:00-09:30 New York) or after hours (16:00-20:00) counts, measured against the last regular close; results published after the close are measured that evening.',
+};
+
+/** The describe() suffix of an extended rule. */
+export function extendedText(s: SessionScope | undefined): string {
+  return s === 'extended' ? ' (pre- and post-market prices count)' : '';
+}
+
 export const directionField: FieldSpec = {
   key: 'direction',
   type: 'select',

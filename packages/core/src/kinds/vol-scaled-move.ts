@@ -2,7 +2,17 @@
 import { z } from 'zod';
 import type { SymbolSeries } from '../series.ts';
 import { clean, dirOf, directional, type Obs, type PriceSpec, type Sig, type SkipReason } from './signal.ts';
-import { type Bounds, defineKind, direction3, directionField, rangeHint, sessionsSchema } from './types.ts';
+import {
+  type Bounds,
+  defineKind,
+  direction3,
+  directionField,
+  extendedText,
+  rangeHint,
+  sessionField,
+  sessionSchema,
+  sessionsSchema,
+} from './types.ts';
 
 export const VOL_LOOKBACK: Bounds = { min: 10, max: 520 };
 export const VOL_K: Bounds = { min: 0, max: 50 };
@@ -12,6 +22,8 @@ export const volScaledMoveParamsSchema = z.strictObject({
   lookback: sessionsSchema(VOL_LOOKBACK),
   k: z.number().positive('must be greater than 0').max(VOL_K.max),
   direction: direction3,
+  /** regular (default) or extended: pre- and post-market prices count too. */
+  session: sessionSchema.optional(),
 });
 export type VolScaledMoveParams = z.infer<typeof volScaledMoveParamsSchema>;
 
@@ -28,7 +40,8 @@ function signal(p: PriceSpec, s: SymbolSeries, o: Obs, sig: Sig): SkipReason | n
   const mean = s1 / m;
   const variance = (s2 - m * mean * mean) / (m - 1);
   if (!(variance > 0)) return 'insufficient_history';
-  const ref = s.close[L - 1] as number;
+  // A pre/post-market price is measured against the last regular close (the quote's price).
+  const ref = o.extended && o.quotePrev > 0 ? o.quotePrev : (s.close[L - 1] as number);
   const z = (o.price / ref - 1) / Math.sqrt(variance);
   directional(sig, z, p.thr, p.dir);
   sig.ref = ref;
@@ -64,6 +77,7 @@ export const volScaledMove = defineKind({
           hint: `Fires on a daily move larger than k standard deviations, e.g. 3. Greater than 0, at most ${VOL_K.max}.`,
         },
         directionField,
+        sessionField,
       ],
     },
   ],
@@ -73,7 +87,7 @@ export const volScaledMove = defineKind({
   },
   perSymbol: true,
   describe: (p) =>
-    `daily move ${p.direction === 'either' ? '' : `${p.direction} `}of more than ${p.k} standard deviations of its own daily returns (${p.lookback}-session lookback)`,
+    `daily move ${p.direction === 'either' ? '' : `${p.direction} `}of more than ${p.k} standard deviations of its own daily returns (${p.lookback}-session lookback)${extendedText(p.session)}`,
   unit: () => 'sd',
   needsNews: () => false,
   needsPrices: () => true,
@@ -90,5 +104,6 @@ export const volScaledMove = defineKind({
       extremes: false,
       independentAfter: 1,
     },
+    extended: p.session === 'extended',
   }),
 });

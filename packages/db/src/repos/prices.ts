@@ -86,15 +86,22 @@ export function createPriceStore(prisma: PrismaClient, opts: PriceStoreOptions =
       const rows = await prisma.$queryRawUnsafe<{ n: number }[]>(
         `WITH q AS (
            SELECT * FROM unnest($1::text[], $2::float8[], $3::float8[], $4::float8[], $5::float8[], $6::float8[],
-                                $7::float8[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
-             AS t(id, price, prev, hi, lo, vol, cap, state, src_at, name, currency, exchange)
+                                $7::float8[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+                                $15::float8[], $16::text[], $17::float8[], $18::text[])
+             AS t(id, price, prev, hi, lo, vol, cap, state, src_at, name, currency, exchange, pre, pre_at, post, post_at)
          ), ins AS (
            INSERT INTO "QuoteSnapshot" ("instrumentId", price, "prevClose", "dayHigh", "dayLow", volume, "marketCap",
-                                        "marketState", "sourceAt", "fetchedAt", source)
-           SELECT q.id, q.price, q.prev, q.hi, q.lo, round(q.vol)::bigint, q.cap, q.state, q.src_at::timestamp(3),
+                                        "marketState", "preMarketPrice", "preMarketTime", "postMarketPrice",
+                                        "postMarketTime", "sourceAt", "fetchedAt", source)
+           SELECT q.id, q.price, q.prev, q.hi, q.lo, round(q.vol)::bigint, q.cap, q.state, q.pre,
+                  q.pre_at::timestamp(3), q.post, q.post_at::timestamp(3), q.src_at::timestamp(3),
                   $13::timestamp(3), $14
            FROM q
-           WHERE NOT EXISTS (SELECT 1 FROM "QuoteSnapshot" s WHERE s."instrumentId" = q.id AND s."sourceAt" = q.src_at::timestamp(3))
+           -- One row per observation: the regular price's time, and the pre/post-market price's time
+           -- (outside the session only the extended price moves, regularMarketTime stays put).
+           WHERE NOT EXISTS (SELECT 1 FROM "QuoteSnapshot" s WHERE s."instrumentId" = q.id AND s."sourceAt" = q.src_at::timestamp(3)
+                               AND s."preMarketTime" IS NOT DISTINCT FROM q.pre_at::timestamp(3)
+                               AND s."postMarketTime" IS NOT DISTINCT FROM q.post_at::timestamp(3))
            RETURNING 1
          ), upd AS (
            UPDATE "Instrument" i SET
@@ -128,6 +135,10 @@ export function createPriceStore(prisma: PrismaClient, opts: PriceStoreOptions =
         qs.map(([, q]) => q.exchange ?? null),
         iso(input.fetchedAt),
         input.source,
+        qs.map(([, q]) => orNull(q.preMarketPrice)),
+        qs.map(([, q]) => (q.preMarketTime ? iso(q.preMarketTime) : null)),
+        qs.map(([, q]) => orNull(q.postMarketPrice)),
+        qs.map(([, q]) => (q.postMarketTime ? iso(q.postMarketTime) : null)),
       );
       return { saved: rows[0]?.n ?? 0 };
     });

@@ -190,14 +190,21 @@ export async function loadSeries(
         volume: bigint | null;
         marketCap: string | null;
         marketState: string | null;
+        preMarketPrice: string | null;
+        preMarketTime: Date | null;
+        postMarketPrice: string | null;
+        postMarketTime: Date | null;
         sourceAt: Date;
       }[]
     >`SELECT ids.id AS "instrumentId", q.price::text AS price, q."prevClose"::text AS "prevClose",
              q."dayHigh"::text AS "dayHigh", q."dayLow"::text AS "dayLow", q.volume, q."marketCap"::text AS "marketCap",
-             q."marketState", q."sourceAt"
+             q."marketState", q."preMarketPrice"::text AS "preMarketPrice", q."preMarketTime",
+             q."postMarketPrice"::text AS "postMarketPrice", q."postMarketTime", q."sourceAt"
       FROM unnest(${ids}::text[]) AS ids(id)
       CROSS JOIN LATERAL (
-        SELECT * FROM "QuoteSnapshot" s WHERE s."instrumentId" = ids.id ORDER BY s."sourceAt" DESC LIMIT 1
+        -- Latest regular time first; among snapshots of one regular time (pre/post-market polls)
+        -- the latest written.
+        SELECT * FROM "QuoteSnapshot" s WHERE s."instrumentId" = ids.id ORDER BY s."sourceAt" DESC, s.id DESC LIMIT 1
       ) q`,
   ]);
   const quoteBy = new Map(quotes.map((q) => [q.instrumentId, q]));
@@ -216,6 +223,14 @@ export async function loadSeries(
         marketState: q.marketState ?? undefined,
         sourceAt: q.sourceAt,
       };
+      if (q.preMarketPrice !== null && q.preMarketTime !== null) {
+        quote.preMarketPrice = Number(q.preMarketPrice);
+        quote.preMarketTime = q.preMarketTime;
+      }
+      if (q.postMarketPrice !== null && q.postMarketTime !== null) {
+        quote.postMarketPrice = Number(q.postMarketPrice);
+        quote.postMarketTime = q.postMarketTime;
+      }
     }
     const list = barsBy.get(i.symbol) ?? [];
     // Judged by when the newest price is from, not only by whether the last poll answered.

@@ -1,5 +1,6 @@
 /** yahoo-finance2 results -> domain types, leniently: only the fields we use must be sane. */
-import type { Quote } from '@signals/core';
+import { type IntradayInterval, parseIntradayInterval, type Quote, SchemaDriftError } from '@signals/core';
+import { buildIntraday, type ParsedIntraday } from '../intraday.ts';
 import { buildHistory, type BuiltHistory, type ChartRow, type ChartSplit } from '../history.ts';
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
@@ -60,6 +61,20 @@ export function mapQuotes(items: unknown[], fetchedAt: Date): MappedQuotes {
     set('currency', str(q.currency));
     set('name', str(q.longName) ?? str(q.shortName) ?? str(q.displayName));
     set('exchange', str(q.fullExchangeName) ?? str(q.exchange));
+    // Extended hours: only a positive price with its own time counts (Yahoo leaves stale or
+    // missing fields around outside those hours).
+    const pre = num(q.preMarketPrice);
+    const preAt = when(q.preMarketTime);
+    if (pre !== undefined && pre > 0 && preAt) {
+      quote.preMarketPrice = pre;
+      quote.preMarketTime = preAt;
+    }
+    const post = num(q.postMarketPrice);
+    const postAt = when(q.postMarketTime);
+    if (post !== undefined && post > 0 && postAt) {
+      quote.postMarketPrice = post;
+      quote.postMarketTime = postAt;
+    }
     quotes.push(quote);
   }
   return { quotes, answered, missingPrice, garbage };
@@ -103,5 +118,29 @@ export function historyFromYahooChart(symbol: string, result: unknown): BuiltHis
     splits,
     timeZone: r.meta?.exchangeTimezoneName,
     currency: r.meta?.currency,
+  });
+}
+
+/** Maps yahoo-finance2's chart() result at an intraday interval to bars (see buildIntraday). */
+export function intradayFromYahooChart(symbol: string, interval: IntradayInterval, result: unknown): ParsedIntraday {
+  const r = result as YfChartResult & { meta?: { dataGranularity?: unknown } };
+  // Yahoo answers a range beyond an interval's limit with coarser bars: never store those as `interval`.
+  const got = r.meta?.dataGranularity;
+  if (got !== undefined && parseIntradayInterval(got) !== interval) {
+    throw new SchemaDriftError('yahoo', `asked ${symbol} for ${interval} bars, got ${String(got)}`, result);
+  }
+  return buildIntraday({
+    symbol,
+    interval,
+    rows: (r.quotes ?? []).map((q) => ({
+      at: q.date instanceof Date ? q.date : new Date(q.date as unknown as string),
+      open: q.open,
+      high: q.high,
+      low: q.low,
+      close: q.close,
+      volume: q.volume,
+    })),
+    currency: r.meta?.currency,
+    timeZone: r.meta?.exchangeTimezoneName,
   });
 }

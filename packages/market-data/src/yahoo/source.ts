@@ -8,6 +8,7 @@ import {
   type Clock,
   DomainError,
   type History,
+  type IntradayInterval,
   type Logger,
   type PriceSource,
   type Quote,
@@ -24,7 +25,8 @@ import { BudgetExhaustedError, type RequestBudget } from '../budget.ts';
 import { type RetryOptions, withRetry } from '../retry.ts';
 import type { QuoteBatchResult, QuoteFailure } from '../types.ts';
 import { createYahooFetch, snippet } from './fetch.ts';
-import { historyFromYahooChart, mapQuotes } from './map.ts';
+import { historyFromYahooChart, intradayFromYahooChart, mapQuotes } from './map.ts';
+import type { ParsedIntraday } from '../intraday.ts';
 
 export const YAHOO_MAX_BATCH = 50;
 
@@ -264,6 +266,38 @@ export class YahooPriceSource implements PriceSource {
       const h = historyFromYahooChart(sym, res);
       if (h.adjustedSplits.length) {
         this.log.info({ symbol: sym, splits: h.adjustedSplits }, 'adjusted unadjusted prices before split');
+      }
+      return h;
+    });
+  }
+
+  /**
+   * Intraday bars (pre- and post-market included) from the chart endpoint: one request, through
+   * the same budget, breaker and backoff as every other call. Yahoo serves 1m for the last 7 days,
+   * 5m/15m for 60 and 1h for 730: callers keep `from` inside that (YAHOO_INTRADAY_LOOKBACK_DAYS).
+   */
+  async intraday(symbol: string, interval: IntradayInterval, from: Date, to: Date): Promise<ParsedIntraday> {
+    const sym = normalizeSymbol(symbol);
+    if (!SYMBOL_RE.test(sym)) throw new UnknownSymbolError(symbol);
+    const key = `/v8/finance/chart/${sym}?interval=${interval}`;
+    return this.call(`chart ${sym} ${interval}`, async () => {
+      let res: unknown;
+      try {
+        res = await this.yf.chart(sym, {
+          period1: from,
+          period2: to,
+          interval: interval === '1h' ? '60m' : interval,
+          includePrePost: true,
+        });
+      } catch (err) {
+        throw this.mapError(err, { key, symbol: sym });
+      }
+      const h = intradayFromYahooChart(sym, interval, res);
+      if (h.droppedRows || h.outsideSession) {
+        this.log.info(
+          { symbol: sym, interval, droppedRows: h.droppedRows, outsideSession: h.outsideSession },
+          'intraday chart: rows without a usable price or outside the trading day skipped',
+        );
       }
       return h;
     });

@@ -1,0 +1,86 @@
+/**
+ * News in a replay (PRICE_SOURCE=replay:<path>): the recorded news beside the price recordings
+ * (`*.news.json` in the folder, or `<file>.news.json` beside a single file; see
+ * fixtures/yahoo-intraday/README.md) is stored as the replay clock passes each item's publication
+ * time, with firstSeenAt = publishedAt, so news and news+price rules meet the prices they moved.
+ * Items go to one disabled feed ("replay:<path>") that no fetch ever polls; storing is idempotent.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Clock, type Logger, type NewsItem, parseNewsRecording } from '@signals/core';
+import { createNewsStore, type PrismaClient } from '@signals/db';
+import { contentHash } from '@signals/news';
+
+/**
+ * The recorded news for a replay path (empty when there is none). A file that is not a news
+ * recording is skipped with a warning naming it and the problem (as malformed charts are).
+ */
+export function loadReplayNews(replayPath: string, logger?: Logger): NewsItem[] {
+  const st = fs.statSync(replayPath);
+  const files = st.isDirectory()
+    ? fs
+        .readdirSync(replayPath)
+        .filter((f) => f.endsWith('.news.json'))
+        .sort()
+        .map((f) => path.join(replayPath, f))
+    : [replayPath.replace(/\.json$/, '.news.json')].filter((f) => fs.existsSync(f));
+  const out: NewsItem[] = [];
+  for (const f of files) {
+    try {
+      out.push(...parseNewsRecording(JSON.parse(fs.readFileSync(f, 'utf8')), path.basename(f)));
+    } catch (err) {
+      logger?.warn(
+        { file: f, err: (err as Error).message },
+        'replay: skipping a news file that is not a news recording',
+      );
+    }
+  }
+  return out.sort((a, b) => a.firstSeenAt.getTime() - b.firstSeenAt.getTime());
+}
+
+export interface ReplayNewsDeps {
+  prisma: PrismaClient;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Stores the recorded items published up to the replay clock's now; returns how many were new. */
+export async function replayNewsTick(d: ReplayNewsDeps, replayPath: string, items: readonly NewsItem[]) {
+  const now = d.clock.now().getTime();
+  const due = items.filter((n) => n.firstSeenAt.getTime() <= now);
+  if (!due.length) return { newItems: 0 };
+  const url = `replay:${replayPath}`;
+  const feed = await d.prisma.feed.upsert({
+    where: { url },
+    create: { url, name: 'Replayed news', enabled: false },
+    update: {},
+    select: { id: true },
+  });
+  const store = createNewsStore(d.prisma);
+  const instruments = new Map((await store.listInstruments()).map((i) => [i.symbol, i.id]));
+  let fresh = 0;
+  // One call per publication time: each item is first seen when it was published.
+  for (const n of due) {
+    const r = await store.saveItems(
+      feed.id,
+      [
+        {
+          dedupKey: n.id,
+          contentHash: contentHash(n),
+          title: n.title,
+          ...(n.summary !== undefined ? { summary: n.summary } : {}),
+          ...(n.link !== undefined ? { link: n.link } : {}),
+          ...(n.publishedAt !== undefined ? { publishedAt: n.publishedAt } : {}),
+          topics: n.topics,
+          tags: n.symbols
+            .filter((s) => instruments.has(s))
+            .map((s) => ({ instrumentId: instruments.get(s) as string, symbol: s, matched: s })),
+        },
+      ],
+      n.firstSeenAt,
+    );
+    fresh += r.newItems.length;
+  }
+  if (fresh) d.logger.info({ newItems: fresh }, 'replay: recorded news published');
+  return { newItems: fresh };
+}
