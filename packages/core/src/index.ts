@@ -37,6 +37,7 @@ export {
   type AlertPhase,
   alertHeadlines,
   BASKET_SUBJECT,
+  basketGap,
   dedupKey,
   evaluate,
   type EvaluateInput,

@@ -19,3 +19,4 @@ export { type CheckResult, checkHealth, type PingableRedis, serviceHealth } from
 export * from './repos/loops.ts';
 export * from './repos/backtest-input.ts';
 export * from './repos/freshness.ts';
+export * from './repos/evaluation-report.ts';
