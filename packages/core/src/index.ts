@@ -13,7 +13,16 @@ export {
   type KindModule,
   type RuleContext,
 } from './kinds/types.ts';
-export type { EngineSpec, PriceSignalFn } from './kinds/signal.ts';
+export {
+  clean,
+  dirOf,
+  directional,
+  type EngineSpec,
+  type Obs,
+  type PriceSignalFn,
+  type PriceSpec,
+  type Sig,
+} from './kinds/signal.ts';
 export { type BasketMoveParams, basketMoveParamsSchema } from './kinds/basket-move.ts';
 export { type ConfirmationParams, confirmationParamsSchema, type InnerPriceRule } from './kinds/confirmation.ts';
 export { type DrawdownParams, drawdownParamsSchema } from './kinds/drawdown.ts';
