@@ -23,7 +23,9 @@ export interface EvaluationReport {
 /** Replaces the report with this cycle's (one statement). */
 export async function saveEvaluationReport(prisma: PrismaClient | Tx, at: Date, incomplete: IncompleteRule[]) {
   const value = JSON.stringify({ at: at.toISOString(), incomplete: incomplete.slice(0, 500) });
-  await prisma.setting.upsert({ where: { key: KEY }, create: { key: KEY, value }, update: { value } });
+  // One round trip (Prisma's upsert may read first).
+  await prisma.$executeRaw`INSERT INTO "Setting" (key, value) VALUES (${KEY}, ${value})
+    ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`;
 }
 
 /** The last cycle's report (empty before the first cycle). */
