@@ -1,7 +1,9 @@
 /**
  * The rule engine: pure, deterministic, allocation-light. The worker calls {@link evaluate} once
  * per poll cycle; the backtester ({@link backtest} in backtest.ts) replays history bar by bar
- * through the same code.
+ * through the same code. This file is the lifecycle and the registry's user: what a kind means
+ * (its params, its signal computation) is in kinds/<kind>.ts, compiled once per rule definition;
+ * an alert's headlines are chosen in headlines.ts, its value rendered by units.ts.
  *
  * ## Alert lifecycle per (rule, subject)
  * ```
@@ -111,6 +113,7 @@ export interface AlertDetails {
   members?: { symbol: string; move: number; marketCap?: number }[];
   /** Basket members without data, left out of the measure. */
   missing?: string[];
+  /** The alert's headlines, best first (headlines.ts); stored as details.headlines by the worker. */
   relatedNews: RelatedNews[];
   /** Rule description text of the wrapped rule, for confirmations. */
   note?: string;
