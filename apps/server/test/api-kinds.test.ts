@@ -1,7 +1,8 @@
 /** The API reads the rule-kind registry and renders values in their unit (issue 11). */
 import { RULE_KINDS } from '@signals/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, type Harness, startHarness } from './harness.ts';
+import { saveEvaluationReport } from '@signals/db';
+import { adminSession, api, type Harness, startHarness } from './harness.ts';
 
 let h: Harness;
 let call: ReturnType<typeof api>;
@@ -63,5 +64,28 @@ describe('API: rule kinds and units', () => {
     const items = list.json.items as { unit: string; valueText: string; thresholdText: string }[];
     expect(items).toHaveLength(2);
     for (const a of items) expect([a.unit, a.valueText, a.thresholdText]).toEqual(['sd', '-10.8 sd', '-5.0 sd']);
+  });
+
+  it('an incomplete basket is named with its missing members on its rule page and the System page', async () => {
+    const rule = await call('POST', '/rules', {
+      name: 'chip basket',
+      kind: 'basket_move',
+      params: { sessions: 1, thresholdPct: 5, direction: 'down', weighting: 'equal' },
+      symbols: ['NVDA', 'AMD'],
+    });
+    expect(rule.status).toBe(201);
+    // What the worker's cycle stores when the engine skips the basket as incomplete.
+    await saveEvaluationReport(h.db.prisma, new Date(), [
+      { ruleId: rule.json.id, subject: '__basket__', detail: 'members without data: AMD (coverage 50 %)' },
+    ]);
+    const { cookie } = await adminSession(h);
+    const rulePage = await (await h.app.request(`/admin/rules/${rule.json.id}`, { headers: { cookie } })).text();
+    expect(rulePage).toContain(
+      'The basket is incomplete and was not evaluated in the last cycle: members without data: AMD (coverage 50 %).',
+    );
+    const system = await (await h.app.request('/admin/system', { headers: { cookie } })).text();
+    expect(system).toContain('Incomplete baskets (not evaluated)');
+    expect(system).toContain('chip basket');
+    expect(system).toContain('members without data: AMD (coverage 50 %)');
   });
 });
