@@ -3,7 +3,7 @@
  * whose newest price is sessions old is not evaluated, and the System page's judge says `stale`.
  */
 import { addDays, type DailyBar, FixedClock, isTradingDay, sessionCloseMs } from '@signals/core';
-import { createPriceStore, watchedFreshness } from '@signals/db';
+import { createPriceStore, loadEvaluationReport, watchedFreshness } from '@signals/db';
 import { createQueues, createRedis, type QueueSet } from '@signals/queue';
 import { createTestDb, TEST_REDIS_URL, type TestDb, testPrefix } from '@signals/testing';
 import type { Redis } from 'ioredis';
@@ -86,5 +86,25 @@ describe('freshness from the observation time', () => {
     const r = await cycle(new Date(sessionCloseMs(last)));
     expect(r.alerts).toBe(1);
     expect((await watchedFreshness(db.prisma, { now: new Date(sessionCloseMs(last)) })).counts).toEqual({ fresh: 1 });
+  });
+
+  it('a basket with a member without data is incomplete: the cycle says which member, for the rule and System pages', async () => {
+    await db.prisma.instrument.create({ data: { symbol: 'AMD', freshness: 'fresh' } });
+    const basket = await db.prisma.rule.create({
+      data: {
+        name: 'chips',
+        kind: 'basket_move',
+        params: { sessions: 1, thresholdPct: 5, direction: 'down', weighting: 'equal' },
+        symbols: ['NVDA', 'AMD'],
+        severity: 'warning',
+        cooldownSec: 0,
+      },
+    });
+    const r = await cycle(new Date(sessionCloseMs(last) + 60_000));
+    expect(r.alerts).toBe(0);
+    const report = await loadEvaluationReport(db.prisma);
+    expect(report.incomplete).toEqual([
+      { ruleId: basket.id, subject: '__basket__', detail: 'members without data: AMD (coverage 50 %)' },
+    ]);
   });
 });

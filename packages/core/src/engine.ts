@@ -1,7 +1,9 @@
 /**
  * The rule engine: pure, deterministic, allocation-light. The worker calls {@link evaluate} once
  * per poll cycle; the backtester ({@link backtest} in backtest.ts) replays history bar by bar
- * through the same code.
+ * through the same code. This file is the lifecycle and the registry's user: what a kind means
+ * (its params, its signal computation) is in kinds/<kind>.ts, compiled once per rule definition;
+ * an alert's headlines are chosen in headlines.ts, its value rendered by units.ts.
  *
  * ## Alert lifecycle per (rule, subject)
  * ```
@@ -109,6 +111,9 @@ export interface AlertDetails {
   prices: Record<string, number | string | null>;
   /** Basket members and their moves. */
   members?: { symbol: string; move: number; marketCap?: number }[];
+  /** Basket members without data, left out of the measure. */
+  missing?: string[];
+  /** The alert's headlines, best first (headlines.ts); stored as details.headlines by the worker. */
   relatedNews: RelatedNews[];
   /** Rule description text of the wrapped rule, for confirmations. */
   note?: string;
@@ -144,6 +149,8 @@ export interface SkippedEvaluation {
   ruleId: string;
   subject: string;
   reason: SkipReason;
+  /** Why, in words, when the reason alone does not say (an incomplete basket names its missing members). */
+  detail?: string;
 }
 
 export interface EvaluateInput {
@@ -422,9 +429,10 @@ function setState(ctx: Ctx, key: string, s: RuleStateSnapshot): void {
   ctx.sink.write.set(key, s);
 }
 
-function skip(ctx: Ctx, c: Compiled, subject: string, reason: SkipReason): void {
+function skip(ctx: Ctx, c: Compiled, subject: string, reason: SkipReason, detail?: string): void {
   const { skipped, skipCounts } = ctx.sink;
-  if (skipped) skipped.push({ ruleId: c.id, subject, reason });
+  if (skipped)
+    skipped.push(detail === undefined ? { ruleId: c.id, subject, reason } : { ruleId: c.id, subject, reason, detail });
   if (skipCounts) skipCounts.set(`${c.id}|${reason}`, (skipCounts.get(`${c.id}|${reason}`) ?? 0) + 1);
 }
 
@@ -531,6 +539,8 @@ interface PriceAlertInfo {
   /** End of the measured window (ms). */
   endMs: number;
   members?: AlertDetails['members'];
+  /** Basket members left out of the measure. */
+  missing?: string[];
   extra?: Record<string, number | string>;
   news?: NewsItem[];
 }
@@ -562,7 +572,10 @@ function emitPriceAlert(
     prices.observedAt = new Date(end).toISOString();
     prices.source = o.extended ? 'extended_hours' : o.fromQuote ? 'quote' : 'daily_bar';
   }
-  const label = subject === BASKET_SUBJECT ? 'Basket' : subject;
+  const label =
+    subject === BASKET_SUBJECT
+      ? `Basket${info.missing?.length ? ` (without ${info.missing.join(', ')})` : ''}`
+      : subject;
   const title =
     status === 'firing'
       ? `${c.def.name}: ${label} ${formatMeasure(sig.value, sig.threshold, c.unit)}`
@@ -577,6 +590,7 @@ function emitPriceAlert(
   };
   if (info.extra) Object.assign(prices, info.extra);
   if (info.members) details.members = info.members;
+  if (info.missing?.length) details.missing = info.missing;
   const a: AlertCandidate = {
     dedupKey: status === 'firing' ? key : `${key}:resolved`,
     ruleId: c.id,
@@ -847,6 +861,11 @@ function evalPriceSymbol(ctx: Ctx, c: Compiled, p: PriceSpec, sym: string): void
   priceStep(ctx, c, sym, key, s, o, sig, info);
 }
 
+/** "members without data: AMD, AVGO (coverage 71 %)". */
+export function basketGap(missing: readonly string[], coverage: number): string {
+  return `members without data: ${missing.join(', ')} (coverage ${Math.round(coverage * 100)} %)`;
+}
+
 function evalBasket(ctx: Ctx, c: Compiled): void {
   const b = c.basket as BasketSpec;
   const members = c.symbols ?? [];
@@ -855,7 +874,7 @@ function evalBasket(ctx: Ctx, c: Compiled): void {
     return s ? { s, o: observeCached(ctx, s) } : undefined;
   });
   if (!m.ok) {
-    skip(ctx, c, BASKET_SUBJECT, m.reason);
+    skip(ctx, c, BASKET_SUBJECT, m.reason, m.missing.length ? basketGap(m.missing, m.coverage) : undefined);
     return;
   }
   const sig = sigScratch;
@@ -878,6 +897,8 @@ function evalBasket(ctx: Ctx, c: Compiled): void {
         }
       : { weighting: b.capWeighted ? 'equal (market caps missing)' : 'equal', members: m.used },
   };
+  // Measured without some members: the alert says which.
+  if (m.missing.length) info.missing = m.missing;
   priceStep(ctx, c, BASKET_SUBJECT, key, m.lead, m.leadObs, sig, info);
 }
 

@@ -18,6 +18,8 @@ export const HEADLINES_AFTER_MS = 15 * 60_000;
 /** News older than this is not in the engine's input (worker and backtests load a week). */
 export const HEADLINES_LOOKBACK_MS = 7 * 86_400_000;
 
+const NO_NEWS: NewsItem[] = [];
+
 /** When an item counts as published: its publication time, else when it was first seen. */
 export function publishedMs(n: NewsItem): number {
   return (n.publishedAt ?? n.firstSeenAt).getTime();
@@ -51,6 +53,8 @@ export function rankHeadlines(
   symbols: readonly string[],
   topics?: readonly string[],
 ): NewsItem[] {
+  // Most alerts have no news at all: no allocation for them (the cycle raises thousands).
+  if (items.length === 0) return NO_NEWS;
   const ranked = items
     .map((n) => ({ n, s: score(n, symbols, topics), t: publishedMs(n) }))
     .sort((a, b) => b.s - a.s || a.t - b.t || (a.n.id < b.n.id ? -1 : a.n.id > b.n.id ? 1 : 0));
@@ -80,6 +84,7 @@ export interface HeadlineQuery {
 
 /** The alert's headlines out of `news` (see the module comment). */
 export function selectHeadlines(news: readonly NewsItem[], q: HeadlineQuery): NewsItem[] {
+  if (news.length === 0) return NO_NEWS;
   const from = Math.max(q.windowStartMs - HEADLINES_BEFORE_MS, q.alertMs - HEADLINES_LOOKBACK_MS);
   const to = q.alertMs + HEADLINES_AFTER_MS;
   const hits: NewsItem[] = [];

@@ -17,7 +17,16 @@ export {
   type SessionScope,
   sessionSchema,
 } from './kinds/types.ts';
-export type { EngineSpec, PriceSignalFn } from './kinds/signal.ts';
+export {
+  clean,
+  dirOf,
+  directional,
+  type EngineSpec,
+  type Obs,
+  type PriceSignalFn,
+  type PriceSpec,
+  type Sig,
+} from './kinds/signal.ts';
 export { type BasketMoveParams, basketMoveParamsSchema } from './kinds/basket-move.ts';
 export { type ConfirmationParams, confirmationParamsSchema, type InnerPriceRule } from './kinds/confirmation.ts';
 export { type DrawdownParams, drawdownParamsSchema } from './kinds/drawdown.ts';
@@ -41,6 +50,7 @@ export {
   type AlertPhase,
   alertHeadlines,
   BASKET_SUBJECT,
+  basketGap,
   dedupKey,
   evaluate,
   type EvaluateInput,

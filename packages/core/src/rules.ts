@@ -9,10 +9,19 @@
  */
 import { z } from 'zod';
 import { ValidationError } from './errors.ts';
-import { isRuleKind, KINDS, kindModule, type ParamsOf, RULE_KINDS, type RuleKind } from './kinds/index.ts';
+import {
+  isRuleKind,
+  KINDS,
+  kindModule,
+  onKindsChanged,
+  type ParamsOf,
+  RULE_KINDS,
+  type RuleKind,
+  registerKind,
+} from './kinds/index.ts';
 import { formatThreshold, formatValue, isUnit, type Unit } from './units.ts';
 
-export { KINDS, kindModule, RULE_KINDS, type RuleKind, type ParamsOf };
+export { KINDS, kindModule, RULE_KINDS, type RuleKind, type ParamsOf, registerKind };
 
 /** Yahoo-style symbol (NVDA, BRK-B, ^GSPC, SAP.DE, EURUSD=X); stored upper case. */
 export const symbolSchema = z
@@ -59,16 +68,26 @@ type RuleBase = z.output<typeof ruleBaseSchema>;
 /** A validated rule: the common fields plus `kind` and that kind's params. */
 export type RuleDefinition = { [K in RuleKind]: RuleBase & { kind: K; params: ParamsOf<K> } }[RuleKind];
 
-const kindSchemas = RULE_KINDS.map((k) =>
-  z.strictObject({ ...ruleBase, kind: z.literal(k), params: KINDS[k].params as z.ZodType }),
-) as unknown as [z.ZodObject, ...z.ZodObject[]];
+function buildSchema(): z.ZodType {
+  const kindSchemas = RULE_KINDS.map((k) =>
+    z.strictObject({ ...ruleBase, kind: z.literal(k), params: kindModule(k).params as z.ZodType }),
+  ) as unknown as [z.ZodObject, ...z.ZodObject[]];
+  return z.discriminatedUnion('kind', kindSchemas).superRefine((input, ctx) => {
+    const r = input as unknown as RuleDefinition;
+    kindModule(r.kind).checkRule?.(r.params, r, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
+    if (r.symbols && new Set(r.symbols).size !== r.symbols.length)
+      ctx.addIssue({ code: 'custom', path: ['symbols'], message: 'symbols must not repeat' });
+  });
+}
+let built: z.ZodType | null = null;
+onKindsChanged(() => {
+  built = null;
+});
 
 /** Validates a rule definition (API input, seeds, stored rows). Unknown fields are rejected. */
-export const ruleDefinitionSchema = z.discriminatedUnion('kind', kindSchemas).superRefine((input, ctx) => {
-  const r = input as unknown as RuleDefinition;
-  kindModule(r.kind).checkRule?.(r.params, r, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
-  if (r.symbols && new Set(r.symbols).size !== r.symbols.length)
-    ctx.addIssue({ code: 'custom', path: ['symbols'], message: 'symbols must not repeat' });
+export const ruleDefinitionSchema = z.lazy(() => {
+  built ??= buildSchema();
+  return built;
 }) as unknown as z.ZodType<RuleDefinition>;
 
 export type RuleOf<K extends RuleKind> = Extract<RuleDefinition, { kind: K }>;

@@ -124,11 +124,46 @@ describe('basket_move', () => {
     ]);
     const out = all.run('2025-01-03T22:00:00Z', [a, staleB]);
     expect(out.alerts).toEqual([]);
-    expect(out.skipped).toEqual([{ ruleId: 'saas', subject: '__basket__', reason: 'stale' }]);
+    // 1 of 2 members is below the default coverage (0.75): incomplete, naming the missing member.
+    expect(out.skipped).toEqual([
+      {
+        ruleId: 'saas',
+        subject: '__basket__',
+        reason: 'incomplete',
+        detail: 'members without data: INTU (coverage 50 %)',
+      },
+    ]);
     const one = new Harness([
       rule('basket_move', { ...params, weighting: 'equal', minMembers: 1 }, { id: 'saas', symbols: ['CRM', 'INTU'] }),
     ]);
-    expect(one.run('2025-01-03T22:00:00Z', [a, staleB]).alerts.map((x) => x.value)).toEqual([-0.09999999999999998]);
+    const alerts = one.run('2025-01-03T22:00:00Z', [a, staleB]).alerts;
+    expect(alerts.map((x) => x.value)).toEqual([-0.09999999999999998]);
+    expect(alerts[0]?.details.missing).toEqual(['INTU']);
+    expect(alerts[0]?.title).toContain('Basket (without INTU)');
+  });
+
+  it('evaluated on the members with data when they hold the minimum coverage; the alert names the others', () => {
+    const members = ['CRM', 'INTU', 'ADBE', 'NOW'];
+    const series = members.map((m, i) =>
+      createSeries({ symbol: m, bars: makeBars(m, [100, 90]) }, { freshness: i === 3 ? 'stale' : 'fresh' }),
+    );
+    const basket = (minCoverage?: number) =>
+      new Harness([
+        rule(
+          'basket_move',
+          { ...params, weighting: 'equal', ...(minCoverage ? { minCoverage } : {}) },
+          { id: 'saas', symbols: members },
+        ),
+      ]).run('2025-01-03T22:00:00Z', series);
+    // 3 of 4 members = 75 %: the default coverage is met.
+    const out = basket();
+    expect(out.alerts).toHaveLength(1);
+    expect(out.alerts[0]?.details.missing).toEqual(['NOW']);
+    expect(out.alerts[0]?.title).toContain('Basket (without NOW)');
+    // Asking for 80 %: incomplete, and the skip says why.
+    const strict = basket(0.8);
+    expect(strict.alerts).toEqual([]);
+    expect(strict.skipped[0]?.detail).toBe('members without data: NOW (coverage 75 %)');
   });
 });
 

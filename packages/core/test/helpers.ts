@@ -1,7 +1,7 @@
 /** Small builders for engine tests: synthetic bars on real trading days, rules with defaults. */
 import fs from 'node:fs';
 import { type BuiltHistory, parseYahooChart } from '@signals/market-data';
-import { fixturePath } from '@signals/testing';
+import { fixturePath } from '@signals/testing/fixtures';
 import {
   addDays,
   type DailyBar,

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { sharedDir } from '@signals/testing';
+import { sharedDir } from '@signals/testing/fixtures';
 import { describe, expect, it } from 'vitest';
 import { defaultWatchlists, seedRules, widerWatchlistSymbols } from '../../../seeds/rules.ts';
 import { backtest, createSeries, describeRule, validateRuleDefinition, withQuote } from '../src/index.ts';

@@ -16,6 +16,7 @@ export * from './repos/inhibitions.ts';
 export * from './repos/prices.ts';
 export * from './repos/news.ts';
 export * from './repos/signals.ts';
+export * from './repos/evaluation-report.ts';
 export { type CheckResult, checkHealth, type PingableRedis, serviceHealth } from './health.ts';
 export * from './repos/loops.ts';
 export * from './repos/backtest-input.ts';

@@ -294,6 +294,12 @@ ${
 <tbody>${s.prices.staleOrFailed.map((i) => html`<tr><td>${i.symbol}</td><td>${badge(i.freshness)}</td><td>${i.lastError ?? ''}</td></tr>`)}</tbody></table>`
     : ''
 }
+${
+  s.prices.incompleteBaskets.length
+    ? html`<table><caption>Incomplete baskets (not evaluated)</caption><thead><tr><th scope="col">Rule</th><th scope="col">Why</th></tr></thead>
+<tbody>${s.prices.incompleteBaskets.map((i) => html`<tr><td><a href="/admin/rules/${i.ruleId}">${i.ruleName}</a></td><td>${i.detail}</td></tr>`)}</tbody></table>`
+    : ''
+}
 <h2>Feeds</h2>
 <table><thead><tr><th scope="col">Feed</th><th scope="col">Last success</th><th scope="col">Failures in a row</th><th scope="col">Last error</th></tr></thead>
 <tbody>${s.feeds.map((f) => html`<tr><td>${f.name}${f.enabled ? '' : html` ${badge('disabled')}`}</td><td>${fmtTime(f.lastSuccessAt)}</td><td class="num">${f.consecutiveFailures}</td><td>${f.lastError ?? ''}</td></tr>`)}</tbody></table>

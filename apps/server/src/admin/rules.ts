@@ -4,6 +4,7 @@
  * before saving.
  */
 import { ValidationError } from '@signals/core';
+import { loadEvaluationReport } from '@signals/db';
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { AppEnv, Runtime } from '../context.ts';
@@ -192,7 +193,7 @@ export function registerRulePages(admin: Hono<AppEnv>, rt: Runtime) {
 
   const formPage = async (
     c: C,
-    o: { id?: string; title: string; state: FormState; source?: string | null },
+    o: { id?: string; title: string; state: FormState; source?: string | null; incomplete?: string | null },
     status = 200,
   ) => {
     const watchlists = await listWatchlists(rt);
@@ -216,6 +217,7 @@ export function registerRulePages(admin: Hono<AppEnv>, rt: Runtime) {
         error: o.state.error ?? null,
         body: html`<p><a href="/admin/rules">← All rules</a></p>
 ${o.source ? html`<div class="panel"><strong>From the article:</strong> ${o.source}</div>` : ''}
+${o.incomplete ? html`<div class="panel" role="status"><strong>Not evaluated:</strong> ${o.incomplete}</div>` : ''}
 <form method="post" action="${action}" class="stack" aria-label="Rule" novalidate data-rule-form>
   ${csrfField(csrf)}
   ${field({ name: 'name', label: 'Name', required: true, value: v.name, errors: errs })}
@@ -319,11 +321,13 @@ ${o.id ? html`<h2>Delete</h2>${actionButton(`/admin/rules/${o.id}/delete`, 'Dele
 
   admin.get('/rules/:id', async (c) => {
     const r = await getRule(rt, c.req.param('id'));
+    const gap = (await loadEvaluationReport(rt.prisma)).incomplete.find((i) => i.ruleId === r.id);
     return formPage(c, {
       id: r.id,
       title: `Rule: ${r.name}`,
       state: { values: valuesOf(inputOf(r)), errors: [] },
       source: r.sourcePassage ? `${r.sourcePassage}${r.sourceArticle ? ` (${r.sourceArticle})` : ''}` : null,
+      incomplete: gap ? `The basket is incomplete and was not evaluated in the last cycle: ${gap.detail}.` : null,
     });
   });
 

@@ -10,6 +10,7 @@ import { apiAuth } from '../security/auth.ts';
 import { alertDeliveries, alertFilterSchema, getAlert, listAlerts } from '../services/alerts.ts';
 import { apiKeyCreateSchema, createApiKey, listApiKeys, revokeApiKey } from '../services/apikeys.ts';
 import { backtestRequest, backtestRequestSchema } from '../services/backtest-request.ts';
+import { ruleKinds } from '../services/kinds.ts';
 import {
   createEndpoint,
   deleteEndpoint,
@@ -367,6 +368,19 @@ export function createApi(rt: Runtime) {
       }),
     ),
     async (c) => c.json(await createRule(rt, c.req.valid('json')), 201),
+  );
+  api.openapi(
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/rules/kinds',
+        tags: tagR,
+        summary:
+          'The rule kinds (from the kind registry): params JSON Schema with bounds, form fields with defaults, template',
+        responses: { 200: json(list(S.RuleKindSchema)), ...problems() },
+      }),
+    ),
+    (c) => c.json({ items: ruleKinds() }, 200),
   );
   api.openapi(
     scoped(

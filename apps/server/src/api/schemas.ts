@@ -269,6 +269,17 @@ export const ApiKeyWithSecretSchema = z
   .object({ apiKey: ApiKeySchema, key: z.string().openapi({ description: 'sk_ key: shown only in this answer' }) })
   .openapi('ApiKeyWithSecret');
 
+export const RuleKindSchema = z
+  .looseObject({
+    kind: z.string(),
+    label: z.string(),
+    params: z.record(z.string(), z.unknown()).openapi({ description: 'JSON Schema of the params (bounds included)' }),
+    form: z.array(z.looseObject({ id: z.string(), path: z.string(), fields: z.array(z.unknown()) })),
+    unit: z.enum(UNITS),
+    template: z.looseObject({ label: z.string(), params: z.record(z.string(), z.unknown()) }),
+  })
+  .openapi('RuleKind');
+
 export const TemplateSchema = z
   .looseObject({ id: z.string(), label: z.string(), source: z.enum(['seed', 'kind']), input: z.unknown() })
   .openapi('RuleTemplate');

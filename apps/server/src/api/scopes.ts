@@ -33,6 +33,7 @@ export const ROUTE_SCOPES = {
 
   'GET /rules': 'read',
   'POST /rules': 'write',
+  'GET /rules/kinds': 'read',
   'GET /rules/templates': 'read',
   // Previews and backtests change nothing but cost CPU: they come with the right to edit rules.
   'POST /rules/preview': 'write',

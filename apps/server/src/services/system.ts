@@ -1,7 +1,7 @@
 /** Data freshness per source, the source events (degraded, recovered, drift), and the loops. */
 import { type Env, loopIntervals } from '@signals/config';
 import type { LoopStatus } from '@signals/core';
-import { loopStatus, type PrismaClient, watchedFreshness } from '@signals/db';
+import { loadEvaluationReport, loopStatus, type PrismaClient, watchedFreshness } from '@signals/db';
 import type { Runtime } from '../context.ts';
 
 /**
@@ -15,7 +15,7 @@ export function serverLoops(prisma: PrismaClient, env: Env): () => Promise<LoopS
 }
 
 export async function systemStatus(rt: Runtime) {
-  const [fresh, lastFetch, feeds, events, loops, incidents] = await Promise.all([
+  const [fresh, lastFetch, feeds, events, loops, incidents, report] = await Promise.all([
     // Judged by when each newest price is from (in a replay: against the replay's newest price).
     watchedFreshness(rt.prisma, { now: rt.clock.now(), replay: rt.priceSource?.name === 'replay' }),
     rt.prisma.instrument.aggregate({ _max: { lastFetchedAt: true, lastSourceAt: true } }),
@@ -23,7 +23,16 @@ export async function systemStatus(rt: Runtime) {
     rt.prisma.sourceEvent.findMany({ orderBy: { createdAt: 'desc' }, take: 100 }),
     rt.loops(),
     rt.prisma.loopIncident.findMany({ orderBy: { degradedAt: 'desc' }, take: 50 }),
+    loadEvaluationReport(rt.prisma),
   ]);
+  const ruleNames = new Map(
+    (
+      await rt.prisma.rule.findMany({
+        where: { id: { in: report.incomplete.map((i) => i.ruleId) } },
+        select: { id: true, name: true },
+      })
+    ).map((r) => [r.id, r.name]),
+  );
   const feedStatus = feeds.map((f) => ({
     source: `feed:${f.id}`,
     name: f.name,
@@ -42,6 +51,8 @@ export async function systemStatus(rt: Runtime) {
       lastFetchedAt: lastFetch._max.lastFetchedAt?.toISOString() ?? null,
       lastSourceAt: lastFetch._max.lastSourceAt?.toISOString() ?? null,
       staleOrFailed: fresh.staleOrFailed,
+      /** Baskets the last evaluation cycle left out: too few members with data, and which. */
+      incompleteBaskets: report.incomplete.map((i) => ({ ...i, ruleName: ruleNames.get(i.ruleId) ?? i.ruleId })),
     },
     feeds: feedStatus,
     loops: loops.map((l) => ({

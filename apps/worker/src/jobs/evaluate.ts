@@ -23,6 +23,7 @@ import {
   loadRuleStates,
   loadSeries,
   type PrismaClient,
+  saveEvaluationReport,
   saveRuleStates,
   sourcesFirst,
 } from '@signals/db';
@@ -101,7 +102,11 @@ export async function runEvaluationCycle(d: EvaluateDeps): Promise<CycleResult> 
         ),
       ]);
       const out = evaluate({ rules, series, news, states, clock: d.clock });
-      await saveRuleStates(tx, out.states.values());
+      // The rule and System pages say which baskets could not be evaluated for missing members.
+      const incomplete = out.skipped
+        .filter((s) => s.reason === 'incomplete' && s.detail)
+        .map((s) => ({ ruleId: s.ruleId, subject: s.subject, detail: s.detail as string }));
+      await Promise.all([saveRuleStates(tx, out.states.values()), saveEvaluationReport(tx, now, incomplete)]);
       // An event that stopped firing resolves its alert (its notice, if the rule wants one, is a
       // candidate of its own below).
       const ended: string[] = [];

@@ -33,11 +33,32 @@ export type ParamsOf<K extends RuleKind> = z.output<(typeof KINDS)[K]['params']>
 // biome-ignore lint/suspicious/noExplicitAny: params were validated by the kind's own schema.
 export type AnyKindModule = KindModule<RuleKind, z.ZodType<any>>;
 
+/** Kinds registered at run time ({@link registerKind}): a test fixture's kind, a plugin's. */
+const added = new Map<string, AnyKindModule>();
+const listeners: (() => void)[] = [];
+
 export function isRuleKind(k: unknown): k is RuleKind {
-  return typeof k === 'string' && Object.hasOwn(KINDS, k);
+  return typeof k === 'string' && (Object.hasOwn(KINDS, k) || added.has(k));
 }
 
 /** The module of a kind. */
 export function kindModule(kind: RuleKind): AnyKindModule {
-  return KINDS[kind] as unknown as AnyKindModule;
+  return (Object.hasOwn(KINDS, kind) ? KINDS[kind] : added.get(kind)) as unknown as AnyKindModule;
+}
+
+/**
+ * Registers a kind defined outside this file (one module, one call): rule validation, the engine,
+ * describe, units, look-back and backtests know it from then on. The built-in kinds are the
+ * `KINDS` lines above; their names are also the TypeScript `RuleKind` type.
+ */
+export function registerKind(m: KindModule<string, z.ZodType>): void {
+  if (isRuleKind(m.kind)) throw new Error(`rule kind ${m.kind} is already registered`);
+  added.set(m.kind, m as unknown as AnyKindModule);
+  (RULE_KINDS as string[]).push(m.kind);
+  for (const l of listeners) l();
+}
+
+/** Called after {@link registerKind} (rules.ts rebuilds its schema). */
+export function onKindsChanged(l: () => void): void {
+  listeners.push(l);
 }

@@ -10,7 +10,15 @@
 import type { KeywordMatcher } from '../keywords.ts';
 import type { SymbolSeries } from '../series.ts';
 
-export type SkipReason = 'no_data' | 'stale' | 'failed' | 'unknown' | 'invalid_price' | 'insufficient_history';
+export type SkipReason =
+  | 'no_data'
+  | 'stale'
+  | 'failed'
+  | 'unknown'
+  | 'invalid_price'
+  | 'insufficient_history'
+  /** A basket whose members with data hold less than its minimum coverage. */
+  | 'incomplete';
 
 /** The current observation of one symbol (a reused scratch object). */
 export interface Obs {
@@ -84,7 +92,10 @@ export interface BasketSpec {
   thr: number;
   dir: number;
   capWeighted: boolean;
+  /** Members needed (0: use minCoverage). */
   minMembers: number;
+  /** Share of the weight that must have data. */
+  minCoverage: number;
 }
 
 /** price_news confirmation: the news that must (or may) accompany a price event. */
