@@ -3,13 +3,16 @@
  * server: inhibit rules and message templates on the admin page, chat channels and "When" on the
  * public preferences page. Every form control labelled; errors shown at the field.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { resolveSigningKeys, signSubscriberToken } from '@signals/db';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, type Harness, startHarness } from './harness.ts';
 
 let h: Harness;
 let browser: Browser;
+// Each test its own browser context (cookies: the admin session) and page: a test never rides on
+// a login an earlier test made.
+let context: BrowserContext;
 let page: Page;
 let base: string;
 
@@ -32,7 +35,6 @@ beforeAll(async () => {
       '--disable-sync',
     ],
   });
-  page = await (await browser.newContext()).newPage();
   const wl = await h.db.prisma.watchlist.create({ data: { slug: 'br', name: 'Browser list' } });
   const mk = (name: string) =>
     h.db.prisma.rule.create({ data: { name, kind: 'pct_move', params: {}, watchlistId: wl.id } });
@@ -52,6 +54,14 @@ beforeAll(async () => {
     },
   });
 }, 120_000);
+
+beforeEach(async () => {
+  context = await browser.newContext();
+  page = await context.newPage();
+});
+afterEach(async () => {
+  await context?.close();
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -78,12 +88,16 @@ async function press(p: Page, name: string) {
   await p.waitForLoadState('load');
 }
 
+async function logIn(p: Page) {
+  await p.goto(`${base}/admin/login`);
+  await p.getByLabel('Email').fill(ADMIN_EMAIL);
+  await p.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await press(p, 'Log in');
+}
+
 describe('issue 13 pages in the browser', () => {
   it('adds an inhibit rule on the admin page', async () => {
-    await page.goto(`${base}/admin/login`);
-    await page.getByLabel('Email').fill(ADMIN_EMAIL);
-    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
-    await press(page, 'Log in');
+    await logIn(page);
     await page.goto(`${base}/admin/inhibit-rules`);
     expect(await unlabelledControls(page)).toEqual([]);
     // Nothing chosen for the source: the error is at its rule field.
@@ -99,6 +113,7 @@ describe('issue 13 pages in the browser', () => {
   });
 
   it('previews a Telegram template against the recent alert', async () => {
+    await logIn(page);
     await page.goto(`${base}/admin/templates`);
     expect(await unlabelledControls(page)).toEqual([]);
     await page

@@ -8,7 +8,7 @@
  */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FixedClock } from '@signals/core';
 import {
   createAlertWithDeliveries,
@@ -42,6 +42,9 @@ const NTFY_TOKEN = 'tk_s3cretAccessToken0123456789';
 let db: TestDb;
 let redis: Redis;
 let queues: QueueSet;
+// Per test (beforeEach): the fake services, the clock, the log and the delivery context. Each test
+// owns what it sends and reads (messages, chats, pending updates, scripted answers, log lines), so
+// the file passes in any order and each test passes alone.
 let ntfy: FakeNtfy;
 let tg: FakeTelegram;
 const logLines: string[] = [];
@@ -54,15 +57,19 @@ const logger = pino(
     },
   }),
 );
-const clock = new FixedClock(new Date('2026-01-29T15:00:00Z'));
+let clock: FixedClock;
 let ctx: DeliveryContext;
 
 beforeAll(async () => {
   db = await createTestDb();
   redis = createRedis(TEST_REDIS_URL, 'worker');
   queues = createQueues(redis, testPrefix('chan'));
+});
+beforeEach(async () => {
   ntfy = await startFakeNtfy();
   tg = await startFakeTelegram();
+  logLines.length = 0;
+  clock = new FixedClock(new Date('2026-01-29T15:00:00Z'));
   ctx = {
     prisma: db.prisma,
     queues,
@@ -78,15 +85,19 @@ beforeAll(async () => {
     }),
     webhookSchedule: [0, 1000, 5000],
     emailSchedule: [0],
+    // Templates are read on every send (the cache is per database, shared by every test's context):
+    // the templates test's rows must not be served from a cache to the tests after it, nor a
+    // cached empty set to it.
+    templateCacheMs: 0,
   };
 });
 // Each test's subscriber is the only live one: earlier ones (on the same NVDA) stop receiving.
 afterEach(async () => {
+  await ntfy?.close();
+  await tg?.close();
   await db.prisma.subscriber.updateMany({ where: { status: 'confirmed' }, data: { status: 'unsubscribed' } });
 });
 afterAll(async () => {
-  await ntfy?.close();
-  await tg?.close();
   await queues?.close();
   await redis?.quit();
   await db?.drop();
@@ -287,7 +298,6 @@ describe('Telegram channel', () => {
 
 describe('message templates at send time', () => {
   it('sends the operator’s ntfy text; a Telegram template that fails falls back to the built-in message, logged', async () => {
-    ctx.templateCacheMs = 0;
     await db.prisma.messageTemplate.createMany({
       data: [
         {

@@ -5,7 +5,7 @@
  * session is still sent. Then the repository stage on its own: the session and symbol labels, and
  * a basket alert holding back its members' alerts. Real Postgres, the real evaluation cycle.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { addDays, FixedClock, isTradingDay } from '@signals/core';
 import { createAlertWithDeliveries, type PrismaClient } from '@signals/db';
 import { createQueues, createRedis, type QueueSet } from '@signals/queue';
@@ -20,15 +20,31 @@ let redis: Redis;
 let queues: QueueSet;
 
 beforeAll(async () => {
-  db = await createTestDb();
   redis = createRedis(TEST_REDIS_URL, 'worker');
   queues = createQueues(redis, testPrefix('inhibit'));
+});
+// Each test its own database (a clone of the migrated template): the first counts every alert
+// written, the second writes alerts on the same seed rules; neither may see the other's.
+beforeEach(async () => {
+  db = await createTestDb();
+});
+afterEach(async () => {
+  await db?.drop();
 });
 afterAll(async () => {
   await queues?.close();
   await redis?.quit();
-  await db?.drop();
 });
+
+/** The seed rules and inhibit rules, and one confirmed subscriber on the AI core list (deliveries to count). */
+async function seedWithSubscriber(prisma: PrismaClient) {
+  const seeded = await loadSeeds(prisma);
+  const core = await prisma.watchlist.findUniqueOrThrow({ where: { slug: 'ai-core' } });
+  await prisma.subscriber.create({
+    data: { email: 'holder@example.com', status: 'confirmed', subscriptions: { create: [{ watchlistId: core.id }] } },
+  });
+  return seeded;
+}
 
 /** 80 quiet sessions (closes alternating +-0.5 %) before `day`, then a live quote `movePct` off the last close. */
 async function quietThenMove(prisma: PrismaClient, symbol: string, day: string, movePct: number, at: Date) {
@@ -73,16 +89,12 @@ async function quietThenMove(prisma: PrismaClient, symbol: string, day: string, 
 
 describe('inhibition', () => {
   it('one MSFT event (3-sigma warning + 5-sigma) notifies once; NVDA early warning the same session is still sent', async () => {
-    const seeded = await loadSeeds(db.prisma);
+    const seeded = await seedWithSubscriber(db.prisma);
     expect(seeded.inhibitRules).toBe(seedInhibitRules.length);
     // Both MSFT rules fire in the SAME cycle (the early warning without its pending wait): the
     // cycle must write the at-event alert first for the warning to be held. NVDA's warning keeps
     // its 5-minute pending wait and fires in the second cycle.
     await db.prisma.rule.update({ where: { seedId: 'msft-capex-drop-early' }, data: { pendingSec: null } });
-    const core = await db.prisma.watchlist.findUniqueOrThrow({ where: { slug: 'ai-core' } });
-    await db.prisma.subscriber.create({
-      data: { email: 'holder@example.com', status: 'confirmed', subscriptions: { create: [{ watchlistId: core.id }] } },
-    });
 
     const day = '2026-01-29'; // Microsoft's post-earnings fall
     const t1 = new Date(`${day}T15:00:00Z`); // 10:00 in New York
@@ -117,6 +129,7 @@ describe('inhibition', () => {
   });
 
   it('holds a target only while a source of the same symbol and session fires; a basket stands for its members', async () => {
+    await seedWithSubscriber(db.prisma);
     const rules = await db.prisma.rule.findMany({
       where: { seedId: { not: null } },
       select: { id: true, seedId: true },
