@@ -1,14 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadRuleDefinitions } from '@signals/db';
 import { createTestDb, type TestDb } from '@signals/testing';
 import { defaultFeeds, defaultWatchlists, loadSeeds, seedRules } from '../index.ts';
 
 describe('seeds', () => {
+  // A database per test: one test disables a seed rule, another counts the enabled ones.
   let db: TestDb;
-  beforeAll(async () => {
+  beforeEach(async () => {
     db = await createTestDb();
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await db?.drop();
   });
 
