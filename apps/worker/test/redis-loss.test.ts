@@ -128,12 +128,18 @@ describe('Redis loses every key of the prefix while alerts are in flight', () =>
             (['maintenance', 'prices', 'news', 'evaluate'] as const).map((q) => queues.get(q).getJobSchedulers()),
           )
         ).flat();
-        return all.length === 4 ? all : undefined;
+        return all.length === 5 ? all : undefined;
       },
       60_000,
-      'the four job schedulers',
+      'the five job schedulers',
     );
-    expect(schedulers.map((s) => s.key).sort()).toEqual(['evaluate', 'poll-news', 'poll-prices', 'sweep-deliveries']);
+    expect(schedulers.map((s) => s.key).sort()).toEqual([
+      'evaluate',
+      'poll-news',
+      'poll-prices',
+      'prune-intraday',
+      'sweep-deliveries',
+    ]);
     await until(
       async () => {
         const beats = await db.prisma.loopHeartbeat.findMany({ where: { lastSuccessAt: { gt: lostAt } } });
