@@ -28,17 +28,23 @@ function cli(args: string[], env: Record<string, string>) {
 
 describe('pnpm cli start', () => {
   const children: ChildProcess[] = [];
-  const dbName = `signals_start_${process.pid}`;
+  // A database per test (the run command creates it): "Created database" holds in any order.
+  const dbNames: string[] = [];
+  const dbFor = (label: string) => {
+    const name = `signals_start_${process.pid}_${label}`;
+    dbNames.push(name);
+    return serverUrl(name);
+  };
   afterAll(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    await dropDatabase(serverUrl(dbName));
+    for (const name of dbNames) await dropDatabase(serverUrl(name));
   });
 
   /** The whole service on its own port and queue prefix, with the mail catcher. */
   async function runService(label: string) {
     const port = await freePort();
     const r = cli(['start'], {
-      DATABASE_URL: serverUrl(dbName),
+      DATABASE_URL: dbFor(label),
       PORT: String(port),
       HOST: '127.0.0.1',
       SMTP_URL: '',
@@ -49,7 +55,7 @@ describe('pnpm cli start', () => {
   }
 
   it('says in one paragraph, without a stack trace, that Redis cannot be reached, and exits non-zero', async () => {
-    const r = cli(['start'], { DATABASE_URL: serverUrl(dbName), REDIS_URL: 'redis://127.0.0.1:1' });
+    const r = cli(['start'], { DATABASE_URL: dbFor('noredis'), REDIS_URL: 'redis://127.0.0.1:1' });
     children.push(r.child);
     expect(await r.exited).toBe(1);
     expect(r.out.stderr).toMatch(/Cannot reach Redis at 127\.0\.0\.1:1 \(REDIS_URL\)/);
