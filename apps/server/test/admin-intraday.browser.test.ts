@@ -97,7 +97,10 @@ describe('admin alert page: intraday candles', () => {
   });
 
   it('an alert without stored intraday bars shows no intraday chart', async () => {
-    const rule = await h.db.prisma.rule.findFirstOrThrow();
+    // Its own rule: the file's database is shared and the tests run shuffled.
+    const rule = await h.db.prisma.rule.create({
+      data: { name: 'ZZZZ daily -10 %', kind: 'pct_move', params: {} },
+    });
     const alert = await h.db.prisma.alert.create({
       data: {
         dedupKey: 'daily-1',

@@ -16,7 +16,7 @@ import {
   yahooFixture,
 } from '@signals/testing';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createIntradayIngestor,
   intradayFromRawChart,
@@ -34,19 +34,25 @@ let prisma: PrismaClient;
 let server: YahooServer;
 let redis: Redis;
 
-beforeAll(async () => {
+// A database per test: the tests count and prune bars, so none may see another's rows (the suite runs
+// shuffled). Cloning the migrated template is cheap.
+beforeEach(async () => {
   db = await createTestDb();
   prisma = db.prisma;
+});
+afterEach(async () => {
+  server.clearFaults();
+  await db?.drop();
+});
+beforeAll(async () => {
   server = await startYahooServer({
     intradayCharts: [intradayFixturePath(`${CAPEX}.json`), intradayFixturePath(`${NULLS}.json`)],
   });
   redis = new Redis(TEST_REDIS_URL);
 });
-afterEach(() => server.clearFaults());
 afterAll(async () => {
   await server?.close();
   redis?.disconnect();
-  await db?.drop();
 });
 
 function setup(at: string, opts: { limit?: number; intervals?: Array<'1m' | '5m'> } = {}) {
@@ -63,7 +69,6 @@ const chartRequests = () => server.requests.filter((r) => r.path.startsWith('/v8
 
 describe('intraday bars: backfill, polling, storage', () => {
   it('backfills when an instrument is first seen, then asks again only when a new bar has completed', async () => {
-    await prisma.intradayBar.deleteMany();
     // 16:42 New York on the results evening: post-market.
     const { clock, ingestor, store, budget } = setup('2025-01-29T21:42:00Z');
     server.resetRequests();
@@ -129,7 +134,10 @@ describe('intraday bars: backfill, polling, storage', () => {
   });
 
   it('schema drift: recorded with the raw payload, the symbol skipped, stored bars kept', async () => {
-    const { ingestor, store } = setup('2025-01-30T15:00:00Z');
+    const { clock, ingestor, store } = setup('2025-01-29T21:42:00Z');
+    // Its own stored bars: the results-evening backfill, then the next morning's update drifts.
+    expect((await ingestor.sync(['MSFT']))[0]?.status).toBe('ok');
+    clock.set(new Date('2025-01-30T15:00:00Z'));
     const before = (await store.loadIntradayBars('MSFT', '5m', new Date(0), new Date('2030-01-01'))).length;
     expect(before).toBeGreaterThan(0);
     server.setFault('/v8/finance/chart/MSFT', 'chart-notimestamp-quotes-length');
@@ -166,8 +174,13 @@ describe('intraday bars: backfill, polling, storage', () => {
   });
 
   it('retention: 5m bars older than 90 days are deleted, newer ones kept; 1m after 7 days', async () => {
-    const { store } = setup('2025-01-29T21:42:00Z');
+    const { store, ingestor } = setup('2025-01-29T21:42:00Z');
+    // Its own bars: the 2025 five-minute backfill and the 2021 one-minute one (375 usable rows).
+    expect((await ingestor.sync(['MSFT']))[0]?.status).toBe('ok');
+    const { ingestor: oneMinute } = setup('2021-06-08T21:00:00Z', { intervals: ['1m'] });
+    expect((await oneMinute.sync(['MSFT']))[0]?.status).toBe('ok');
     const n5 = (await store.loadIntradayBars('MSFT', '5m', new Date(0), new Date('2030-01-01'))).length;
+    expect(n5).toBeGreaterThan(0);
     const kept = await store.pruneIntraday(new Date('2025-04-28T00:00:00Z')); // 89 days after the first bar
     expect(kept['5m']).toBe(0);
     expect(kept['1m']).toBe(375); // 2021's one-minute bars are long past 7 days
