@@ -32,9 +32,7 @@ export function newMessageId(): string {
   return `msg_${randomBytes(12).toString('base64url')}`;
 }
 
-export function targetOf(
-  d: Pick<NewDelivery, 'channel' | 'subscriberId' | 'endpointId' | 'adminId' | 'channelId'>,
-): string {
+function targetOf(d: Pick<NewDelivery, 'channel' | 'subscriberId' | 'endpointId' | 'adminId' | 'channelId'>): string {
   if (d.channel === 'email' && d.adminId) return `admin:${d.adminId}`;
   if (d.channel === 'ntfy' || d.channel === 'telegram') {
     if (!d.channelId) throw new Error(`${d.channel} delivery needs a channelId`);
@@ -46,7 +44,7 @@ export function targetOf(
 }
 
 /** Row ids for deliveries written in bulk (the Prisma cuid default only applies to client inserts). */
-export function newDeliveryId(): string {
+function newDeliveryId(): string {
   return `dl${randomBytes(15).toString('base64url')}`;
 }
 
@@ -88,7 +86,8 @@ export const ANALYZE_AFTER = 1000;
 // State transitions of a Delivery row: pending -> sending (claim) -> succeeded / pending again /
 // failed / dead (finish); sending -> pending after the lease (recoverLeases); failed / dead ->
 // pending (redeliver); pending -> dead when nobody should receive it any more (cancel...).
-// Workers and the server call these; none of them writes Delivery.status itself.
+// Workers and the server call these. One exception left: the endpoint test send
+// (apps/server/src/services/endpoints.ts sendTestEvent) writes its own row, sending then done.
 // ---------------------------------------------------------------------------------------------
 
 /** What a claim returns: the delivery row with its endpoint or subscriber (one statement). */
