@@ -393,14 +393,12 @@ function obsAtMs(o: Obs): number {
 // Evaluation context
 // ---------------------------------------------------------------------------------------------
 
-/** Where results go: the public evaluate collects changes; the backtester writes through. */
+/** Where results go: states are read from `read` (not mutated), changes collected in `write`. */
 interface EngineSink {
   read: ReadonlyMap<string, RuleStateSnapshot>;
   write: Map<string, RuleStateSnapshot>;
   alerts: AlertCandidate[];
-  /** null: count only (backtests). */
-  skipped: SkippedEvaluation[] | null;
-  skipCounts: Map<string, number> | null;
+  skipped: SkippedEvaluation[];
 }
 
 interface Ctx {
@@ -421,7 +419,6 @@ function nowIso(ctx: Ctx): string {
 
 function getState(ctx: Ctx, key: string): RuleStateSnapshot | undefined {
   const { read, write } = ctx.sink;
-  if (read === write) return read.get(key);
   return write.get(key) ?? read.get(key);
 }
 
@@ -430,10 +427,9 @@ function setState(ctx: Ctx, key: string, s: RuleStateSnapshot): void {
 }
 
 function skip(ctx: Ctx, c: Compiled, subject: string, reason: SkipReason, detail?: string): void {
-  const { skipped, skipCounts } = ctx.sink;
-  if (skipped)
-    skipped.push(detail === undefined ? { ruleId: c.id, subject, reason } : { ruleId: c.id, subject, reason, detail });
-  if (skipCounts) skipCounts.set(`${c.id}|${reason}`, (skipCounts.get(`${c.id}|${reason}`) ?? 0) + 1);
+  ctx.sink.skipped.push(
+    detail === undefined ? { ruleId: c.id, subject, reason } : { ruleId: c.id, subject, reason, detail },
+  );
 }
 
 /** The observation rule `c` sees: with pre/post-market prices when its session is "extended". */
@@ -501,8 +497,6 @@ function toRelated(n: NewsItem): RelatedNews {
   return r;
 }
 
-const newsTime = publishedMs;
-
 /** News mentioning one of `symbols` with a time in [from, to] (a confirmation's evidence; ranked when the alert is built). */
 function relatedNews(
   ctx: Ctx,
@@ -513,7 +507,7 @@ function relatedNews(
 ): NewsItem[] {
   const out: NewsItem[] = [];
   for (const n of ctx.news) {
-    const t = newsTime(n);
+    const t = publishedMs(n);
     if (t < from || t > to) continue;
     let mentions = false;
     for (const s of symbols) {
@@ -862,7 +856,7 @@ function evalPriceSymbol(ctx: Ctx, c: Compiled, p: PriceSpec, sym: string): void
 }
 
 /** "members without data: AMD, AVGO (coverage 71 %)". */
-export function basketGap(missing: readonly string[], coverage: number): string {
+function basketGap(missing: readonly string[], coverage: number): string {
   return `members without data: ${missing.join(', ')} (coverage ${Math.round(coverage * 100)} %)`;
 }
 
@@ -1055,7 +1049,7 @@ function newsMatchStep(
   const eventStart = `n-${first.id}`;
   const k = dedupKey(c.id, subject, eventStart);
   const ranked = rankHeadlines(items, subject === NEWS_SUBJECT ? [] : [subject], c.news?.topics);
-  emitNewsAlert(ctx, c, subject, k, eventStart, ranked.map(toRelated), newsTime(first), null);
+  emitNewsAlert(ctx, c, subject, k, eventStart, ranked.map(toRelated), publishedMs(first), null);
   const iso = nowIso(ctx);
   setState(ctx, key, {
     ...base,
@@ -1144,7 +1138,7 @@ function newsPriceStep(
   }
   if (settledWithoutEvent(ctx, key, base, items, coolingDown)) return;
   // Only items still inside their confirmation window can start one.
-  const live = items.filter((n) => newsTime(n) + cp.withinMs > ctx.now);
+  const live = items.filter((n) => publishedMs(n) + cp.withinMs > ctx.now);
   if (live.length === 0) {
     setState(ctx, key, { ...base, data: seen(base.data, items) });
     return;
@@ -1164,9 +1158,9 @@ function newsPriceStep(
       ...seen(base.data, items),
       itemId: item.id,
       itemTitle: item.title,
-      itemAt: newsTime(item),
+      itemAt: publishedMs(item),
       refPrice: o.price,
-      deadline: newsTime(item) + cp.withinMs,
+      deadline: publishedMs(item) + cp.withinMs,
       eventStart: `n-${item.id}`,
     },
   });
@@ -1177,8 +1171,8 @@ function newsPriceStep(
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The engine core: evaluates `rules` at instant `now` and writes to `sink`. {@link evaluate} and
- * the backtester both run through here.
+ * The engine core: evaluates `rules` at instant `now` and writes to `sink`. The backtesters
+ * (backtest.ts, backtest-intraday.ts) replay through {@link evaluate}, so they run through here too.
  */
 function runRules(
   rules: readonly RuleDefinition[],
@@ -1214,8 +1208,7 @@ export function evaluate(input: EvaluateInput): EvaluateOutput {
     write: new Map(),
     alerts: [],
     skipped: [],
-    skipCounts: null,
   };
   runRules(input.rules, input.series, input.news?.length ? sortedNews(input.news) : [], now, sink);
-  return { alerts: sink.alerts, states: sink.write, skipped: sink.skipped ?? [] };
+  return { alerts: sink.alerts, states: sink.write, skipped: sink.skipped };
 }

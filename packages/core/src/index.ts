@@ -50,7 +50,6 @@ export {
   type AlertPhase,
   alertHeadlines,
   BASKET_SUBJECT,
-  basketGap,
   dedupKey,
   evaluate,
   type EvaluateInput,

@@ -4,7 +4,7 @@
  * signing for 24 h. A test event is sent directly and recorded as a Delivery with its attempt.
  */
 import { ConflictError, NotFoundError, storedIntervals, timeIntervalsSchema, ValidationError } from '@signals/core';
-import { newMessageId } from '@signals/db';
+import { newMessageId, redeliverDelivery } from '@signals/db';
 import { assertPublicUrl, HostResolutionError, UnsafeUrlError } from '@signals/netguard';
 import {
   buildTestEvent,
@@ -276,11 +276,9 @@ export async function redeliver(rt: Runtime, deliveryId: string) {
   if (d.status !== 'failed' && d.status !== 'dead') {
     throw new ConflictError(`only failed or dead deliveries can be redelivered (this one is ${d.status})`);
   }
-  const r = await rt.prisma.delivery.updateMany({
-    where: { id: d.id, status: d.status },
-    data: { status: 'pending', nextAttemptAt: rt.clock.now() },
-  });
-  if (r.count === 0) throw new ConflictError('the delivery changed meanwhile; reload');
+  if (!(await redeliverDelivery(rt.prisma, { id: d.id, status: d.status }, rt.clock.now()))) {
+    throw new ConflictError('the delivery changed meanwhile; reload');
+  }
   // A tag gives a fresh job id: the finished job of the last attempt may still be kept in Redis.
   await rt.queues
     .enqueueDeliveries([{ id: d.id, attempt: d.attempts, tag: `redeliver${rt.clock.now().getTime().toString(36)}` }])

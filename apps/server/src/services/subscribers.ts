@@ -16,7 +16,13 @@ import {
   ValidationError,
 } from '@signals/core';
 import { signingKeyConfig } from '@signals/config';
-import { insertDeliveries, resolveSigningKeys, signSubscriberToken, verifySubscriberToken } from '@signals/db';
+import {
+  cancelSubscriberDeliveries,
+  insertDeliveries,
+  resolveSigningKeys,
+  signSubscriberToken,
+  verifySubscriberToken,
+} from '@signals/db';
 import { z } from 'zod';
 import type { Runtime } from '../context.ts';
 import { text } from '../input.ts';
@@ -234,10 +240,7 @@ export async function unsubscribe(rt: Runtime, subscriberId: string): Promise<vo
     data: { status: 'unsubscribed', unsubscribedAt: now, confirmTokenHash: null },
   });
   // Mail still waiting for this address is not sent.
-  await rt.prisma.delivery.updateMany({
-    where: { subscriberId, status: { in: ['pending', 'failed'] } },
-    data: { status: 'dead', lastError: 'subscriber unsubscribed' },
-  });
+  await cancelSubscriberDeliveries(rt.prisma, subscriberId);
 }
 
 export async function updatePreferences(rt: Runtime, subscriberId: string, p: z.infer<typeof preferencesSchema>) {

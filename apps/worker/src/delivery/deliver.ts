@@ -11,7 +11,11 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { DomainError, PermanentDeliveryError, type Clock, type Logger, TransientDeliveryError } from '@signals/core';
 import {
+  type ClaimedDelivery,
+  claimDeliveries,
   type DeliveryChannelName,
+  type DeliveryResult,
+  finishDeliveries,
   isDatabaseAway,
   loadAlertSnapshots,
   loadMessageTemplates,
@@ -135,35 +139,8 @@ function outcomeOf(err: unknown): Outcome {
   return { ok: false, permanent: false, statusCode: null, error: message };
 }
 
-/** What a claim returns: the delivery row with its endpoint or subscriber (one statement). */
-interface Claimed {
-  id: string;
-  alertId: string | null;
-  channel: DeliveryChannelName;
-  channelId: string | null;
-  chStatus: string | null;
-  chTopicUrl: string | null;
-  chTokenSealed: string | null;
-  chChatId: string | null;
-  subscriberId: string | null;
-  endpointId: string | null;
-  eventType: string;
-  messageId: string;
-  payload: unknown;
-  attempts: number;
-  url: string | null;
-  secret: string | null;
-  previousSecret: string | null;
-  previousSecretUntil: Date | null;
-  epStatus: string | null;
-  epFormat: WebhookFormat | null;
-  epFailures: number | null;
-  subEmail: string | null;
-  subStatus: string | null;
-  subTokenVersion: number | null;
-  /** The subscriber's consecutive recipient bounces so far. */
-  subBounces: number | null;
-}
+/** A claimed row (repos/outbox.ts), its endpoint format narrowed to the formats the notifier knows. */
+type Claimed = ClaimedDelivery & { epFormat: WebhookFormat | null };
 
 /**
  * Alert messages to a subscriber (email, ntfy, Telegram) are claimed and sent per subscriber and
@@ -174,50 +151,9 @@ const isGroupedAlert = (c: Pick<Claimed, 'channel' | 'eventType'>) =>
   (c.channel === 'email' || c.channel === 'ntfy' || c.channel === 'telegram') &&
   (c.eventType === 'alert.firing' || c.eventType === 'alert.resolved');
 
-/**
- * Claims in ONE statement, for a batch of (delivery id, attempt), returning the rows with their
- * endpoint or subscriber:
- * - every delivery that is pending at its attempt and due, except alert emails;
- * - for an alert email, every alert email of the same subscriber that is due, as a group, so the
- *   alerts of a sector-wide sell-off leave as one message. Jobs of the other rows of the group run
- *   the same statement, find nothing left (row locks serialise them) and stop.
- */
+/** Claims the batch (repos/outbox.ts claimDeliveries: alert messages to a subscriber as a group). */
 async function claim(ctx: DeliveryContext, items: { id: string; attempt: number }[]): Promise<Claimed[]> {
-  const due = new Date(ctx.clock.now().getTime() + 1000).toISOString();
-  const ids = items.map((i) => i.id);
-  const attempts = items.map((i) => i.attempt);
-  return ctx.prisma.$queryRaw<Claimed[]>`
-    WITH req AS (SELECT * FROM unnest(${ids}::text[], ${attempts}::int[]) AS r(id, attempt)),
-    one AS (
-      UPDATE "Delivery" d SET status = 'sending', "updatedAt" = now() AT TIME ZONE 'UTC'
-      FROM req
-      WHERE d.id = req.id AND d.status = 'pending' AND d.attempts = req.attempt
-        AND d."nextAttemptAt" <= ${due}::timestamptz AT TIME ZONE 'UTC'
-        AND NOT (d.channel IN ('email', 'ntfy', 'telegram') AND d."eventType" IN ('alert.firing', 'alert.resolved'))
-      RETURNING d.id, d."alertId", d.channel::text AS channel, d."subscriberId", d."endpointId", d."channelId",
-                d."eventType", d."messageId", d.payload, d.attempts
-    ), grp AS (
-      UPDATE "Delivery" d SET status = 'sending', "updatedAt" = now() AT TIME ZONE 'UTC'
-      WHERE (d."subscriberId", d.channel) IN (
-              SELECT x."subscriberId", x.channel FROM "Delivery" x JOIN req ON x.id = req.id
-              WHERE x.channel IN ('email', 'ntfy', 'telegram') AND x."eventType" IN ('alert.firing', 'alert.resolved'))
-        AND d.channel IN ('email', 'ntfy', 'telegram') AND d.status = 'pending'
-        AND d."eventType" IN ('alert.firing', 'alert.resolved')
-        AND d."nextAttemptAt" <= ${due}::timestamptz AT TIME ZONE 'UTC'
-        AND NOT EXISTS (SELECT 1 FROM req WHERE req.id = d.id AND req.attempt <> d.attempts)
-      RETURNING d.id, d."alertId", d.channel::text AS channel, d."subscriberId", d."endpointId", d."channelId",
-                d."eventType", d."messageId", d.payload, d.attempts
-    ), c AS (SELECT * FROM one UNION ALL SELECT * FROM grp)
-    SELECT c.*, e.url, e.secret, e."previousSecret", e."previousSecretUntil", e.status::text AS "epStatus",
-           e.format::text AS "epFormat", e."consecutiveFailures" AS "epFailures", s.email AS "subEmail", s.status::text AS "subStatus",
-           s."tokenVersion" AS "subTokenVersion", s."bounceCount" AS "subBounces",
-           ch.status::text AS "chStatus", ch."topicUrl" AS "chTopicUrl", ch."tokenSealed" AS "chTokenSealed",
-           ch."chatId" AS "chChatId"
-    FROM c
-    LEFT JOIN "WebhookEndpoint" e ON e.id = c."endpointId"
-    LEFT JOIN "Subscriber" s ON s.id = c."subscriberId"
-    LEFT JOIN "SubscriberChannel" ch ON ch.id = c."channelId"
-    ORDER BY c.id`;
+  return (await claimDeliveries(ctx.prisma, items, ctx.clock.now())) as Claimed[];
 }
 
 /** What one send produced: the rows it covered and how it went. */
@@ -580,25 +516,15 @@ async function deliverChat(ctx: DeliveryContext, group: Claimed[]): Promise<Unit
 }
 
 /**
- * Records the attempt of every delivery of every unit and moves each row on (done, retry later, or
- * dead) in ONE statement, storing the webhook body on its first attempt.
+ * Decides where every delivery of every unit goes next (done, retry later, failed or dead), records
+ * them all in one statement (repos/outbox.ts finishDeliveries), then the bookkeeping: endpoint
+ * failures, subscriber bounces, logs, and the retries' jobs.
  */
 async function finish(ctx: DeliveryContext, units: Unit[], recordBy: number) {
   const now = ctx.clock.now();
   const counts = { claimed: 0, succeeded: 0, retry: 0, failed: 0, dead: 0 };
   const retries: { id: string; attempt: number; delayMs: number }[] = [];
-  const col = {
-    id: [] as string[],
-    status: [] as string[],
-    nextAt: [] as (string | null)[],
-    outcome: [] as string[],
-    code: [] as (number | null)[],
-    response: [] as (string | null)[],
-    error: [] as (string | null)[],
-    ms: [] as number[],
-    started: [] as string[],
-    payload: [] as (string | null)[],
-  };
+  const rows: DeliveryResult[] = [];
   const results = new Map<Unit, string>();
   for (const u of units) {
     const schedule = u.channel === 'email' ? ctx.emailSchedule : ctx.webhookSchedule;
@@ -607,7 +533,7 @@ async function finish(ctx: DeliveryContext, units: Unit[], recordBy: number) {
     for (const d of u.rows) {
       counts.claimed++;
       const attemptsDone = d.attempts + 1;
-      let status = 'succeeded';
+      let status: DeliveryResult['status'] = 'succeeded';
       let next: string | null = null;
       if (!o.ok) {
         const delayMs = o.permanent ? null : nextAttemptDelay(attemptsDone, schedule, o.retryAfterMs);
@@ -620,45 +546,24 @@ async function finish(ctx: DeliveryContext, units: Unit[], recordBy: number) {
       }
       result = status === 'pending' ? 'retry' : status;
       counts[result as 'succeeded' | 'retry' | 'failed' | 'dead']++;
-      col.id.push(d.id);
-      col.status.push(status);
-      col.nextAt.push(next);
-      col.outcome.push(o.ok ? 'ok' : o.permanent ? 'failed' : 'retry');
-      col.code.push(o.statusCode);
-      col.response.push(o.ok ? o.response.slice(0, 500) : null);
-      col.error.push(o.ok ? null : o.error.slice(0, 1000));
-      col.ms.push(u.durationMs);
-      col.started.push(new Date(now.getTime() - u.durationMs).toISOString());
-      col.payload.push(u.payload ?? null);
+      rows.push({
+        id: d.id,
+        status,
+        nextAttemptAt: next,
+        outcome: o.ok ? 'ok' : o.permanent ? 'failed' : 'retry',
+        statusCode: o.statusCode,
+        response: o.ok ? o.response.slice(0, 500) : null,
+        error: o.ok ? null : o.error.slice(0, 1000),
+        durationMs: u.durationMs,
+        startedAt: new Date(now.getTime() - u.durationMs).toISOString(),
+        payload: u.payload ?? null,
+      });
     }
     results.set(u, result);
   }
-  if (col.id.length) {
-    await whileDatabaseAway(
-      ctx,
-      'recording delivery results',
-      recordBy,
-      () => ctx.prisma.$executeRaw`
-      WITH u AS (
-        SELECT * FROM unnest(${col.id}::text[], ${col.status}::text[], ${col.nextAt}::text[], ${col.outcome}::text[],
-                             ${col.code}::int[], ${col.response}::text[], ${col.error}::text[], ${col.ms}::int[],
-                             ${col.started}::text[], ${col.payload}::text[])
-          AS u(id, status, next_at, outcome, code, response, error, ms, started, payload)
-      ), attempt AS (
-        INSERT INTO "DeliveryAttempt" ("deliveryId", "startedAt", "durationMs", outcome, "statusCode", response, error, worker)
-        SELECT u.id, u.started::timestamptz AT TIME ZONE 'UTC', u.ms, u.outcome, u.code, u.response, u.error, ${WORKER_ID}
-        FROM u
-      )
-      UPDATE "Delivery" d SET
-        status = u.status::"DeliveryStatus",
-        attempts = d.attempts + 1,
-        "deliveredAt" = CASE WHEN u.status = 'succeeded' THEN ${now.toISOString()}::timestamptz AT TIME ZONE 'UTC' ELSE d."deliveredAt" END,
-        "nextAttemptAt" = COALESCE(u.next_at::timestamptz AT TIME ZONE 'UTC', d."nextAttemptAt"),
-        "lastError" = u.error,
-        -- Kept as a JSON string, not parsed into jsonb (which reorders keys): retries send the same bytes.
-        payload = COALESCE(d.payload, to_jsonb(u.payload)),
-        "updatedAt" = now() AT TIME ZONE 'UTC'
-      FROM u WHERE d.id = u.id`,
+  if (rows.length) {
+    await whileDatabaseAway(ctx, 'recording delivery results', recordBy, () =>
+      finishDeliveries(ctx.prisma, rows, now, WORKER_ID),
     );
   }
 

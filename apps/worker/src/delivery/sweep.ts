@@ -5,7 +5,7 @@
  * after a lease, the interrupted try counted as an attempt.
  */
 import type { Clock, Logger } from '@signals/core';
-import type { PrismaClient } from '@signals/db';
+import { duePendingDeliveries, type PrismaClient, recoverLeases } from '@signals/db';
 import type { QueueSet } from '@signals/queue';
 import { DELIVERY_BATCH } from './deliver.ts';
 
@@ -23,33 +23,14 @@ export interface SweepOptions {
 
 export async function sweepDeliveries(o: SweepOptions): Promise<{ recovered: number; requeued: number }> {
   const now = o.clock.now();
-  const leaseCutoff = new Date(now.getTime() - (o.leaseMs ?? 120_000));
-  const recovered = await o.prisma.$queryRaw<{ id: string; attempts: number }[]>`
-    UPDATE "Delivery" SET status = 'pending', attempts = attempts + 1, "nextAttemptAt" = ${now},
-           "lastError" = 'interrupted: the worker stopped during the attempt', "updatedAt" = ${now}
-    WHERE status = 'sending' AND "updatedAt" < ${leaseCutoff}
-    RETURNING id, attempts`;
+  const recovered = await recoverLeases(o.prisma, now, o.leaseMs ?? 120_000);
   if (recovered.length) {
-    await o.prisma.deliveryAttempt.createMany({
-      data: recovered.map((r) => ({
-        deliveryId: r.id,
-        startedAt: leaseCutoff,
-        durationMs: 0,
-        outcome: 'interrupted',
-        error: 'worker stopped during the attempt; retried',
-      })),
-    });
     o.logger.warn({ count: recovered.length }, 'recovered deliveries abandoned in sending');
   }
   // Fan-outs enqueue deliveries in batches whose later members have no job of their own: give a
   // large fan-out a minute to drain before treating its rows as orphans.
   const dueBefore = new Date(now.getTime() - (o.graceMs ?? 60_000));
-  const due = await o.prisma.delivery.findMany({
-    where: { status: 'pending', nextAttemptAt: { lte: dueBefore } },
-    select: { id: true, attempts: true },
-    orderBy: { nextAttemptAt: 'asc' },
-    take: o.batch ?? 5000,
-  });
+  const due = await duePendingDeliveries(o.prisma, dueBefore, o.batch ?? 5000);
   // Only rows whose job is gone (Redis flushed or restarted without AOF, a crash between commit and
   // enqueue): a large fan-out still draining keeps its jobs and is left alone.
   const orphans = await o.queues.deliveriesWithoutJob(due.map((d) => ({ id: d.id, attempt: d.attempts })));

@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { PrismaClient } from '../generated/client.ts';
-import { insertDeliveries, type Tx } from './outbox.ts';
+import { cancelPendingConfirmations, insertDeliveries, type Tx } from './outbox.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 /** 43 URL-safe characters: fits Telegram's 64-character start parameter. */
@@ -38,11 +38,7 @@ export async function requestNtfyChannel(
       create: { subscriberId: o.subscriberId, kind: 'ntfy', ...data },
       update: data,
     });
-    // Confirmations still waiting for an earlier topic are not sent.
-    await tx.delivery.updateMany({
-      where: { channelId: ch.id, eventType: 'channel.confirm', status: 'pending' },
-      data: { status: 'dead', lastError: 'replaced by a newer request' },
-    });
+    await cancelPendingConfirmations(tx, ch.id);
     const deliveryIds = await insertDeliveries(
       tx,
       [{ channel: 'ntfy', subscriberId: o.subscriberId, channelId: ch.id, eventType: 'channel.confirm' }],

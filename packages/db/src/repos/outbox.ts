@@ -32,9 +32,7 @@ export function newMessageId(): string {
   return `msg_${randomBytes(12).toString('base64url')}`;
 }
 
-export function targetOf(
-  d: Pick<NewDelivery, 'channel' | 'subscriberId' | 'endpointId' | 'adminId' | 'channelId'>,
-): string {
+function targetOf(d: Pick<NewDelivery, 'channel' | 'subscriberId' | 'endpointId' | 'adminId' | 'channelId'>): string {
   if (d.channel === 'email' && d.adminId) return `admin:${d.adminId}`;
   if (d.channel === 'ntfy' || d.channel === 'telegram') {
     if (!d.channelId) throw new Error(`${d.channel} delivery needs a channelId`);
@@ -46,7 +44,7 @@ export function targetOf(
 }
 
 /** Row ids for deliveries written in bulk (the Prisma cuid default only applies to client inserts). */
-export function newDeliveryId(): string {
+function newDeliveryId(): string {
   return `dl${randomBytes(15).toString('base64url')}`;
 }
 
@@ -83,3 +81,214 @@ export async function insertDeliveries(tx: Tx, items: NewDelivery[], now: Date):
 
 /** A fan-out of at least this many deliveries refreshes the table's planner statistics. */
 export const ANALYZE_AFTER = 1000;
+
+// ---------------------------------------------------------------------------------------------
+// State transitions of a Delivery row: pending -> sending (claim) -> succeeded / pending again /
+// failed / dead (finish); sending -> pending after the lease (recoverLeases); failed / dead ->
+// pending (redeliver); pending -> dead when nobody should receive it any more (cancel...).
+// Workers and the server call these. One exception left: the endpoint test send
+// (apps/server/src/services/endpoints.ts sendTestEvent) writes its own row, sending then done.
+// ---------------------------------------------------------------------------------------------
+
+/** What a claim returns: the delivery row with its endpoint or subscriber (one statement). */
+export interface ClaimedDelivery {
+  id: string;
+  alertId: string | null;
+  channel: DeliveryChannelName;
+  channelId: string | null;
+  chStatus: string | null;
+  chTopicUrl: string | null;
+  chTokenSealed: string | null;
+  chChatId: string | null;
+  subscriberId: string | null;
+  endpointId: string | null;
+  eventType: string;
+  messageId: string;
+  payload: unknown;
+  attempts: number;
+  url: string | null;
+  secret: string | null;
+  previousSecret: string | null;
+  previousSecretUntil: Date | null;
+  epStatus: string | null;
+  /** The endpoint's body format (standard, slack, ...), as stored. */
+  epFormat: string | null;
+  epFailures: number | null;
+  subEmail: string | null;
+  subStatus: string | null;
+  subTokenVersion: number | null;
+  /** The subscriber's consecutive recipient bounces so far. */
+  subBounces: number | null;
+}
+
+/**
+ * Claims in ONE statement, for a batch of (delivery id, attempt), returning the rows with their
+ * endpoint or subscriber:
+ * - every delivery that is pending at its attempt and due, except alert messages to subscribers;
+ * - for an alert message (email, ntfy, Telegram), every alert message of the same subscriber and
+ *   channel that is due, as a group, so the alerts of a sector-wide sell-off leave as one message.
+ *   Jobs of the other rows of the group run the same statement, find nothing left (row locks
+ *   serialise them) and stop.
+ */
+export async function claimDeliveries(
+  prisma: Tx,
+  items: { id: string; attempt: number }[],
+  now: Date,
+): Promise<ClaimedDelivery[]> {
+  const due = new Date(now.getTime() + 1000).toISOString();
+  const ids = items.map((i) => i.id);
+  const attempts = items.map((i) => i.attempt);
+  return prisma.$queryRaw<ClaimedDelivery[]>`
+    WITH req AS (SELECT * FROM unnest(${ids}::text[], ${attempts}::int[]) AS r(id, attempt)),
+    one AS (
+      UPDATE "Delivery" d SET status = 'sending', "updatedAt" = now() AT TIME ZONE 'UTC'
+      FROM req
+      WHERE d.id = req.id AND d.status = 'pending' AND d.attempts = req.attempt
+        AND d."nextAttemptAt" <= ${due}::timestamptz AT TIME ZONE 'UTC'
+        AND NOT (d.channel IN ('email', 'ntfy', 'telegram') AND d."eventType" IN ('alert.firing', 'alert.resolved'))
+      RETURNING d.id, d."alertId", d.channel::text AS channel, d."subscriberId", d."endpointId", d."channelId",
+                d."eventType", d."messageId", d.payload, d.attempts
+    ), grp AS (
+      UPDATE "Delivery" d SET status = 'sending', "updatedAt" = now() AT TIME ZONE 'UTC'
+      WHERE (d."subscriberId", d.channel) IN (
+              SELECT x."subscriberId", x.channel FROM "Delivery" x JOIN req ON x.id = req.id
+              WHERE x.channel IN ('email', 'ntfy', 'telegram') AND x."eventType" IN ('alert.firing', 'alert.resolved'))
+        AND d.channel IN ('email', 'ntfy', 'telegram') AND d.status = 'pending'
+        AND d."eventType" IN ('alert.firing', 'alert.resolved')
+        AND d."nextAttemptAt" <= ${due}::timestamptz AT TIME ZONE 'UTC'
+        AND NOT EXISTS (SELECT 1 FROM req WHERE req.id = d.id AND req.attempt <> d.attempts)
+      RETURNING d.id, d."alertId", d.channel::text AS channel, d."subscriberId", d."endpointId", d."channelId",
+                d."eventType", d."messageId", d.payload, d.attempts
+    ), c AS (SELECT * FROM one UNION ALL SELECT * FROM grp)
+    SELECT c.*, e.url, e.secret, e."previousSecret", e."previousSecretUntil", e.status::text AS "epStatus",
+           e.format::text AS "epFormat", e."consecutiveFailures" AS "epFailures", s.email AS "subEmail", s.status::text AS "subStatus",
+           s."tokenVersion" AS "subTokenVersion", s."bounceCount" AS "subBounces",
+           ch.status::text AS "chStatus", ch."topicUrl" AS "chTopicUrl", ch."tokenSealed" AS "chTokenSealed",
+           ch."chatId" AS "chChatId"
+    FROM c
+    LEFT JOIN "WebhookEndpoint" e ON e.id = c."endpointId"
+    LEFT JOIN "Subscriber" s ON s.id = c."subscriberId"
+    LEFT JOIN "SubscriberChannel" ch ON ch.id = c."channelId"
+    ORDER BY c.id`;
+}
+
+/** How one attempt of one claimed delivery went, and where the row goes next. */
+export interface DeliveryResult {
+  id: string;
+  /** succeeded; pending (retry at nextAttemptAt); failed (permanent); dead (out of attempts). */
+  status: 'succeeded' | 'pending' | 'failed' | 'dead';
+  /** ISO time of the next attempt, for `pending`. */
+  nextAttemptAt: string | null;
+  /** The attempt's outcome as logged: ok, failed or retry. */
+  outcome: string;
+  statusCode: number | null;
+  response: string | null;
+  error: string | null;
+  durationMs: number;
+  /** ISO time the attempt started. */
+  startedAt: string;
+  /** Webhook body to keep on the row (first attempt), so retries send the same bytes. */
+  payload: string | null;
+}
+
+/**
+ * Records the attempt of every claimed delivery and moves each row on (succeeded, pending for a
+ * retry, failed or dead) in ONE statement, storing the webhook body on its first attempt.
+ */
+export async function finishDeliveries(prisma: Tx, results: DeliveryResult[], now: Date, worker: string) {
+  if (results.length === 0) return;
+  const col = <T>(f: (r: DeliveryResult) => T) => results.map(f);
+  await prisma.$executeRaw`
+      WITH u AS (
+        SELECT * FROM unnest(${col((r) => r.id)}::text[], ${col((r) => r.status)}::text[], ${col((r) => r.nextAttemptAt)}::text[],
+                             ${col((r) => r.outcome)}::text[], ${col((r) => r.statusCode)}::int[], ${col((r) => r.response)}::text[],
+                             ${col((r) => r.error)}::text[], ${col((r) => r.durationMs)}::int[],
+                             ${col((r) => r.startedAt)}::text[], ${col((r) => r.payload)}::text[])
+          AS u(id, status, next_at, outcome, code, response, error, ms, started, payload)
+      ), attempt AS (
+        INSERT INTO "DeliveryAttempt" ("deliveryId", "startedAt", "durationMs", outcome, "statusCode", response, error, worker)
+        SELECT u.id, u.started::timestamptz AT TIME ZONE 'UTC', u.ms, u.outcome, u.code, u.response, u.error, ${worker}
+        FROM u
+      )
+      UPDATE "Delivery" d SET
+        status = u.status::"DeliveryStatus",
+        attempts = d.attempts + 1,
+        "deliveredAt" = CASE WHEN u.status = 'succeeded' THEN ${now.toISOString()}::timestamptz AT TIME ZONE 'UTC' ELSE d."deliveredAt" END,
+        "nextAttemptAt" = COALESCE(u.next_at::timestamptz AT TIME ZONE 'UTC', d."nextAttemptAt"),
+        "lastError" = u.error,
+        -- Kept as a JSON string, not parsed into jsonb (which reorders keys): retries send the same bytes.
+        payload = COALESCE(d.payload, to_jsonb(u.payload)),
+        "updatedAt" = now() AT TIME ZONE 'UTC'
+      FROM u WHERE d.id = u.id`;
+}
+
+/**
+ * Hands back rows left `sending` longer than the lease (a worker killed mid-send): pending again,
+ * due now, the interrupted try counted as an attempt and logged as `interrupted`.
+ */
+export async function recoverLeases(
+  prisma: PrismaClient,
+  now: Date,
+  leaseMs: number,
+): Promise<{ id: string; attempts: number }[]> {
+  const leaseCutoff = new Date(now.getTime() - leaseMs);
+  const recovered = await prisma.$queryRaw<{ id: string; attempts: number }[]>`
+    UPDATE "Delivery" SET status = 'pending', attempts = attempts + 1, "nextAttemptAt" = ${now},
+           "lastError" = 'interrupted: the worker stopped during the attempt', "updatedAt" = ${now}
+    WHERE status = 'sending' AND "updatedAt" < ${leaseCutoff}
+    RETURNING id, attempts`;
+  if (recovered.length) {
+    await prisma.deliveryAttempt.createMany({
+      data: recovered.map((r) => ({
+        deliveryId: r.id,
+        startedAt: leaseCutoff,
+        durationMs: 0,
+        outcome: 'interrupted',
+        error: 'worker stopped during the attempt; retried',
+      })),
+    });
+  }
+  return recovered;
+}
+
+/** Pending rows due at or before `dueBefore`, oldest first (the sweeper checks each still has a job). */
+export function duePendingDeliveries(prisma: Tx, dueBefore: Date, take: number) {
+  return prisma.delivery.findMany({
+    where: { status: 'pending', nextAttemptAt: { lte: dueBefore } },
+    select: { id: true, attempts: true },
+    orderBy: { nextAttemptAt: 'asc' },
+    take,
+  });
+}
+
+/**
+ * A failed or dead delivery back to pending, due now, if it is still in the status it was read in.
+ * False when it changed meanwhile.
+ */
+export async function redeliverDelivery(
+  prisma: Tx,
+  d: { id: string; status: 'failed' | 'dead' },
+  now: Date,
+): Promise<boolean> {
+  const r = await prisma.delivery.updateMany({
+    where: { id: d.id, status: d.status },
+    data: { status: 'pending', nextAttemptAt: now },
+  });
+  return r.count > 0;
+}
+
+/** Mail still waiting for a subscriber who unsubscribed is not sent: pending and failed rows die. */
+export async function cancelSubscriberDeliveries(prisma: Tx, subscriberId: string) {
+  await prisma.delivery.updateMany({
+    where: { subscriberId, status: { in: ['pending', 'failed'] } },
+    data: { status: 'dead', lastError: 'subscriber unsubscribed' },
+  });
+}
+
+/** Confirmations still waiting for an earlier topic of a chat channel are not sent. */
+export async function cancelPendingConfirmations(prisma: Tx, channelId: string) {
+  await prisma.delivery.updateMany({
+    where: { channelId, eventType: 'channel.confirm', status: 'pending' },
+    data: { status: 'dead', lastError: 'replaced by a newer request' },
+  });
+}

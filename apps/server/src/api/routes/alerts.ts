@@ -1,0 +1,46 @@
+/** Alerts and their deliveries. */
+import { createRoute } from '@hono/zod-openapi';
+import type { Runtime } from '../../context.ts';
+import { alertDeliveries, alertFilterSchema, getAlert, listAlerts } from '../../services/alerts.ts';
+import { type Api, cursorPage, json, list, problems, scoped } from './shared.ts';
+import * as S from '../schemas.ts';
+
+export function registerAlertRoutes(api: Api, rt: Runtime): void {
+  const tagA = ['Alerts'];
+  api.openapi(
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/alerts',
+        tags: tagA,
+        request: { query: alertFilterSchema },
+        responses: { 200: json(cursorPage(S.AlertSummarySchema)), ...problems() },
+      }),
+    ),
+    async (c) => c.json(await listAlerts(rt, c.req.valid('query')), 200),
+  );
+  api.openapi(
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/alerts/{id}',
+        tags: tagA,
+        request: { params: S.IdParam },
+        responses: { 200: json(S.AlertSchema), ...problems(404) },
+      }),
+    ),
+    async (c) => c.json(await getAlert(rt, c.req.valid('param').id), 200),
+  );
+  api.openapi(
+    scoped(
+      createRoute({
+        method: 'get',
+        path: '/alerts/{id}/deliveries',
+        tags: tagA,
+        request: { params: S.IdParam },
+        responses: { 200: json(list(S.DeliverySchema)), ...problems(404) },
+      }),
+    ),
+    async (c) => c.json({ items: await alertDeliveries(rt, c.req.valid('param').id) }, 200),
+  );
+}
