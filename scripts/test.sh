@@ -12,7 +12,13 @@ if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
     echo "chromium is missing: install it (apt-get install chromium) or set CHROMIUM_PATH" >&2
   fi
 fi
-"${PNPM[@]}" exec turbo run typecheck --output-logs=errors-only
+# turbo runs each package's typecheck through `pnpm run`. Under `pnpm exec`, pnpm hands its children
+# pnpm_config_verify_deps_before_run="false", a string pnpm 10 reads as true: each of the 14
+# concurrent `pnpm run`s then checks the install state and can read the state file while another
+# rewrites it ("Unexpected end of JSON input", seen once in a full run). bootstrap.sh has just
+# verified the install, so turbo runs directly, without that variable.
+unset npm_config_verify_deps_before_run pnpm_config_verify_deps_before_run
+node_modules/.bin/turbo run typecheck --output-logs=errors-only
 "${PNPM[@]}" exec biome check .
 # Shuffled (files and the tests in each file), so a test that leans on another's rows fails here
 # rather than on the day the order changes. The seed is printed (vitest prints it too, as
