@@ -1,7 +1,4 @@
 /** Small builders for engine tests: synthetic bars on real trading days, rules with defaults. */
-import fs from 'node:fs';
-import { type BuiltHistory, parseYahooChart } from '@signals/market-data';
-import { fixturePath } from '@signals/testing/fixtures';
 import {
   addDays,
   type DailyBar,
@@ -106,18 +103,3 @@ export class Harness {
 }
 
 /** A recorded chart through the one Yahoo parser (packages/market-data); core itself knows no vendor format. */
-export function loadChart(file: string): BuiltHistory {
-  const raw = JSON.parse(fs.readFileSync(fixturePath('yahoo', file), 'utf8')) as {
-    response: { bodyJson: unknown };
-  };
-  return parseYahooChart(raw.response.bodyJson);
-}
-
-export function loadChartBody(file: string): unknown {
-  return (JSON.parse(fs.readFileSync(fixturePath('yahoo', file), 'utf8')) as { response: { bodyJson: unknown } })
-    .response.bodyJson;
-}
-
-export const NVDA_FILE = 'historical-via-chart-NVDA-split-2021-02-01-to-2022-01-31.csv.json';
-export const TSLA_FILE = 'historical-via-chart-dividends-TSLA-no-dividends.json';
-export const MSFT_FILE = 'historical-via-chart-MSFT-dividends-2021-02-01-to-2022-01-31.csv.json';

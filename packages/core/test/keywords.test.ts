@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { fixturePath } from '@signals/testing/fixtures';
+import { fixturePath } from '@signals/fixtures';
 import { describe, expect, it } from 'vitest';
 import { compileKeywords, MAX_KEYWORD_WILDCARDS, type MatchStats, validateRuleDefinition } from '../src/index.ts';
 import { Harness, news, rule } from './helpers.ts';

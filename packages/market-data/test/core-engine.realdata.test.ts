@@ -8,8 +8,9 @@ import {
   type History,
   type RuleDefinition,
   withQuote,
-} from '../src/index.ts';
-import { loadChart, NVDA_FILE, rule, TSLA_FILE } from './helpers.ts';
+} from '@signals/core';
+import { rule } from '../../core/test/helpers.ts';
+import { loadChart, NVDA_FILE, TSLA_FILE } from './real-history.ts';
 
 const SPLIT_DAY = '2021-07-20';
 

@@ -5,11 +5,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { sharedDir } from '@signals/testing/fixtures';
+import { sharedDir } from '@signals/fixtures';
 import { describe, expect, it } from 'vitest';
 import { defaultWatchlists, seedRules, widerWatchlistSymbols } from '../../../seeds/rules.ts';
-import { backtest, createSeries, describeRule, validateRuleDefinition, withQuote } from '../src/index.ts';
-import { Harness, loadChart, makeBars, news, NVDA_FILE, quote } from './helpers.ts';
+import { backtest, createSeries, describeRule, validateRuleDefinition, withQuote } from '@signals/core';
+import { Harness, makeBars, news, quote } from '../../core/test/helpers.ts';
+import { loadChart, NVDA_FILE } from './real-history.ts';
 
 const article = (file: string) => fs.readFileSync(path.join(sharedDir(), 'seeds', file), 'utf8');
 const asRule = ({

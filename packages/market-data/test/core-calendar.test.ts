@@ -15,8 +15,8 @@ import {
   SPECIAL_CLOSURES,
   sessionFor,
   zonedDate,
-} from '../src/index.ts';
-import { loadChart, TSLA_FILE } from './helpers.ts';
+} from '@signals/core';
+import { loadChart, TSLA_FILE } from './real-history.ts';
 
 describe('market calendar: known dates', () => {
   it('2025-11-28 (day after Thanksgiving) is a half day closing 13:00 New York (18:00Z, EST)', () => {
