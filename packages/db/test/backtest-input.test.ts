@@ -1,7 +1,7 @@
 /** The one backtest input loader (CLI, POST /api/backtest and the preview all read through it). */
 import { addDays, type DailyBar, isTradingDay, lookbackDays, parseRuleDefinition, sessionCloseMs } from '@signals/core';
 import { createPriceStore, inclusiveRange, loadBacktestInput } from '@signals/db';
-import { createTestDb, type TestDb } from '@signals/testing';
+import { createTestDb, type TestDb } from '../src/test-db.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let db: TestDb;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, pendingSchemaChange } from '@signals/db';
-import { createTestDb, type TestDb } from '@signals/testing';
+import { createTestDb, type TestDb } from '../src/test-db.ts';
 
 describe('migrations', () => {
   let db: TestDb;

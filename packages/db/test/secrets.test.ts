@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDb, type TestDb } from '@signals/testing';
+import { createTestDb, type TestDb } from '../src/test-db.ts';
 import { resolveSigningKeys, signSubscriberToken, verifySubscriberToken } from '../src/index.ts';
 
 const A = 'a-configured-app-secret-of-32-chars-or-more';
