@@ -10,7 +10,7 @@ import { intradayFromRawChart } from '@signals/market-data';
 import { intradayFixture, testClock } from '@signals/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedRules } from '../../../seeds/rules.ts';
-import { api, type Harness, startHarness, syntheticBars } from './harness.ts';
+import { adminSession, api, type Harness, startHarness, syntheticBars } from './harness.ts';
 
 const AMZN = 'AMZN-5m-2025-02-14-capex-postmarket';
 
@@ -191,5 +191,22 @@ describe('backtest resolution with intraday bars stored', () => {
     expect(r.json.backtest.summary.resolution.interval).toBe('5m');
     expect(r.json.fired).toBeGreaterThanOrEqual(1);
     expect(r.json.backtest.alerts[0].at).toMatch(/^2025-02-1[45]T/);
+
+    // The admin page's preview panel says so: "Resolution: 5m bars, ..." and counts 5m bars.
+    const { post } = await adminSession(h);
+    const page = await post('/admin/rules/new', {
+      action: 'preview',
+      name: capex.name,
+      kind: capex.kind,
+      symbols: 'AMZN',
+      severity: 'warning',
+      cooldownSec: '21600',
+      useJson: 'on',
+      paramsJson: JSON.stringify(capex.params),
+    });
+    const html = await page.text();
+    expect(page.status).toBe(200);
+    expect(html).toMatch(/data-testid="resolution">Resolution: 5m bars, the finest stored for these symbols/);
+    expect(html).toMatch(/\(\d+ 5m bars, 2024-02-22 to 2025-02-21\)/);
   });
 });
