@@ -382,7 +382,9 @@ async function loadFromDatabase(
   opts: { from?: string | undefined; to?: string | undefined },
   rules: readonly RuleDefinition[],
   warn: (s: string) => void,
-): Promise<{ histories: History[]; news: NewsItem[] }> {
+  /** Also the IntradayBar rows of this interval (`intraday`: the symbols with bars). */
+  interval?: IntradayInterval,
+): Promise<{ histories: History[]; news: NewsItem[]; intraday: IntradayHistory[] }> {
   const { loadEnvOrExit, redactUrl } = await import('@signals/config');
   const env = loadEnvOrExit();
   const where = redactUrl(env.DATABASE_URL);
@@ -404,11 +406,12 @@ async function loadFromDatabase(
       orderBy: { symbol: 'asc' },
     });
     // The same loader as POST /api/backtest and the rule preview: warm-up from the rules' look-back,
-    // news by publication time, inclusive dates.
+    // news by publication time, inclusive dates, intraday bars of the interval asked for.
     const input = await loadBacktestInput(prisma, {
       rules,
       symbols: instruments.map((i) => i.symbol),
       ...inclusiveRange(opts.from, opts.to),
+      interval: interval ?? '1d',
     });
     const histories = input.histories.filter((h) => h.bars.length > 0);
     const wanted = symbols ?? instruments.map((i) => i.symbol);
@@ -423,7 +426,7 @@ async function loadFromDatabase(
     }
     if (missing.length) warn(`note: no price bars stored for ${missing.join(', ')}`);
     if (input.newsCapped) warn(`note: only the first ${BACKTEST_NEWS_TAKE} stored news items are replayed`);
-    return { histories, news: input.news };
+    return { histories, news: input.news, intraday: input.intraday ?? [] };
   } catch (err) {
     if (err instanceof UsageError || err instanceof RunError) throw err;
     const msg = shortMessage(err);
@@ -628,33 +631,6 @@ function loadNewsFiles(files: readonly string[]): NewsItem[] {
   return out;
 }
 
-/** Intraday bars stored in the database (IntradayBar rows), for `--interval` without `--history`. */
-async function loadIntradayFromDatabase(
-  symbols: string[],
-  interval: IntradayInterval,
-  opts: { from?: string | undefined; to?: string | undefined },
-): Promise<IntradayHistory[]> {
-  const { loadEnvOrExit } = await import('@signals/config');
-  const env = loadEnvOrExit();
-  const { createPrisma, createIntradayStore } = await import('@signals/db');
-  const prisma = createPrisma({ databaseUrl: env.DATABASE_URL, poolSize: 2 });
-  try {
-    const store = createIntradayStore(prisma);
-    const from = opts.from ? new Date(Date.parse(`${opts.from}T00:00:00Z`) - 7 * 86_400_000) : new Date(0);
-    const to = opts.to ? new Date(Date.parse(`${opts.to}T00:00:00Z`) + 2 * 86_400_000) : new Date(8.64e15);
-    const out: IntradayHistory[] = [];
-    for (const symbol of symbols) {
-      const bars = await store.loadIntradayBars(symbol, interval, from, to);
-      if (bars.length) out.push({ symbol, interval, bars });
-    }
-    return out;
-  } catch (err) {
-    throw new RunError(`reading intraday bars failed: ${shortMessage(err)}`);
-  } finally {
-    await prisma.$disconnect();
-  }
-}
-
 async function runIntraday(opts: Options, rules: RuleDefinition[], warn: (s: string) => void): Promise<number> {
   const intraday: IntradayHistory[] = [];
   const daily: History[] = [];
@@ -693,10 +669,10 @@ async function runIntraday(opts: Options, rules: RuleDefinition[], warn: (s: str
     const symbols = opts.symbols ?? ruleSymbols(rules);
     if (!symbols) throw new UsageError('--interval without --history needs --symbols (a rule watches every symbol)');
     const interval = opts.interval as IntradayInterval;
-    const db = await loadFromDatabase(symbols, opts, rules, warn);
+    const db = await loadFromDatabase(symbols, opts, rules, warn, interval);
     daily.push(...db.histories);
     news = db.news;
-    intraday.push(...(await loadIntradayFromDatabase(symbols, interval, opts)));
+    intraday.push(...db.intraday);
     if (!intraday.length) {
       throw new UsageError(
         `no ${interval} bars stored for ${symbols.join(', ')} (the worker stores them when INTRADAY_INTERVALS includes ${interval}; or use --history <file>)`,

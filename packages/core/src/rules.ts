@@ -150,6 +150,18 @@ export function ruleNeedsNews(rule: Pick<RuleDefinition, 'kind' | 'params'>): bo
   return kindModule(rule.kind).needsNews(rule.params);
 }
 
+/**
+ * The rule reacts within or outside the session, so a backtest on daily bars measures it close to
+ * close: its kind compiles it to an intraday or extended-hours price signal, or it needs news
+ * (news and news+price rules fire at the news's time, which a daily bar cannot place).
+ */
+export function ruleWantsIntraday(rule: Pick<RuleDefinition, 'kind' | 'params' | 'symbols'>): boolean {
+  const m = kindModule(rule.kind);
+  if (m.needsNews(rule.params)) return true;
+  const spec = m.engine(rule.params, { symbols: rule.symbols });
+  return spec.extended === true || spec.price?.intraday === true;
+}
+
 /** The rule reads prices. */
 export function ruleNeedsPrices(rule: Pick<RuleDefinition, 'kind' | 'params'>): boolean {
   return kindModule(rule.kind).needsPrices(rule.params);

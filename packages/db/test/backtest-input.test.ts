@@ -1,6 +1,15 @@
 /** The one backtest input loader (CLI, POST /api/backtest and the preview all read through it). */
-import { addDays, type DailyBar, isTradingDay, lookbackDays, parseRuleDefinition, sessionCloseMs } from '@signals/core';
-import { createPriceStore, inclusiveRange, loadBacktestInput } from '@signals/db';
+import {
+  addDays,
+  type DailyBar,
+  type IntradayBar,
+  type IntradayInterval,
+  isTradingDay,
+  lookbackDays,
+  parseRuleDefinition,
+  sessionCloseMs,
+} from '@signals/core';
+import { createIntradayStore, createPriceStore, inclusiveRange, loadBacktestInput } from '@signals/db';
 import { createTestDb, type TestDb } from '../src/test-db.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -96,5 +105,109 @@ describe('loadBacktestInput', () => {
     expect(input.news.map((n) => n.title)).toEqual(['DeepSeek shakes Nvidia', 'Nvidia on the last day']);
     expect(input.news[0]?.firstSeenAt.toISOString()).toBe('2025-01-27T12:00:00.000Z');
     expect(input.newsCapped).toBe(false);
+  });
+
+  describe('resolution: intraday bars when a rule wants them and they are stored', () => {
+    const bar = (interval: IntradayInterval, at: string, session: IntradayBar['session'] = 'regular'): IntradayBar => ({
+      symbol: 'NVDA',
+      interval,
+      at: new Date(at),
+      open: 100,
+      high: 101,
+      low: 99,
+      close: 100,
+      volume: 1000,
+      session,
+    });
+    const intradayRule = rule('pct_move', { thresholdPct: 5, direction: 'down', intraday: true });
+    const plainRule = rule('pct_move', { thresholdPct: 5, direction: 'down' });
+
+    beforeAll(async () => {
+      const store = createIntradayStore(db.prisma);
+      const fetchedAt = new Date();
+      await store.saveIntradayBars({
+        symbol: 'NVDA',
+        interval: '5m',
+        fetchedAt,
+        bars: [
+          bar('5m', '2025-01-27T14:30:00Z'),
+          bar('5m', '2025-01-27T14:35:00Z'),
+          // Post-market of the last day of the range: after midnight UTC, still that New York evening.
+          bar('5m', '2025-02-01T00:30:00Z', 'post'),
+          // After the range's evening.
+          bar('5m', '2025-02-03T14:30:00Z'),
+        ],
+      });
+      await store.saveIntradayBars({
+        symbol: 'NVDA',
+        interval: '1h',
+        fetchedAt,
+        bars: [bar('1h', '2025-01-27T14:30:00Z'), bar('1h', '2025-03-10T13:30:00Z')],
+      });
+    });
+
+    it('auto: the finest interval stored over the range, with the evening of its last day', async () => {
+      const input = await loadBacktestInput(db.prisma, {
+        rules: [intradayRule, plainRule],
+        symbols: ['NVDA'],
+        ...inclusiveRange('2025-01-27', '2025-01-31'),
+        interval: 'auto',
+      });
+      expect(input.resolution.interval).toBe('5m');
+      expect(input.resolution.reason).toMatch(/^5m bars, the finest stored .* because r-pct_move reacts within/);
+      expect(input.intraday?.map((h) => [h.symbol, h.interval])).toEqual([['NVDA', '5m']]);
+      expect(input.intraday?.[0]?.bars.map((b) => b.at.toISOString())).toEqual([
+        '2025-01-27T14:30:00.000Z',
+        '2025-01-27T14:35:00.000Z',
+        '2025-02-01T00:30:00.000Z',
+      ]);
+      // The daily bars come too: the intraday replay's warm-up.
+      expect(input.histories[0]?.bars.length).toBeGreaterThan(0);
+
+      const march = await loadBacktestInput(db.prisma, {
+        rules: [intradayRule],
+        symbols: ['NVDA'],
+        ...inclusiveRange('2025-03-03', '2025-03-14'),
+        interval: 'auto',
+      });
+      expect(march.resolution.interval).toBe('1h');
+    });
+
+    it('daily otherwise, saying why; an interval asked for is loaded as asked (empty when none is stored)', async () => {
+      const plain = await loadBacktestInput(db.prisma, {
+        rules: [plainRule],
+        symbols: ['NVDA'],
+        ...inclusiveRange('2025-01-27', '2025-01-31'),
+        interval: 'auto',
+      });
+      expect(plain.intraday).toBeNull();
+      expect(plain.resolution).toEqual({
+        interval: '1d',
+        reason: 'daily bars: this backtest replays one observation per session, at its close',
+      });
+      const old = await loadBacktestInput(db.prisma, {
+        rules: [intradayRule],
+        symbols: ['NVDA'],
+        ...inclusiveRange('2024-06-03', '2024-06-28'),
+        interval: 'auto',
+      });
+      expect(old.intraday).toBeNull();
+      expect(old.resolution.reason).toMatch(/\(no intraday bars are stored for NVDA over the range;/);
+      // The CLI's default: daily, whatever the rules.
+      const cli = await loadBacktestInput(db.prisma, {
+        rules: [intradayRule],
+        symbols: ['NVDA'],
+        ...inclusiveRange('2025-01-27', '2025-01-31'),
+      });
+      expect(cli.intraday).toBeNull();
+      const asked = await loadBacktestInput(db.prisma, {
+        rules: [plainRule],
+        symbols: ['NVDA'],
+        ...inclusiveRange('2025-01-27', '2025-01-31'),
+        interval: '15m',
+      });
+      expect(asked.intraday).toEqual([]);
+      expect(asked.resolution.interval).toBe('15m');
+    });
   });
 });

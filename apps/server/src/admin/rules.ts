@@ -355,7 +355,7 @@ function previewPanel(p: RulePreview) {
   ${
     p.backtest
       ? html`<p><strong data-testid="fired-count">Would have fired ${p.fired} time${p.fired === 1 ? '' : 's'} in the last year.</strong>
-  <span class="muted">(${p.backtest.summary.barsUsed} daily bars, ${p.backtest.summary.from} to ${p.backtest.summary.to})</span></p>
+  <span class="muted">(${p.backtest.summary.barsUsed} ${p.backtest.summary.resolution.interval === '1d' ? 'daily' : p.backtest.summary.resolution.interval} bars, ${p.backtest.summary.from} to ${p.backtest.summary.to})</span></p>
   <p class="muted" data-testid="resolution">Resolution: ${p.backtest.summary.resolution.reason}.</p>
   ${
     hits.length

@@ -1,5 +1,5 @@
 /** Response and parameter schemas of the API (requests reuse the services' schemas). */
-import { RULE_KINDS, UNIT_DESCRIPTIONS, UNITS } from '@signals/core';
+import { INTRADAY_INTERVALS, RULE_KINDS, UNIT_DESCRIPTIONS, UNITS } from '@signals/core';
 import { z } from '@hono/zod-openapi';
 import { WEBHOOK_FORMATS } from '@signals/notify';
 import { text } from '../input.ts';
@@ -82,7 +82,9 @@ export const BacktestHitSchema = z
     ruleId: z.string(),
     ruleName: z.string(),
     symbol: z.string(),
-    at: z.string(),
+    at: z
+      .string()
+      .openapi({ description: 'session date (YYYY-MM-DD) on daily bars; ISO start of the bar on intraday bars' }),
     value: z.number(),
     threshold: z.number(),
     unit: z.enum(UNITS).openapi({
@@ -105,8 +107,9 @@ export const BacktestOutcomeSchema = z
       barsUsed: z.number().int(),
       total: z.number().int(),
       byRule: z.array(z.object({ ruleId: z.string(), ruleName: z.string(), fired: z.number().int() })),
-      resolution: z.object({ interval: z.literal('1d'), reason: z.string() }).openapi({
-        description: 'The bars the backtest ran on and why; intraday backtests: pnpm cli backtest --interval',
+      resolution: z.object({ interval: z.enum(['1d', ...INTRADAY_INTERVALS]), reason: z.string() }).openapi({
+        description:
+          'The bars the backtest ran on ("1d" daily, else intraday) and why. On intraday bars an alert\'s `at` is the ISO start of its bar; on daily bars the session date (YYYY-MM-DD).',
       }),
     }),
   })

@@ -4,8 +4,15 @@
  * (services/backtest.ts, @signals/db loadBacktestInput), in a backtest thread.
  */
 import { z } from '@hono/zod-openapi';
-import { type DailyBar, type History, NotFoundError, symbolSchema, ValidationError } from '@signals/core';
-import { inclusiveRange } from '@signals/db';
+import {
+  type DailyBar,
+  type History,
+  INTRADAY_INTERVALS,
+  NotFoundError,
+  symbolSchema,
+  ValidationError,
+} from '@signals/core';
+import { inclusiveRange, storedIntradayIntervals } from '@signals/db';
 import type { Runtime } from '../context.ts';
 import { text } from '../input.ts';
 import { ruleSymbols } from './backtest.ts';
@@ -42,6 +49,15 @@ export const backtestRequestSchema = z
       .record(text({ min: 1, max: 24 }), z.array(barSchema).max(5000))
       .optional()
       .openapi({ description: 'Daily bars per symbol to run over instead of the stored history' }),
+    interval: z
+      .enum(INTRADAY_INTERVALS, { error: 'must be one of 1m, 5m, 15m, 1h' })
+      .optional()
+      .openapi({
+        description:
+          'Run on the stored intraday bars of this interval (422 when none are stored for the symbols over the range). ' +
+          'Without it: the finest stored interval when a rule is intraday, extended-hours, news or news+price, else daily bars. ' +
+          'summary.resolution says which and why.',
+      }),
   })
   .openapi('BacktestRequest');
 
@@ -133,13 +149,33 @@ export async function backtestRequest(rt: Runtime, req: z.infer<typeof backtestR
         for (const s of await ruleSymbols(rt, { symbols: r.def.symbols, watchlistId: r.watchlistId })) symbols.add(s);
     }
   }
+  const planSymbols = histories ? histories.map((h) => h.symbol) : [...symbols].sort();
+  if (req.interval) {
+    if (histories)
+      throw new ValidationError('Bad interval', [
+        { path: 'interval', message: 'posted bars are daily: leave out bars to run on stored intraday bars' },
+      ]);
+    const stored = await storedIntradayIntervals(rt.prisma, planSymbols, from, to);
+    if (!stored.includes(req.interval))
+      throw new ValidationError(
+        'No intraday bars',
+        [
+          {
+            path: 'interval',
+            message: `no ${req.interval} bars stored for these symbols over the range${stored.length ? ` (stored: ${stored.join(', ')})` : ''}`,
+          },
+        ],
+        422,
+      );
+  }
   // Loading and running happen in a backtest thread, within PREVIEW_TIMEOUT_SEC (422 when too heavy).
   const plan = {
     rules: rules.map((r) => ({ def: r.def, name: r.name })),
-    symbols: histories ? histories.map((h) => h.symbol) : [...symbols].sort(),
+    symbols: planSymbols,
     from,
     to,
     ...(histories ? { histories } : {}),
+    ...(req.interval ? { interval: req.interval } : {}),
   };
   return (await rt.backtests.run(plan, 'backtest')).outcome;
 }

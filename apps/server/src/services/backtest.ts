@@ -2,14 +2,23 @@
  * Backtests over stored history: one plan (which rules, symbols, range; posted bars or stored
  * ones) and one executor that loads its input with the one backtest input loader
  * (@signals/db loadBacktestInput: warm-up from the kinds' look-back, news by publication time,
- * inclusive dates; the CLI uses it too) and runs the engine (backtest-engine.ts). The rule preview
+ * inclusive dates, intraday bars when a rule wants them and they are stored; the CLI uses it too)
+ * and runs the engine on daily or intraday bars (backtest-engine.ts). The rule preview
  * and POST /api/backtest both go through it, inside a worker thread with a time budget
  * (backtest-runner.ts): loading 20,000 news items and matching them is work the request thread
  * must never do.
  */
-import { type History, type NewsItem, type RuleDefinition, ruleNeedsNews, ruleNeedsPrices } from '@signals/core';
+import {
+  dailyResolution,
+  type History,
+  type IntradayInterval,
+  type NewsItem,
+  type RuleDefinition,
+  ruleNeedsNews,
+  ruleNeedsPrices,
+} from '@signals/core';
 import { loadBacktestInput, type PrismaClient } from '@signals/db';
-import { type BacktestOutcome, runBacktest } from './backtest-engine.ts';
+import { type BacktestOutcome, runBacktest, runBacktestIntraday } from './backtest-engine.ts';
 
 export type { BacktestHit, BacktestJob, BacktestOutcome, BacktestSummary } from './backtest-engine.ts';
 
@@ -39,6 +48,11 @@ export interface BacktestPlan {
   to: Date;
   histories?: History[];
   news?: NewsItem[];
+  /**
+   * Intraday bars of this interval (the request named it; checked stored before). Without it the
+   * loader picks: the finest stored interval when a rule wants intraday bars, else daily.
+   */
+  interval?: IntradayInterval;
 }
 
 export interface PlanResult {
@@ -59,6 +73,10 @@ export async function executePlan(db: Db, plan: BacktestPlan): Promise<PlanResul
       histories: plan.histories,
       range: { from: plan.from, to: plan.to },
       news: plan.news ?? [],
+      resolution: dailyResolution(
+        plan.rules.map((r) => r.def),
+        'the bars given are daily; without them the stored intraday bars are used',
+      ),
     });
     return { outcome, anyBars: plan.histories.some((h) => h.bars.length > 0) };
   }
@@ -68,13 +86,26 @@ export async function executePlan(db: Db, plan: BacktestPlan): Promise<PlanResul
     from: plan.from,
     to: plan.to,
     histories: plan.histories,
+    interval: plan.interval ?? 'auto',
   });
   const news = plan.news ?? input.news;
+  if (input.intraday) {
+    const outcome = runBacktestIntraday({
+      rules: plan.rules,
+      histories: input.histories,
+      intraday: input.intraday,
+      range: { from: plan.from, to: plan.to },
+      news,
+      resolution: input.resolution,
+    });
+    return { outcome, anyBars: input.intraday.some((h) => h.bars.length > 0) };
+  }
   const outcome = runBacktest({
     rules: plan.rules,
     histories: input.histories,
     range: { from: plan.from, to: plan.to },
     news,
+    resolution: input.resolution,
   });
   return { outcome, anyBars: input.histories.some((h) => h.bars.length > 0) };
 }

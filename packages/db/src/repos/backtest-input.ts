@@ -9,9 +9,28 @@
  * - News is selected and timed by publication (publishedAt, else firstSeenAt), as the engine times
  *   headlines: an item of a feed added later still belongs to the day it was published. In the
  *   replay an item is "seen" when it was published (or first seen, if that was earlier).
+ * - Resolution: daily bars, or intraday bars (IntradayBar rows) of one interval when asked for
+ *   (`interval: '5m'`) or, with `interval: 'auto'`, when a rule reacts within or outside the
+ *   session (ruleWantsIntraday: intraday, extended-hours, news and news+price rules) and rows are
+ *   stored for the symbols over the range: the finest such interval. The daily bars are loaded
+ *   either way (the intraday backtest's warm-up); `resolution` says which was chosen and why.
  */
-import { type History, lookbackDays, type NewsItem, type RuleDefinition, ruleNeedsNews } from '@signals/core';
+import {
+  type BacktestResolution,
+  dailyResolution,
+  type History,
+  INTRADAY_INTERVALS,
+  type IntradayHistory,
+  type IntradayInterval,
+  intradayResolution,
+  lookbackDays,
+  type NewsItem,
+  type RuleDefinition,
+  ruleNeedsNews,
+  ruleWantsIntraday,
+} from '@signals/core';
 import type { PrismaClient } from '../generated/client.ts';
+import { createIntradayStore } from './intraday.ts';
 import { loadBars, titleSymbols } from './signals.ts';
 
 /** The most news items one backtest replays (oldest first). */
@@ -20,6 +39,12 @@ export const BACKTEST_NEWS_TAKE = 20_000;
 export const BACKTEST_NEWS_BEFORE_MS = 7 * 86_400_000;
 
 const DAY_MS = 86_400_000;
+/** Intraday bars are loaded from this long before `from`: the previous sessions' closes and the pre-market. */
+const INTRADAY_BEFORE_MS = 7 * DAY_MS;
+/** ... and this long after `to` (end of a UTC day): the post-market of that New York day ends by 01:00 UTC. */
+const INTRADAY_AFTER_MS = 6 * 3_600_000;
+const OPEN_FROM = new Date(0);
+const OPEN_TO = new Date(8.64e15);
 
 /** Inclusive instants of a date range given as YYYY-MM-DD (either may be open). */
 export function inclusiveRange(from?: string, to?: string): { from?: Date; to?: Date } {
@@ -40,6 +65,12 @@ export interface BacktestInputRequest {
   /** Bars given by the caller (posted bars): only news is loaded. */
   histories?: History[] | undefined;
   newsTake?: number;
+  /**
+   * '1d' (default): daily bars. An intraday interval: its IntradayBar rows too (`intraday` is empty
+   * when none are stored). 'auto': the finest interval stored for the symbols over the range when a
+   * rule wants intraday bars, else daily. Posted `histories` are daily: always '1d'.
+   */
+  interval?: '1d' | 'auto' | IntradayInterval | undefined;
 }
 
 export interface BacktestInput {
@@ -49,6 +80,10 @@ export interface BacktestInput {
   warmupFrom: Date | null;
   /** The news cap was reached (later items were left out). */
   newsCapped: boolean;
+  /** Intraday histories of one interval (symbols with bars only) when the backtest runs on them, else null. */
+  intraday: IntradayHistory[] | null;
+  /** The resolution chosen, and why. */
+  resolution: BacktestResolution;
 }
 
 /** Loads the bars (with warm-up) and news a backtest of `rules` over the range needs. */
@@ -72,7 +107,74 @@ export async function loadBacktestInput(prisma: PrismaClient, req: BacktestInput
     symbols: anySymbol ? undefined : histories.map((h) => h.symbol),
     take,
   });
-  return { histories, news, warmupFrom, newsCapped: news.length >= take };
+  const chosen = await chooseIntraday(prisma, req);
+  let intraday: IntradayHistory[] | null = null;
+  let resolution: BacktestResolution;
+  if ('interval' in chosen) {
+    const store = createIntradayStore(prisma);
+    const { from, to } = intradayWindow(req.from, req.to);
+    intraday = [];
+    for (const symbol of req.symbols) {
+      const bars = await store.loadIntradayBars(symbol, chosen.interval, from, to);
+      if (bars.length) intraday.push({ symbol, interval: chosen.interval, bars });
+    }
+    resolution = intradayResolution(req.rules, chosen.interval, {
+      requested: req.interval !== 'auto',
+      extended: intraday.some((h) => h.bars.some((b) => b.session !== 'regular')),
+    });
+  } else resolution = dailyResolution(req.rules, chosen.why);
+  return { histories, news, warmupFrom, newsCapped: news.length >= take, intraday, resolution };
+}
+
+/** The instants of intraday bars a backtest over [from, to] reads (with the sessions around it). */
+function intradayWindow(from: Date | undefined, to: Date | undefined): { from: Date; to: Date } {
+  return {
+    from: from ? new Date(from.getTime() - INTRADAY_BEFORE_MS) : OPEN_FROM,
+    to: to ? new Date(to.getTime() + INTRADAY_AFTER_MS) : OPEN_TO,
+  };
+}
+
+/** The intraday intervals with IntradayBar rows for any of `symbols` in [from, to] (plus its evening), finest first. */
+export async function storedIntradayIntervals(
+  prisma: PrismaClient,
+  symbols: readonly string[],
+  from?: Date,
+  to?: Date,
+): Promise<IntradayInterval[]> {
+  if (!symbols.length) return [];
+  const ts = { gte: from ?? OPEN_FROM, lt: to ? new Date(to.getTime() + INTRADAY_AFTER_MS) : OPEN_TO };
+  const out: IntradayInterval[] = [];
+  for (const interval of INTRADAY_INTERVALS) {
+    const row = await prisma.intradayBar.findFirst({
+      where: { interval, ts, instrument: { symbol: { in: [...symbols] } } },
+      select: { ts: true },
+    });
+    if (row) out.push(interval);
+  }
+  return out;
+}
+
+async function chooseIntraday(
+  prisma: PrismaClient,
+  req: BacktestInputRequest,
+): Promise<{ interval: IntradayInterval } | { why: string }> {
+  const asked = req.interval ?? '1d';
+  if (req.histories) return { why: 'the bars given are daily; without them the stored intraday bars are used' };
+  if (asked === '1d') return { why: 'daily bars were asked for' };
+  if (asked !== 'auto') return { interval: asked };
+  if (!req.rules.some((r) => ruleWantsIntraday(r))) return { why: 'no rule wants intraday bars' };
+  const [finest] = await storedIntradayIntervals(prisma, req.symbols, req.from, req.to);
+  if (finest) return { interval: finest };
+  const n = req.symbols.length;
+  const syms =
+    n === 0
+      ? 'no symbols'
+      : n <= 5
+        ? req.symbols.join(', ')
+        : `${req.symbols.slice(0, 5).join(', ')} and ${n - 5} more`;
+  return {
+    why: `no intraday bars are stored for ${syms} over the range; the worker stores them when INTRADAY_INTERVALS lists an interval`,
+  };
 }
 
 /** Stored news published (else first seen) in [since, until], oldest first, seen at publication. */
