@@ -148,12 +148,15 @@ export function buildHistory(input: BuildHistoryInput): BuiltHistory {
 // ------------------------------------------------------------------------------------------------
 
 const numArr = z.array(z.number().nullable());
-const RawChartResult = z.object({
+/** One chart result as Yahoo sends it, daily or intraday: the one schema both parsers read. */
+export const RawChartResult = z.object({
   meta: z
     .object({
       symbol: z.string(),
       currency: z.string().nullish(),
       exchangeTimezoneName: z.string().nullish(),
+      /** "1d", "5m", ...: which parser a recorded file needs (intraday.ts chartInterval). */
+      dataGranularity: z.string().nullish(),
     })
     .passthrough(),
   timestamp: z.array(z.number()),
@@ -180,7 +183,7 @@ const RawChartResult = z.object({
     .passthrough()
     .optional(),
 });
-const RawChartBody = z.object({ chart: z.object({ result: z.array(RawChartResult).min(1) }) });
+export const RawChartBody = z.object({ chart: z.object({ result: z.array(RawChartResult).min(1) }) });
 
 /**
  * Maps a raw chart body ({ chart: { result: [...] } }) or a recorded exchange

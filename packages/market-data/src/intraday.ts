@@ -15,35 +15,8 @@ import {
   parseIntradayInterval,
   SchemaDriftError,
 } from '@signals/core';
-import { z } from 'zod';
-import type { ChartRow } from './history.ts';
-
-const numArr = z.array(z.number().nullable());
-const RawIntradayResult = z.object({
-  meta: z
-    .object({
-      symbol: z.string().min(1),
-      currency: z.string().nullish(),
-      exchangeTimezoneName: z.string().nullish(),
-      dataGranularity: z.string().nullish(),
-    })
-    .passthrough(),
-  timestamp: z.array(z.number()),
-  indicators: z.object({
-    quote: z
-      .array(
-        z.object({
-          open: numArr.optional(),
-          high: numArr.optional(),
-          low: numArr.optional(),
-          close: numArr,
-          volume: numArr.optional(),
-        }),
-      )
-      .min(1),
-  }),
-});
-const RawIntradayBody = z.object({ chart: z.object({ result: z.array(RawIntradayResult).min(1) }) });
+import type { z } from 'zod';
+import { type ChartRow, RawChartBody, type RawChartResult } from './history.ts';
 
 export interface ParsedIntraday extends IntradayHistory {
   /** Rows dropped for lack of a usable close or price. */
@@ -77,7 +50,7 @@ export function intradayFromRawChart(
 ): ParsedIntraday {
   const source = opts.source ?? 'replay';
   const body = bodyOf(json);
-  const parsed = RawIntradayBody.safeParse(body);
+  const parsed = RawChartBody.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new SchemaDriftError(
@@ -86,7 +59,8 @@ export function intradayFromRawChart(
       body,
     );
   }
-  const r = parsed.data.chart.result[0] as z.infer<typeof RawIntradayResult>;
+  const r = parsed.data.chart.result[0] as z.infer<typeof RawChartResult>;
+  if (!r.meta.symbol) throw new SchemaDriftError(source, 'not a usable chart: no symbol at meta.symbol', body);
   const interval = opts.interval ?? parseIntradayInterval(r.meta.dataGranularity);
   if (!interval) {
     throw new SchemaDriftError(
@@ -95,7 +69,7 @@ export function intradayFromRawChart(
       body,
     );
   }
-  const q = r.indicators.quote[0] as z.infer<typeof RawIntradayResult>['indicators']['quote'][number];
+  const q = r.indicators.quote[0] as z.infer<typeof RawChartResult>['indicators']['quote'][number];
   if (q.close.length !== r.timestamp.length) {
     throw new SchemaDriftError(
       source,
