@@ -8,9 +8,9 @@
  * the regular-session aggregates of the intraday bars, after any daily history given for warm-up.
  */
 import { zonedDate } from './calendar.ts';
-import type { BacktestAlert, BacktestOptions, BacktestResult, BacktestRuleSummary } from './backtest.ts';
+import { type BacktestOptions, type BacktestResult, BacktestTally } from './backtest.ts';
 import { type DailyBar, FixedClock, type History, type NewsItem, type Quote } from './domain.ts';
-import { alertHeadlines, evaluate, type RuleStateSnapshot } from './engine.ts';
+import { evaluate, type RuleStateSnapshot } from './engine.ts';
 import { ValidationError } from './errors.ts';
 import {
   dailyFromIntraday,
@@ -121,9 +121,7 @@ export function backtestIntraday(
   let window: readonly NewsItem[] = [];
   const states = new Map<string, RuleStateSnapshot>();
   const clock = new FixedClock(new Date(0));
-  const alerts: BacktestAlert[] = [];
-  const names = new Map(rules.map((r) => [r.id, r.name]));
-  const skipped = new Map<string, Partial<Record<string, number>>>();
+  const tally = new BacktestTally(rules);
   let evaluations = 0;
 
   for (const now of steps) {
@@ -157,51 +155,15 @@ export function backtestIntraday(
     const out = evaluate({ rules, series: seriesMap, news: window, states, clock });
     evaluations += rules.length * tracks.length;
     for (const [k, v] of out.states) states.set(k, v);
-    for (const sk of out.skipped) {
-      if (sk.reason === 'stale') continue;
-      let m = skipped.get(sk.ruleId);
-      if (!m) {
-        m = {};
-        skipped.set(sk.ruleId, m);
-      }
-      m[sk.reason] = (m[sk.reason] ?? 0) + 1;
-    }
+    tally.countSkips(out);
     if (now < reportFrom) continue;
-    const at = new Date(now - step).toISOString();
-    for (const a of out.alerts) {
-      alerts.push({
-        rule: a.ruleId,
-        ruleName: names.get(a.ruleId) ?? a.ruleId,
-        symbol: a.subject,
-        at,
-        value: a.value,
-        threshold: a.threshold,
-        unit: a.unit,
-        headlines: alertHeadlines(a.details.relatedNews),
-        status: a.status,
-        dedupKey: a.dedupKey,
-        title: a.title,
-      });
-    }
+    tally.record(out, new Date(now - step).toISOString());
   }
 
-  const summary: BacktestRuleSummary[] = rules.map((r) => {
-    const mine = alerts.filter((a) => a.rule === r.id);
-    const firing = mine.filter((a) => a.status === 'firing');
-    return {
-      rule: r.id,
-      name: r.name,
-      kind: r.kind,
-      fired: firing.length,
-      resolved: mine.length - firing.length,
-      subjects: new Set(firing.map((a) => a.symbol)).size,
-      skipped: skipped.get(r.id) ?? {},
-    };
-  });
   const sessions = new Set(steps.map((t) => zonedDate(t - 1))).size;
   return {
-    alerts: opts.includeResolved ? alerts : alerts.filter((a) => a.status === 'firing'),
-    summary,
+    alerts: tally.reported(opts.includeResolved),
+    summary: tally.summary(),
     sessions,
     evaluations,
     states,

@@ -6,7 +6,7 @@
 import { sessionCloseMs } from './calendar.ts';
 import { FixedClock, type History, type NewsItem } from './domain.ts';
 import { ValidationError } from './errors.ts';
-import { alertHeadlines, evaluate, type RuleStateSnapshot } from './engine.ts';
+import { alertHeadlines, type EvaluateOutput, evaluate, type RuleStateSnapshot } from './engine.ts';
 import { type RuleDefinition, type RuleKind, rulePerSymbol } from './rules.ts';
 import { createSeries, type SymbolSeries } from './series.ts';
 import type { Unit } from './units.ts';
@@ -106,9 +106,7 @@ export function backtest(
   const states = new Map<string, RuleStateSnapshot>();
   const clock = new FixedClock(new Date(0));
   const pointers = new Int32Array(all.length);
-  const alerts: BacktestAlert[] = [];
-  const names = new Map(rules.map((r) => [r.id, r.name]));
-  const skipped = new Map<string, Partial<Record<string, number>>>();
+  const tally = new BacktestTally(rules);
   const noNews: NewsItem[] = [];
 
   for (const d of dates) {
@@ -130,23 +128,53 @@ export function backtest(
     }
     const out = evaluate({ rules, series: seriesMap, news: window, states, clock });
     for (const [k, v] of out.states) states.set(k, v);
-    const report = opts.from === undefined || d >= opts.from;
+    tally.countSkips(out);
+    if (opts.from === undefined || d >= opts.from) tally.record(out, d);
+  }
+  const evaluations = countEvaluations(rules, all, dates);
+  return {
+    alerts: tally.reported(opts.includeResolved),
+    summary: tally.summary(),
+    sessions: dates.length,
+    evaluations,
+    states,
+  };
+}
+
+/**
+ * What a backtest counts from each evaluation, the same for daily and intraday replays: skips per
+ * rule and reason (stale is the replay's own doing, not a finding), the alerts as BacktestAlerts,
+ * and the per-rule summary at the end.
+ */
+export class BacktestTally {
+  readonly alerts: BacktestAlert[] = [];
+  private readonly skipped = new Map<string, Partial<Record<string, number>>>();
+  private readonly names: Map<string, string>;
+
+  constructor(private readonly rules: readonly RuleDefinition[]) {
+    this.names = new Map(rules.map((r) => [r.id, r.name]));
+  }
+
+  countSkips(out: EvaluateOutput): void {
     for (const sk of out.skipped) {
       if (sk.reason === 'stale') continue;
-      let m = skipped.get(sk.ruleId);
+      let m = this.skipped.get(sk.ruleId);
       if (!m) {
         m = {};
-        skipped.set(sk.ruleId, m);
+        this.skipped.set(sk.ruleId, m);
       }
       m[sk.reason] = (m[sk.reason] ?? 0) + 1;
     }
-    if (!report) continue;
+  }
+
+  /** Records the evaluation's alerts as raised at `at` (a session date, or a bar's ISO time). */
+  record(out: EvaluateOutput, at: string): void {
     for (const a of out.alerts) {
-      alerts.push({
+      this.alerts.push({
         rule: a.ruleId,
-        ruleName: names.get(a.ruleId) ?? a.ruleId,
+        ruleName: this.names.get(a.ruleId) ?? a.ruleId,
         symbol: a.subject,
-        at: d,
+        at,
         value: a.value,
         threshold: a.threshold,
         unit: a.unit,
@@ -157,28 +185,27 @@ export function backtest(
       });
     }
   }
-  const evaluations = countEvaluations(rules, all, dates);
 
-  const summary: BacktestRuleSummary[] = rules.map((r) => {
-    const mine = alerts.filter((a) => a.rule === r.id);
-    const firing = mine.filter((a) => a.status === 'firing');
-    return {
-      rule: r.id,
-      name: r.name,
-      kind: r.kind,
-      fired: firing.length,
-      resolved: mine.length - firing.length,
-      subjects: new Set(firing.map((a) => a.symbol)).size,
-      skipped: skipped.get(r.id) ?? {},
-    };
-  });
-  return {
-    alerts: opts.includeResolved ? alerts : alerts.filter((a) => a.status === 'firing'),
-    summary,
-    sessions: dates.length,
-    evaluations,
-    states,
-  };
+  summary(): BacktestRuleSummary[] {
+    return this.rules.map((r) => {
+      const mine = this.alerts.filter((a) => a.rule === r.id);
+      const firing = mine.filter((a) => a.status === 'firing');
+      return {
+        rule: r.id,
+        name: r.name,
+        kind: r.kind,
+        fired: firing.length,
+        resolved: mine.length - firing.length,
+        subjects: new Set(firing.map((a) => a.symbol)).size,
+        skipped: this.skipped.get(r.id) ?? {},
+      };
+    });
+  }
+
+  /** The alerts to report: the firing ones, or every transition with `includeResolved`. */
+  reported(includeResolved: boolean | undefined): BacktestAlert[] {
+    return includeResolved ? this.alerts : this.alerts.filter((a) => a.status === 'firing');
+  }
 }
 
 /** Rule x symbol pairs with a bar on each date (what the engine evaluated), for throughput figures. */
