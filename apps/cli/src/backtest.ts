@@ -565,19 +565,23 @@ async function run(args: string[]): Promise<number> {
     throw err;
   }
 
-  const summary = summaryText(result, histories, opts);
-  if (opts.json) {
+  printResult(result.alerts, summaryText(result, histories, opts), opts.json);
+  return 0;
+}
+
+/** The alerts (a JSON line each with --json, else a table) on stdout; the summary after them, or on stderr with --json. */
+function printResult(alerts: readonly BacktestAlert[], summary: string, json: boolean | undefined): void {
+  if (json) {
     let out = '';
-    for (const a of result.alerts) {
+    for (const a of alerts) {
       out += `${JSON.stringify({ rule: a.rule, symbol: a.symbol, at: a.at, value: a.value, threshold: a.threshold, unit: a.unit })}\n`;
     }
     process.stdout.write(out);
     process.stderr.write(summary);
   } else {
-    const head = result.alerts.length ? `${alertTable(result.alerts)}\n` : 'no alerts fired\n';
+    const head = alerts.length ? `${alertTable(alerts)}\n` : 'no alerts fired\n';
     process.stdout.write(`${head}\n${summary}`);
   }
-  return 0;
 }
 
 /** Entry point for `pnpm cli backtest ...`; returns the exit code. */
@@ -696,16 +700,6 @@ async function runIntraday(opts: Options, rules: RuleDefinition[], warn: (s: str
   }
   const asDaily = intraday.map((h) => ({ symbol: h.symbol, bars: dailyFromIntraday(h), splits: [] }));
   const summary = `${summaryText(result, asDaily, opts)}resolution: ${interval} bars, ${plural(result.steps, 'bar step')}\n`;
-  if (opts.json) {
-    let out = '';
-    for (const a of result.alerts) {
-      out += `${JSON.stringify({ rule: a.rule, symbol: a.symbol, at: a.at, value: a.value, threshold: a.threshold, unit: a.unit })}\n`;
-    }
-    process.stdout.write(out);
-    process.stderr.write(summary);
-  } else {
-    const head = result.alerts.length ? `${alertTable(result.alerts)}\n` : 'no alerts fired\n';
-    process.stdout.write(`${head}\n${summary}`);
-  }
+  printResult(result.alerts, summary, opts.json);
   return 0;
 }
