@@ -185,21 +185,29 @@ export const RawChartResult = z.object({
 });
 export const RawChartBody = z.object({ chart: z.object({ result: z.array(RawChartResult).min(1) }) });
 
+/** A raw chart body, or the body of a recorded exchange ({ response: { bodyJson } }). */
+export function chartBody(json: unknown): unknown {
+  return json && typeof json === 'object' && 'response' in json
+    ? (json as { response?: { bodyJson?: unknown } }).response?.bodyJson
+    : json;
+}
+
 /**
- * Maps a raw chart body ({ chart: { result: [...] } }) or a recorded exchange
- * ({ response: { bodyJson: { chart } } }) to a History. Throws SchemaDriftError (raw kept) when
- * the shape is not a usable chart, e.g. the chart-notimestamp-* answers or a chart.error answer.
+ * The one reader of Yahoo chart bodies, daily or intraday: the schema, the first result, timestamps
+ * and closes in step, one ChartRow per timestamp. Throws SchemaDriftError (raw body kept) when the
+ * shape is not a usable chart, e.g. the chart-notimestamp-* answers or a chart.error answer.
  */
-export function parseYahooChart(json: unknown, source = 'yahoo'): BuiltHistory {
-  const body =
-    json && typeof json === 'object' && 'response' in json
-      ? (json as { response?: { bodyJson?: unknown } }).response?.bodyJson
-      : json;
+export function readChart(
+  json: unknown,
+  source: string,
+): { body: unknown; result: z.infer<typeof RawChartResult>; rows: ChartRow[] } {
+  const body = chartBody(json);
   const parsed = RawChartBody.safeParse(body);
   if (!parsed.success) {
+    const issue = parsed.error.issues[0];
     throw new SchemaDriftError(
       source,
-      `not a usable chart: ${parsed.error.issues[0]?.message ?? 'invalid'} at ${parsed.error.issues[0]?.path.join('.') ?? ''}`,
+      `not a usable chart: ${issue?.message ?? 'invalid'} at ${issue?.path.join('.') ?? ''}`,
       body,
     );
   }
@@ -222,6 +230,15 @@ export function parseYahooChart(json: unknown, source = 'yahoo'): BuiltHistory {
     volume: q.volume?.[i],
     adjClose: adj?.[i],
   }));
+  return { body, result: r, rows };
+}
+
+/**
+ * Maps a raw chart body ({ chart: { result: [...] } }) or a recorded exchange
+ * ({ response: { bodyJson: { chart } } }) to a History (see readChart for what is refused).
+ */
+export function parseYahooChart(json: unknown, source = 'yahoo'): BuiltHistory {
+  const { result: r, rows } = readChart(json, source);
   const splits: ChartSplit[] = Object.values(r.events?.splits ?? {}).map((s) => ({
     at: new Date(s.date * 1000),
     numerator: s.numerator,

@@ -15,8 +15,7 @@ import {
   parseIntradayInterval,
   SchemaDriftError,
 } from '@signals/core';
-import type { z } from 'zod';
-import { type ChartRow, RawChartBody, type RawChartResult } from './history.ts';
+import { type ChartRow, chartBody, readChart } from './history.ts';
 
 export interface ParsedIntraday extends IntradayHistory {
   /** Rows dropped for lack of a usable close or price. */
@@ -25,15 +24,9 @@ export interface ParsedIntraday extends IntradayHistory {
   outsideSession: number;
 }
 
-function bodyOf(json: unknown): unknown {
-  return json && typeof json === 'object' && 'response' in json
-    ? (json as { response?: { bodyJson?: unknown } }).response?.bodyJson
-    : json;
-}
-
 /** The intraday interval of a chart body or recorded exchange, or undefined (daily, or not a chart). */
 export function chartInterval(json: unknown): IntradayInterval | undefined {
-  const body = bodyOf(json) as { chart?: { result?: Array<{ meta?: { dataGranularity?: unknown } }> } } | undefined;
+  const body = chartBody(json) as { chart?: { result?: Array<{ meta?: { dataGranularity?: unknown } }> } } | undefined;
   return parseIntradayInterval(body?.chart?.result?.[0]?.meta?.dataGranularity);
 }
 
@@ -49,17 +42,7 @@ export function intradayFromRawChart(
   opts: { source?: string; interval?: IntradayInterval } = {},
 ): ParsedIntraday {
   const source = opts.source ?? 'replay';
-  const body = bodyOf(json);
-  const parsed = RawChartBody.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new SchemaDriftError(
-      source,
-      `not a usable chart: ${issue?.message ?? 'invalid'} at ${issue?.path.join('.') ?? ''}`,
-      body,
-    );
-  }
-  const r = parsed.data.chart.result[0] as z.infer<typeof RawChartResult>;
+  const { body, result: r, rows } = readChart(json, source);
   if (!r.meta.symbol) throw new SchemaDriftError(source, 'not a usable chart: no symbol at meta.symbol', body);
   const interval = opts.interval ?? parseIntradayInterval(r.meta.dataGranularity);
   if (!interval) {
@@ -69,22 +52,6 @@ export function intradayFromRawChart(
       body,
     );
   }
-  const q = r.indicators.quote[0] as z.infer<typeof RawChartResult>['indicators']['quote'][number];
-  if (q.close.length !== r.timestamp.length) {
-    throw new SchemaDriftError(
-      source,
-      `chart for ${r.meta.symbol}: ${r.timestamp.length} timestamps but ${q.close.length} closes`,
-      body,
-    );
-  }
-  const rows: ChartRow[] = r.timestamp.map((t, i) => ({
-    at: new Date(t * 1000),
-    open: q.open?.[i],
-    high: q.high?.[i],
-    low: q.low?.[i],
-    close: q.close[i],
-    volume: q.volume?.[i],
-  }));
   return buildIntraday({
     symbol: r.meta.symbol,
     interval,
