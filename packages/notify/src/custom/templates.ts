@@ -12,6 +12,7 @@ import { Liquid } from 'liquidjs';
 import type { AlertView } from '../alert-view.ts';
 import { formatTime, formatValue, formatWindow } from '../email/format.ts';
 import { alertAdminUrl } from '../links.ts';
+import { teamsCard } from '../webhook/chat.ts';
 
 /** The templates an operator can set, one per channel text. */
 export const TEMPLATE_KEYS = {
@@ -139,19 +140,5 @@ export async function renderTemplate(key: TemplateKey, source: string, vars: obj
 export function chatBodyOf(key: 'slack' | 'discord' | 'teams', text: string): string {
   if (key === 'slack') return JSON.stringify({ text });
   if (key === 'discord') return JSON.stringify({ content: text.slice(0, 2000), allowed_mentions: { parse: [] } });
-  return JSON.stringify({
-    type: 'message',
-    attachments: [
-      {
-        contentType: 'application/vnd.microsoft.card.adaptive',
-        contentUrl: null,
-        content: {
-          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
-          type: 'AdaptiveCard',
-          version: '1.4',
-          body: [{ type: 'TextBlock', text, wrap: true }],
-        },
-      },
-    ],
-  });
+  return JSON.stringify(teamsCard([{ type: 'TextBlock', text, wrap: true }]));
 }

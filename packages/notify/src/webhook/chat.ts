@@ -228,6 +228,11 @@ function teamsMessage(event: WebhookEvent) {
     const url = httpUrl(sum.url);
     if (url) actions.push({ type: 'Action.OpenUrl', title: a ? 'Open the alert' : 'Open the System page', url });
   }
+  return teamsCard(body, actions);
+}
+
+/** The Teams Workflows envelope: one Adaptive Card (1.4) with these body elements and actions. */
+export function teamsCard(body: readonly object[], actions: readonly object[] = []) {
   return {
     type: 'message',
     attachments: [
