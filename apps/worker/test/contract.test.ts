@@ -20,7 +20,13 @@ import {
   storedMeasure,
   type Unit,
 } from '@signals/core';
-import { createPriceStore, inclusiveRange, loadBacktestInput, loadRuleDefinitions } from '@signals/db';
+import {
+  createPriceStore,
+  inclusiveRange,
+  loadAlertSnapshots,
+  loadBacktestInput,
+  loadRuleDefinitions,
+} from '@signals/db';
 import { createPriceIngestor, ReplayPriceSource } from '@signals/market-data';
 import {
   buildAlertEvent,
@@ -34,7 +40,6 @@ import { loadSeeds, seedRules } from '@signals/seeds';
 import { createTestDb, fixturePath, TEST_REDIS_URL, type TestDb, testPrefix } from '@signals/testing';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadAlertViews } from '../src/delivery/deliver.ts';
 import { runEvaluationCycle } from '../src/jobs/evaluate.ts';
 import { priceTick } from '../src/jobs/ingest.ts';
 import { silent } from './helpers.ts';
@@ -247,7 +252,8 @@ describe('live evaluation == backtest on the same series', () => {
   });
 
   it('one value renders one way on every surface', async () => {
-    const views = await loadAlertViews(db.prisma, alertIds);
+    // What every channel renders from: the delivery worker's one loader.
+    const views = await loadAlertSnapshots(db.prisma, alertIds);
     const rows = await db.prisma.alert.findMany({ where: { id: { in: alertIds } } });
     for (const row of rows) {
       const view = views.get(row.id);

@@ -350,11 +350,6 @@ async function alertViews(ctx: DeliveryContext, ids: string[]): Promise<Map<stri
   return out;
 }
 
-/** What templates and webhook payloads show of stored alerts: the one loader in @signals/db. */
-export async function loadAlertViews(prisma: PrismaClient, alertIds: string[]): Promise<Map<string, AlertView>> {
-  return loadAlertSnapshots(prisma, alertIds);
-}
-
 async function deliverEmail(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
   if (d.eventType === 'service.degraded' || d.eventType === 'service.recovered') return deliverServiceEmail(ctx, d);
   if (!d.subscriberId || !d.subEmail) return done([d], permanent('subscriber no longer exists'), 'email');
