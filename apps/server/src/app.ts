@@ -4,7 +4,7 @@ import { HonoAdapter } from '@bull-board/hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { systemClock } from '@signals/core';
-import { createWebhookSender } from '@signals/notify';
+import { createWebhookSender, templatePool } from '@signals/notify';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { html } from 'hono/html';
 import { registerAlertPages } from './admin/alerts.ts';
@@ -52,6 +52,7 @@ export function createRuntime(deps: AppDeps): Runtime {
       logger: deps.logger,
     }),
     cookieSecure: deps.env.COOKIE_SECURE ?? secureBase,
+    templates: deps.templates ?? templatePool(),
     webhookSender:
       deps.webhookSender ??
       createWebhookSender({ allowedCidrs: deps.env.WEBHOOK_ALLOWED_CIDRS, timeoutMs: 10_000, logger: deps.logger }),

@@ -16,6 +16,7 @@ import { registerEndpointRoutes } from './routes/endpoints.ts';
 import { registerFeedRoutes } from './routes/feeds.ts';
 import { registerInhibitRuleRoutes } from './routes/inhibit-rules.ts';
 import { registerInstrumentRoutes } from './routes/instruments.ts';
+import { registerMessageTemplateRoutes } from './routes/message-templates.ts';
 import { registerRuleRoutes } from './routes/rules.ts';
 import { registerSilenceRoutes } from './routes/silences.ts';
 import { registerSubscriberRoutes } from './routes/subscribers.ts';
@@ -69,6 +70,7 @@ export function createApi(rt: Runtime) {
   registerSubscriberRoutes(api, rt);
   registerEndpointRoutes(api, rt);
   registerFeedRoutes(api, rt);
+  registerMessageTemplateRoutes(api, rt);
   registerApiKeyRoutes(api, rt);
 
   return api;

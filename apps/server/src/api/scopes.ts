@@ -5,7 +5,7 @@
  * cannot drift. Scopes are a set, not levels: a key holds exactly the ones it was given.
  *
  *   read   GET of watchlists, instruments, rules, alerts, silences, inhibit rules, endpoints, deliveries, feeds
- *   write  watchlists, rules, silences, inhibit rules, feeds, endpoints, backtests and previews
+ *   write  watchlists, rules, silences, inhibit rules, feeds, endpoints, message templates, backtests and previews
  *   admin  API keys, subscribers' addresses, deletions
  *
  * Admin sessions hold every scope.
@@ -78,6 +78,12 @@ export const ROUTE_SCOPES = {
   'GET /feeds/{id}': 'read',
   'PATCH /feeds/{id}': 'write',
   'DELETE /feeds/{id}': 'admin',
+
+  // What subscribers and chat channels receive, like an endpoint's format: an edit, undone by another.
+  'GET /message-templates': 'read',
+  'PUT /message-templates/{key}': 'write',
+  'DELETE /message-templates/{key}': 'write',
+  'POST /message-templates/{key}/preview': 'write',
 
   'GET /api-keys': 'admin',
   'POST /api-keys': 'admin',
