@@ -55,4 +55,45 @@ describe('templates on email and chat webhooks', () => {
       await receiver.close();
     }
   });
+
+  it('escapes feed text for Slack, Discord and Teams, with the payloads of the review', async () => {
+    const sink = await startSmtpSink();
+    const secret = generateSecret();
+    const receiver = await startWebhookReceiver({ secret });
+    const h = await startHarness({ prisma: db.prisma, prefix: testPrefix('tpl-esc'), smtpUrl: sink.url });
+    h.ctx.templateCacheMs = 0;
+    try {
+      const s = await seedScenario(db.prisma);
+      for (const format of ['slack', 'discord', 'teams'] as const) {
+        await db.prisma.webhookEndpoint.create({ data: { url: `${receiver.url}/${format}`, secret, format } });
+      }
+      const source = '{{ alert.symbol }}: {% for h in alert.headlines %}{{ h.title }}{% endfor %}';
+      await db.prisma.messageTemplate.createMany({
+        data: ['slack', 'discord', 'teams'].map((key) => ({ key, source })),
+      });
+      const headline =
+        '<!channel> <https://evil.example|Re-authenticate> @everyone [Re-authenticate](https://evil.example)';
+      const alert = alertFor(s.rule.id, new Date('2025-01-28T21:00:00Z'));
+      await h.fanOut({ ...alert, details: { headlines: [{ title: headline, link: null, publishedAt: null }] } });
+      await until(async () => receiver.requests.length >= 3);
+      const by = (format: string) => receiver.requests.find((r) => r.path.endsWith(`/${format}`));
+      expect(by('slack')?.verified).toBe(true);
+      expect(by('slack')?.body).toEqual({
+        text: 'NVDA: &lt;!channel&gt; &lt;https://evil.example|Re-authenticate&gt; @everyone [Re-authenticate](https://evil.example)',
+      });
+      expect(by('discord')?.body).toEqual({
+        content:
+          'NVDA: \\<!channel\\> \\<https://evil.example|Re-authenticate\\> \\@everyone \\[Re\\-authenticate\\]\\(https://evil.example\\)',
+        allowed_mentions: { parse: [] },
+      });
+      const card = JSON.stringify(by('teams')?.body);
+      expect(card).toContain('\\\\[Re-authenticate\\\\]\\\\(https://evil.example\\\\)');
+      expect(card).not.toContain('[Re-authenticate](https://evil.example)');
+    } finally {
+      await db.prisma.messageTemplate.deleteMany();
+      await h.close();
+      await sink.close();
+      await receiver.close();
+    }
+  });
 });
