@@ -36,7 +36,7 @@ export interface AppDeps {
 /** Who is calling: an admin with a browser session, or a machine with an API key. */
 export type Auth =
   | { kind: 'session'; userId: string; email: string; sessionId: string; csrfToken: string }
-  | { kind: 'apikey'; keyId: string; userId: string | null; scopes: Scope[] };
+  | { kind: 'apikey'; keyId: string; userId: string | null; scopes: Scope[]; expiresAt: Date | null };
 
 export type AppEnv = { Variables: { requestId: string; clientIp: string; auth: Auth | undefined } };
 

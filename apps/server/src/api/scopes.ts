@@ -103,6 +103,14 @@ export function grantedScopes(auth: Auth | undefined): readonly Scope[] {
   return auth.kind === 'session' ? SCOPES : auth.scopes;
 }
 
+/**
+ * Subscribers' email addresses are the `admin` scope's to read, also where a mail server quotes
+ * one in a delivery error: readers without it get them masked (services/alerts.ts deliveryView).
+ */
+export function deliveryReaderOf(auth: Auth | undefined): { addresses: boolean } {
+  return { addresses: grantedScopes(auth).includes('admin') };
+}
+
 /** True when `have` includes every scope of `need` (a key may only hand on what it holds). */
 export function covers(have: readonly Scope[], need: readonly Scope[]): boolean {
   return need.every((s) => have.includes(s));
