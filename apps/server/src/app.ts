@@ -7,6 +7,7 @@ import { systemClock } from '@signals/core';
 import { createWebhookSender, templatePool } from '@signals/notify';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { html } from 'hono/html';
+import { registerAccountPages } from './admin/account.ts';
 import { registerAlertPages } from './admin/alerts.ts';
 import { registerSilencePages } from './admin/silences.ts';
 import { registerInhibitionPages } from './admin/inhibitions.ts';
@@ -151,6 +152,7 @@ export function createApp(deps: AppDeps) {
   registerInhibitionPages(admin, rt);
   registerTemplatePages(admin, rt);
   registerDeliveryPages(admin, rt);
+  registerAccountPages(admin, rt);
   admin.onError((err, c) => {
     const p = formProblem(err) ?? (err instanceof FormError ? { message: err.message, status: 400, errors: [] } : null);
     const status = p?.status ?? (problemFromError(c, err).status as number);

@@ -15,7 +15,7 @@ import {
   type TestDb,
   testPrefix,
 } from '@signals/testing';
-import { PASSWORD_CHECKS_AT_ONCE, PASSWORD_CHECKS_WAITING } from '../src/security/password.ts';
+import { PASSWORD_CHECKS_AT_ONCE, PASSWORD_CHECKS_WAITING } from '@signals/db';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, loginSession, preSessionForm } from './harness.ts';
 
 /** One scrypt check holds 128 MiB: two checks' worth of headroom (without the bound, libuv runs four). */

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { AppEnv, Runtime } from '../context.ts';
 import { FormError, readForm, text } from '../input.ts';
 import { type FieldError, HttpProblem, fieldErrors } from '../problem.ts';
-import { dummyHash, PasswordBusyError, verifyPassword } from '../security/password.ts';
+
 import {
   LOGIN_CSRF_FIELD,
   LOGIN_CSRF_MESSAGE,
@@ -16,7 +16,7 @@ import {
 import { enforce, keyOf } from '../security/ratelimit.ts';
 import { accountSlowdown, loginLimits, recordFailure, recordSuccess } from '../security/login-limits.ts';
 import { createSession, destroySession, pruneSessions } from '../security/session.ts';
-import { isSetupTokenValid } from '@signals/db';
+import { dummyHash, isSetupTokenValid, PasswordBusyError, verifyPassword } from '@signals/db';
 import { adminExists, createFirstAdmin } from '../services/admins.ts';
 import { field, noticeOf, page } from '../views/layout.ts';
 
@@ -116,7 +116,7 @@ creates the admin instead.</p>`;
     } catch (err) {
       if (!(err instanceof PasswordBusyError)) throw err;
       rt.logger.warn({ reqId: c.get('requestId') }, 'admin login refused: too many password checks at once');
-      for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+      c.header('retry-after', String(err.retryAfterSec));
       return c.html(
         loginPage({
           csrf: again(),

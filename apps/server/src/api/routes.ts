@@ -9,6 +9,7 @@ import type { AppEnv, Runtime } from '../context.ts';
 import { cleanJsonBody, limitBody } from '../input.ts';
 import { fieldErrors, validationProblem } from '../problem.ts';
 import { apiAuth } from '../security/auth.ts';
+import { registerAccountRoutes } from './routes/account.ts';
 import { registerAlertRoutes } from './routes/alerts.ts';
 import { registerApiKeyRoutes } from './routes/api-keys.ts';
 import { registerBacktestRoutes } from './routes/backtest.ts';
@@ -72,6 +73,7 @@ export function createApi(rt: Runtime) {
   registerFeedRoutes(api, rt);
   registerMessageTemplateRoutes(api, rt);
   registerApiKeyRoutes(api, rt);
+  registerAccountRoutes(api, rt);
 
   return api;
 }

@@ -6,7 +6,7 @@
  *
  *   read   GET of watchlists, instruments, rules, alerts, silences, inhibit rules, endpoints, deliveries, feeds
  *   write  watchlists, rules, silences, inhibit rules, feeds, endpoints, message templates, backtests and previews
- *   admin  API keys, subscribers' addresses, deletions
+ *   admin  API keys, subscribers' addresses, deletions, the admin account (password, sessions)
  *
  * Admin sessions hold every scope.
  */
@@ -88,6 +88,11 @@ export const ROUTE_SCOPES = {
   'GET /api-keys': 'admin',
   'POST /api-keys': 'admin',
   'DELETE /api-keys/{id}': 'admin',
+
+  // The account behind the key: as much power as minting keys.
+  'GET /account/sessions': 'admin',
+  'DELETE /account/sessions': 'admin',
+  'POST /account/password': 'admin',
 } as const satisfies Record<string, Scope>;
 
 /** The scope a route needs; throws (at start, while routes are built) for a route not in the table. */
