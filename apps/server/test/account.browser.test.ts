@@ -3,13 +3,11 @@
  * to the account page, log the other session out, change the password; the other browser is
  * logged out, and the new password is the one that works.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium, screenshotOnFailure } from './browser.ts';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, type Harness, startHarness } from './harness.ts';
 
-const RESULTS = path.resolve(import.meta.dirname, '../../../test-results');
 const NEW_PASSWORD = 'a new password for the browser';
 
 let h: Harness;
@@ -20,17 +18,7 @@ let page: Page | undefined;
 beforeAll(async () => {
   h = await startHarness();
   base = await h.listen();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
@@ -39,11 +27,7 @@ afterAll(async () => {
 });
 
 beforeEach(({ task, onTestFailed }) => {
-  onTestFailed(async () => {
-    fs.mkdirSync(RESULTS, { recursive: true });
-    const name = task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 80);
-    await page?.screenshot({ path: path.join(RESULTS, `account-${name}.png`), fullPage: true }).catch(() => {});
-  });
+  onTestFailed(() => screenshotOnFailure(page, 'account', task.name));
 });
 
 async function loggedIn(password: string): Promise<{ ctx: BrowserContext; p: Page }> {

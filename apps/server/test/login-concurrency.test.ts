@@ -5,16 +5,7 @@
  * (sampled from /proc) stays within two checks' worth. The admin logs in afterwards as usual.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDb,
-  freePort,
-  sampleRss,
-  type ServiceProcess,
-  startServiceProcess,
-  TEST_REDIS_URL,
-  type TestDb,
-  testPrefix,
-} from '@signals/testing';
+import { createTestDb, sampleRss, type ServiceProcess, startServerProcess, type TestDb } from '@signals/testing';
 import { PASSWORD_CHECKS_AT_ONCE, PASSWORD_CHECKS_WAITING } from '@signals/db';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, loginSession, preSessionForm } from './harness.ts';
 
@@ -30,19 +21,7 @@ const app = { request: (path: string, init?: RequestInit) => fetch(`${base}${pat
 
 beforeAll(async () => {
   db = await createTestDb();
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = startServiceProcess('server', 'S', {
-    DATABASE_URL: db.url,
-    REDIS_URL: TEST_REDIS_URL,
-    QUEUE_PREFIX: testPrefix('logins'),
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_BASE_URL: base,
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-  });
-  await server.started(90_000);
+  ({ server, base } = await startServerProcess('S', db.url, { ADMIN_EMAIL, ADMIN_PASSWORD }));
 }, 120_000);
 afterAll(async () => {
   await server?.stop();

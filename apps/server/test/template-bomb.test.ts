@@ -7,14 +7,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTestDb,
-  freePort,
   sampleRss,
   type ServiceProcess,
-  startServiceProcess,
+  startServerProcess,
   TEMPLATE_BOMB,
-  TEST_REDIS_URL,
   type TestDb,
-  testPrefix,
 } from '@signals/testing';
 import { adminSession, api, type Harness, startHarness } from './harness.ts';
 
@@ -75,19 +72,10 @@ describe('previewing a template bomb on a running server', () => {
         scopes: ['write'],
       },
     });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    server = startServiceProcess('server', 'S', {
-      DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: testPrefix('bomb'),
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_BASE_URL: base,
+    ({ server, base } = await startServerProcess('S', db.url, {
       ADMIN_EMAIL: 'admin@example.org',
       ADMIN_PASSWORD: 'a long enough password',
-    });
-    await server.started(90_000);
+    }));
   }, 120_000);
   afterAll(async () => {
     await server?.stop();

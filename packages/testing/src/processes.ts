@@ -7,6 +7,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { repoPaths } from '@signals/db';
+import { TEST_REDIS_URL, testPrefix } from './db.ts';
+import { freePort } from './ports.ts';
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -110,4 +112,33 @@ export function sampleRss(pid: number, everyMs = 10): { stop(): { peakMb: number
       return { peakMb, samples };
     },
   };
+}
+
+/**
+ * A server process on its own port of 127.0.0.1 over `databaseUrl`, the test Redis under its own
+ * key prefix, with `env` on top (ADMIN_EMAIL and ADMIN_PASSWORD, say); started, and its base URL.
+ */
+export async function startServerProcess(
+  name: string,
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<{ server: ServiceProcess; base: string }> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = startServiceProcess('server', name, {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: testPrefix(`srv-${name.toLowerCase()}`),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_BASE_URL: base,
+    ...env,
+  });
+  try {
+    await server.started(90_000);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  return { server, base };
 }
