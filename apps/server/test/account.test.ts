@@ -88,7 +88,7 @@ describe('the account API', () => {
     expect(await third.alive()).toBe(false);
     expect((await loginSession(h.app, admin.email, admin.password)).res.status).toBe(401);
     expect((await loginSession(h.app, admin.email, 'a brand new password')).res.status).toBe(303);
-  });
+  }, 120_000);
 
   it('ends the other sessions on request, for a session or a key an admin made', async () => {
     const admin = await newAdmin();
@@ -109,7 +109,7 @@ describe('the account API', () => {
     expect(byKey.json).toEqual({ endedSessions: 2 });
     expect(await me.alive()).toBe(false);
     expect(await again.alive()).toBe(false);
-  });
+  }, 120_000);
 
   it('needs the admin scope, an account behind the key, and is described in the OpenAPI document', async () => {
     const admin = await newAdmin();
@@ -137,7 +137,7 @@ describe('the account API', () => {
       expect(op.summary).toEqual(expect.any(String));
       expect(op['x-scope']).toBe('admin');
     }
-  });
+  }, 120_000);
 });
 
 describe('the account page', () => {
@@ -185,5 +185,5 @@ describe('the account page', () => {
     ).text();
     expect(after).toContain('Every other session of your account is logged out.');
     expect(after).toContain('No other session is logged in.');
-  });
+  }, 120_000);
 });

@@ -37,7 +37,8 @@ describe('templates on email and chat webhooks', () => {
         ],
       });
       await h.fanOut(alertFor(s.rule.id, new Date('2025-01-27T21:00:00Z')));
-      await until(async () => sink.messages.length >= 1 && receiver.requests.length >= 1);
+      // The first render starts a template thread: slow on a loaded machine.
+      await until(async () => sink.messages.length >= 1 && receiver.requests.length >= 1, 90_000);
       const mail = sink.messages[0];
       expect(mail?.subject).toMatch(/^\[CRITICAL\] NVDA -16\.9/);
       expect(mail?.text).toContain('Heads up: NVDA fell 16.9% in one session.');
@@ -54,7 +55,7 @@ describe('templates on email and chat webhooks', () => {
       await sink.close();
       await receiver.close();
     }
-  });
+  }, 120_000);
 
   it('escapes feed text for Slack, Discord and Teams, with the payloads of the review', async () => {
     const sink = await startSmtpSink();
@@ -75,7 +76,7 @@ describe('templates on email and chat webhooks', () => {
         '<!channel> <https://evil.example|Re-authenticate> @everyone [Re-authenticate](https://evil.example)';
       const alert = alertFor(s.rule.id, new Date('2025-01-28T21:00:00Z'));
       await h.fanOut({ ...alert, details: { headlines: [{ title: headline, link: null, publishedAt: null }] } });
-      await until(async () => receiver.requests.length >= 3);
+      await until(async () => receiver.requests.length >= 3, 90_000);
       const by = (format: string) => receiver.requests.find((r) => r.path.endsWith(`/${format}`));
       expect(by('slack')?.verified).toBe(true);
       expect(by('slack')?.body).toEqual({
@@ -95,5 +96,5 @@ describe('templates on email and chat webhooks', () => {
       await sink.close();
       await receiver.close();
     }
-  });
+  }, 120_000);
 });

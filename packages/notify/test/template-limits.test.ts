@@ -25,8 +25,8 @@ describe('the sandbox bounds what a render builds', () => {
   });
 
   it('counts what filters return, also those LiquidJS does not count (url_encode)', async () => {
-    // Each pass adds two characters per "%": small each time, 10 M characters built in all.
-    const encode = `{% assign s = "${'%'.repeat(10)}" %}{% for i in (1..1000) %}{% assign s = s | url_encode %}{% endfor %}{{ s | size }}`;
+    // Each pass adds two characters per "%" (2,000 a pass): past the budget within 40 passes.
+    const encode = `{% assign s = "${'%'.repeat(1000)}" %}{% for i in (1..40) %}{% assign s = s | url_encode %}{% endfor %}{{ s | size }}`;
     await expect(renderTemplate('ntfy', encode, vars)).rejects.toThrow(BUILD);
     const append =
       '{% assign s = "xxxxxxxxxx" %}{% for i in (1..30) %}{% assign s = s | append: s %}{% endfor %}{{ s | size }}';
@@ -34,11 +34,13 @@ describe('the sandbox bounds what a render builds', () => {
   });
 
   it('counts every write: a loop printing a variable past the budget', async () => {
-    const loop = `{% assign t = "${'y'.repeat(1000)}" %}{% for i in (1..1001) %}{{ t }}{% endfor %}`;
-    await expect(renderTemplate('ntfy', loop, vars)).rejects.toThrow(BUILD);
+    // A 100,000-character variable printed 11 times: 1.1 M characters (few passes, so no time limit
+    // steps in first on a loaded machine).
+    const big = { alert: { ...vars.alert, big: 'y'.repeat(100_000) } };
+    const loop = '{% for i in (1..11) %}{{ alert.big }}{% endfor %}';
+    await expect(renderTemplate('ntfy', loop, big)).rejects.toThrow(BUILD);
     // The same loop below the budget renders (cut to the channel's length).
-    const fine = loop.replace('1..1001', '1..900');
-    expect((await renderTemplate('ntfy', fine, vars)).length).toBe(4000);
+    expect((await renderTemplate('ntfy', loop.replace('1..11', '1..9'), big)).length).toBe(4000);
   });
 
   it('leaves ordinary templates alone, captures and loops included', async () => {

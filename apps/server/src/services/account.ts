@@ -16,6 +16,7 @@ import {
 } from '@signals/db';
 import { z } from 'zod';
 import type { Auth, Runtime } from '../context.ts';
+import { text } from '../input.ts';
 import { HttpProblem } from '../problem.ts';
 import { enforce, keyOf } from '../security/ratelimit.ts';
 import { IDLE_MS } from '../security/session.ts';
@@ -23,11 +24,10 @@ import { IDLE_MS } from '../security/session.ts';
 /** Wrong current passwords per account and 15 minutes before 429: a stolen session cannot guess on. */
 export const PASSWORD_CHANGE_ATTEMPTS = 10;
 
+// Passwords are not trimmed (a space is a character); NUL and lone surrogates are refused.
 export const passwordChangeSchema = z.strictObject({
-  currentPassword: z.string().min(1, 'give your current password').max(PASSWORD_MAX_LENGTH),
-  newPassword: z
-    .string()
-    .max(PASSWORD_MAX_LENGTH)
+  currentPassword: text({ min: 1, max: PASSWORD_MAX_LENGTH, trim: false }),
+  newPassword: text({ max: PASSWORD_MAX_LENGTH, trim: false })
     .superRefine((v, ctx) => {
       const problem = newPasswordProblem(v);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });

@@ -14,7 +14,7 @@ import { TemplateError, type TemplateKey } from './templates.ts';
 
 export const TEMPLATE_POOL_DEFAULTS = {
   threads: 2,
-  /** Hard limit of one render, from its start in the thread (the sandbox's own soft limit is 200 ms). */
+  /** Hard limit of one render, from its start in the thread (the sandbox's own soft limit is 1 s). */
   timeoutMs: 2000,
   /** Old-generation heap of one thread (a thread idles at ~10 MB). */
   heapMb: 64,

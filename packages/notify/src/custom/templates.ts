@@ -45,10 +45,13 @@ export const TEMPLATE_KEY_LIST = Object.keys(TEMPLATE_KEYS) as TemplateKey[];
 /**
  * Limits of one template: source characters, render time and allocations (LiquidJS's own
  * counters), and buildLimit: characters a render may write and filters may return, in all.
+ * renderLimitMs is wall-clock time: it was 200 ms when renders ran on the caller's thread; in a
+ * render thread, with the build budget and the pool's hard limit behind it, 1 s spares ordinary
+ * templates on a loaded machine (200 ms refused a plain loop there) and still stops a runaway loop.
  */
 export const TEMPLATE_LIMITS = {
   parseLimit: 20_000,
-  renderLimitMs: 200,
+  renderLimitMs: 1000,
   memoryLimit: 2_000_000,
   buildLimit: 1_000_000,
 } as const;

@@ -7,6 +7,7 @@ import { NotFoundError, ValidationError } from '@signals/core';
 import { actorOf } from '../../services/silences.ts';
 import {
   builtIn,
+  isTemplateKey,
   listMessageTemplates,
   previewAlert,
   saveMessageTemplate,
@@ -14,11 +15,19 @@ import {
 } from '../../services/templates.ts';
 import { type Api, body, json, list, noContent, problems, scoped } from './shared.ts';
 
+// A string, not an enum: an unknown key is an unknown resource (404), like an unknown id.
 const TemplateKeyParam = z.object({
-  key: z
-    .enum(TEMPLATE_KEY_LIST as [TemplateKey, ...TemplateKey[]])
-    .openapi({ param: { name: 'key', in: 'path' }, description: 'which channel text' }),
+  key: text({ min: 1, max: 64 }).openapi({
+    param: { name: 'key', in: 'path' },
+    description: `which channel text: ${TEMPLATE_KEY_LIST.join(', ')}`,
+    example: 'slack',
+  }),
 });
+/** The key of the path, or 404. */
+function keyOf(key: string): TemplateKey {
+  if (!isTemplateKey(key)) throw new NotFoundError('Message template');
+  return key;
+}
 
 const MessageTemplateSchema = z
   .object({
@@ -74,11 +83,11 @@ export function registerMessageTemplateRoutes(api: Api, rt: Runtime): void {
         description:
           'A template that does not parse, fails, or builds past the limits (a loop doubling a string) is refused with 400 at `source`.',
         request: { params: TemplateKeyParam, ...body(sourceSchema) },
-        responses: { 200: json(MessageTemplateSchema), ...problems(503) },
+        responses: { 200: json(MessageTemplateSchema), ...problems(404, 503) },
       }),
     ),
     async (c) => {
-      const { key } = c.req.valid('param');
+      const key = keyOf(c.req.valid('param').key);
       await saveMessageTemplate(rt, key, c.req.valid('json').source, await actorOf(rt, c.get('auth')), 'source');
       const saved = (await listMessageTemplates(rt)).find((t) => t.key === key);
       return c.json(saved as z.infer<typeof MessageTemplateSchema>, 200);
@@ -93,11 +102,11 @@ export function registerMessageTemplateRoutes(api: Api, rt: Runtime): void {
         operationId: 'deleteMessageTemplate',
         summary: "Remove a channel's template: the built-in message is sent again",
         request: { params: TemplateKeyParam },
-        responses: { ...noContent, ...problems() },
+        responses: { ...noContent, ...problems(404) },
       }),
     ),
     async (c) => {
-      await rt.prisma.messageTemplate.deleteMany({ where: { key: c.req.valid('param').key } });
+      await rt.prisma.messageTemplate.deleteMany({ where: { key: keyOf(c.req.valid('param').key) } });
       return c.body(null, 204);
     },
   );
@@ -114,7 +123,7 @@ export function registerMessageTemplateRoutes(api: Api, rt: Runtime): void {
       }),
     ),
     async (c) => {
-      const { key } = c.req.valid('param');
+      const key = keyOf(c.req.valid('param').key);
       const { source, alertId } = c.req.valid('json');
       const sample = await previewAlert(rt, alertId);
       if (alertId && !sample.real) throw new NotFoundError('Alert');
