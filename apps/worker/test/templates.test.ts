@@ -16,14 +16,34 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** An SMTP sink, a receiver verifying signatures and an in-process worker (templates read afresh) for `fn`. */
+async function sending(
+  label: string,
+  fn: (o: {
+    sink: Awaited<ReturnType<typeof startSmtpSink>>;
+    secret: string;
+    receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
+    h: Awaited<ReturnType<typeof startHarness>>;
+  }) => Promise<void>,
+) {
+  const sink = await startSmtpSink();
+  const secret = generateSecret();
+  const receiver = await startWebhookReceiver({ secret });
+  const h = await startHarness({ prisma: db.prisma, prefix: testPrefix(label), smtpUrl: sink.url });
+  h.ctx.templateCacheMs = 0;
+  try {
+    await fn({ sink, secret, receiver, h });
+  } finally {
+    await db.prisma.messageTemplate.deleteMany();
+    await h.close();
+    await sink.close();
+    await receiver.close();
+  }
+}
+
 describe('templates on email and chat webhooks', () => {
   it('sends the templated subject, body and Slack text', async () => {
-    const sink = await startSmtpSink();
-    const secret = generateSecret();
-    const receiver = await startWebhookReceiver({ secret });
-    const h = await startHarness({ prisma: db.prisma, prefix: testPrefix('tpl'), smtpUrl: sink.url });
-    h.ctx.templateCacheMs = 0;
-    try {
+    await sending('tpl', async ({ sink, secret, receiver, h }) => {
       const s = await seedScenario(db.prisma, { subscribers: [{ email: 'tpl-mail@example.com' }] });
       await db.prisma.webhookEndpoint.create({ data: { url: receiver.url, secret, format: 'slack' } });
       await db.prisma.messageTemplate.createMany({
@@ -49,21 +69,11 @@ describe('templates on email and chat webhooks', () => {
       const hook = receiver.requests[0];
       expect(hook?.verified).toBe(true);
       expect(hook?.body).toEqual({ text: expect.stringMatching(/^:rotating_light: \*NVDA\* -16\.9.+\|open>$/) });
-    } finally {
-      await db.prisma.messageTemplate.deleteMany();
-      await h.close();
-      await sink.close();
-      await receiver.close();
-    }
+    });
   }, 120_000);
 
   it('escapes feed text for Slack, Discord and Teams, with the payloads of the review', async () => {
-    const sink = await startSmtpSink();
-    const secret = generateSecret();
-    const receiver = await startWebhookReceiver({ secret });
-    const h = await startHarness({ prisma: db.prisma, prefix: testPrefix('tpl-esc'), smtpUrl: sink.url });
-    h.ctx.templateCacheMs = 0;
-    try {
+    await sending('tpl-esc', async ({ secret, receiver, h }) => {
       const s = await seedScenario(db.prisma);
       for (const format of ['slack', 'discord', 'teams'] as const) {
         await db.prisma.webhookEndpoint.create({ data: { url: `${receiver.url}/${format}`, secret, format } });
@@ -90,11 +100,6 @@ describe('templates on email and chat webhooks', () => {
       const card = JSON.stringify(by('teams')?.body);
       expect(card).toContain('\\\\[Re-authenticate\\\\]\\\\(https://evil.example\\\\)');
       expect(card).not.toContain('[Re-authenticate](https://evil.example)');
-    } finally {
-      await db.prisma.messageTemplate.deleteMany();
-      await h.close();
-      await sink.close();
-      await receiver.close();
-    }
+    });
   }, 120_000);
 });
