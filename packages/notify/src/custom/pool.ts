@@ -16,7 +16,7 @@ export const TEMPLATE_POOL_DEFAULTS = {
   threads: 2,
   /** Hard limit of one render, from its start in the thread (the sandbox's own soft limit is 1 s). */
   timeoutMs: 2000,
-  /** Old-generation heap of one thread (a thread idles at ~10 MB). */
+  /** Old-generation heap of one thread: ample for a render within the build budget, far below what a bomb needs. */
   heapMb: 64,
   /** Renders waiting for a thread beyond which the pool refuses (TemplateBusyError). */
   maxWaiting: 100,
