@@ -4,6 +4,7 @@
  *   migrate    create the database if missing and apply pending migrations
  *   seed       load the default watchlists, feeds and rules (idempotent)
  *   backtest   run rules over stored or recorded history (see --help)
+ *   setup-url, reset-password, end-sessions   the admin account (see usage below)
  */
 import { loadEnvOrExit, redactUrl } from '@signals/config';
 import { createDatabaseIfMissing, createPrisma, migrate } from '@signals/db';
@@ -19,6 +20,11 @@ commands:
   seed       load default watchlists, feeds and rules (safe to run again)
   backtest   run rules over history: pnpm cli backtest --help
   setup-url  print a new one-time URL to create the first admin (none exists yet)
+  reset-password <email>
+             set a new admin password (asked on the terminal, or the first line of stdin);
+             logs every session of the account out
+  end-sessions <email>
+             log every session of the admin account out
 `;
 
 /** migrate and seed need Postgres only. */
@@ -64,6 +70,12 @@ async function main() {
     }
     case 'setup-url':
       process.exitCode = await (await import('./setup-url.ts')).setupUrlCommand();
+      return;
+    case 'reset-password':
+      process.exitCode = await (await import('./account.ts')).resetPasswordCommand(rest);
+      return;
+    case 'end-sessions':
+      process.exitCode = await (await import('./account.ts')).endSessionsCommand(rest);
       return;
     case 'backtest': {
       const { backtestCommand } = await import('./backtest.ts');

@@ -4,9 +4,10 @@ import { HonoAdapter } from '@bull-board/hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { systemClock } from '@signals/core';
-import { createWebhookSender } from '@signals/notify';
+import { createWebhookSender, templatePool } from '@signals/notify';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { html } from 'hono/html';
+import { registerAccountPages } from './admin/account.ts';
 import { registerAlertPages } from './admin/alerts.ts';
 import { registerSilencePages } from './admin/silences.ts';
 import { registerInhibitionPages } from './admin/inhibitions.ts';
@@ -52,6 +53,7 @@ export function createRuntime(deps: AppDeps): Runtime {
       logger: deps.logger,
     }),
     cookieSecure: deps.env.COOKIE_SECURE ?? secureBase,
+    templates: deps.templates ?? templatePool(),
     webhookSender:
       deps.webhookSender ??
       createWebhookSender({ allowedCidrs: deps.env.WEBHOOK_ALLOWED_CIDRS, timeoutMs: 10_000, logger: deps.logger }),
@@ -150,6 +152,7 @@ export function createApp(deps: AppDeps) {
   registerInhibitionPages(admin, rt);
   registerTemplatePages(admin, rt);
   registerDeliveryPages(admin, rt);
+  registerAccountPages(admin, rt);
   admin.onError((err, c) => {
     const p = formProblem(err) ?? (err instanceof FormError ? { message: err.message, status: 400, errors: [] } : null);
     const status = p?.status ?? (problemFromError(c, err).status as number);

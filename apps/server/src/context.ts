@@ -8,7 +8,7 @@ import type { Metrics } from './metrics.ts';
 import type { TrustedProxies } from './security/client-ip.ts';
 import type { BacktestRunner } from './services/backtest-runner.ts';
 import type { RateLimiter } from './security/ratelimit.ts';
-import type { WebhookSender } from '@signals/notify';
+import type { TemplatePool, WebhookSender } from '@signals/notify';
 
 export interface AppDeps {
   env: Env;
@@ -23,6 +23,8 @@ export interface AppDeps {
   priceSource?: PriceSource;
   /** Sends the admin's "test event" directly (default: notify's Standard Webhooks sender). */
   webhookSender?: WebhookSender;
+  /** Renders operators' message templates off the request thread (default: the process's pool). */
+  templates?: TemplatePool;
   clock?: Clock;
   /**
    * Every loop's liveness now (default: judged from Postgres with this process's settings; a loop
@@ -34,7 +36,7 @@ export interface AppDeps {
 /** Who is calling: an admin with a browser session, or a machine with an API key. */
 export type Auth =
   | { kind: 'session'; userId: string; email: string; sessionId: string; csrfToken: string }
-  | { kind: 'apikey'; keyId: string; userId: string | null; scopes: Scope[] };
+  | { kind: 'apikey'; keyId: string; userId: string | null; scopes: Scope[]; expiresAt: Date | null };
 
 export type AppEnv = { Variables: { requestId: string; clientIp: string; auth: Auth | undefined } };
 
@@ -45,6 +47,7 @@ export interface Runtime extends AppDeps {
   rateLimiter: RateLimiter;
   cookieSecure: boolean;
   webhookSender: WebhookSender;
+  templates: TemplatePool;
   /** Previews and backtests, off the request thread with a time budget. */
   backtests: BacktestRunner;
   /** TRUST_PROXY as a lookup; null when X-Forwarded-For is ignored. */

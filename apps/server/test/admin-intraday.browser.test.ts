@@ -8,7 +8,8 @@ import { dailyFromIntraday } from '@signals/core';
 import { createIntradayStore, createPriceStore } from '@signals/db';
 import { intradayFromRawChart } from '@signals/market-data';
 import { intradayFixture } from '@signals/testing';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, type Harness, startHarness } from './harness.ts';
 
@@ -20,17 +21,7 @@ let base: string;
 beforeAll(async () => {
   h = await startHarness();
   base = await h.listen();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   page = await (await browser.newContext()).newPage();
   await page.goto(`${base}/admin/login`);
   await page.fill('#f-email', ADMIN_EMAIL);

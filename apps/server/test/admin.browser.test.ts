@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './browser.ts';
 import { Webhook } from 'standardwebhooks';
 import { createAlertWithDeliveries, resolveSigningKeys, signSubscriberToken } from '@signals/db';
 import {
@@ -32,17 +33,7 @@ let smtp: SmtpSink | undefined;
 beforeAll(async () => {
   h = await startHarness();
   base = await h.listen();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   // The admin tests share one logged-in page; each starts by opening the page it needs, so they
   // run in any order or alone (the keyboard login test uses a fresh context of its own).
   ctx = await browser.newContext();

@@ -759,6 +759,27 @@ const cases: Case[] = [
   },
   { method: 'PATCH', route: '/feeds/{id}', path: () => `/feeds/${feedId}`, valid: { name: 'f' }, typed: 'enabled' },
   { method: 'POST', route: '/api-keys', path: () => '/api-keys', valid: { name: 'k' }, typed: 'name' },
+  {
+    method: 'PUT',
+    route: '/message-templates/{key}',
+    path: () => '/message-templates/ntfy',
+    valid: { source: '{{ alert.symbol }}' },
+    typed: 'source',
+  },
+  {
+    method: 'POST',
+    route: '/message-templates/{key}/preview',
+    path: () => '/message-templates/ntfy/preview',
+    valid: { source: '{{ alert.symbol }}' },
+    typed: 'source',
+  },
+  {
+    method: 'POST',
+    route: '/account/password',
+    path: () => '/account/password',
+    valid: { currentPassword: 'the current one', newPassword: 'a new long password' },
+    typed: 'newPassword',
+  },
 ];
 
 const firstStringField = (valid: Record<string, unknown>) =>

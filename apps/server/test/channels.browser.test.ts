@@ -4,7 +4,8 @@
  * public preferences page. Every form control labelled; errors shown at the field.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './browser.ts';
 import { resolveSigningKeys, signSubscriberToken } from '@signals/db';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, type Harness, startHarness } from './harness.ts';
 
@@ -24,17 +25,7 @@ beforeAll(async () => {
     },
   });
   base = await h.listen();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   const wl = await h.db.prisma.watchlist.create({ data: { slug: 'br', name: 'Browser list' } });
   const mk = (name: string) =>
     h.db.prisma.rule.create({ data: { name, kind: 'pct_move', params: {}, watchlistId: wl.id } });

@@ -64,5 +64,5 @@ describe('admin message templates', () => {
     expect(reset.status).toBe(303);
     expect(await h.db.prisma.messageTemplate.count()).toBe(0);
     expect((await post('/admin/templates/nope', { action: 'save' })).status).toBe(404);
-  });
+  }, 120_000); // the first render starts a template thread: slow on a loaded machine
 });

@@ -334,7 +334,7 @@ describe('message templates at send time', () => {
     } finally {
       await db.prisma.messageTemplate.deleteMany();
     }
-  });
+  }, 120_000); // the first render starts a template thread: slow on a loaded machine
 });
 
 describe('the bot loop', () => {

@@ -18,3 +18,5 @@ export * from './webhook/retry.ts';
 export * from './webhook/sender.ts';
 export * from './channels/index.ts';
 export * from './custom/templates.ts';
+export * from './custom/escape.ts';
+export * from './custom/pool.ts';

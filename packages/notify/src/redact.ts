@@ -63,3 +63,20 @@ export function redactSecrets(text: string, secrets: readonly (string | undefine
   for (const n of [...needles].sort((a, b) => b.length - a.length)) out = out.split(n).join(MASK);
   return out;
 }
+
+/**
+ * An email address as mail servers quote it in their answers (`550 5.1.1 <someone@example.com>:
+ * Recipient address rejected`): anything around one `@` up to spaces, angle brackets, quotes and
+ * separators, an IP literal (`user@[10.0.0.1]`) included.
+ */
+const EMAIL_ADDRESS = /[^\s<>()[\]"',;:@]+@(?:\[[^\]\s]*\]|[^\s<>()[\]"',;:@]+)/g;
+
+/** The mask an address becomes in text shown to those who may not read subscribers' addresses. */
+export const ADDRESS_MASK = '[address hidden]';
+
+/** `text` with every email address replaced by {@link ADDRESS_MASK}. */
+export function redactEmailAddresses(text: string): string;
+export function redactEmailAddresses(text: string | null): string | null;
+export function redactEmailAddresses(text: string | null): string | null {
+  return text === null ? null : text.replace(EMAIL_ADDRESS, ADDRESS_MASK);
+}

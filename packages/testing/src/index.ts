@@ -12,3 +12,4 @@ export * from './ports.ts';
 export * from './html.ts';
 export * from './clock.ts';
 export * from './chat-servers.ts';
+export * from './template-bomb.ts';

@@ -2,6 +2,7 @@
 import { ValidationError } from '@signals/core';
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
+import { deliveryReaderOf } from '../api/scopes.ts';
 import type { AppEnv, Runtime } from '../context.ts';
 import { fieldErrors } from '../problem.ts';
 import { type AlertFilter, alertFilterSchema, getAlert, listAlerts } from '../services/alerts.ts';
@@ -113,7 +114,7 @@ ${
   });
 
   admin.get('/alerts/:id', async (c) => {
-    const a = await getAlert(rt, c.req.param('id'));
+    const a = await getAlert(rt, c.req.param('id'), deliveryReaderOf(c.get('auth')));
     const csrf = csrfOf(c);
     return render(c, {
       title: a.title,

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { AppEnv, Runtime } from '../context.ts';
 import { FormError, readForm, text } from '../input.ts';
 import { type FieldError, HttpProblem, fieldErrors } from '../problem.ts';
-import { dummyHash, verifyPassword } from '../security/password.ts';
+
 import {
   LOGIN_CSRF_FIELD,
   LOGIN_CSRF_MESSAGE,
@@ -16,7 +16,7 @@ import {
 import { enforce, keyOf } from '../security/ratelimit.ts';
 import { accountSlowdown, loginLimits, recordFailure, recordSuccess } from '../security/login-limits.ts';
 import { createSession, destroySession, pruneSessions } from '../security/session.ts';
-import { isSetupTokenValid } from '@signals/db';
+import { dummyHash, isSetupTokenValid, PasswordBusyError, verifyPassword } from '@signals/db';
 import { adminExists, createFirstAdmin } from '../services/admins.ts';
 import { field, noticeOf, page } from '../views/layout.ts';
 
@@ -108,8 +108,25 @@ creates the admin instead.</p>`;
     const wait = await accountSlowdown(rt.rateLimiter, email);
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const user = email ? await rt.prisma.adminUser.findUnique({ where: { email } }) : null;
-    // Same work whether the email exists or not.
-    const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash()));
+    // Same work whether the email exists or not; refused before any of it when too many checks
+    // run or wait in this process (each takes 128 MiB).
+    let ok: boolean;
+    try {
+      ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash()));
+    } catch (err) {
+      if (!(err instanceof PasswordBusyError)) throw err;
+      rt.logger.warn({ reqId: c.get('requestId') }, 'admin login refused: too many password checks at once');
+      c.header('retry-after', String(err.retryAfterSec));
+      return c.html(
+        loginPage({
+          csrf: again(),
+          email,
+          next,
+          error: 'The server is busy checking other logins. Try again in a few seconds.',
+        }),
+        503,
+      );
+    }
     if (!user || !ok) {
       await recordFailure(rt.rateLimiter, email);
       rt.logger.info({ reqId: c.get('requestId'), slowedMs: wait }, 'admin login failed');

@@ -1,6 +1,7 @@
 /** Admin: subscribers, webhook endpoints (secret shown once, rotate, test, delivery log, redeliver). */
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
+import { deliveryReaderOf } from '../api/scopes.ts';
 import type { AppEnv, Runtime } from '../context.ts';
 import { readForm } from '../input.ts';
 import type { FieldError } from '../problem.ts';
@@ -181,7 +182,7 @@ export function registerDeliveryPages(admin: Hono<AppEnv>, rt: Runtime) {
     status = 200,
   ) => {
     const e = await getEndpoint(rt, id);
-    const deliveries = await endpointDeliveries(rt, id, { take: 50 });
+    const deliveries = await endpointDeliveries(rt, id, { take: 50 }, deliveryReaderOf(c.get('auth')));
     const csrf = csrfOf(c);
     const t = o.test;
     return render(
@@ -231,7 +232,7 @@ ${deliveryTable(deliveries, csrf)}`,
 
   admin.post('/endpoints/:id/test', async (c) => {
     const id = c.req.param('id');
-    const test = await sendTestEvent(rt, id);
+    const test = await sendTestEvent(rt, id, deliveryReaderOf(c.get('auth')));
     return detailPage(c, id, { test });
   });
 
@@ -263,7 +264,7 @@ ${deliveryTable(deliveries, csrf)}`,
   });
 
   admin.post('/deliveries/:id/redeliver', async (c) => {
-    const d = await redeliver(rt, c.req.param('id'));
+    const d = await redeliver(rt, c.req.param('id'), deliveryReaderOf(c.get('auth')));
     const back = d.endpointId
       ? `/admin/endpoints/${d.endpointId}`
       : d.alertId

@@ -39,7 +39,7 @@ export function registerTemplatePages(admin: Hono<AppEnv>, rt: Runtime) {
         title: 'Message templates',
         active: ACTIVE,
         error: o.error ?? null,
-        body: html`<p>Each channel sends its built-in message unless you set a template here, in <a href="https://liquidjs.com/tutorials/intro-to-liquid.html" rel="noopener noreferrer">Liquid</a> (sandboxed: no files, no network, at most ${TEMPLATE_LIMITS.renderLimitMs} ms per message). A template that fails when an alert is sent falls back to the built-in message, and the failure is logged. Empty a template to return to the built-in message.</p>
+        body: html`<p>Each channel sends its built-in message unless you set a template here, in <a href="https://liquidjs.com/tutorials/intro-to-liquid.html" rel="noopener noreferrer">Liquid</a> (sandboxed: no files, no network, at most ${TEMPLATE_LIMITS.renderLimitMs} ms and ${TEMPLATE_LIMITS.buildLimit.toLocaleString('en-US')} built characters per message; one that builds more is refused). In Slack, Discord and Teams templates, what <code>{{ ... }}</code> prints is escaped for that app, so a headline cannot mention a channel or disguise a link; <code>{{ alert.title | raw }}</code> prints it as it is. A template that fails when an alert is sent falls back to the built-in message, and the failure is logged. Empty a template to return to the built-in message.</p>
 <p>Variables: ${TEMPLATE_VARIABLES.map((v, i) => html`${i ? ', ' : ''}<code>${v}</code>`)}.</p>
 <p class="muted">Previews use ${sample.real ? html`the alert <a href="/admin/alerts/${sample.view.id}">${sample.view.title}</a>` : 'a sample alert (no alert has fired yet)'}.</p>
 ${items.map((t) => {

@@ -9,6 +9,7 @@ import type { AppEnv, Runtime } from '../context.ts';
 import { cleanJsonBody, limitBody } from '../input.ts';
 import { fieldErrors, validationProblem } from '../problem.ts';
 import { apiAuth } from '../security/auth.ts';
+import { registerAccountRoutes } from './routes/account.ts';
 import { registerAlertRoutes } from './routes/alerts.ts';
 import { registerApiKeyRoutes } from './routes/api-keys.ts';
 import { registerBacktestRoutes } from './routes/backtest.ts';
@@ -16,6 +17,7 @@ import { registerEndpointRoutes } from './routes/endpoints.ts';
 import { registerFeedRoutes } from './routes/feeds.ts';
 import { registerInhibitRuleRoutes } from './routes/inhibit-rules.ts';
 import { registerInstrumentRoutes } from './routes/instruments.ts';
+import { registerMessageTemplateRoutes } from './routes/message-templates.ts';
 import { registerRuleRoutes } from './routes/rules.ts';
 import { registerSilenceRoutes } from './routes/silences.ts';
 import { registerSubscriberRoutes } from './routes/subscribers.ts';
@@ -69,7 +71,9 @@ export function createApi(rt: Runtime) {
   registerSubscriberRoutes(api, rt);
   registerEndpointRoutes(api, rt);
   registerFeedRoutes(api, rt);
+  registerMessageTemplateRoutes(api, rt);
   registerApiKeyRoutes(api, rt);
+  registerAccountRoutes(api, rt);
 
   return api;
 }

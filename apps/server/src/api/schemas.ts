@@ -265,6 +265,10 @@ export const ApiKeySchema = z
     expiresAt: z.string().nullable().openapi({ description: 'null: never expires' }),
     lastUsedAt: z.string().nullable(),
     revokedAt: z.string().nullable(),
+    mintedById: z
+      .string()
+      .nullable()
+      .openapi({ description: 'the key that made this one (revoking it revokes this one); null: an admin made it' }),
   })
   .openapi('ApiKey');
 

@@ -5,8 +5,8 @@
  * cannot drift. Scopes are a set, not levels: a key holds exactly the ones it was given.
  *
  *   read   GET of watchlists, instruments, rules, alerts, silences, inhibit rules, endpoints, deliveries, feeds
- *   write  watchlists, rules, silences, inhibit rules, feeds, endpoints, backtests and previews
- *   admin  API keys, subscribers' addresses, deletions
+ *   write  watchlists, rules, silences, inhibit rules, feeds, endpoints, message templates, backtests and previews
+ *   admin  API keys, subscribers' addresses, deletions, the admin account (password, sessions)
  *
  * Admin sessions hold every scope.
  */
@@ -79,9 +79,20 @@ export const ROUTE_SCOPES = {
   'PATCH /feeds/{id}': 'write',
   'DELETE /feeds/{id}': 'admin',
 
+  // What subscribers and chat channels receive, like an endpoint's format: an edit, undone by another.
+  'GET /message-templates': 'read',
+  'PUT /message-templates/{key}': 'write',
+  'DELETE /message-templates/{key}': 'write',
+  'POST /message-templates/{key}/preview': 'write',
+
   'GET /api-keys': 'admin',
   'POST /api-keys': 'admin',
   'DELETE /api-keys/{id}': 'admin',
+
+  // The account behind the key: as much power as minting keys.
+  'GET /account/sessions': 'admin',
+  'DELETE /account/sessions': 'admin',
+  'POST /account/password': 'admin',
 } as const satisfies Record<string, Scope>;
 
 /** The scope a route needs; throws (at start, while routes are built) for a route not in the table. */
@@ -95,6 +106,14 @@ export function scopeOf(method: string, path: string): Scope {
 export function grantedScopes(auth: Auth | undefined): readonly Scope[] {
   if (!auth) return [];
   return auth.kind === 'session' ? SCOPES : auth.scopes;
+}
+
+/**
+ * Subscribers' email addresses are the `admin` scope's to read, also where a mail server quotes
+ * one in a delivery error: readers without it get them masked (services/alerts.ts deliveryView).
+ */
+export function deliveryReaderOf(auth: Auth | undefined): { addresses: boolean } {
+  return { addresses: grantedScopes(auth).includes('admin') };
 }
 
 /** True when `have` includes every scope of `need` (a key may only hand on what it holds). */

@@ -27,7 +27,13 @@ export function apiAuth(rt: Runtime): MiddlewareHandler<AppEnv> {
       if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {
         await rt.prisma.apiKey.updateMany({ where: { id: row.id }, data: { lastUsedAt: now } });
       }
-      c.set('auth', { kind: 'apikey', keyId: row.id, userId: row.userId, scopes: row.scopes });
+      c.set('auth', {
+        kind: 'apikey',
+        keyId: row.id,
+        userId: row.userId,
+        scopes: row.scopes,
+        expiresAt: row.expiresAt,
+      });
       return next();
     }
     const s = await loadSession(rt, c);

@@ -3,8 +3,7 @@
  * opened with a one-time setup token (packages/db repos/setup-tokens.ts).
  */
 import type { Env } from '@signals/config';
-import { consumeSetupToken, discardSetupTokens, type PrismaClient } from '@signals/db';
-import { hashPassword } from '../security/password.ts';
+import { consumeSetupToken, discardSetupTokens, hashPassword, type PrismaClient } from '@signals/db';
 
 export type FirstAdminResult = 'created' | 'exists' | 'bad-token';
 

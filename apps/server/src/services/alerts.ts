@@ -2,6 +2,7 @@
 import { NotFoundError, storedMeasure } from '@signals/core';
 import type { Prisma } from '@signals/db';
 import { z } from 'zod';
+import { redactEmailAddresses } from '@signals/notify';
 import type { Runtime } from '../context.ts';
 import { text } from '../input.ts';
 import { cursorFields, newestFirstPage, olderThan } from './paging.ts';
@@ -72,7 +73,17 @@ export async function listAlerts(rt: Runtime, f: AlertFilter) {
   };
 }
 
-export function deliveryView(d: Prisma.DeliveryGetPayload<{ include: { attemptLog: true } }>) {
+/**
+ * Who reads a delivery log: `addresses` false (a key without the `admin` scope) gets every email
+ * address in error and response texts masked. Mail servers quote the recipient in refusals
+ * (`550 5.1.1 <someone@example.com>`), and subscribers' addresses are the admin scope's to read.
+ */
+export interface DeliveryReader {
+  addresses: boolean;
+}
+
+export function deliveryView(d: Prisma.DeliveryGetPayload<{ include: { attemptLog: true } }>, reader: DeliveryReader) {
+  const shown = reader.addresses ? (t: string | null) => t : redactEmailAddresses;
   return {
     id: d.id,
     alertId: d.alertId,
@@ -85,7 +96,7 @@ export function deliveryView(d: Prisma.DeliveryGetPayload<{ include: { attemptLo
     status: d.status,
     attempts: d.attempts,
     nextAttemptAt: d.nextAttemptAt.toISOString(),
-    lastError: d.lastError,
+    lastError: shown(d.lastError),
     deliveredAt: d.deliveredAt?.toISOString() ?? null,
     createdAt: d.createdAt.toISOString(),
     attemptLog: d.attemptLog.map((a) => ({
@@ -93,13 +104,13 @@ export function deliveryView(d: Prisma.DeliveryGetPayload<{ include: { attemptLo
       durationMs: a.durationMs,
       outcome: a.outcome,
       statusCode: a.statusCode,
-      response: a.response,
-      error: a.error,
+      response: shown(a.response),
+      error: shown(a.error),
     })),
   };
 }
 
-export async function alertDeliveries(rt: Runtime, alertId: string) {
+export async function alertDeliveries(rt: Runtime, alertId: string, reader: DeliveryReader) {
   const a = await rt.prisma.alert.findUnique({ where: { id: alertId }, select: { id: true } });
   if (!a) throw new NotFoundError('Alert');
   const rows = await rt.prisma.delivery.findMany({
@@ -107,7 +118,7 @@ export async function alertDeliveries(rt: Runtime, alertId: string) {
     include: { attemptLog: { orderBy: { startedAt: 'asc' } } },
     orderBy: { createdAt: 'asc' },
   });
-  return rows.map(deliveryView);
+  return rows.map((d) => deliveryView(d, reader));
 }
 
 const DAY = 86_400_000;
@@ -146,7 +157,7 @@ async function intradayAround(rt: Runtime, instrumentId: string, fired: number) 
   return null;
 }
 
-export async function getAlert(rt: Runtime, id: string) {
+export async function getAlert(rt: Runtime, id: string, reader: DeliveryReader) {
   const a = await rt.prisma.alert.findUnique({
     where: { id },
     include: {
@@ -225,6 +236,6 @@ export async function getAlert(rt: Runtime, id: string) {
     /** Intraday candles around the firing (finest stored interval), when any are stored. */
     intraday,
     headlines,
-    deliveries: await alertDeliveries(rt, a.id),
+    deliveries: await alertDeliveries(rt, a.id, reader),
   };
 }

@@ -9,6 +9,7 @@ import { assertPublicUrl, HostResolutionError, UnsafeUrlError } from '@signals/n
 import {
   buildTestEvent,
   generateSecret,
+  redactEmailAddresses,
   renderWebhookBody,
   signingSecrets,
   WEBHOOK_EVENT_TYPES,
@@ -18,7 +19,7 @@ import {
 import { z } from 'zod';
 import type { Runtime } from '../context.ts';
 import { text } from '../input.ts';
-import { deliveryView } from './alerts.ts';
+import { type DeliveryReader, deliveryView } from './alerts.ts';
 import { olderThan, type Position } from './paging.ts';
 import { writeOr } from './util.ts';
 
@@ -181,7 +182,7 @@ export interface TestResult {
 }
 
 /** Sends an `endpoint.test` event now and records it (Delivery + DeliveryAttempt). */
-export async function sendTestEvent(rt: Runtime, id: string): Promise<TestResult> {
+export async function sendTestEvent(rt: Runtime, id: string, reader: DeliveryReader): Promise<TestResult> {
   const e = await rt.prisma.webhookEndpoint.findUnique({ where: { id } });
   if (!e) throw new NotFoundError('Webhook endpoint');
   const now = rt.clock.now();
@@ -246,7 +247,13 @@ export async function sendTestEvent(rt: Runtime, id: string): Promise<TestResult
       },
     }),
   ]);
-  return result;
+  return reader.addresses
+    ? result
+    : {
+        ...result,
+        responseSnippet: redactEmailAddresses(result.responseSnippet),
+        error: redactEmailAddresses(result.error),
+      };
 }
 
 /** The newest deliveries to an endpoint (404 for an unknown endpoint); `skip` or `after` for API paging. */
@@ -254,6 +261,7 @@ export async function endpointDeliveries(
   rt: Runtime,
   id: string,
   q: { take: number; skip?: number; after?: Position | undefined },
+  reader: DeliveryReader,
 ) {
   await getEndpoint(rt, id);
   const rows = await rt.prisma.delivery.findMany({
@@ -263,14 +271,14 @@ export async function endpointDeliveries(
     take: q.take,
     skip: q.skip ?? 0,
   });
-  return rows.map(deliveryView);
+  return rows.map((d) => deliveryView(d, reader));
 }
 
 export const countEndpointDeliveries = (rt: Runtime, id: string) =>
   rt.prisma.delivery.count({ where: { endpointId: id } });
 
 /** Failed or dead deliveries go back to pending and are enqueued again (a fresh attempt job id). */
-export async function redeliver(rt: Runtime, deliveryId: string) {
+export async function redeliver(rt: Runtime, deliveryId: string, reader: DeliveryReader) {
   const d = await rt.prisma.delivery.findUnique({ where: { id: deliveryId } });
   if (!d) throw new NotFoundError('Delivery');
   if (d.status !== 'failed' && d.status !== 'dead') {
@@ -289,5 +297,5 @@ export async function redeliver(rt: Runtime, deliveryId: string) {
     where: { id: d.id },
     include: { attemptLog: { orderBy: { startedAt: 'asc' } } },
   });
-  return deliveryView(after);
+  return deliveryView(after, reader);
 }

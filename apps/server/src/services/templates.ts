@@ -1,7 +1,10 @@
 /**
  * Operators' message templates: list, save (checked: it parses and renders against a recent real
- * alert, or errors at the field), delete (back to the built-in message), and preview beside the
- * built-in message, against a recent real alert read by the same loader the worker sends with.
+ * alert, within the sandbox's limits, or errors at the field), delete (back to the built-in
+ * message), and preview beside the built-in message, against a recent real alert read by the same
+ * loader the worker sends with. Renders run in the template thread pool (rt.templates), never on
+ * the request thread: a template bomb is refused at save and its preview answers an error while
+ * the server keeps serving.
  */
 import { ValidationError } from '@signals/core';
 import { loadAlertSnapshots } from '@signals/db';
@@ -12,8 +15,8 @@ import {
   formatTelegramText,
   renderAlertEmail,
   renderAlertMessage,
-  renderTemplate,
   renderWebhookBody,
+  TemplateBusyError,
   TEMPLATE_KEYS,
   TEMPLATE_KEY_LIST,
   TemplateError,
@@ -21,6 +24,7 @@ import {
   templateProblem,
 } from '@signals/notify';
 import type { Runtime } from '../context.ts';
+import { HttpProblem } from '../problem.ts';
 
 export const isTemplateKey = (k: string): k is TemplateKey => (TEMPLATE_KEY_LIST as string[]).includes(k);
 
@@ -77,6 +81,7 @@ export async function listMessageTemplates(rt: Runtime) {
     return {
       key,
       label: TEMPLATE_KEYS[key].label,
+      format: TEMPLATE_KEYS[key].format,
       source: r?.source ?? null,
       updatedAt: r?.updatedAt.toISOString() ?? null,
       updatedBy: r?.updatedBy ?? null,
@@ -84,22 +89,39 @@ export async function listMessageTemplates(rt: Runtime) {
   });
 }
 
-/** Renders `source` for the preview alert; the error as a field error. */
+/**
+ * Renders `source` for the preview alert in the template pool; the error as a field error. All
+ * threads busy with a queue full: 503 with Retry-After.
+ */
 export async function tryTemplate(rt: Runtime, key: TemplateKey, source: string, view: AlertView) {
   const problem = templateProblem(key, source);
   if (problem) return { ok: false as const, error: problem };
   try {
-    const out = await renderTemplate(key, source, alertVariables(view, rt.env.PUBLIC_BASE_URL ?? 'http://localhost'));
+    const out = await rt.templates.render(
+      key,
+      source,
+      alertVariables(view, rt.env.PUBLIC_BASE_URL ?? 'http://localhost'),
+    );
     return { ok: true as const, output: out };
   } catch (err) {
     if (err instanceof TemplateError) return { ok: false as const, error: err.message };
+    if (err instanceof TemplateBusyError)
+      throw new HttpProblem(503, 'Too many template renders at once', { detail: err.message }, { 'retry-after': '5' });
     throw err;
   }
 }
 
-/** Saves (or, for an empty source, deletes) a template, after a trial render against a recent alert. */
-export async function saveMessageTemplate(rt: Runtime, key: TemplateKey, source: string, by: string | null) {
-  const field = `template-${key}`;
+/**
+ * Saves (or, for an empty source, deletes) a template, after a trial render against a recent alert:
+ * one that does not parse, fails, or builds past the sandbox's limits is refused at `field`.
+ */
+export async function saveMessageTemplate(
+  rt: Runtime,
+  key: TemplateKey,
+  source: string,
+  by: string | null,
+  field = `template-${key}`,
+) {
   if (!source.trim()) {
     await rt.prisma.messageTemplate.deleteMany({ where: { key } });
     return { deleted: true };

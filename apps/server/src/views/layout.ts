@@ -58,7 +58,7 @@ ${o.user ? html`<meta name="csrf-token" content="${o.user.csrfToken}">` : ''}
         )}</ul></nav>
   <form method="post" action="/admin/logout" class="logout">
     <input type="hidden" name="_csrf" value="${o.user.csrfToken}">
-    <span class="who">${o.user.email}</span> <button type="submit" class="link">Log out</button>
+    <a class="who" href="/admin/account" title="Your account: password and sessions"${o.active === '/admin/account' ? html` aria-current="page"` : ''}>${o.user.email}</a> <button type="submit" class="link">Log out</button>
   </form>`
       : ''
   }
@@ -210,6 +210,8 @@ export const NOTICES: Record<string, string> = {
   reactivated: 'Reactivated: alerts are sent to this address again.',
   loggedout: 'You are logged out.',
   setup: 'Admin account created. Log in.',
+  'password-changed': 'Password changed. Every other session of your account is logged out.',
+  'sessions-ended': 'Every other session of your account is logged out.',
 };
 
 export function noticeOf(key: string | undefined): string | null {

@@ -30,8 +30,9 @@ import {
   chatBodyOf,
   escapeHtml,
   preferencesUrl,
-  renderTemplate,
   type TemplateKey,
+  type TemplatePool,
+  templatePool,
   unsubscribeUrl,
   type ChatChannels,
   type ChatMessage,
@@ -80,6 +81,8 @@ export interface DeliveryContext {
   chat?: ChatChannels;
   /** How long operators' message templates are cached (default 5 s; tests 0). */
   templateCacheMs?: number;
+  /** Renders operators' templates in worker threads with a time and memory cap (default: the process's pool). */
+  templates?: TemplatePool;
   /** Delay before attempt i (ms); attempt 0 is the first. Its length is the number of attempts. Chat channels use it too. */
   webhookSchedule: number[];
   emailSchedule: number[];
@@ -104,7 +107,13 @@ export const DELIVERY_BATCH = 50;
 const WORKER_ID = `${os.hostname()}:${process.pid}`;
 
 type Outcome =
-  | { ok: true; statusCode: number | null; response: string }
+  | {
+      ok: true;
+      statusCode: number | null;
+      response: string;
+      /** Sent, but not as configured (an operator's template failed): recorded as the attempt's error. */
+      note?: string;
+    }
   | {
       ok: false;
       permanent: boolean;
@@ -263,14 +272,18 @@ async function deliverAlertEmails(ctx: DeliveryContext, group: Claimed[]): Promi
   const alerts = group.map((g) => (g.alertId ? views.get(g.alertId) : undefined)).filter((v): v is AlertView => !!v);
   if (alerts.length === 0) return done(group, permanent('alert no longer exists'), 'email');
   const unsubscribeToken = signSubscriberToken(ctx.appSecret, first.subscriberId as string, first.subTokenVersion ?? 0);
+  let notes: (string | undefined)[] = [];
   let mail =
     alerts.length === 1
       ? renderAlertEmail({ publicBaseUrl: ctx.publicBaseUrl, alert: alerts[0] as AlertView, unsubscribeToken })
       : renderDigestEmail({ publicBaseUrl: ctx.publicBaseUrl, alerts, unsubscribeToken });
   if (alerts.length === 1) {
     const a = alerts[0] as AlertView;
-    const subject = await templated(ctx, 'email.subject', a);
-    const body = await templated(ctx, 'email.body', a);
+    const ownSubject = await templated(ctx, 'email.subject', a);
+    const ownBody = await templated(ctx, 'email.body', a);
+    notes = [ownSubject.note, ownBody.note];
+    const subject = ownSubject.text;
+    const body = ownBody.text;
     if (subject) mail = { ...mail, subject: subject.replace(/[\r\n]+/g, ' ').slice(0, 300) };
     if (body) {
       // The links people need stay, whatever the template says.
@@ -282,7 +295,7 @@ async function deliverAlertEmails(ctx: DeliveryContext, group: Claimed[]): Promi
       };
     }
   }
-  return sendMail(ctx, group, first.subEmail, mail);
+  return noted(await sendMail(ctx, group, first.subEmail, mail), ...notes);
 }
 
 const permanent = (error: string): Outcome => ({ ok: false, permanent: true, statusCode: null, error });
@@ -298,22 +311,40 @@ function templatesOf(ctx: DeliveryContext): Promise<Map<string, string>> {
   return map;
 }
 
+/** The operator's text for a message, or null for the built-in one; `note` says why a set template was not used. */
+interface Templated {
+  text: string | null;
+  note?: string;
+}
+
 /**
- * The operator's text for `key` and this alert, or null for the built-in message: none is set, or
- * it failed (logged; the alert is still sent, with the default).
+ * The operator's text for `key` and this alert, rendered in the template pool (a thread with a time
+ * and memory cap: a template bomb stored behind the save check costs this send a thread, not the
+ * worker). None set: null. It failed: null and a note (logged, and recorded on the attempt); the
+ * alert is still sent, with the built-in message.
  */
-async function templated(ctx: DeliveryContext, key: TemplateKey, view: AlertView): Promise<string | null> {
+async function templated(ctx: DeliveryContext, key: TemplateKey, view: AlertView): Promise<Templated> {
   const source = (await templatesOf(ctx)).get(key);
-  if (!source) return null;
+  if (!source) return { text: null };
   try {
-    return await renderTemplate(key, source, alertVariables(view, ctx.publicBaseUrl));
+    return {
+      text: await (ctx.templates ?? templatePool()).render(key, source, alertVariables(view, ctx.publicBaseUrl)),
+    };
   } catch (err) {
+    const why = (err as Error).message;
     ctx.logger.warn(
-      { template: key, alertId: view.id, err: (err as Error).message },
+      { template: key, alertId: view.id, err: why },
       'message template failed at send time: the built-in message is sent instead',
     );
-    return null;
+    return { text: null, note: `message template ${key} failed (${why}): the built-in message was sent` };
   }
+}
+
+/** A success that carries the template's note (see Templated); failures keep their own error. */
+function noted(u: Unit, ...notes: (string | undefined)[]): Unit {
+  const note = notes.filter(Boolean).join('; ');
+  if (note && u.outcome.ok) u.outcome = { ...u.outcome, note };
+  return u;
 }
 
 /**
@@ -324,7 +355,7 @@ async function templated(ctx: DeliveryContext, key: TemplateKey, view: AlertView
  * (measured: 10,000 alert and rule reads for 200 alerts x 50 endpoints before, 200 after).
  */
 const viewCache = new Map<string, Promise<AlertView | undefined>>();
-const bodyCache = new Map<string, string>();
+const bodyCache = new Map<string, { body: string; note?: string }>();
 async function alertViews(ctx: DeliveryContext, ids: string[]): Promise<Map<string, AlertView>> {
   const missing = [...new Set(ids.filter((id) => !viewCache.has(id)))];
   if (missing.length) {
@@ -408,13 +439,16 @@ async function deliverWebhook(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
   // the same webhook-id.
   let body = typeof d.payload === 'string' ? d.payload : d.payload ? JSON.stringify(d.payload) : null;
   let store: string | undefined;
+  let note: string | undefined;
   if (!body) {
     if (!d.alertId) return done([d], permanent('nothing to send'), 'webhook');
     // Every endpoint of a fan-out gets the same event: build it once per alert, event type and format.
     const format = d.epFormat ?? 'standard';
     const source = format !== 'standard' ? (await templatesOf(ctx)).get(format) : undefined;
     const key = `${d.alertId}:${d.eventType}:${format}${source ? `:${createHash('sha1').update(source).digest('hex')}` : ''}`;
-    body = bodyCache.get(key) ?? null;
+    const cached = bodyCache.get(key);
+    body = cached?.body ?? null;
+    note = cached?.note;
     if (!body) {
       const view = (await alertViews(ctx, [d.alertId])).get(d.alertId);
       if (!view) return done([d], permanent('alert no longer exists'), 'webhook');
@@ -424,8 +458,9 @@ async function deliverWebhook(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
         publicBaseUrl: ctx.publicBaseUrl,
       });
       const own = format !== 'standard' ? await templated(ctx, format, view) : null;
-      body = own && format !== 'standard' ? chatBodyOf(format, own) : renderWebhookBody(event, format);
-      bodyCache.set(key, body);
+      note = own?.note;
+      body = own?.text && format !== 'standard' ? chatBodyOf(format, own.text) : renderWebhookBody(event, format);
+      bodyCache.set(key, { body, ...(note ? { note } : {}) });
       if (bodyCache.size > 2000) bodyCache.delete(bodyCache.keys().next().value as string);
     }
     store = body;
@@ -439,7 +474,7 @@ async function deliverWebhook(ctx: DeliveryContext, d: Claimed): Promise<Unit> {
   } catch (err) {
     outcome = outcomeOf(err);
   }
-  return done([d], outcome, 'webhook', Math.round(performance.now() - t0), store);
+  return noted(done([d], outcome, 'webhook', Math.round(performance.now() - t0), store), note);
 }
 
 /**
@@ -461,6 +496,7 @@ async function deliverChat(ctx: DeliveryContext, group: Claimed[]): Promise<Unit
   }
   const target = { topicUrl: d.chTopicUrl, token, chatId: d.chChatId };
   let message: ChatMessage;
+  let note: string | undefined;
   if (d.eventType === 'channel.confirm') {
     if (d.chStatus !== 'pending')
       return done([d], permanent(`channel is ${d.chStatus}: no confirmation sent`), d.channel);
@@ -488,7 +524,9 @@ async function deliverChat(ctx: DeliveryContext, group: Claimed[]): Promise<Unit
     message = alerts.length === 1 ? renderAlertMessage(alerts[0] as AlertView) : renderDigestMessage(alerts);
     const own =
       alerts.length === 1 ? await templated(ctx, d.channel as 'ntfy' | 'telegram', alerts[0] as AlertView) : null;
-    if (own) message = d.channel === 'telegram' ? { ...message, fullText: own } : { ...message, body: own };
+    note = own?.note;
+    if (own?.text)
+      message = d.channel === 'telegram' ? { ...message, fullText: own.text } : { ...message, body: own.text };
   } else {
     return all(permanent(`unknown ${d.channel} event ${d.eventType}`));
   }
@@ -507,7 +545,7 @@ async function deliverChat(ctx: DeliveryContext, group: Claimed[]): Promise<Unit
       });
     }
   }
-  return done(group, outcome, d.channel, Math.round(performance.now() - t0));
+  return noted(done(group, outcome, d.channel, Math.round(performance.now() - t0)), note);
 }
 
 /**
@@ -548,7 +586,7 @@ async function finish(ctx: DeliveryContext, units: Unit[], recordBy: number) {
         outcome: o.ok ? 'ok' : o.permanent ? 'failed' : 'retry',
         statusCode: o.statusCode,
         response: o.ok ? o.response.slice(0, 500) : null,
-        error: o.ok ? null : o.error.slice(0, 1000),
+        error: o.ok ? (o.note?.slice(0, 1000) ?? null) : o.error.slice(0, 1000),
         durationMs: u.durationMs,
         startedAt: new Date(now.getTime() - u.durationMs).toISOString(),
         payload: u.payload ?? null,

@@ -2,6 +2,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Runtime } from '../../context.ts';
 import { alertDeliveries, alertFilterSchema, getAlert, listAlerts } from '../../services/alerts.ts';
+import { deliveryReaderOf } from '../scopes.ts';
 import { type Api, cursorPage, json, list, problems, scoped } from './shared.ts';
 import * as S from '../schemas.ts';
 
@@ -29,7 +30,7 @@ export function registerAlertRoutes(api: Api, rt: Runtime): void {
         responses: { 200: json(S.AlertSchema), ...problems(404) },
       }),
     ),
-    async (c) => c.json(await getAlert(rt, c.req.valid('param').id), 200),
+    async (c) => c.json(await getAlert(rt, c.req.valid('param').id, deliveryReaderOf(c.get('auth'))), 200),
   );
   api.openapi(
     scoped(
@@ -41,6 +42,7 @@ export function registerAlertRoutes(api: Api, rt: Runtime): void {
         responses: { 200: json(list(S.DeliverySchema)), ...problems(404) },
       }),
     ),
-    async (c) => c.json({ items: await alertDeliveries(rt, c.req.valid('param').id) }, 200),
+    async (c) =>
+      c.json({ items: await alertDeliveries(rt, c.req.valid('param').id, deliveryReaderOf(c.get('auth'))) }, 200),
   );
 }

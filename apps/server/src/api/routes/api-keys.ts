@@ -1,7 +1,7 @@
 /** API keys. */
 import { createRoute } from '@hono/zod-openapi';
 import type { Runtime } from '../../context.ts';
-import { apiKeyCreateSchema, createApiKey, listApiKeys, revokeApiKey } from '../../services/apikeys.ts';
+import { apiKeyCreateSchema, createApiKey, keyMakerOf, listApiKeys, revokeApiKey } from '../../services/apikeys.ts';
 import { paged, pagingSchema } from '../../services/paging.ts';
 import { grantedScopes } from '../scopes.ts';
 import { type Api, body, json, noContent, page, problems, scoped } from './shared.ts';
@@ -39,11 +39,7 @@ export function registerApiKeyRoutes(api: Api, rt: Runtime): void {
         responses: { 201: json(S.ApiKeyWithSecretSchema, 'Created'), ...problems() },
       }),
     ),
-    async (c) => {
-      const auth = c.get('auth');
-      const caller = { userId: auth?.userId ?? null, granted: grantedScopes(auth) };
-      return c.json(await createApiKey(rt, c.req.valid('json'), caller), 201);
-    },
+    async (c) => c.json(await createApiKey(rt, c.req.valid('json'), keyMakerOf(c.get('auth'))), 201),
   );
   api.openapi(
     scoped(

@@ -16,6 +16,7 @@ import {
   updateEndpoint,
 } from '../../services/endpoints.ts';
 import { cursorFields, newestFirstPage, paged, pagingSchema } from '../../services/paging.ts';
+import { deliveryReaderOf } from '../scopes.ts';
 import { type Api, body, cursorPage, json, noContent, page, problems, scoped } from './shared.ts';
 import * as S from '../schemas.ts';
 
@@ -117,7 +118,7 @@ export function registerEndpointRoutes(api: Api, rt: Runtime): void {
         responses: { 200: json(S.TestResultSchema), ...problems(404) },
       }),
     ),
-    async (c) => c.json(await sendTestEvent(rt, c.req.valid('param').id), 200),
+    async (c) => c.json(await sendTestEvent(rt, c.req.valid('param').id, deliveryReaderOf(c.get('auth'))), 200),
   );
   api.openapi(
     scoped(
@@ -135,7 +136,7 @@ export function registerEndpointRoutes(api: Api, rt: Runtime): void {
       return c.json(
         await newestFirstPage(
           c.req.valid('query'),
-          (q) => endpointDeliveries(rt, id, q),
+          (q) => endpointDeliveries(rt, id, q, deliveryReaderOf(c.get('auth'))),
           (d) => new Date(d.createdAt),
           () => countEndpointDeliveries(rt, id),
         ),
@@ -154,6 +155,6 @@ export function registerEndpointRoutes(api: Api, rt: Runtime): void {
         responses: { 200: json(S.DeliverySchema), ...problems(404, 409) },
       }),
     ),
-    async (c) => c.json(await redeliver(rt, c.req.valid('param').id), 200),
+    async (c) => c.json(await redeliver(rt, c.req.valid('param').id, deliveryReaderOf(c.get('auth'))), 200),
   );
 }
