@@ -4,6 +4,7 @@
  *   migrate    create the database if missing and apply pending migrations
  *   seed       load the default watchlists, feeds and rules (idempotent)
  *   backtest   run rules over stored or recorded history (see --help)
+ *   backup     write the database to a file; restore: the other way (backup.ts)
  */
 import { loadEnvOrExit, redactUrl } from '@signals/config';
 import { createDatabaseIfMissing, createPrisma, migrate } from '@signals/db';
@@ -19,6 +20,8 @@ commands:
   seed       load default watchlists, feeds and rules (safe to run again)
   backtest   run rules over history: pnpm cli backtest --help
   setup-url  print a new one-time URL to create the first admin (none exists yet)
+  backup     write the whole database to a file: pnpm cli backup <file>
+  restore    restore a backup into DATABASE_URL: pnpm cli restore <file> [--force]
 `;
 
 /** migrate and seed need Postgres only. */
@@ -65,6 +68,13 @@ async function main() {
     case 'setup-url':
       process.exitCode = await (await import('./setup-url.ts')).setupUrlCommand();
       return;
+    case 'backup':
+    case 'restore': {
+      const env = loadEnvOrExit();
+      const { backupCommand, restoreCommand } = await import('./backup.ts');
+      process.exitCode = await (command === 'backup' ? backupCommand : restoreCommand)(rest, env);
+      return;
+    }
     case 'backtest': {
       const { backtestCommand } = await import('./backtest.ts');
       process.exitCode = await backtestCommand(rest);

@@ -24,3 +24,4 @@ export * from './repos/freshness.ts';
 export * from './repos/channels.ts';
 export * from './repos/alert-views.ts';
 export * from './repos/intraday.ts';
+export * from './backup/index.ts';
