@@ -1,0 +1,219 @@
+/**
+ * Shared by the backup and upgrade drills: the operator's commands as processes, a digest of a
+ * database's content, and the checks a person would make after a restore or an upgrade (the admin
+ * logs in, an API key works, each delivery arrives once).
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
+import pg from 'pg';
+import { repoPaths } from '@signals/db';
+import type { ReceivedMail, ReceivedWebhook } from '@signals/testing';
+// The server's own hashing: the admin row is what the setup page would have written.
+import { hashPassword } from '../../server/src/security/password.ts';
+
+const root = repoPaths().root;
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its end, collecting its output. */
+export function run(command: string, args: string[], env: Record<string, string>, cwd = root): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out = { stdout: '', stderr: '' };
+    child.stdout?.on('data', (b: Buffer) => {
+      out.stdout += b.toString();
+    });
+    child.stderr?.on('data', (b: Buffer) => {
+      out.stderr += b.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, ...out }));
+  });
+}
+
+/** `pnpm cli <args>` exactly as the README writes it. */
+export const pnpmCli = (args: string[], env: Record<string, string>) => run('pnpm', ['-s', 'cli', ...args], env);
+
+/** The CLI entry without pnpm in front (faster, same code). */
+export const cli = (args: string[], env: Record<string, string>) =>
+  run(process.execPath, ['--import', 'tsx', path.join(root, 'apps/cli/src/main.ts'), ...args], env);
+
+/** Per table of the app's schema: row count and an md5 of all rows (order-independent). */
+export async function digest(url: string): Promise<Record<string, string>> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const tables = await c.query<{ name: string }>(`
+      SELECT c.relname AS name FROM pg_class c
+      JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+      WHERE c.relkind = 'r' AND c.relname <> '_prisma_migrations' ORDER BY c.relname`);
+    const out: Record<string, string> = {};
+    for (const { name } of tables.rows) {
+      const r = await c.query<{ n: number; h: string | null }>(
+        `SELECT count(*)::int AS n, md5(string_agg(t::text, E'\\n' ORDER BY t::text)) AS h FROM "${name}" t`,
+      );
+      out[name] = `${r.rows[0]?.n}:${r.rows[0]?.h ?? '-'}`;
+    }
+    return out;
+  } finally {
+    await c.end();
+  }
+}
+
+/** Does the database exist on its server? */
+export async function databaseExists(url: string): Promise<boolean> {
+  const u = new URL(url);
+  const name = decodeURIComponent(u.pathname.slice(1));
+  u.pathname = '/postgres';
+  const c = new pg.Client({ connectionString: u.toString() });
+  await c.connect();
+  try {
+    return ((await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount ?? 0) > 0;
+  } finally {
+    await c.end();
+  }
+}
+
+/** Logs in through the admin form over HTTP, as a browser does; the session cookie, or throws. */
+export async function adminLogin(base: string, email: string, password: string): Promise<string> {
+  const form = await fetch(`${base}/admin/login`);
+  const html = await form.text();
+  const csrfCookie = form.headers.getSetCookie().find((c) => /signals_login_csrf=/.test(c));
+  const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+  if (!csrfCookie || !token) throw new Error(`the login form has no CSRF cookie or field (${form.status})`);
+  const res = await fetch(`${base}/admin/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: csrfCookie.split(';')[0] ?? '' },
+    body: new URLSearchParams({ email, password, _csrf: token }).toString(),
+  });
+  const session = res.headers.getSetCookie().find((c) => /^(__Host-)?signals_session=/.test(c));
+  if (!session) throw new Error(`login answered ${res.status} without a session cookie`);
+  return session.split(';')[0] ?? '';
+}
+
+/** Polls until `fn` returns something truthy, or throws naming `what`. */
+export async function until<T>(fn: () => Promise<T | undefined | false>, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** How many times each webhook-id arrived (answered 200 and verified) among `requests`. */
+export function webhookCounts(requests: ReceivedWebhook[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of requests) if (r.status === 200 && r.verified) m.set(r.id ?? '', (m.get(r.id ?? '') ?? 0) + 1);
+  return m;
+}
+
+/** Mails to `address` among `mails`. */
+export const mailsTo = (mails: ReceivedMail[], address: string) => mails.filter((m) => m.to.includes(address));
+
+/** sha256 hex, as API keys are stored. */
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const newId = (p: string) => `${p}${randomBytes(10).toString('hex')}`;
+
+export interface DrillSeed {
+  ruleId: string;
+  /** A Bearer key with the read scope. */
+  apiKey: string;
+  subscriberEmail: string;
+}
+
+/**
+ * What an operator would have set up, written in plain SQL against the schema of v0.15.0 (so the
+ * upgrade drill can seed the previous release's database with it too): NVDA on a watchlist, a rule
+ * that fires once in the recorded 2021 history (NVDA -8.2 % on 25 Feb 2021, the only fall of more
+ * than 7.5 % that year), `endpoints` webhook endpoints at `receiverUrl`, an email subscriber, an
+ * admin account and an API key.
+ */
+export async function seedDrill(
+  url: string,
+  o: { receiverUrl: string; endpoints: number; secret: string; admin: { email: string; password: string } },
+): Promise<DrillSeed> {
+  const passwordHash = await hashPassword(o.admin.password);
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const [wl, inst, rule, sub] = [newId('wl'), newId('in'), newId('ru'), newId('su')];
+    const apiKey = `sk_${randomBytes(32).toString('base64url')}`;
+    const subscriberEmail = 'desk@example.com';
+    await c.query('BEGIN');
+    await c.query(`INSERT INTO "Watchlist" (id, slug, name, "updatedAt") VALUES ($1, 'ai-drill', 'AI drill', now())`, [
+      wl,
+    ]);
+    await c.query(`INSERT INTO "Instrument" (id, symbol, name, "updatedAt") VALUES ($1, 'NVDA', 'NVIDIA', now())`, [
+      inst,
+    ]);
+    await c.query(`INSERT INTO "WatchlistMember" ("watchlistId", "instrumentId") VALUES ($1, $2)`, [wl, inst]);
+    await c.query(
+      `INSERT INTO "Rule" (id, name, kind, params, "watchlistId", severity, "cooldownSec", "updatedAt")
+       VALUES ($1, 'NVDA falls 7.5 % in a session', 'pct_move', $2, $3, 'critical', 0, now())`,
+      [rule, JSON.stringify({ sessions: 1, thresholdPct: 7.5, direction: 'down' }), wl],
+    );
+    for (let i = 0; i < o.endpoints; i++)
+      await c.query(`INSERT INTO "WebhookEndpoint" (id, url, secret, "updatedAt") VALUES ($1, $2, $3, now())`, [
+        newId('ep'),
+        `${o.receiverUrl}/hook/${i}`,
+        o.secret,
+      ]);
+    await c.query(`INSERT INTO "Subscriber" (id, email, status, "updatedAt") VALUES ($1, $2, 'confirmed', now())`, [
+      sub,
+      subscriberEmail,
+    ]);
+    await c.query(`INSERT INTO "Subscription" (id, "subscriberId", "watchlistId") VALUES ($1, $2, $3)`, [
+      newId('sn'),
+      sub,
+      wl,
+    ]);
+    await c.query(
+      `INSERT INTO "ApiKey" (id, name, prefix, "keyHash", scopes) VALUES ($1, 'drill', $2, $3, '{read}'::"ApiScope"[])`,
+      [newId('ak'), apiKey.slice(0, 10), sha256(apiKey)],
+    );
+    await c.query(`INSERT INTO "AdminUser" (id, email, "passwordHash") VALUES ($1, $2, $3)`, [
+      newId('ad'),
+      o.admin.email,
+      passwordHash,
+    ]);
+    await c.query('COMMIT');
+    return { ruleId: rule, apiKey, subscriberEmail };
+  } finally {
+    await c.end();
+  }
+}
+
+/** Delivery rows by status, and the ids of those not yet sent (pending or sending). */
+export async function deliveryState(url: string) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query<{ id: string; messageId: string; channel: string; status: string }>(
+      `SELECT id, "messageId", channel::text, status::text FROM "Delivery" ORDER BY id`,
+    );
+    const alerts = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM "Alert"`);
+    return {
+      rows: r.rows,
+      alerts: alerts.rows[0]?.n ?? 0,
+      unsent: r.rows.filter((d) => d.status === 'pending' || d.status === 'sending'),
+      byStatus: r.rows.reduce<Record<string, number>>((m, d) => {
+        m[d.status] = (m[d.status] ?? 0) + 1;
+        return m;
+      }, {}),
+    };
+  } finally {
+    await c.end();
+  }
+}
