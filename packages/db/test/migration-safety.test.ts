@@ -90,10 +90,8 @@ describe('the migration runner (WASM schema engine through @prisma/adapter-pg)',
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Applies the current migrations plus one more; the error message, or undefined. */
-  async function applyExtra(name: string, sql: string): Promise<string | undefined> {
-    fs.mkdirSync(path.join(dir, name));
-    fs.writeFileSync(path.join(dir, name, 'migration.sql'), sql);
+  /** Applies the folder once; the error message, or undefined. */
+  async function applyOnce(): Promise<string | undefined> {
     const engine = await openSchemaEngine({ databaseUrl: db.url, schemaPath: paths().schemaPath, migrationsDir: dir });
     try {
       await engine.apply(readMigrations(dir));
@@ -102,6 +100,17 @@ describe('the migration runner (WASM schema engine through @prisma/adapter-pg)',
       return (err as Error).message;
     } finally {
       await engine.close();
+    }
+  }
+  /** Applies the current migrations plus one more (`times` runs); the error messages. */
+  async function applyExtra(name: string, sql: string, times = 1): Promise<(string | undefined)[]> {
+    fs.mkdirSync(path.join(dir, name));
+    fs.writeFileSync(path.join(dir, name, 'migration.sql'), sql);
+    try {
+      const errors = [];
+      for (let i = 0; i < times; i++) errors.push(await applyOnce());
+      return errors;
+    } finally {
       // The next case starts from the folder without this one (and without its failed record).
       fs.rmSync(path.join(dir, name), { recursive: true });
       await query(`DELETE FROM _prisma_migrations WHERE migration_name = $1`, [name]);
@@ -118,7 +127,7 @@ describe('the migration runner (WASM schema engine through @prisma/adapter-pg)',
   }
 
   it('runs CREATE INDEX CONCURRENTLY, also beside other statements (no transaction around a migration)', async () => {
-    const err = await applyExtra(
+    const [err] = await applyExtra(
       '29990101000001_cic',
       'ALTER TABLE "Setting" ADD COLUMN "drill1" TEXT;\nCREATE INDEX CONCURRENTLY "QuoteSnapshot_drill_idx" ON "QuoteSnapshot"("fetchedAt");\n',
     );
@@ -128,12 +137,14 @@ describe('the migration runner (WASM schema engine through @prisma/adapter-pg)',
     expect(idx).toEqual([{ indisvalid: true }]);
   });
 
-  it('is not atomic: when a statement fails, the ones before it stay applied', async () => {
-    const err = await applyExtra(
+  it('is not atomic: when a statement fails, the ones before it stay applied, and the next run refuses', async () => {
+    const [err, again] = await applyExtra(
       '29990101000002_fails',
       'ALTER TABLE "Setting" ADD COLUMN "drill2" TEXT;\nSELECT 1/0;\n',
+      2,
     );
     expect(err).toMatch(/division by zero/);
+    expect(again).toMatch(/found failed migrations in the target database/);
     const cols = await query(
       `SELECT column_name FROM information_schema.columns WHERE table_name = 'Setting' AND column_name = 'drill2'`,
     );
@@ -141,7 +152,7 @@ describe('the migration runner (WASM schema engine through @prisma/adapter-pg)',
   });
 
   it('cuts a statement at a ";" inside a comment', async () => {
-    const err = await applyExtra(
+    const [err] = await applyExtra(
       '29990101000003_comment',
       '-- first; then the column\nALTER TABLE "Setting" ADD COLUMN "drill3" TEXT;\n',
     );
