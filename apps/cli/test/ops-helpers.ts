@@ -217,3 +217,31 @@ export async function deliveryState(url: string) {
     await c.end();
   }
 }
+
+/** The largest QuoteSnapshot id now (0 when none): what a later replay writes comes after it. */
+export async function lastSnapshotId(url: string): Promise<string> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (
+      (await c.query<{ id: string }>(`SELECT coalesce(max(id), 0)::text AS id FROM "QuoteSnapshot"`)).rows[0]?.id ?? '0'
+    );
+  } finally {
+    await c.end();
+  }
+}
+
+/** Has a replay written a quote of `day` or later since snapshot `afterId` (it went past that day)? */
+export async function replayReached(url: string, afterId: string, day: string): Promise<boolean> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query(`SELECT 1 FROM "QuoteSnapshot" WHERE id > $1::bigint AND "sourceAt" >= $2::date LIMIT 1`, [
+      afterId,
+      day,
+    ]);
+    return (r.rowCount ?? 0) > 0;
+  } finally {
+    await c.end();
+  }
+}

@@ -19,9 +19,10 @@ export interface WorkerProcess {
 export function startWorkerProcess(
   name: string,
   env: Record<string, string>,
-  opts: { logs?: string[] } = {},
+  /** `root`: another checkout to run the worker of (the upgrade drill runs the previous release). */
+  opts: { logs?: string[]; root?: string } = {},
 ): WorkerProcess {
-  const root = repoPaths().root;
+  const root = opts.root ?? repoPaths().root;
   const logs = opts.logs ?? [];
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'apps/worker/src/main.ts')], {
     cwd: root,
