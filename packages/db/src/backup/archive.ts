@@ -87,8 +87,10 @@ export class ArchiveWriter {
       };
       this.gzip.once('error', fail);
       out.once('error', fail);
-      // A file stream says `close` once its descriptor is closed; stdout only `finish`.
-      out.once('finish', () => resolve());
+      if (out === process.stdout) {
+        // pipe() never ends stdout, so it never finishes: done once gzip's last bytes are written.
+        this.gzip.once('end', () => out.write(Buffer.alloc(0), () => resolve()));
+      } else out.once('finish', () => resolve());
     });
     // Surfaced by put() and end(); an unobserved rejection must not crash the process meanwhile.
     this.finished.catch(() => {});
