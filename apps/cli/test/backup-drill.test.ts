@@ -10,7 +10,7 @@
  * - the replay goes past the event again and no alert fires again (the rule's state came back);
  * - the admin logs in with the password and the API key still works.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +19,6 @@ import { APP_NAME, appVersion } from '@signals/config';
 import { repoPaths, writeBackup } from '@signals/db';
 import {
   createTestDb,
-  fixturePath,
   freePort,
   type PostgresServer,
   type SmtpSink,
@@ -27,35 +26,28 @@ import {
   startSmtpSink,
   startWebhookReceiver,
   startWorkerProcess,
-  TEST_REDIS_URL,
   type TestDb,
   testPrefix,
   type WebhookReceiver,
   type WorkerProcess,
 } from '@signals/testing';
 import {
-  adminLogin,
   deliveryState,
+  DRILL,
+  drillEnv,
+  expectPeopleStillIn,
   lastSnapshotId,
   mailsTo,
   pnpmCli,
   replayReached,
   seedDrill,
+  startServerProcess,
   until,
+  untilAllSent,
   webhookCounts,
 } from './ops-helpers.ts';
 
-const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-// Two delivery jobs of 50 and one worker slot: at the backup the first job's sends are on the wire
-// (sending) and the second job waits (pending).
-const ENDPOINTS = 60;
-const ADMIN_EMAIL = 'ops@example.org';
-const ADMIN_PASSWORD = 'correct horse battery staple';
-/**
- * Replayed from a week before the -8.2 % day, a recorded day in 4 s: a worker that is slow to
- * start on a loaded machine still polls before the event (its replay clock runs from its start).
- */
-const REPLAY = { REPLAY_START: '2021-02-16', REPLAY_SPEED: '21600' };
+const { secret: SECRET, endpoints: ENDPOINTS } = DRILL;
 
 describe('backup while alerts are in flight, restore into a new database on another PostgreSQL, start', () => {
   let src: TestDb | undefined;
@@ -78,28 +70,17 @@ describe('backup while alerts are in flight, restore into a new database on anot
   it('sends each pending delivery once, fires nothing again, and the admin and the API key still work', async () => {
     src = await createTestDb();
     await src.prisma.$disconnect();
-    // Answers take 3 s: the fan-out is in flight while the backup is taken.
-    receiver = await startWebhookReceiver({ secret: SECRET, delayMs: 3000 });
+    // Answers take 2 s: the fan-out is in flight while the backup is taken.
+    receiver = await startWebhookReceiver({ secret: SECRET, delayMs: 2000 });
     sink = await startSmtpSink();
     const seed = await seedDrill(src.url, {
       receiverUrl: receiver.url,
       endpoints: ENDPOINTS,
       secret: SECRET,
-      admin: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+      admin: DRILL.admin,
     });
-    const workerEnv = {
-      REDIS_URL: TEST_REDIS_URL,
-      SMTP_URL: sink.url,
-      WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
-      PRICE_SOURCE: `replay:${fixturePath('yahoo')}`,
-      ...REPLAY,
-      EMAIL_GROUP_WAIT_SEC: '0',
-      SWEEP_INTERVAL_SEC: '1',
-      SELF_CHECK_SEC: '2',
-      DELIVERY_LEASE_SEC: '4',
-      WORKER_CONCURRENCY: '1',
-      PUBLIC_BASE_URL: 'https://signals.example.com',
-    };
+    // The webhook User-Agent names this install's public URL.
+    const workerEnv = { ...drillEnv(sink.url), PUBLIC_BASE_URL: 'https://signals.example.com' };
     const before = startWorkerProcess('before', { ...workerEnv, DATABASE_URL: src.url, QUEUE_PREFIX: testPrefix('b') });
     workers.push(before);
     await before.started(120_000);
@@ -118,7 +99,7 @@ describe('backup while alerts are in flight, restore into a new database on anot
     await new Promise<void>((r) => before.child.once('exit', () => r()));
     // Answers to sends of the lost worker still land (the receiver answers after its delay): let
     // them, then count only what arrives after the restore.
-    await new Promise((r) => setTimeout(r, 3500));
+    await new Promise((r) => setTimeout(r, 2500));
     const webhooksBefore = receiver.requests.length;
     const mailsBefore = sink.messages.length;
 
@@ -129,33 +110,23 @@ describe('backup while alerts are in flight, restore into a new database on anot
     const restored = await deliveryState(target);
     expect(restored.alerts).toBe(1);
     expect(restored.rows).toHaveLength(ENDPOINTS + 1); // the endpoints and the subscriber's email
-    // The backup caught the fan-out in flight (the receiver holds every answer for 3 s).
+    // The backup caught the fan-out in flight (the receiver holds every answer for 2 s).
     expect(restored.unsent.length, JSON.stringify(restored.byStatus)).toBeGreaterThan(0);
 
     const quotesBefore = await lastSnapshotId(target);
     const after = startWorkerProcess('after', { ...workerEnv, DATABASE_URL: target, QUEUE_PREFIX: testPrefix('a') });
     workers.push(after);
     const port = await freePort();
-    const root = repoPaths().root;
-    const server = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'apps/server/src/main.ts')], {
-      cwd: root,
-      env: {
-        ...process.env,
-        ...workerEnv,
-        DATABASE_URL: target,
-        QUEUE_PREFIX: testPrefix('s'),
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const server = startServerProcess(
+      repoPaths().root,
+      { ...workerEnv, DATABASE_URL: target, QUEUE_PREFIX: testPrefix('s') },
+      port,
+    );
     children.push(server);
     await after.started(120_000);
 
     // Every delivery not yet sent in the backup is sent (sending ones after their lease).
-    await until(async () => (await deliveryState(target)).unsent.length === 0, 120_000, 'every restored delivery sent');
+    await untilAllSent(target, after.logs);
     const now = await deliveryState(target);
     expect(now.byStatus).toEqual({ succeeded: ENDPOINTS + 1 });
 
@@ -177,15 +148,6 @@ describe('backup while alerts are in flight, restore into a new database on anot
     expect(later.rows).toHaveLength(ENDPOINTS + 1);
 
     // People: the admin logs in with the password of the backed-up install; the API key works.
-    const base = `http://127.0.0.1:${port}`;
-    await until(async () => (await fetch(`${base}/healthz`)).status > 0, 60_000, 'the server');
-    const cookie = await adminLogin(base, ADMIN_EMAIL, ADMIN_PASSWORD);
-    const admin = await fetch(`${base}/admin`, { headers: { cookie } });
-    expect(admin.status).toBe(200);
-    const api = await fetch(`${base}/api/watchlists`, { headers: { authorization: `Bearer ${seed.apiKey}` } });
-    expect(api.status).toBe(200);
-    expect(JSON.stringify(await api.json())).toContain('ai-drill');
-    const wrong = await fetch(`${base}/api/watchlists`, { headers: { authorization: 'Bearer sk_wrong' } });
-    expect(wrong.status).toBe(401);
+    await expectPeopleStillIn(port, seed.apiKey);
   }, 480_000);
 });

@@ -3,12 +3,13 @@
  * database's content, and the checks a person would make after a restore or an upgrade (the admin
  * logs in, an API key works, each delivery arrives once).
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
 import { repoPaths } from '@signals/db';
-import type { ReceivedMail, ReceivedWebhook } from '@signals/testing';
+import { expect } from 'vitest';
+import { fixturePath, type ReceivedMail, type ReceivedWebhook, TEST_REDIS_URL } from '@signals/testing';
 // The server's own hashing: the admin row is what the setup page would have written.
 import { hashPassword } from '../../server/src/security/password.ts';
 
@@ -244,4 +245,81 @@ export async function replayReached(url: string, afterId: string, day: string): 
   } finally {
     await c.end();
   }
+}
+
+/** What both drills set up: one secret for every endpoint, two delivery jobs of 50, one admin. */
+export const DRILL = {
+  secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+  endpoints: 60,
+  admin: { email: 'ops@example.org', password: 'correct horse battery staple' },
+} as const;
+
+/**
+ * The workers' settings in both drills: replayed NVDA history from a week before the -8.2 % day, a
+ * recorded day in 4 s (a worker slow to start on a loaded machine still polls before the event;
+ * its replay clock runs from its start), one delivery job at a time (at a stop, one job's sends
+ * are on the wire and the other waits), short sweeps, lease and retries.
+ */
+export function drillEnv(smtpUrl: string): Record<string, string> {
+  return {
+    REDIS_URL: TEST_REDIS_URL,
+    SMTP_URL: smtpUrl,
+    WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
+    PRICE_SOURCE: `replay:${fixturePath('yahoo')}`,
+    REPLAY_START: '2021-02-16',
+    REPLAY_SPEED: '21600',
+    EMAIL_GROUP_WAIT_SEC: '0',
+    SWEEP_INTERVAL_SEC: '1',
+    SELF_CHECK_SEC: '2',
+    DELIVERY_LEASE_SEC: '4',
+    WORKER_CONCURRENCY: '1',
+    // A send that times out on a loaded machine is retried in a second, not in 5 minutes.
+    WEBHOOK_RETRY_SCHEDULE: '0,1,1,1,1,1',
+  };
+}
+
+/** A server PROCESS of the checkout at `root` on 127.0.0.1:`port`. */
+export function startServerProcess(root: string, env: Record<string, string>, port: number): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', path.join(root, 'apps/server/src/main.ts')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+/** Until the server on `port` answers /healthz at all. */
+export const serverUp = (port: number) =>
+  until(
+    async () => (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(3000) })).status > 0,
+    120_000,
+    `the server on ${port}`,
+  );
+
+/** Until no delivery is pending or sending; on a timeout the statuses and the worker's warnings. */
+export async function untilAllSent(url: string, logs: string[]): Promise<void> {
+  await until(async () => (await deliveryState(url)).unsent.length === 0, 180_000, 'every delivery sent').catch(
+    async (err: Error) => {
+      const warnings = logs.filter((l) => /"level":(40|50)|ERR/.test(l)).slice(-10);
+      throw new Error(`${err.message}: ${JSON.stringify((await deliveryState(url)).byStatus)}\n${warnings.join('\n')}`);
+    },
+  );
+}
+
+/** The admin logs in with the drill's password and the API key made before still reads. */
+export async function expectPeopleStillIn(port: number, apiKey: string): Promise<void> {
+  const base = `http://127.0.0.1:${port}`;
+  await serverUp(port);
+  const cookie = await adminLogin(base, DRILL.admin.email, DRILL.admin.password);
+  expect((await fetch(`${base}/admin`, { headers: { cookie } })).status).toBe(200);
+  const api = await fetch(`${base}/api/watchlists`, { headers: { authorization: `Bearer ${apiKey}` } });
+  expect(api.status).toBe(200);
+  expect(JSON.stringify(await api.json())).toContain('ai-drill');
+  expect((await fetch(`${base}/api/watchlists`, { headers: { authorization: 'Bearer sk_wrong' } })).status).toBe(401);
 }

@@ -10,7 +10,7 @@
  * in the delivery log as an `interrupted` attempt), no alert fires again, the admin logs in and the
  * API key works. If the tag is missing the test fails saying how to fetch it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
@@ -18,14 +18,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { appVersion } from '@signals/config';
 import { dropDatabase, repoPaths } from '@signals/db';
 import {
-  fixturePath,
   freePort,
   type SmtpSink,
   serverUrl,
   startSmtpSink,
   startWebhookReceiver,
   startWorkerProcess,
-  TEST_REDIS_URL,
   testPrefix,
   type WebhookReceiver,
   type WorkerProcess,
@@ -33,22 +31,24 @@ import {
 import { readMigrations } from '../../../packages/db/src/migrate/engine.ts';
 import { BASELINE_MIGRATION } from '../../../packages/db/src/migrate/safety.ts';
 import {
-  adminLogin,
   deliveryState,
+  DRILL,
+  drillEnv,
+  expectPeopleStillIn,
   lastSnapshotId,
   mailsTo,
   pnpmCli,
   replayReached,
   run,
   seedDrill,
+  serverUp,
+  startServerProcess,
   until,
+  untilAllSent,
 } from './ops-helpers.ts';
 import { installPreviousRelease, PREVIOUS_TAG } from './previous-release.ts';
 
-const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-const ENDPOINTS = 60;
-const ADMIN_EMAIL = 'ops@example.org';
-const ADMIN_PASSWORD = 'correct horse battery staple';
+const { secret: SECRET, endpoints: ENDPOINTS } = DRILL;
 
 describe(`upgrade from ${PREVIOUS_TAG} on the same database and Redis`, () => {
   const url = serverUrl(`signals_upgrade_${process.pid}_${randomBytes(3).toString('hex')}`);
@@ -65,20 +65,10 @@ describe(`upgrade from ${PREVIOUS_TAG} on the same database and Redis`, () => {
   });
 
   function startServer(root: string, env: Record<string, string>, port: number): ChildProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'apps/server/src/main.ts')], {
-      cwd: root,
-      env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const child = startServerProcess(root, env, port);
     children.push(child);
     return child;
   }
-  const healthy = (port: number) =>
-    until(
-      async () => (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(3000) })).status > 0,
-      120_000,
-      `the server on ${port}`,
-    );
   const exited = (c: ChildProcess) =>
     c.exitCode !== null || c.signalCode !== null
       ? Promise.resolve()
@@ -89,14 +79,12 @@ describe(`upgrade from ${PREVIOUS_TAG} on the same database and Redis`, () => {
     // The expand/contract check starts after the previous release's last migration.
     const oldMigrations = readMigrations(path.join(old, 'prisma/migrations')).map((m) => m.name);
     expect(oldMigrations.at(-1)).toBe(BASELINE_MIGRATION);
+    /** The previous release's own `cli migrate` on the drill's database. */
+    const oldMigrate = () =>
+      run(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', 'migrate'], { DATABASE_URL: url }, old);
 
     // The previous release sets up its database with its own command, and an operator's data.
-    const m0 = await run(
-      process.execPath,
-      ['--import', 'tsx', 'apps/cli/src/main.ts', 'migrate'],
-      { DATABASE_URL: url },
-      old,
-    );
+    const m0 = await oldMigrate();
     expect(m0.code, m0.stderr).toBe(0);
     receiver = await startWebhookReceiver({ secret: SECRET, delayMs: 3000 });
     sink = await startSmtpSink();
@@ -104,31 +92,20 @@ describe(`upgrade from ${PREVIOUS_TAG} on the same database and Redis`, () => {
       receiverUrl: receiver.url,
       endpoints: ENDPOINTS,
       secret: SECRET,
-      admin: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+      admin: DRILL.admin,
     });
     const env = {
+      ...drillEnv(sink.url),
       DATABASE_URL: url,
-      REDIS_URL: TEST_REDIS_URL,
       // The same key space before and after: jobs the previous release queued are run by the new code.
       QUEUE_PREFIX: testPrefix('upgrade'),
-      SMTP_URL: sink.url,
-      WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
-      PRICE_SOURCE: `replay:${fixturePath('yahoo')}`,
-      // A week before the event, a recorded day in 4 s: a worker slow to start still polls before it.
-      REPLAY_START: '2021-02-16',
-      REPLAY_SPEED: '21600',
-      EMAIL_GROUP_WAIT_SEC: '0',
-      SWEEP_INTERVAL_SEC: '1',
-      SELF_CHECK_SEC: '2',
-      DELIVERY_LEASE_SEC: '4',
-      WORKER_CONCURRENCY: '1',
     };
     const oldA = startWorkerProcess('oldA', env, { root: old });
     const oldB = startWorkerProcess('oldB', env, { root: old });
     workers.push(oldA, oldB);
     const oldPort = await freePort();
-    const oldServer = startServer(old, { ...env, PUBLIC_BASE_URL: `http://127.0.0.1:${oldPort}` }, oldPort);
-    await Promise.all([oldA.started(120_000), oldB.started(120_000), healthy(oldPort)]);
+    const oldServer = startServer(old, env, oldPort);
+    await Promise.all([oldA.started(120_000), oldB.started(120_000), serverUp(oldPort)]);
     await until(
       async () => (await deliveryState(url)).rows.length > ENDPOINTS,
       120_000,
@@ -172,9 +149,9 @@ describe(`upgrade from ${PREVIOUS_TAG} on the same database and Redis`, () => {
     const next = startWorkerProcess('new', env);
     workers.push(next);
     const port = await freePort();
-    startServer(repoPaths().root, { ...env, PUBLIC_BASE_URL: `http://127.0.0.1:${port}` }, port);
+    startServer(repoPaths().root, env, port);
     await next.started(120_000);
-    await until(async () => (await deliveryState(url)).unsent.length === 0, 120_000, 'every delivery sent');
+    await untilAllSent(url, next.logs);
     const done = await deliveryState(url);
     expect(done.byStatus).toEqual({ succeeded: ENDPOINTS + 1 });
 
@@ -207,22 +184,13 @@ describe(`upgrade from ${PREVIOUS_TAG} on the same database and Redis`, () => {
     expect(later.rows).toHaveLength(ENDPOINTS + 1);
 
     // The new server: its version, the admin's password, the API key made before the upgrade.
-    const base = `http://127.0.0.1:${port}`;
-    await healthy(port);
-    expect(((await (await fetch(`${base}/healthz`)).json()) as { version: string }).version).toBe(appVersion());
-    const cookie = await adminLogin(base, ADMIN_EMAIL, ADMIN_PASSWORD);
-    expect((await fetch(`${base}/admin`, { headers: { cookie } })).status).toBe(200);
-    const api = await fetch(`${base}/api/watchlists`, { headers: { authorization: `Bearer ${seed.apiKey}` } });
-    expect(api.status).toBe(200);
+    await expectPeopleStillIn(port, seed.apiKey);
+    const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { version: string };
+    expect(health.version).toBe(appVersion());
 
     // Rolling back to the previous release on the migrated database: its runner finds nothing of
     // its own to apply and ignores the newer migrations (README "Upgrading (and rolling back)").
-    const back = await run(
-      process.execPath,
-      ['--import', 'tsx', 'apps/cli/src/main.ts', 'migrate'],
-      { DATABASE_URL: url },
-      old,
-    );
+    const back = await oldMigrate();
     expect(back.code, back.stderr).toBe(0);
     expect(back.stdout).toContain('database is up to date');
   }, 600_000);
