@@ -257,6 +257,20 @@ describe('pnpm cli backup / restore', () => {
     }
   }, 240_000);
 
+  it("refuses a backup with a table its migrations do not build (an operator's own), dropping the database it made", async () => {
+    const extra = await createTestDb();
+    try {
+      await extra.prisma.$executeRawUnsafe(`CREATE TABLE "OperatorNotes" (id int PRIMARY KEY, note text)`);
+      await extra.prisma.$executeRawUnsafe(`INSERT INTO "OperatorNotes" VALUES (1, 'x')`);
+      const out = path.join(dir, 'extra.backup');
+      const b = await cli(['backup', out], { DATABASE_URL: extra.url });
+      expect(b.code, b.stderr).toBe(0);
+      await refused(out, /the backup's table OperatorNotes does not fit the schema its migrations build/);
+    } finally {
+      await extra.drop();
+    }
+  }, 240_000);
+
   it('refuses to back up a database with a failed migration (the file would not restore)', async () => {
     const broken = await createTestDb();
     try {

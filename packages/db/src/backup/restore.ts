@@ -178,8 +178,15 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreSummary> 
     await withClient(o.databaseUrl, (c) => loadRows(c, o.file, header, log));
     await withClient(o.databaseUrl, (c) => c.query('ANALYZE'));
   } catch (err) {
-    if (created) await dropDatabase(o.databaseUrl).catch(() => {});
-    throw err;
+    // A database this created goes again: then nothing was changed, and a refusal stays one.
+    if (created) {
+      await dropDatabase(o.databaseUrl).catch(() => {});
+      throw err;
+    }
+    const state = t.relations.length
+      ? `database ${target} was emptied by --force and is left without the backup's data: restore again`
+      : `database ${target} may hold part of the schema now: restore again with --force`;
+    throw new Error(`${(err as Error).message} (${state})`);
   }
   return { header, tables, created, pendingMigrations: plan.pending };
 }
