@@ -5,6 +5,7 @@
  *   seed       load the default watchlists, feeds and rules (idempotent)
  *   backtest   run rules over stored or recorded history (see --help)
  *   setup-url, reset-password, end-sessions   the admin account (see usage below)
+ *   backup     write the database to a file; restore: the other way (backup.ts)
  */
 import { loadEnvOrExit, redactUrl } from '@signals/config';
 import { createDatabaseIfMissing, createPrisma, migrate } from '@signals/db';
@@ -25,6 +26,8 @@ commands:
              logs every session of the account out
   end-sessions <email>
              log every session of the admin account out
+  backup     write the whole database to a file: pnpm cli backup <file>
+  restore    restore a backup into DATABASE_URL: pnpm cli restore <file> [--force]
 `;
 
 /** migrate and seed need Postgres only. */
@@ -77,6 +80,13 @@ async function main() {
     case 'end-sessions':
       process.exitCode = await (await import('./account.ts')).endSessionsCommand(rest);
       return;
+    case 'backup':
+    case 'restore': {
+      const env = loadEnvOrExit();
+      const { backupCommand, restoreCommand } = await import('./backup.ts');
+      process.exitCode = await (command === 'backup' ? backupCommand : restoreCommand)(rest, env);
+      return;
+    }
     case 'backtest': {
       const { backtestCommand } = await import('./backtest.ts');
       process.exitCode = await backtestCommand(rest);

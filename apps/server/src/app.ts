@@ -3,6 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
+import { appVersion, userAgent } from '@signals/config';
 import { systemClock } from '@signals/core';
 import { createWebhookSender, templatePool } from '@signals/notify';
 import { Hono, type MiddlewareHandler } from 'hono';
@@ -56,7 +57,12 @@ export function createRuntime(deps: AppDeps): Runtime {
     templates: deps.templates ?? templatePool(),
     webhookSender:
       deps.webhookSender ??
-      createWebhookSender({ allowedCidrs: deps.env.WEBHOOK_ALLOWED_CIDRS, timeoutMs: 10_000, logger: deps.logger }),
+      createWebhookSender({
+        allowedCidrs: deps.env.WEBHOOK_ALLOWED_CIDRS,
+        timeoutMs: 10_000,
+        logger: deps.logger,
+        userAgent: userAgent(deps.baseUrl),
+      }),
   };
 }
 
@@ -123,7 +129,7 @@ export function createApp(deps: AppDeps) {
   // balancer or an uptime checker sees a service that stopped watching, not only one that is down.
   app.get('/healthz', async (c) => {
     const { ok, checks, ...body } = await serviceHealth({ prisma: deps.prisma, redis: deps.redis, statuses: rt.loops });
-    return c.json({ ...body, checks: publicChecks(checks, logger) }, ok ? 200 : 503);
+    return c.json({ version: appVersion(), ...body, checks: publicChecks(checks, logger) }, ok ? 200 : 503);
   });
 
   app.get('/metrics', metricsAuth(deps.env.METRICS_TOKEN), async (c) => {

@@ -1,5 +1,5 @@
 import { LOOP_IDS, LOOPS, systemClock } from '@signals/core';
-import { createLogger, loadEnvOrExit, loopIntervals, onShutdown, publicBaseUrl } from '@signals/config';
+import { appVersion, createLogger, loadEnvOrExit, loopIntervals, onShutdown, publicBaseUrl } from '@signals/config';
 import { createPrisma, loopStatus, serviceHealth } from '@signals/db';
 import { createQueues, createRedis } from '@signals/queue';
 import { buildHandlers } from './jobs/index.ts';
@@ -102,7 +102,10 @@ metricsStarting =
         registry: metrics.registry,
         port: env.WORKER_METRICS_PORT,
         host: env.HOST,
-        health: () => serviceHealth({ prisma, redis, statuses: ownStatus }),
+        health: async () => ({
+          version: appVersion(),
+          ...(await serviceHealth({ prisma, redis, statuses: ownStatus })),
+        }),
       });
 const metricsServer = await metricsStarting;
 if (metricsServer) logger.info({ port: metricsServer.port }, 'worker metrics on /metrics, health on /healthz');

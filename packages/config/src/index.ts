@@ -355,3 +355,4 @@ export function loadEnvOrExit(source: Record<string, string | undefined> = proce
 export { createLogger, redactUrl, REDACT_PATHS } from './logger.ts';
 export { hasHashTag, parseRedisUrl, type RedisNode, type RedisTarget } from './redis-url.ts';
 export { onShutdown } from './shutdown.ts';
+export { APP_NAME, appVersion, userAgent } from './version.ts';

@@ -25,3 +25,4 @@ export * from './repos/channels.ts';
 export * from './repos/alert-views.ts';
 export * from './repos/intraday.ts';
 export * from './repos/admin-accounts.ts';
+export * from './backup/index.ts';

@@ -30,9 +30,10 @@ export function startServiceProcess(
   app: 'worker' | 'server',
   name: string,
   env: Record<string, string>,
-  opts: { logs?: string[] } = {},
+  /** `root`: another checkout to run (the upgrade drill runs the previous release). */
+  opts: { logs?: string[]; root?: string } = {},
 ): ServiceProcess {
-  const root = repoPaths().root;
+  const root = opts.root ?? repoPaths().root;
   const logs = opts.logs ?? [];
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, `apps/${app}/src/main.ts`)], {
     cwd: root,
@@ -74,7 +75,7 @@ export function startServiceProcess(
 export function startWorkerProcess(
   name: string,
   env: Record<string, string>,
-  opts: { logs?: string[] } = {},
+  opts: { logs?: string[]; root?: string } = {},
 ): WorkerProcess {
   return startServiceProcess('worker', name, env, opts);
 }

@@ -1,4 +1,5 @@
 /** Admin: feeds, API keys, system status and the start page. */
+import { appVersion } from '@signals/config';
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { AppEnv, Runtime } from '../context.ts';
@@ -268,7 +269,8 @@ export function registerOpsPages(admin: Hono<AppEnv>, rt: Runtime) {
     return render(c, {
       title: 'System',
       active: '/admin/system',
-      body: html`<h2 id="loops">Loops</h2>
+      body: html`<p class="muted" id="version">Market Signals ${appVersion()}</p>
+<h2 id="loops">Loops</h2>
 ${overdueNote(s.loops)}
 <table aria-labelledby="loops"><thead><tr><th scope="col">Loop</th><th scope="col" class="num">Every</th><th scope="col">Last success</th><th scope="col">State</th><th scope="col">Why</th><th scope="col">Last error</th><th scope="col">Worker</th></tr></thead>
 <tbody>${s.loops.map(

@@ -1,5 +1,5 @@
 import { type Clock, type LoopId, systemClock } from '@signals/core';
-import { type Env, loopIntervals, publicBaseUrl, signingKeyConfig } from '@signals/config';
+import { type Env, loopIntervals, publicBaseUrl, signingKeyConfig, userAgent } from '@signals/config';
 import {
   type BarCache,
   createIntradayStore,
@@ -98,7 +98,12 @@ export async function buildHandlers(
     logger: deps.logger,
     clock: deps.clock,
     mailer,
-    webhook: createWebhookSender({ allowedCidrs: env.WEBHOOK_ALLOWED_CIDRS, logger: deps.logger, clock: deps.clock }),
+    webhook: createWebhookSender({
+      allowedCidrs: env.WEBHOOK_ALLOWED_CIDRS,
+      logger: deps.logger,
+      clock: deps.clock,
+      userAgent: userAgent(publicBaseUrl(env)),
+    }),
     publicBaseUrl: publicBaseUrl(env),
     appSecret: keys.current,
     openKeys: keys.accepted,

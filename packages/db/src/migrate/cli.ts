@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createDatabaseIfMissing, migrate, paths, writeNextMigration } from './index.ts';
+import { checkMigrationSafety } from './safety.ts';
 
 const url = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/signals';
 const [cmd, name] = process.argv.slice(2);
@@ -22,8 +23,19 @@ try {
     }
     await createDatabaseIfMissing(url);
     const dir = await writeNextMigration(url, name);
-    if (dir) console.log(`wrote ${path.relative(process.cwd(), dir)}/migration.sql`);
-    else console.log('schema.prisma and prisma/migrations agree: nothing to write');
+    if (dir) {
+      console.log(`wrote ${path.relative(process.cwd(), dir)}/migration.sql`);
+      // The same check the tests run (expand/contract): say it now, while the file is fresh.
+      const findings = checkMigrationSafety(
+        path.basename(dir),
+        fs.readFileSync(path.join(dir, 'migration.sql'), 'utf8'),
+      );
+      for (const f of findings) console.log(`  needs a look: ${f.statement}\n    ${f.problem}`);
+      if (findings.length)
+        console.log(
+          '  Rewrite those statements expand/contract, or put `-- safe: <why>` just above one (README "Upgrading").',
+        );
+    } else console.log('schema.prisma and prisma/migrations agree: nothing to write');
   } else if (cmd === 'status') {
     const names = fs.readdirSync(paths().migrationsDir).filter((n) => !n.endsWith('.toml'));
     console.log(names.join('\n'));
