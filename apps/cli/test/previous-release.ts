@@ -10,22 +10,40 @@ import path from 'node:path';
 import { repoPaths } from '@signals/db';
 
 export const PREVIOUS_TAG = 'v0.15.0';
+/**
+ * The commit the tag points at, pinned here too: a clone made without tags (CI's is one) still has the
+ * commit in its history, so the drill does not depend on tags travelling with the clone.
+ */
+export const PREVIOUS_COMMIT = '7d3f69abcfa235aedaa37a7c38640e2554fa26fd';
 
-/** The tag's commit; throws saying how to fetch the tag when the clone lacks it (shallow, no tags). */
-export function previousReleaseCommit(root = repoPaths().root): string {
+function resolveCommit(root: string, rev: string): string | null {
   try {
-    return execFileSync('git', ['rev-parse', '--verify', '--quiet', `${PREVIOUS_TAG}^{commit}`], {
+    return execFileSync('git', ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], {
       cwd: root,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     }).trim();
   } catch {
-    throw new Error(
-      `the upgrade drill needs the previous release's tag ${PREVIOUS_TAG}, which this clone does not have ` +
-        '(a shallow clone, or one made without tags). Fetch it with `git fetch --tags origin` ' +
-        '(`git fetch --unshallow --tags origin` for a shallow clone), then run the test again.',
-    );
+    return null;
   }
+}
+
+/**
+ * The previous release's commit: the tag's when the clone has the tag (and it must then be the pinned
+ * commit), else the pinned commit from history; throws saying how to get it from a shallow clone.
+ */
+export function previousReleaseCommit(root = repoPaths().root): string {
+  const tagged = resolveCommit(root, PREVIOUS_TAG);
+  if (tagged && tagged !== PREVIOUS_COMMIT) {
+    throw new Error(`tag ${PREVIOUS_TAG} points at ${tagged}, not at the pinned release commit ${PREVIOUS_COMMIT}`);
+  }
+  const commit = tagged ?? resolveCommit(root, PREVIOUS_COMMIT);
+  if (commit) return commit;
+  throw new Error(
+    `the upgrade drill needs the previous release ${PREVIOUS_TAG} (commit ${PREVIOUS_COMMIT.slice(0, 12)}), ` +
+      'which this clone does not have (a shallow clone). Fetch it with `git fetch --unshallow origin`, then ' +
+      'run the test again.',
+  );
 }
 
 /** The installed tree of the previous release (its path). */
