@@ -152,6 +152,29 @@ describe('npm start with REDIS_URL naming a Redis Cluster', () => {
     return r;
   }
 
+  it.concurrent('names the cluster nodes it cannot reach, and a malformed cluster URL, without a stack trace', async ({
+    expect,
+  }) => {
+    const [down, bad] = [
+      npmStart({
+        DATABASE_URL: serverUrl('signals_cluster_run_unused'),
+        REDIS_URL: 'redis+cluster://127.0.0.1:1,127.0.0.1:2',
+      }),
+      npmStart({ REDIS_URL: 'redis+cluster://127.0.0.1:7000,127.0.0.1:port', QUEUE_PREFIX: '{signals}' }),
+    ];
+    runs.push(down, bad);
+    expect((await down.exited).code).toBe(1);
+    expect(down.out.stderr).toContain(
+      'Cannot reach any of the Redis Cluster nodes 127.0.0.1:1, 127.0.0.1:2 (REDIS_URL).',
+    );
+    expect((await bad.exited).code).toBe(78);
+    expect(bad.out.stderr).toMatch(/REDIS_URL: node 2 \("127\.0\.0\.1:port"\) is not host:port/);
+    for (const r of [down, bad]) {
+      expect(r.out.stderr).not.toMatch(/Invalid URL|start failed/);
+      expect(r.out.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+  }, 60_000);
+
   it.concurrent('runs on redis+cluster://h1:p1,h2:p2,h3:p3 (the README form) and serves /healthz', async ({
     expect,
   }) => {
