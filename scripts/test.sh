@@ -12,6 +12,15 @@ if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
     echo "chromium is missing: install it (apt-get install chromium) or set CHROMIUM_PATH" >&2
   fi
 fi
+# The /metrics tests pipe the exposition through Prometheus' own linter, promtool (Debian's prometheus).
+if [ -z "${PROMTOOL_PATH:-}" ] && ! command -v promtool >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's prometheus (for promtool) for the /metrics tests"
+    (apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus >/dev/null) || echo "prometheus install failed: the promtool tests will fail" >&2
+  else
+    echo "promtool is missing: install it (apt-get install prometheus) or set PROMTOOL_PATH" >&2
+  fi
+fi
 # turbo runs each package's typecheck through `pnpm run`. Under `pnpm exec`, pnpm hands its children
 # pnpm_config_verify_deps_before_run="false", a string pnpm 10 reads as true: each of the 14
 # concurrent `pnpm run`s then checks the install state and can read the state file while another

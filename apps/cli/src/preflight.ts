@@ -20,8 +20,11 @@ export function hostPort(url: string, defaultPort: number): { host: string; port
   return { host: u.hostname || '127.0.0.1', port: u.port ? Number(u.port) : defaultPort };
 }
 
-/** The Redis nodes to try: the one of a single Redis, or a cluster's seed nodes (any one will do). */
-function redisNodes(target: RedisTarget): { host: string; port: number }[] {
+/**
+ * The Redis nodes to try: the one of a single Redis, or a cluster's seed nodes (any one will do).
+ * Every host and port of REDIS_URL comes from here: a cluster URL is not a URL `new URL` reads.
+ */
+export function redisNodes(target: RedisTarget): { host: string; port: number }[] {
   return target.cluster ? target.cluster.nodes : [hostPort(target.url, 6379)];
 }
 

@@ -9,7 +9,7 @@ import { type Env, isSet, publicBaseUrl, redactUrl } from '@signals/config';
 import { createDatabaseIfMissing, createPrisma, migrate, repoPaths } from '@signals/db';
 import { type EmbeddedService, findOnPath, redisInstallHint, startKept } from './embedded.ts';
 import { startMailCatcher } from './mailcatcher.ts';
-import { checkServices, hostPort, probeServices } from './preflight.ts';
+import { checkServices, hostPort, probeServices, redisNodes } from './preflight.ts';
 import { supervise } from './supervise.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -44,9 +44,10 @@ async function provideServices(env: Env, root: string, dataDir: string): Promise
     redis: up.redis || embedRedis ? undefined : env.REDIS_URL,
   });
   const redisBin = embedRedis ? findOnPath('redis-server') : undefined;
-  // Unset variables mean the defaults: both are single URLs with a host and port.
   const pg = hostPort(env.DATABASE_URL, 5432);
-  const rd = hostPort(env.REDIS_URL.url, 6379);
+  // The first node of REDIS_URL as @signals/config parsed it (a cluster URL lists several); only
+  // named when REDIS_URL is unset, where it is the default single Redis.
+  const rd = redisNodes(env.REDIS_URL)[0] ?? { host: '127.0.0.1', port: 6379 };
   const problems = [
     down,
     embedRedis && !redisBin

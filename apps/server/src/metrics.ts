@@ -14,6 +14,10 @@ export function createMetrics(deps: {
 }) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'signals_' });
+  // prom-client's sums of active handles/requests/resources are gauges named *_total, which
+  // `promtool check metrics` rejects (only counters end in _total); the per-type gauges stay.
+  for (const sum of ['handles', 'requests', 'resources'])
+    registry.removeSingleMetric(`signals_nodejs_active_${sum}_total`);
 
   const httpRequests = new client.Counter({
     name: 'signals_http_requests_total',

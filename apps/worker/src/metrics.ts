@@ -12,6 +12,10 @@ import client from 'prom-client';
 export function createWorkerMetrics(o: { loops?: () => Promise<LoopStatus[]> } = {}) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'signals_worker_' });
+  // prom-client's sums of active handles/requests/resources are gauges named *_total, which
+  // `promtool check metrics` rejects (only counters end in _total); the per-type gauges stay.
+  for (const sum of ['handles', 'requests', 'resources'])
+    registry.removeSingleMetric(`signals_worker_nodejs_active_${sum}_total`);
   if (o.loops) registerLoopGauges(client.Gauge, registry, o.loops);
   const jobs = new client.Counter({
     name: 'signals_worker_jobs_total',

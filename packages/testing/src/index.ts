@@ -13,3 +13,4 @@ export * from './html.ts';
 export * from './clock.ts';
 export * from './chat-servers.ts';
 export * from './template-bomb.ts';
+export * from './promtool.ts';

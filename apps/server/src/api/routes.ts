@@ -49,6 +49,7 @@ export function createApi(rt: Runtime) {
     info: {
       title: 'Market Signals API',
       version: '1.0.0',
+      license: { name: 'MIT', url: 'https://opensource.org/license/mit' },
       description: 'Watchlists, rules, backtests, alerts, subscribers, webhook endpoints, feeds and API keys.',
     },
     servers: [{ url: rt.baseUrl }],

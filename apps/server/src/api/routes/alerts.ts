@@ -13,6 +13,8 @@ export function registerAlertRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/alerts',
+        operationId: 'listAlerts',
+        summary: 'List alerts, newest first (cursor paging)',
         tags: tagA,
         request: { query: alertFilterSchema },
         responses: { 200: json(cursorPage(S.AlertSummarySchema)), ...problems() },
@@ -25,6 +27,8 @@ export function registerAlertRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/alerts/{id}',
+        operationId: 'getAlert',
+        summary: 'Get an alert with its deliveries',
         tags: tagA,
         request: { params: S.IdParam },
         responses: { 200: json(S.AlertSchema), ...problems(404) },
@@ -37,6 +41,8 @@ export function registerAlertRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/alerts/{id}/deliveries',
+        operationId: 'listAlertDeliveries',
+        summary: "List an alert's deliveries",
         tags: tagA,
         request: { params: S.IdParam },
         responses: { 200: json(list(S.DeliverySchema)), ...problems(404) },

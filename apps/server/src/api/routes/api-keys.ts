@@ -13,6 +13,8 @@ export function registerApiKeyRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/api-keys',
+        operationId: 'listApiKeys',
+        summary: 'List API keys (never the keys themselves)',
         tags: ['API keys'],
         request: { query: pagingSchema },
         responses: { 200: json(page(S.ApiKeySchema)), ...problems() },
@@ -33,6 +35,7 @@ export function registerApiKeyRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'post',
         path: '/api-keys',
+        operationId: 'createApiKey',
         tags: ['API keys'],
         summary: 'Create an API key (scopes, default read; optional expiry); the key is in this answer only',
         request: body(apiKeyCreateSchema),
@@ -46,6 +49,8 @@ export function registerApiKeyRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'delete',
         path: '/api-keys/{id}',
+        operationId: 'revokeApiKey',
+        summary: 'Revoke an API key and every key made from it',
         tags: ['API keys'],
         request: { params: S.IdParam },
         responses: { ...noContent, ...problems(404) },

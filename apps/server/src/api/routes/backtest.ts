@@ -12,9 +12,11 @@ export function registerBacktestRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'post',
         path: '/backtest',
+        operationId: 'runBacktest',
         tags: tagR,
-        summary:
-          'Run rules over stored history (or posted bars) and list every alert that would have fired; 422 when it needs more than PREVIEW_TIMEOUT_SEC',
+        summary: 'Backtest rules over history',
+        description:
+          'Runs rules over stored history (or posted bars) and lists every alert that would have fired; 422 when it needs more than PREVIEW_TIMEOUT_SEC.',
         request: body(backtestRequestSchema),
         responses: { 200: json(S.BacktestOutcomeSchema), ...problems(404, 422, 503) },
       }),

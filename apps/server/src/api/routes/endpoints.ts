@@ -27,6 +27,8 @@ export function registerEndpointRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/webhook-endpoints',
+        operationId: 'listWebhookEndpoints',
+        summary: 'List webhook endpoints',
         tags: tagE,
         request: { query: pagingSchema },
         responses: { 200: json(page(S.EndpointSchema)), ...problems() },
@@ -47,6 +49,7 @@ export function registerEndpointRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'post',
         path: '/webhook-endpoints',
+        operationId: 'createWebhookEndpoint',
         tags: tagE,
         summary: 'Add an endpoint (URL checked by the SSRF guard); the signing secret is in this answer only',
         request: body(endpointCreateSchema),
@@ -60,6 +63,8 @@ export function registerEndpointRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/webhook-endpoints/{id}',
+        operationId: 'getWebhookEndpoint',
+        summary: 'Get a webhook endpoint',
         tags: tagE,
         request: { params: S.IdParam },
         responses: { 200: json(S.EndpointSchema), ...problems(404) },
@@ -72,6 +77,8 @@ export function registerEndpointRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'patch',
         path: '/webhook-endpoints/{id}',
+        operationId: 'updateWebhookEndpoint',
+        summary: 'Change a webhook endpoint',
         tags: tagE,
         request: { params: S.IdParam, ...body(endpointUpdateSchema) },
         responses: { 200: json(S.EndpointSchema), ...problems(404) },
@@ -84,6 +91,8 @@ export function registerEndpointRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'delete',
         path: '/webhook-endpoints/{id}',
+        operationId: 'deleteWebhookEndpoint',
+        summary: 'Delete a webhook endpoint',
         tags: tagE,
         request: { params: S.IdParam },
         responses: { ...noContent, ...problems(404) },
@@ -99,6 +108,7 @@ export function registerEndpointRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'post',
         path: '/webhook-endpoints/{id}/rotate',
+        operationId: 'rotateWebhookEndpointSecret',
         tags: tagE,
         summary: 'New signing secret; the previous one keeps signing for 24 h',
         request: { params: S.IdParam },
@@ -112,6 +122,7 @@ export function registerEndpointRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'post',
         path: '/webhook-endpoints/{id}/test',
+        operationId: 'testWebhookEndpoint',
         tags: tagE,
         summary: "Send a test event now and return the receiver's answer",
         request: { params: S.IdParam },
@@ -125,6 +136,7 @@ export function registerEndpointRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/webhook-endpoints/{id}/deliveries',
+        operationId: 'listWebhookEndpointDeliveries',
         tags: tagE,
         summary: 'Deliveries to this endpoint, newest first',
         request: { params: S.IdParam, query: z.strictObject(cursorFields()) },
@@ -149,6 +161,7 @@ export function registerEndpointRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'post',
         path: '/deliveries/{id}/redeliver',
+        operationId: 'redeliverDelivery',
         tags: tagE,
         summary: 'Put a failed or dead delivery back to pending and enqueue it',
         request: { params: S.IdParam },

@@ -20,6 +20,8 @@ export function registerFeedRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/feeds',
+        operationId: 'listFeeds',
+        summary: 'List news feeds',
         tags: ['Feeds'],
         request: { query: pagingSchema },
         responses: { 200: json(page(S.FeedSchema)), ...problems() },
@@ -40,6 +42,8 @@ export function registerFeedRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'post',
         path: '/feeds',
+        operationId: 'createFeed',
+        summary: 'Add a news feed (URL checked by the SSRF guard)',
         tags: ['Feeds'],
         request: body(feedCreateSchema),
         responses: { 201: json(S.FeedSchema, 'Created'), ...problems(409) },
@@ -52,6 +56,8 @@ export function registerFeedRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/feeds/{id}',
+        operationId: 'getFeed',
+        summary: 'Get a news feed',
         tags: ['Feeds'],
         request: { params: S.IdParam },
         responses: { 200: json(S.FeedSchema), ...problems(404) },
@@ -64,6 +70,8 @@ export function registerFeedRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'patch',
         path: '/feeds/{id}',
+        operationId: 'updateFeed',
+        summary: 'Change a news feed (enabled: false stops polling it)',
         tags: ['Feeds'],
         request: { params: S.IdParam, ...body(feedUpdateSchema) },
         responses: { 200: json(S.FeedSchema), ...problems(404) },
@@ -76,6 +84,7 @@ export function registerFeedRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'delete',
         path: '/feeds/{id}',
+        operationId: 'deleteFeed',
         tags: ['Feeds'],
         summary: 'Delete a feed and every news item it brought in',
         request: { params: S.IdParam },

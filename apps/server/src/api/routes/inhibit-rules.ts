@@ -20,6 +20,7 @@ export function registerInhibitRuleRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/inhibit-rules',
+        operationId: 'listInhibitRules',
         tags: tagInh,
         summary: 'Inhibit rules, oldest first',
         request: { query: inhibitRuleListSchema },
@@ -33,6 +34,7 @@ export function registerInhibitRuleRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'post',
         path: '/inhibit-rules',
+        operationId: 'createInhibitRule',
         tags: tagInh,
         summary: 'While a source alert fires, hold back target alerts with the same labels',
         request: body(inhibitRuleCreateSchema),
@@ -46,6 +48,8 @@ export function registerInhibitRuleRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/inhibit-rules/{id}',
+        operationId: 'getInhibitRule',
+        summary: 'Get an inhibit rule',
         tags: tagInh,
         request: { params: S.IdParam },
         responses: { 200: json(S.InhibitRuleSchema), ...problems(404) },
@@ -58,6 +62,7 @@ export function registerInhibitRuleRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'delete',
         path: '/inhibit-rules/{id}',
+        operationId: 'deleteInhibitRule',
         tags: tagInh,
         summary: 'Delete an inhibit rule (alerts it held keep their record)',
         request: { params: S.IdParam },

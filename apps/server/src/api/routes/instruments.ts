@@ -12,6 +12,8 @@ export function registerInstrumentRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/instruments',
+        operationId: 'listInstruments',
+        summary: 'List instruments with their latest price (watched=true: only those on a watchlist)',
         tags: ['Instruments'],
         request: {
           query: z.strictObject({ watched: z.enum(['true', 'false']).optional(), ...pagingFields() }),
@@ -37,6 +39,8 @@ export function registerInstrumentRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/instruments/{symbol}',
+        operationId: 'getInstrument',
+        summary: 'Get an instrument by its symbol',
         tags: ['Instruments'],
         request: { params: S.SymbolParam },
         responses: { 200: json(S.InstrumentSchema), ...problems(404) },

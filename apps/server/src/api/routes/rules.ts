@@ -26,6 +26,8 @@ export function registerRuleRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/rules',
+        operationId: 'listRules',
+        summary: 'List rules (filter by enabled and kind)',
         tags: tagR,
         request: {
           query: z.strictObject({
@@ -58,6 +60,8 @@ export function registerRuleRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'post',
         path: '/rules',
+        operationId: 'createRule',
+        summary: 'Create a rule',
         tags: tagR,
         request: body(ruleInputSchema),
         responses: { 201: json(S.RuleSchema, 'Created'), ...problems() },
@@ -70,9 +74,11 @@ export function registerRuleRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/rules/kinds',
+        operationId: 'listRuleKinds',
         tags: tagR,
-        summary:
-          'The rule kinds (from the kind registry): params JSON Schema with bounds, form fields with defaults, template',
+        summary: 'List the rule kinds',
+        description:
+          'From the kind registry: each kind with its params as JSON Schema (bounds included), the form fields with defaults, its unit and template.',
         responses: { 200: json(list(S.RuleKindSchema)), ...problems() },
       }),
     ),
@@ -83,6 +89,8 @@ export function registerRuleRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/rules/templates',
+        operationId: 'listRuleTemplates',
+        summary: 'List the rule templates (ready-made rules to start from)',
         tags: tagR,
         responses: { 200: json(list(S.TemplateSchema)), ...problems() },
       }),
@@ -94,9 +102,11 @@ export function registerRuleRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'post',
         path: '/rules/preview',
+        operationId: 'previewRule',
         tags: tagR,
-        summary:
-          'Validate a draft rule and backtest it over the last year of stored history; 422 when it needs more than PREVIEW_TIMEOUT_SEC',
+        summary: 'Preview a draft rule over the last year',
+        description:
+          'Validates a draft rule and backtests it over the last year of stored history, without saving it; 422 when it needs more than PREVIEW_TIMEOUT_SEC.',
         request: body(ruleInputSchema),
         responses: { 200: json(S.RulePreviewSchema), ...problems(422, 503) },
       }),
@@ -108,6 +118,8 @@ export function registerRuleRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/rules/{id}',
+        operationId: 'getRule',
+        summary: 'Get a rule',
         tags: tagR,
         request: { params: S.IdParam },
         responses: { 200: json(S.RuleSchema), ...problems(404) },
@@ -120,6 +132,7 @@ export function registerRuleRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'patch',
         path: '/rules/{id}',
+        operationId: 'updateRule',
         tags: tagR,
         summary: 'Change a rule (any subset of fields; enabled: false disables it)',
         request: { params: S.IdParam, ...body(ruleUpdateSchema) },
@@ -135,6 +148,8 @@ export function registerRuleRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'delete',
         path: '/rules/{id}',
+        operationId: 'deleteRule',
+        summary: 'Delete a rule',
         tags: tagR,
         request: { params: S.IdParam },
         responses: { ...noContent, ...problems(404) },

@@ -20,6 +20,7 @@ export function registerSilenceRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/silences',
+        operationId: 'listSilences',
         tags: tagSil,
         summary: 'Silences, active and pending by default; longest-running first',
         request: { query: silenceListSchema },
@@ -33,6 +34,7 @@ export function registerSilenceRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'post',
         path: '/silences',
+        operationId: 'createSilence',
         tags: tagSil,
         summary: 'Silence alerts of a rule and/or on a subject for a while',
         request: body(silenceCreateSchema),
@@ -46,6 +48,8 @@ export function registerSilenceRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/silences/{id}',
+        operationId: 'getSilence',
+        summary: 'Get a silence',
         tags: tagSil,
         request: { params: S.IdParam },
         responses: { 200: json(S.SilenceSchema), ...problems(404) },
@@ -58,6 +62,7 @@ export function registerSilenceRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'post',
         path: '/silences/{id}/expire',
+        operationId: 'expireSilence',
         tags: tagSil,
         summary: 'End a silence now (it stays listed as expired)',
         request: { params: S.IdParam },

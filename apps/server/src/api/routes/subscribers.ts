@@ -13,6 +13,8 @@ export function registerSubscriberRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/subscribers',
+        operationId: 'listSubscribers',
+        summary: 'List subscribers (filter by status)',
         tags: tagS,
         request: {
           query: z.strictObject({
@@ -30,6 +32,8 @@ export function registerSubscriberRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/subscribers/{id}',
+        operationId: 'getSubscriber',
+        summary: 'Get a subscriber',
         tags: tagS,
         request: { params: S.IdParam },
         responses: { 200: json(S.SubscriberSchema), ...problems(404) },
@@ -42,6 +46,8 @@ export function registerSubscriberRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'delete',
         path: '/subscribers/{id}',
+        operationId: 'deleteSubscriber',
+        summary: 'Delete a subscriber',
         tags: tagS,
         request: { params: S.IdParam },
         responses: { ...noContent, ...problems(404) },
@@ -57,6 +63,7 @@ export function registerSubscriberRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'post',
         path: '/subscribers/{id}/reactivate',
+        operationId: 'reactivateSubscriber',
         tags: tagS,
         summary: 'Send to a bouncing subscriber again (status confirmed, bounce count 0)',
         request: { params: S.IdParam },

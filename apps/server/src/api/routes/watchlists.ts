@@ -24,6 +24,8 @@ export function registerWatchlistRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/watchlists',
+        operationId: 'listWatchlists',
+        summary: 'List watchlists',
         tags: tagW,
         request: { query: pagingSchema },
         responses: { 200: json(page(S.WatchlistSummarySchema)), ...problems() },
@@ -44,6 +46,8 @@ export function registerWatchlistRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'post',
         path: '/watchlists',
+        operationId: 'createWatchlist',
+        summary: 'Create a watchlist',
         tags: tagW,
         request: body(watchlistCreateSchema),
         responses: { 201: json(S.WatchlistSchema, 'Created'), ...problems(409) },
@@ -56,6 +60,8 @@ export function registerWatchlistRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/watchlists/{id}',
+        operationId: 'getWatchlist',
+        summary: 'Get a watchlist with its members',
         tags: tagW,
         request: { params: S.IdParam },
         responses: { 200: json(S.WatchlistSchema), ...problems(404) },
@@ -68,6 +74,8 @@ export function registerWatchlistRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'patch',
         path: '/watchlists/{id}',
+        operationId: 'updateWatchlist',
+        summary: 'Change a watchlist',
         tags: tagW,
         request: { params: S.IdParam, ...body(watchlistUpdateSchema) },
         responses: { 200: json(S.WatchlistSchema), ...problems(404, 409) },
@@ -80,6 +88,8 @@ export function registerWatchlistRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'delete',
         path: '/watchlists/{id}',
+        operationId: 'deleteWatchlist',
+        summary: 'Delete a watchlist',
         tags: tagW,
         request: { params: S.IdParam },
         responses: { ...noContent, ...problems(404) },
@@ -95,6 +105,8 @@ export function registerWatchlistRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'get',
         path: '/watchlists/{id}/members',
+        operationId: 'listWatchlistMembers',
+        summary: "List a watchlist's symbols",
         tags: tagW,
         request: { params: S.IdParam },
         responses: { 200: json(list(S.InstrumentSchema)), ...problems(404) },
@@ -107,6 +119,7 @@ export function registerWatchlistRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'post',
         path: '/watchlists/{id}/members',
+        operationId: 'addWatchlistMember',
         tags: tagW,
         summary: 'Add a symbol (checked against the price source: an unknown symbol is refused)',
         request: { params: S.IdParam, ...body(memberAddSchema) },
@@ -120,6 +133,8 @@ export function registerWatchlistRoutes(api: Api, rt: Runtime): void {
       createRoute({
         method: 'delete',
         path: '/watchlists/{id}/members/{symbol}',
+        operationId: 'removeWatchlistMember',
+        summary: 'Remove a symbol from a watchlist',
         tags: tagW,
         request: { params: S.IdSymbolParam },
         responses: { ...noContent, ...problems(404) },
