@@ -180,6 +180,7 @@ export async function buildHandlers(
   const ingestDeps = { ...deps, clock: market.clock };
   const replayPath = market.replay ? env.PRICE_SOURCE.slice('replay:'.length) : '';
   const replayNews = market.replay ? loadReplayNews(replayPath, deps.logger) : [];
+  const replayNewsCursor = { next: 0 };
   const barCache: BarCache = new Map();
   const openMs = env.PRICE_POLL_SEC * 1000;
   const closedMs = env.PRICE_POLL_CLOSED_SEC * 1000;
@@ -218,6 +219,7 @@ export async function buildHandlers(
             { prisma: d.prisma, clock: market.clock, logger: d.logger },
             replayPath,
             replayNews,
+            replayNewsCursor,
           );
           if (r.newItems) await d.queues.add('evaluate', { reason: 'news' });
         }
