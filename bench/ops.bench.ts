@@ -67,7 +67,7 @@ export default async function run(): Promise<BenchResult[]> {
       const back = await until(
         async () =>
           (await queues.get('evaluate').getJobSchedulers()).length === 1 &&
-          (await queues.get('maintenance').getJobSchedulers()).length === 2 // sweep-deliveries, prune-intraday
+          (await queues.get('maintenance').getJobSchedulers()).length === 2 // sweep-deliveries, retention
             ? Date.now()
             : undefined,
         120_000,

@@ -9,11 +9,19 @@ import { fileURLToPath } from 'node:url';
 import type { BenchResult } from './lib.ts';
 
 const dir = path.dirname(fileURLToPath(import.meta.url));
-const wanted = process.argv.slice(2);
+const args = process.argv.slice(2);
+/** Flags (e.g. `--short` for the soak) are read by the bench files themselves. */
+const flags = args.filter((a) => a.startsWith('--'));
+const wanted = args.filter((a) => !a.startsWith('--'));
+/** Run only when named: the soak takes up to an hour (`pnpm bench soak [--short]`). */
+const ON_REQUEST = new Set(['soak']);
 const files = fs
   .readdirSync(dir)
   .filter((f) => f.endsWith('.bench.ts'))
-  .filter((f) => wanted.length === 0 || wanted.includes(f.replace('.bench.ts', '')))
+  .filter((f) => {
+    const area = f.replace('.bench.ts', '');
+    return wanted.length === 0 ? !ON_REQUEST.has(area) : wanted.includes(area);
+  })
   .sort();
 
 // results.json holds exactly { name, value, unit, target, better } per figure (the published
@@ -38,7 +46,11 @@ for (const f of files) {
   try {
     const mod = (await import(path.join(dir, f))) as { default: () => Promise<BenchResult[]> };
     for (const r of await mod.default()) {
-      byName.set(r.name, { ...r, measuredAt: new Date().toISOString(), command: `pnpm bench ${area}` });
+      byName.set(r.name, {
+        ...r,
+        measuredAt: new Date().toISOString(),
+        command: `pnpm bench ${[area, ...flags].join(' ')}`,
+      });
       const ok =
         r.target === null ? '' : (r.better === 'lower' ? r.value <= r.target : r.value >= r.target) ? ' ok' : ' MISSED';
       process.stdout.write(
@@ -77,7 +89,7 @@ const lines = [
   '# Benchmark results',
   '',
   'Written by `pnpm bench` (bench/run.ts); the same figures are in bench/results.json. Re-run one area',
-  'with `pnpm bench <area>` (engine, cycle, ingest, intraday, news, delivery, ops). Postgres 15 and Redis 7 on the same machine;',
+  'with `pnpm bench <area>` (engine, cycle, ingest, intraday, news, delivery, ops; soak only when named). Postgres 15 and Redis 7 on the same machine;',
   'the benchmark process, the worker and the databases share its cores, and throughput figures move by',
   'about 10-30 % with other load on the host (each delivery note gives the load average at its start).',
   'Hosts of the same nominal kind differ more (up to ~2x between sessions on this machine kind):',

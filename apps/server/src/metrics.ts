@@ -1,7 +1,14 @@
 import client from 'prom-client';
 import type { QueueSet } from '@signals/queue';
 import type { LoopStatus } from '@signals/core';
-import { type PrismaClient, registerLoopGauges, silencesIn, watchedFreshness } from '@signals/db';
+import {
+  type PrismaClient,
+  registerLoopGauges,
+  silencesIn,
+  type TableStat,
+  tableStats,
+  watchedFreshness,
+} from '@signals/db';
 
 /** Prometheus metrics: process defaults, HTTP, queue depths, data freshness, deliveries, loop liveness. */
 export function createMetrics(deps: {
@@ -98,8 +105,50 @@ export function createMetrics(deps: {
   });
 
   if (deps.loops) registerLoopGauges(client.Gauge, registry, deps.loops);
+  registerTableGauges(registry, deps.prisma);
 
   return { registry, httpRequests, httpDuration };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** How long one reading of the table sizes serves scrapes (three gauges, every scraper). */
+const TABLE_STATS_TTL_MS = 30_000;
+
+/**
+ * Per table that grows with time: rows, bytes and the oldest row's time (@signals/db tableStats,
+ * shown on the System page too). Read once per TABLE_STATS_TTL_MS for all three gauges.
+ */
+function registerTableGauges(registry: client.Registry, prisma: PrismaClient): void {
+  let cached: { at: number; stats: Promise<TableStat[]> } | undefined;
+  const read = () => {
+    const now = Date.now();
+    if (!cached || now - cached.at > TABLE_STATS_TTL_MS)
+      cached = { at: now, stats: tableStats(prisma).catch(() => [] as TableStat[]) };
+    return cached.stats;
+  };
+  const gauges: [string, string, (s: TableStat) => number | null][] = [
+    ['signals_table_rows', 'Rows per table (counted below 100k rows, else the planner estimate)', (s) => s.rows],
+    ['signals_table_bytes', 'Size per table with its indexes and TOAST (pg_total_relation_size)', (s) => s.bytes],
+    [
+      'signals_table_oldest_row_timestamp_seconds',
+      'Time of the oldest row per table (what retention keeps); absent for an empty table',
+      (s) => (s.oldest ? s.oldest.getTime() / 1000 : null),
+    ],
+  ];
+  for (const [name, help, pick] of gauges) {
+    new client.Gauge({
+      name,
+      help,
+      labelNames: ['table'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const s of await read()) {
+          const v = pick(s);
+          if (v !== null) this.set({ table: s.table }, v);
+        }
+      },
+    });
+  }
+}

@@ -137,7 +137,7 @@ describe('Redis loses every key of the prefix while alerts are in flight', () =>
       'evaluate',
       'poll-news',
       'poll-prices',
-      'prune-intraday',
+      'retention',
       'sweep-deliveries',
     ]);
     await until(

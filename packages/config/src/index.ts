@@ -60,6 +60,15 @@ const queueList = commaList
   })
   .transform((list) => [...new Set(list)] as WorkerQueueName[]);
 
+/** Days a kind of row is kept: a whole number in [min, max]. */
+const days = (min: number, max: number, dflt: number) =>
+  z.coerce
+    .number()
+    .int('must be a whole number of days')
+    .min(min, `must be ${min} to ${max} days`)
+    .max(max, `must be ${min} to ${max} days`)
+    .default(dflt);
+
 /** Every variable the service reads. Documented one by one in the README ("Configuration"). */
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -122,6 +131,28 @@ export const envSchema = z.object({
   INTRADAY_RETENTION_5M_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   INTRADAY_RETENTION_15M_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   INTRADAY_RETENTION_1H_DAYS: z.coerce.number().int().min(1).max(3650).default(730),
+  /**
+   * Retention (README "Running for years" > "Retention"; the policies are in @signals/db
+   * retention.ts): days each kind of row is kept, pruned by the worker's hourly maintenance job.
+   */
+  RETENTION_QUOTES_DAYS: days(1, 3650, 14),
+  RETENTION_DELIVERIES_DAYS: days(1, 3650, 90),
+  RETENTION_DEAD_LETTERS_DAYS: days(1, 3650, 365),
+  RETENTION_ATTEMPTS_DAYS: days(1, 3650, 90),
+  RETENTION_NEWS_DAYS: days(1, 3650, 180),
+  RETENTION_SOURCE_EVENTS_DAYS: days(1, 3650, 90),
+  RETENTION_INCIDENTS_DAYS: days(1, 3650, 365),
+  /** Days after expiry (0: as soon as expired). */
+  RETENTION_SESSIONS_DAYS: days(0, 365, 1),
+  RETENTION_SIGNUPS_DAYS: days(1, 365, 30),
+  /** 0 (default): alerts are kept forever; else at least 30 days. */
+  RETENTION_ALERTS_DAYS: z.coerce
+    .number()
+    .int()
+    .default(0)
+    .refine((v) => v === 0 || (v >= 30 && v <= 36_500), 'must be 0 (keep forever) or 30 to 36500 days'),
+  /** Rows one retention batch deletes (one statement, one short transaction). */
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(100).max(50_000).default(5000),
   /** Poll quotes at PRICE_POLL_SEC in pre-market (04:00) and post-market (until 20:00 ET) too. */
   EXTENDED_HOURS_POLLING: z
     .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
@@ -245,6 +276,7 @@ export const envSchema = z.object({
  * only when all their keys share a slot: the prefix's hash tag guarantees that.
  */
 const checkedSchema = envSchema.superRefine((env, ctx) => {
+  retentionChecks(env, ctx);
   if (env.TELEGRAM_BOT_TOKEN && !env.TELEGRAM_BOT_USERNAME) {
     ctx.addIssue({
       code: 'custom',
@@ -260,6 +292,17 @@ const checkedSchema = envSchema.superRefine((env, ctx) => {
     });
   }
 });
+
+/** Dead letters are kept at least as long as the deliveries that arrived. */
+function retentionChecks(env: z.infer<typeof envSchema>, ctx: z.RefinementCtx): void {
+  if (env.RETENTION_DEAD_LETTERS_DAYS < env.RETENTION_DELIVERIES_DAYS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['RETENTION_DEAD_LETTERS_DAYS'],
+      message: `must be at least RETENTION_DELIVERIES_DAYS (${env.RETENTION_DELIVERIES_DAYS}): dead letters are kept longer than deliveries that arrived`,
+    });
+  }
+}
 
 export type Env = z.infer<typeof envSchema>;
 

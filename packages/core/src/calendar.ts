@@ -447,6 +447,7 @@ function sessionMs(d: string): { open: number; close: number; early: boolean } |
       early,
     };
   }
+  if (sessions.size > 20_000) sessions.clear(); // bounded like nextTradingDays: dates seen grow with time
   sessions.set(d, s);
   return s;
 }
@@ -543,6 +544,7 @@ function extendedMs(d: string): ExtendedMs | null {
         early: s.early,
       }
     : null;
+  if (extendedSessions.size > 20_000) extendedSessions.clear(); // bounded like nextTradingDays: dates seen grow with time
   extendedSessions.set(d, e);
   return e;
 }

@@ -24,5 +24,6 @@ export * from './repos/freshness.ts';
 export * from './repos/channels.ts';
 export * from './repos/alert-views.ts';
 export * from './repos/intraday.ts';
+export * from './repos/retention.ts';
 export * from './repos/admin-accounts.ts';
 export * from './backup/index.ts';

@@ -50,11 +50,14 @@ export const catalog = {
     }),
     options: { attempts: 1, ...keep } satisfies JobsOptions,
   },
-  /** Housekeeping: re-enqueue deliveries stuck in Postgres, flush digests. */
+  /**
+   * Housekeeping: re-enqueue deliveries stuck in Postgres, flush digests, retention (every table
+   * that grows; 'prune-intraday' is the name releases before 0.16 scheduled it under: same job).
+   */
   maintenance: {
     name: 'maintenance',
     payload: z.object({
-      kind: z.enum(['sweep', 'digest', 'prune-intraday']),
+      kind: z.enum(['sweep', 'digest', 'prune-intraday', 'retention']),
       /**
        * Sweep: treat deliveries due for this long as orphans (default: the sweeper's 60 s). 0 right
        * after a Redis loss was detected: no job survived it, so nothing is still draining.

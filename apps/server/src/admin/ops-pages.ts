@@ -9,7 +9,7 @@ import type { FieldError } from '../problem.ts';
 import { sessionOf } from '../security/auth.ts';
 import { apiKeyCreateSchema, createApiKey, listApiKeys, revokeApiKey } from '../services/apikeys.ts';
 import { createFeed, deleteFeed, feedCreateSchema, getFeed, listFeeds, updateFeed } from '../services/feeds.ts';
-import { systemStatus } from '../services/system.ts';
+import { storageStatus, systemStatus } from '../services/system.ts';
 import { actionButton, badge, checkbox, csrfField, field, fieldErrorList, fmtTime, select } from '../views/layout.ts';
 import { type C, csrfOf, formProblem, intField, opt, parseForm, render } from './common.ts';
 
@@ -263,7 +263,7 @@ export function registerOpsPages(admin: Hono<AppEnv>, rt: Runtime) {
   // System
   // ---------------------------------------------------------------------------------------------
   admin.get('/system', async (c) => {
-    const s = await systemStatus(rt);
+    const [s, storage] = await Promise.all([systemStatus(rt), storageStatus(rt)]);
     const source = opt(c.req.query('source'));
     const events = source ? s.events.filter((e) => e.source === source) : s.events;
     return render(c, {
@@ -308,7 +308,8 @@ ${
 <h2>Source events</h2>
 ${s.degraded.length ? html`<p class="down">Degraded now: ${s.degraded.join(', ')}</p>` : html`<p>No source is degraded.</p>`}
 <table><thead><tr><th scope="col">When</th><th scope="col">Source</th><th scope="col">Event</th><th scope="col">Message</th></tr></thead>
-<tbody>${events.map((e) => html`<tr><td>${fmtTime(e.createdAt)}</td><td>${e.source}</td><td>${badge(e.kind, e.kind === 'recovered' ? 'ok' : 'failed')}</td><td>${e.message}</td></tr>`)}</tbody></table>`,
+<tbody>${events.map((e) => html`<tr><td>${fmtTime(e.createdAt)}</td><td>${e.source}</td><td>${badge(e.kind, e.kind === 'recovered' ? 'ok' : 'failed')}</td><td>${e.message}</td></tr>`)}</tbody></table>
+${storageTable(storage)}`,
     });
   });
 }
@@ -321,4 +322,22 @@ function overdueNote(loops: { name: string; state: string }[]) {
   return late.length
     ? html`<p class="down">Overdue: ${late.map((l) => l.name).join(', ')}. Alerts that depend on them are not being raised or sent (<a href="/admin/system#loops">details</a>).</p>`
     : '';
+}
+
+/** The Storage section: rows, size and oldest row per table that grows (README "Retention"). */
+function storageTable(storage: Awaited<ReturnType<typeof storageStatus>>) {
+  return html`<h2 id="storage">Storage</h2>
+<p class="muted">Tables that grow with time, pruned hourly by the retention job (README "Running for years"). Rows marked ~ are PostgreSQL's estimate.</p>
+<table aria-labelledby="storage"><thead><tr><th scope="col">Table</th><th scope="col" class="num">Rows</th><th scope="col" class="num">Size</th><th scope="col">Oldest row</th></tr></thead>
+<tbody>${storage.tables.map(
+    (t) =>
+      html`<tr data-table="${t.table}"><td>${t.table}</td><td class="num">${t.rowsExact ? '' : '~'}${t.rows.toLocaleString('en-US')}</td><td class="num">${fmtBytes(t.bytes)}</td><td>${t.oldest ? fmtTime(t.oldest) : '—'}</td></tr>`,
+  )}</tbody>
+<tfoot><tr><th scope="row">All</th><td></td><td class="num">${fmtBytes(storage.totalBytes)}</td><td></td></tr></tfoot></table>`;
+}
+
+function fmtBytes(n: number): string {
+  if (n < 1024 * 1024) return `${Math.round(n / 1024)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }

@@ -1,7 +1,7 @@
 /** Data freshness per source, the source events (degraded, recovered, drift), and the loops. */
 import { type Env, loopIntervals } from '@signals/config';
 import type { LoopStatus } from '@signals/core';
-import { loadEvaluationReport, loopStatus, type PrismaClient, watchedFreshness } from '@signals/db';
+import { loadEvaluationReport, loopStatus, type PrismaClient, tableStats, watchedFreshness } from '@signals/db';
 import type { Runtime } from '../context.ts';
 
 /**
@@ -84,5 +84,14 @@ export async function systemStatus(rt: Runtime) {
       message: e.message,
       createdAt: e.createdAt.toISOString(),
     })),
+  };
+}
+
+/** Rows, bytes and the oldest row per table that grows with time (the System page's Storage). */
+export async function storageStatus(rt: Runtime) {
+  const tables = await tableStats(rt.prisma);
+  return {
+    tables: tables.map((t) => ({ ...t, oldest: t.oldest?.toISOString() ?? null })),
+    totalBytes: tables.reduce((a, t) => a + t.bytes, 0),
   };
 }

@@ -6,7 +6,9 @@ import {
   createNewsStore,
   createPriceStore,
   type IntradayRetention,
+  type RetentionSettings,
   resolveSigningKeys,
+  runRetention,
 } from '@signals/db';
 import {
   acceleratedClock,
@@ -38,6 +40,27 @@ function intradayRetentionDays(env: Env): IntradayRetention {
     '15m': env.INTRADAY_RETENTION_15M_DAYS,
     '1h': env.INTRADAY_RETENTION_1H_DAYS,
   };
+}
+
+/** Days kept per retention policy, from the RETENTION_*_DAYS settings. */
+export function retentionSettings(env: Env): RetentionSettings {
+  return {
+    quotes: env.RETENTION_QUOTES_DAYS,
+    deliveries: env.RETENTION_DELIVERIES_DAYS,
+    deadLetters: env.RETENTION_DEAD_LETTERS_DAYS,
+    attempts: env.RETENTION_ATTEMPTS_DAYS,
+    news: env.RETENTION_NEWS_DAYS,
+    sourceEvents: env.RETENTION_SOURCE_EVENTS_DAYS,
+    incidents: env.RETENTION_INCIDENTS_DAYS,
+    sessions: env.RETENTION_SESSIONS_DAYS,
+    signups: env.RETENTION_SIGNUPS_DAYS,
+    alerts: env.RETENTION_ALERTS_DAYS,
+  };
+}
+
+/** The retention job runs hourly; in a replay hourly in replayed time (at least 5 s apart). */
+export function retentionEveryMs(env: Env): number {
+  return env.PRICE_SOURCE.startsWith('replay:') ? Math.max(5000, Math.round(3_600_000 / env.REPLAY_SPEED)) : 3_600_000;
 }
 
 /**
@@ -135,6 +158,7 @@ export async function buildHandlers(
   });
   const intradayStore = createIntradayStore(deps.prisma);
   const intradayRetention = intradayRetentionDays(env);
+  const retention = retentionSettings(env);
   // Only a source that serves intraday charts (Yahoo) is asked; a replay replays its own files.
   const intraday =
     env.INTRADAY_INTERVALS.length && hasIntraday(source)
@@ -156,6 +180,7 @@ export async function buildHandlers(
   const ingestDeps = { ...deps, clock: market.clock };
   const replayPath = market.replay ? env.PRICE_SOURCE.slice('replay:'.length) : '';
   const replayNews = market.replay ? loadReplayNews(replayPath, deps.logger) : [];
+  const replayNewsCursor = { next: 0 };
   const barCache: BarCache = new Map();
   const openMs = env.PRICE_POLL_SEC * 1000;
   const closedMs = env.PRICE_POLL_CLOSED_SEC * 1000;
@@ -194,6 +219,7 @@ export async function buildHandlers(
             { prisma: d.prisma, clock: market.clock, logger: d.logger },
             replayPath,
             replayNews,
+            replayNewsCursor,
           );
           if (r.newItems) await d.queues.add('evaluate', { reason: 'news' });
         }
@@ -240,10 +266,18 @@ export async function buildHandlers(
           }),
         );
       }
-      if (payload.kind === 'prune-intraday') {
-        const deleted = await intradayStore.pruneIntraday(d.clock.now(), intradayRetention);
-        d.logger.info({ deleted }, 'intraday retention');
-        return { kind: payload.kind, deleted };
+      if (payload.kind === 'retention' || payload.kind === 'prune-intraday') {
+        // Market data ages by the market clock (replayed time in a replay), the rest by the wall clock.
+        const now = { market: market.clock.now(), wall: d.clock.now() };
+        const intradayDeleted = await intradayStore.pruneIntraday(now.market, intradayRetention);
+        const r = await runRetention(d.prisma, { now, settings: retention, batchSize: env.RETENTION_BATCH_SIZE });
+        const deleted = { ...r.deleted, IntradayBar: Object.values(intradayDeleted).reduce((a, b) => a + b, 0) };
+        // One line per run: rows deleted per table (and what a capped run left for the next one).
+        d.logger.info(
+          { deleted, unfinished: r.unfinished, ms: r.ms, marketNow: now.market.toISOString() },
+          'retention',
+        );
+        return { kind: payload.kind, deleted, unfinished: r.unfinished };
       }
       return { kind: payload.kind };
     },
@@ -256,8 +290,10 @@ export async function buildHandlers(
       everyMs: intervals.sweep.intervalMs,
       payload: { kind: 'sweep' },
     },
-    // Retention of intraday bars (INTRADAY_RETENTION_*_DAYS): one DELETE per interval, hourly.
-    { id: 'prune-intraday', queue: 'maintenance', everyMs: 3_600_000, payload: { kind: 'prune-intraday' } },
+    // Retention of every table that grows (RETENTION_*_DAYS, INTRADAY_RETENTION_*_DAYS): hourly,
+    // in replayed hours in a replay. Replaces 'prune-intraday' (a scheduler left by an older
+    // release runs the same job).
+    { id: 'retention', queue: 'maintenance', everyMs: retentionEveryMs(env), payload: { kind: 'retention' } },
     // The tick is frequent; priceTick itself polls only when the market calendar says it is due.
     { id: 'poll-prices', queue: 'prices', everyMs: intervals.prices.intervalMs, payload: { kind: 'poll' } },
     { id: 'poll-news', queue: 'news', everyMs: intervals.news.intervalMs, payload: {} },

@@ -44,10 +44,26 @@ export interface ReplayNewsDeps {
   logger: Logger;
 }
 
+/**
+ * Where a replay's news stands: items before `next` (of the list sorted by publication) are stored.
+ * Without it every tick would store every item published so far again (idempotent, but a year of
+ * news makes each tick slower and slower); with it a tick stores only what the clock just passed.
+ */
+export interface ReplayNewsCursor {
+  next: number;
+}
+
 /** Stores the recorded items published up to the replay clock's now; returns how many were new. */
-export async function replayNewsTick(d: ReplayNewsDeps, replayPath: string, items: readonly NewsItem[]) {
+export async function replayNewsTick(
+  d: ReplayNewsDeps,
+  replayPath: string,
+  items: readonly NewsItem[],
+  cursor: ReplayNewsCursor = { next: 0 },
+) {
   const now = d.clock.now().getTime();
-  const due = items.filter((n) => n.firstSeenAt.getTime() <= now);
+  let end = cursor.next;
+  while (end < items.length && (items[end] as NewsItem).firstSeenAt.getTime() <= now) end++;
+  const due = items.slice(cursor.next, end);
   if (!due.length) return { newItems: 0 };
   const url = `replay:${replayPath}`;
   const feed = await d.prisma.feed.upsert({
@@ -81,6 +97,8 @@ export async function replayNewsTick(d: ReplayNewsDeps, replayPath: string, item
     );
     fresh += r.newItems.length;
   }
+  // Only once all of them are stored: a failed tick is retried from the same item (saving is idempotent).
+  cursor.next = end;
   if (fresh) d.logger.info({ newItems: fresh }, 'replay: recorded news published');
   return { newItems: fresh };
 }
