@@ -8,6 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { nodeCommand } from '@signals/config';
 import { Redis } from 'ioredis';
 
 export interface EmbeddedService {
@@ -98,11 +99,8 @@ export type KeptService =
  * its stdin close and stops the service too.
  */
 export async function startKept(service: KeptService, o: { cwd: string }): Promise<EmbeddedService> {
-  const keeper = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(import.meta.dirname, 'keeper.ts'), JSON.stringify(service)],
-    { cwd: o.cwd, detached: true, stdio: ['pipe', 'pipe', 'inherit'] },
-  );
+  const { command, args } = nodeCommand('keeper', [JSON.stringify(service)]);
+  const keeper = spawn(command, args, { cwd: o.cwd, detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => keeper.once('exit', () => resolve()));
   // The keeper writes one JSON line: { description } once the service is up, or { error }.
   const first = await new Promise<{ description?: string; error?: string }>((resolve) => {
