@@ -75,7 +75,10 @@ const externals = {
       if (!inNodeModules(r.path)) return undefined; // a workspace package: bundled
       let rel = path.relative(dist, r.path).split(path.sep).join('/');
       if (!rel.startsWith('.')) rel = `./${rel}`;
-      return { path: rel, external: true };
+      // No dependency is imported for its side effects alone (`import 'x'`, none in our sources):
+      // an import whose bindings tree shaking removed is dropped, so a process never loads a
+      // library it does not call (the supervisor and pino, say).
+      return { path: rel, external: true, sideEffects: false };
     });
   },
 };

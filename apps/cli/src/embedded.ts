@@ -9,7 +9,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { nodeCommand } from '@signals/config';
-import { Redis } from 'ioredis';
 
 export interface EmbeddedService {
   /** A line for people: what runs where, and where its data lives. */
@@ -156,6 +155,8 @@ export async function startLocalRedis(o: { bin: string; dir: string; port: numbe
     { stdio: 'ignore' },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Loaded here, in the keeper that runs it: the run command's own process never needs ioredis.
+  const { Redis } = await import('ioredis');
   const probe = new Redis({ host: '127.0.0.1', port: o.port, lazyConnect: true, retryStrategy: () => 200 });
   probe.on('error', () => {}); // refused until it listens: expected
   try {

@@ -5,6 +5,7 @@
  * prints the admin URL once /healthz answers.
  */
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import path from 'node:path';
 import { type Env, isBuilt, isSet, nodeCommand, publicBaseUrl, repoRoot } from '@signals/config';
 import { type EmbeddedService, findOnPath, redisInstallHint, startKept } from './embedded.ts';
@@ -14,17 +15,28 @@ import { supervise } from './supervise.ts';
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const warn = (line: string) => process.stderr.write(`${line}\n`);
 
+/**
+ * One GET of `url`: true on a 2xx within `timeoutMs`. node:http, not fetch: fetch would load undici
+ * (~10 MB) into this long-lived process for a health probe.
+ */
+function answers(url: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300);
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(false));
+  });
+}
+
 /** Polls `url` until it answers 2xx (true), `timeoutMs` passes or `gaveUp()` says to stop (false). */
 async function waitForHealth(url: string, timeoutMs: number, gaveUp: () => boolean): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !gaveUp()) {
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (r.ok) return true;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 300));
+    if (await answers(url, 2000)) return true;
+    // Short steps: the first answer is printed as soon as the server is up.
+    await new Promise((r) => setTimeout(r, 100));
   }
   return false;
 }
