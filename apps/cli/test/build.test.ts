@@ -4,7 +4,7 @@
  * node (no tsx) for the supervisor, the server and the worker. What they load and how much memory
  * they hold is measured by bench/memory.bench.ts, not here.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -108,5 +108,17 @@ describe('the run command on the build', () => {
     await exited;
     expect(child.exitCode).toBe(0);
     await sink.close();
+
+    // The operator commands from the build, as the README shows for the image: a backup.
+    const file = path.join(os.tmpdir(), `signals-build-${process.pid}.backup`);
+    const backup = spawnSync(process.execPath, ['dist/cli.mjs', 'backup', file], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: serverUrl(dbName) },
+      encoding: 'utf8',
+    });
+    expect(backup.status, backup.stderr).toBe(0);
+    expect(backup.stdout).toMatch(/backup of .* written to .*: \d+ tables/);
+    expect(fs.statSync(file).size).toBeGreaterThan(1000);
+    fs.rmSync(file, { force: true });
   }, 240_000);
 });
