@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# The run command: dependencies, database, migrations, seeds, server + worker, admin URL.
+# The run command: dependencies, the build, database, migrations, seeds, server + worker, admin URL.
 set -euo pipefail
 source "$(dirname "$0")/bootstrap.sh"
-exec node --import tsx apps/cli/src/main.ts start
+# The production build (dist/, scripts/build.mjs): made when missing or older than any source, offline.
+node scripts/build.mjs --if-stale
+# Plain node on the compiled JavaScript: the supervisor starts the server and the worker from dist/ too.
+exec node --max-semi-space-size=2 dist/supervisor.mjs

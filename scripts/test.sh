@@ -3,6 +3,7 @@
 # and the linter.
 set -euo pipefail
 source "$(dirname "$0")/bootstrap.sh"
+resolve_pnpm
 # Browser tests drive Debian's Chromium (no browser download from the registry works here).
 if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import { nodeCommand } from '@signals/config';
 
 export interface EmbeddedService {
   /** A line for people: what runs where, and where its data lives. */
@@ -98,11 +98,8 @@ export type KeptService =
  * its stdin close and stops the service too.
  */
 export async function startKept(service: KeptService, o: { cwd: string }): Promise<EmbeddedService> {
-  const keeper = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(import.meta.dirname, 'keeper.ts'), JSON.stringify(service)],
-    { cwd: o.cwd, detached: true, stdio: ['pipe', 'pipe', 'inherit'] },
-  );
+  const { command, args } = nodeCommand('keeper', [JSON.stringify(service)]);
+  const keeper = spawn(command, args, { cwd: o.cwd, detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => keeper.once('exit', () => resolve()));
   // The keeper writes one JSON line: { description } once the service is up, or { error }.
   const first = await new Promise<{ description?: string; error?: string }>((resolve) => {
@@ -158,6 +155,8 @@ export async function startLocalRedis(o: { bin: string; dir: string; port: numbe
     { stdio: 'ignore' },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Loaded here, in the keeper that runs it: the run command's own process never needs ioredis.
+  const { Redis } = await import('ioredis');
   const probe = new Redis({ host: '127.0.0.1', port: o.port, lazyConnect: true, retryStrategy: () => 200 });
   probe.on('error', () => {}); // refused until it listens: expected
   try {

@@ -6,7 +6,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import PostalMime from 'postal-mime';
 import { SMTPServer } from 'smtp-server';
 
 interface Caught {
@@ -56,6 +55,8 @@ export async function startMailCatcher(opts: { smtpPort?: number; httpPort?: num
         const id = ++seq;
         fs.writeFileSync(path.join(opts.dir, `${String(id).padStart(5, '0')}.eml`), raw);
         try {
+          // The parser loads with the first message: an idle run command does not hold it.
+          const { default: PostalMime } = await import('postal-mime');
           const parsed = await PostalMime.parse(raw);
           messages.unshift({
             id,

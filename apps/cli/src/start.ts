@@ -4,28 +4,39 @@
  * when SMTP_URL is unset, then runs the server and the worker as supervised child processes and
  * prints the admin URL once /healthz answers.
  */
+import { spawn } from 'node:child_process';
+import http from 'node:http';
 import path from 'node:path';
-import { type Env, isSet, publicBaseUrl, redactUrl } from '@signals/config';
-import { createDatabaseIfMissing, createPrisma, migrate, repoPaths } from '@signals/db';
+import { type Env, isBuilt, isSet, nodeCommand, publicBaseUrl, repoRoot } from '@signals/config';
 import { type EmbeddedService, findOnPath, redisInstallHint, startKept } from './embedded.ts';
-import { startMailCatcher } from './mailcatcher.ts';
 import { checkServices, hostPort, probeServices, redisNodes } from './preflight.ts';
 import { supervise } from './supervise.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const warn = (line: string) => process.stderr.write(`${line}\n`);
 
+/**
+ * One GET of `url`: true on a 2xx within `timeoutMs`. node:http, not fetch: fetch would load undici
+ * (~10 MB) into this long-lived process for a health probe.
+ */
+function answers(url: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300);
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(false));
+  });
+}
+
 /** Polls `url` until it answers 2xx (true), `timeoutMs` passes or `gaveUp()` says to stop (false). */
 async function waitForHealth(url: string, timeoutMs: number, gaveUp: () => boolean): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !gaveUp()) {
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (r.ok) return true;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 300));
+    if (await answers(url, 2000)) return true;
+    // Short steps: the first answer is printed as soon as the server is up.
+    await new Promise((r) => setTimeout(r, 100));
   }
   return false;
 }
@@ -91,31 +102,36 @@ async function stopAll(services: EmbeddedService[]): Promise<void> {
   for (const s of [...services].reverse()) await s.stop().catch((err: Error) => warn(`could not stop: ${err.message}`));
 }
 
+/**
+ * Creates, migrates and seeds the database in a child process (`cli prepare`, its lines go to our
+ * output): the schema engine and the Prisma client it loads leave with it, so this long-lived
+ * process stays small.
+ */
+async function prepareDatabase(root: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const { command, args } = nodeCommand('cli', ['prepare']);
+  const child = spawn(command, args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (c, signal) => resolve(signal ? 1 : c));
+  });
+  if (code !== 0) throw new Error(`setting up the database failed (exit code ${code}); its message is above`);
+}
+
 export async function start(env: Env): Promise<void> {
-  const root = repoPaths().root;
+  const root = repoRoot();
   const dataDir = path.resolve(env.DATA_DIR ?? path.join(root, '.data'));
   const embedded = await provideServices(env, root, dataDir);
   // Stopped while migrating or seeding: do not leave the embedded services behind.
   const stopEarly = () => void stopAll(embedded).finally(() => process.exit(1));
   process.once('SIGINT', stopEarly);
   process.once('SIGTERM', stopEarly);
-  let mail: Awaited<ReturnType<typeof startMailCatcher>> | undefined;
+  let mail: Awaited<ReturnType<typeof import('./mailcatcher.ts').startMailCatcher>> | undefined;
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   try {
-    if (await createDatabaseIfMissing(env.DATABASE_URL)) say(`Created database ${redactUrl(env.DATABASE_URL)}`);
-    const applied = await migrate(env.DATABASE_URL);
-    say(applied.length ? `Applied migrations: ${applied.join(', ')}` : 'Database schema is up to date');
-
-    const prisma = createPrisma({ databaseUrl: env.DATABASE_URL, poolSize: 2 });
-    try {
-      const { loadSeeds } = await import('@signals/seeds');
-      const r = await loadSeeds(prisma);
-      say(`Seeds loaded: ${r.watchlists} watchlists, ${r.instruments} instruments, ${r.feeds} feeds, ${r.rules} rules`);
-    } finally {
-      await prisma.$disconnect();
-    }
+    await prepareDatabase(root, childEnv);
 
     if (!env.SMTP_URL) {
+      const { startMailCatcher } = await import('./mailcatcher.ts');
       mail = await startMailCatcher({ smtpPort: 1025, httpPort: 8025, dir: path.join(dataDir, 'mail') });
       childEnv.SMTP_URL = mail.smtpUrl;
     }
@@ -125,16 +141,12 @@ export async function start(env: Env): Promise<void> {
     throw err;
   }
 
-  const node = (entry: string) => ({
-    command: process.execPath,
-    args: ['--import', 'tsx', path.join(root, entry)],
-    cwd: root,
-    env: childEnv,
-  });
+  // From the build (dist/*.mjs, plain node) when this process runs from it, else under tsx.
+  say(`Running ${isBuilt ? 'the build (dist/, node)' : 'the TypeScript sources (tsx)'}`);
   const supervisor = supervise(
     [
-      { name: 'server', ...node('apps/server/src/main.ts') },
-      { name: 'worker', ...node('apps/worker/src/main.ts') },
+      { name: 'server', ...nodeCommand('server'), cwd: root, env: childEnv },
+      { name: 'worker', ...nodeCommand('worker'), cwd: root, env: childEnv },
     ],
     { say, warn },
   );

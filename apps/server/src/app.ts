@@ -1,8 +1,4 @@
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { HonoAdapter } from '@bull-board/hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { serveStatic } from '@hono/node-server/serve-static';
 import { appVersion, userAgent } from '@signals/config';
 import { systemClock } from '@signals/core';
 import { createWebhookSender, templatePool } from '@signals/notify';
@@ -176,9 +172,26 @@ export function createApp(deps: AppDeps) {
   // Queue dashboard, behind the same login. Its own UI calls its JSON API without our CSRF token:
   // a state-changing call must come from our own origin (SameSite=Lax already keeps the cookie
   // off cross-site requests).
-  const board = new HonoAdapter(serveStatic);
-  createBullBoard({ queues: deps.queues.all().map((q) => new BullMQAdapter(q)), serverAdapter: board });
-  board.setBasePath('/admin/queues');
+  // bull-board (~15 MB) loads with the first request to it, not with the server.
+  let board: Promise<Hono> | undefined;
+  const queueBoard = () => {
+    board ??= (async () => {
+      const [{ createBullBoard }, { BullMQAdapter }, { HonoAdapter }, { serveStatic }] = await Promise.all([
+        import('@bull-board/api'),
+        import('@bull-board/api/bullMQAdapter'),
+        import('@bull-board/hono'),
+        import('@hono/node-server/serve-static'),
+      ]);
+      const adapter = new HonoAdapter(serveStatic);
+      createBullBoard({ queues: deps.queues.all().map((q) => new BullMQAdapter(q)), serverAdapter: adapter });
+      adapter.setBasePath('/admin/queues');
+      return new Hono().route('/admin/queues', adapter.registerPlugin());
+    })();
+    board.catch(() => {
+      board = undefined; // a failed load is tried again by the next request
+    });
+    return board;
+  };
   const boardGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
     if (!['GET', 'HEAD'].includes(c.req.method)) {
       const origin = c.req.header('origin');
@@ -199,7 +212,9 @@ export function createApp(deps: AppDeps) {
   };
   app.use('/admin/queues', boardGuard);
   app.use('/admin/queues/*', boardGuard);
-  app.route('/admin/queues', board.registerPlugin());
+  const toBoard: MiddlewareHandler<AppEnv> = async (c) => (await queueBoard()).fetch(c.req.raw, c.env);
+  app.all('/admin/queues', toBoard);
+  app.all('/admin/queues/*', toBoard);
 
   // --- Public pages ------------------------------------------------------------------------
   app.get('/', (c) => c.redirect('/subscribe', 302));

@@ -1,6 +1,6 @@
 /**
  * Static assets, all served by us (the browser may have no internet): the stylesheet, the small
- * admin scripts and lightweight-charts' standalone build from node_modules. Read once at start.
+ * admin scripts and lightweight-charts' standalone build from node_modules. Read once, at the first request for one.
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -34,11 +34,11 @@ function load(): Map<string, Asset> {
 let cache: Map<string, Asset> | undefined;
 
 export function assetRoutes() {
-  cache ??= load();
-  const assets = cache;
   const app = new Hono();
   app.get('/:name', (c) => {
-    const a = assets.get(c.req.param('name'));
+    // Read at the first request for an asset (the chart library is ~170 kB), then kept.
+    cache ??= load();
+    const a = cache.get(c.req.param('name'));
     if (!a) return c.notFound();
     return c.body(a.body, 200, { 'content-type': a.type, 'cache-control': 'public, max-age=300' });
   });

@@ -399,3 +399,4 @@ export { createLogger, redactUrl, REDACT_PATHS } from './logger.ts';
 export { hasHashTag, parseRedisUrl, type RedisNode, type RedisTarget } from './redis-url.ts';
 export { onShutdown } from './shutdown.ts';
 export { APP_NAME, appVersion, userAgent } from './version.ts';
+export { ENTRY_SOURCES, type EntryName, isBuilt, NODE_FLAGS, nodeCommand, repoRoot } from './launch.ts';

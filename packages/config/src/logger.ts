@@ -1,4 +1,13 @@
-import { pino, type Logger as Pino } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger as Pino, pino as PinoFactory } from 'pino';
+
+// pino loads with the first logger: a process that never logs JSON (the run command's supervisor)
+// never pays for it.
+let pino: typeof PinoFactory | undefined;
+const loadPino = () => {
+  pino ??= (createRequire(import.meta.url)('pino') as { pino: typeof PinoFactory }).pino;
+  return pino;
+};
 
 /**
  * Structured JSON logs (pino). Secrets never reach a log line: these paths are censored wherever
@@ -31,6 +40,7 @@ export const REDACT_PATHS = [
 ];
 
 export function createLogger(opts: { name: string; level?: string }): Pino {
+  const pino = loadPino();
   return pino({
     name: opts.name,
     level: opts.level ?? 'info',

@@ -11,7 +11,10 @@
  * IDLE_MS; idle threads never keep the process alive. On Linux the threads run at a lower CPU
  * priority (10 nice steps below) than the request thread.
  */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { isBuilt, repoRoot } from '@signals/config';
 import { DomainError } from '@signals/core';
 import type { Logger } from 'pino';
 import { HttpProblem } from '../problem.ts';
@@ -29,7 +32,11 @@ export const IDLE_MS = 60_000;
 /** A thread that has not loaded its modules by then is broken, not busy (the machine may be loaded). */
 const START_TIMEOUT_MS = 60_000;
 
-const BOOT = new URL('./backtest-thread-boot.mjs', import.meta.url);
+// In the production build the thread is its own bundle (dist/backtest-thread.mjs), run as is;
+// under tsx the boot file registers the TypeScript loader in the thread first.
+const BOOT = isBuilt
+  ? pathToFileURL(path.join(repoRoot(), 'dist', 'backtest-thread.mjs'))
+  : new URL('./backtest-thread-boot.mjs', import.meta.url);
 const ENTRY = new URL('./backtest-thread.ts', import.meta.url).href;
 
 /** What a plan is, for the message: a rule preview or a backtest of the API. */

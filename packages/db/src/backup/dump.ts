@@ -5,7 +5,6 @@
  */
 import type { Writable } from 'node:stream';
 import pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import { pgConfigFromUrl } from '../migrate/engine.ts';
 import { ArchiveWriter, type BackupHeader, type BackupTrailer } from './archive.ts';
 
@@ -87,6 +86,8 @@ export async function writeBackup(o: BackupOptions): Promise<BackupSummary> {
       migrations,
       sequences,
     };
+    // Loaded by the backup itself: the server and the worker never hold it.
+    const { to: copyTo } = await import('pg-copy-streams');
     const w = new ArchiveWriter(o.out);
     await w.header(header);
     for (const t of tables) {

@@ -18,7 +18,6 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { openSchemaEngine, pgConfigFromUrl, readMigrations } from '../migrate/engine.ts';
 import { createDatabaseIfMissing, dropDatabase } from '../migrate/index.ts';
 import { type ArchiveEvent, type BackupHeader, BackupRefusedError, readArchive } from './archive.ts';
@@ -205,6 +204,8 @@ async function loadRows(c: pg.Client, file: string, header: BackupHeader, log: (
     for (const fk of fks.rows)
       await c.query(`ALTER TABLE ${quoteIdent(fk.tbl)} DROP CONSTRAINT ${quoteIdent(fk.name)}`);
 
+    // Loaded by the restore itself: the server and the worker never hold it.
+    const { from: copyFrom } = await import('pg-copy-streams');
     let copy: { stream: Writable; done: Promise<void> } | undefined;
     for await (const e of readArchive(file) as AsyncIterable<ArchiveEvent>) {
       if (e.kind === 'table') {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,11 +45,38 @@ export async function createDatabaseIfMissing(url: string): Promise<boolean> {
 /** Applies every migration not yet applied. Running it twice is a no-op. */
 export async function migrate(url: string): Promise<string[]> {
   const p = paths();
+  // Every start of the run command lands here: when the database already has exactly these
+  // migrations, applied and unchanged, the schema engine (WebAssembly, ~1-3 s to load) is not needed.
+  if (await allApplied(url, readMigrations(p.migrationsDir))) return [];
   const engine = await openSchemaEngine({ databaseUrl: url, ...p });
   try {
     return await engine.apply(readMigrations(p.migrationsDir));
   } finally {
     await engine.close();
+  }
+}
+
+/**
+ * True when `_prisma_migrations` holds exactly the migrations of the folder, each finished, not
+ * rolled back, with the checksum (sha256 of migration.sql) Prisma recorded, and no failed one.
+ * Anything else (a new database, a pending, failed, edited or unknown migration) is the engine's
+ * to apply or to refuse with its own message.
+ */
+async function allApplied(url: string, migrations: { name: string; sql: string }[]): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    const r = await client.query<{ migration_name: string; checksum: string; done: boolean }>(
+      `SELECT migration_name, checksum, finished_at IS NOT NULL AND rolled_back_at IS NULL AS done
+       FROM _prisma_migrations WHERE rolled_back_at IS NULL`,
+    );
+    if (r.rows.length !== migrations.length || r.rows.some((row) => !row.done)) return false;
+    const recorded = new Map(r.rows.map((row) => [row.migration_name, row.checksum]));
+    return migrations.every((m) => recorded.get(m.name) === createHash('sha256').update(m.sql).digest('hex'));
+  } catch {
+    return false; // no table yet, or anything unexpected: the engine decides
+  } finally {
+    await client.end().catch(() => {});
   }
 }
 

@@ -18,8 +18,7 @@ import {
   silentLogger,
   systemClock,
 } from '@signals/core';
-import YahooFinance from 'yahoo-finance2';
-import { ExtendedCookieJar } from 'yahoo-finance2/lib/cookieJar';
+import type YahooFinance from 'yahoo-finance2';
 import { CircuitBreaker } from '../breaker.ts';
 import { BudgetExhaustedError, type RequestBudget } from '../budget.ts';
 import { type RetryOptions, withRetry } from '../retry.ts';
@@ -84,7 +83,9 @@ async function pool<T>(fns: Array<() => Promise<T>>, limit: number): Promise<Pro
 export class YahooPriceSource implements PriceSource {
   readonly name = 'yahoo';
   readonly breaker: CircuitBreaker;
-  private readonly yf: InstanceType<typeof YahooFinance>;
+  /** yahoo-finance2, loaded and made on the first request (see client()). */
+  private yf?: Promise<InstanceType<typeof YahooFinance>>;
+  private readonly makeClient: () => Promise<InstanceType<typeof YahooFinance>>;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly batchSize: number;
@@ -113,22 +114,39 @@ export class YahooPriceSource implements PriceSource {
       },
     });
     const log = this.log;
-    this.yf = new YahooFinance({
-      fetch: yfetch,
-      // Own jar per source: the crumb step is done against this source's origin.
-      cookieJar: new ExtendedCookieJar(),
-      suppressNotices: ['yahooSurvey', 'ripHistorical'],
-      versionCheck: false,
-      queue: { concurrency: this.concurrency },
-      validation: { logErrors: false, logOptionsErrors: false },
-      logger: {
-        info: (...a: unknown[]) => log.debug({ yf: a.map(String).join(' ') }, 'yahoo-finance2'),
-        warn: (...a: unknown[]) => log.debug({ yf: a.map(String).join(' ') }, 'yahoo-finance2 warning'),
-        error: (...a: unknown[]) => log.debug({ yf: a.map(String).join(' ') }, 'yahoo-finance2 error'),
-        debug: () => {},
-        dir: () => {},
-      },
+    // yahoo-finance2 (~15 MB with its schemas) loads with the first request: the server, which
+    // only checks a symbol now and then, does not hold it from the start.
+    this.makeClient = async () => {
+      const [{ default: YahooFinanceClass }, { ExtendedCookieJar }] = await Promise.all([
+        import('yahoo-finance2'),
+        import('yahoo-finance2/lib/cookieJar'),
+      ]);
+      return new YahooFinanceClass({
+        fetch: yfetch,
+        // Own jar per source: the crumb step is done against this source's origin.
+        cookieJar: new ExtendedCookieJar(),
+        suppressNotices: ['yahooSurvey', 'ripHistorical'],
+        versionCheck: false,
+        queue: { concurrency: this.concurrency },
+        validation: { logErrors: false, logOptionsErrors: false },
+        logger: {
+          info: (...a: unknown[]) => log.debug({ yf: a.map(String).join(' ') }, 'yahoo-finance2'),
+          warn: (...a: unknown[]) => log.debug({ yf: a.map(String).join(' ') }, 'yahoo-finance2 warning'),
+          error: (...a: unknown[]) => log.debug({ yf: a.map(String).join(' ') }, 'yahoo-finance2 error'),
+          debug: () => {},
+          dir: () => {},
+        },
+      });
+    };
+  }
+
+  private client(): Promise<InstanceType<typeof YahooFinance>> {
+    this.yf ??= this.makeClient();
+    // A failed load is tried again by the next request.
+    this.yf.catch(() => {
+      this.yf = undefined;
     });
+    return this.yf;
   }
 
   /** One logical call: breaker gate, backoff loop, breaker bookkeeping. */
@@ -183,7 +201,7 @@ export class YahooPriceSource implements PriceSource {
     const key = `/v7/finance/quote?symbols=${symbols.join(',')}`;
     return this.call(`quote x${symbols.length}`, async () => {
       try {
-        const res = (await this.yf.quote(symbols, { return: 'array' })) as unknown[];
+        const res = (await (await this.client()).quote(symbols, { return: 'array' })) as unknown[];
         return { items: res };
       } catch (err) {
         const e = err as { name?: string; result?: unknown };
@@ -259,7 +277,7 @@ export class YahooPriceSource implements PriceSource {
     return this.call(`chart ${sym}`, async () => {
       let res: unknown;
       try {
-        res = await this.yf.chart(sym, { period1: from, period2, interval: '1d', events: 'div|split' });
+        res = await (await this.client()).chart(sym, { period1: from, period2, interval: '1d', events: 'div|split' });
       } catch (err) {
         throw this.mapError(err, { key, symbol: sym });
       }
@@ -283,7 +301,7 @@ export class YahooPriceSource implements PriceSource {
     return this.call(`chart ${sym} ${interval}`, async () => {
       let res: unknown;
       try {
-        res = await this.yf.chart(sym, {
+        res = await (await this.client()).chart(sym, {
           period1: from,
           period2: to,
           interval: interval === '1h' ? '60m' : interval,

@@ -27,6 +27,17 @@ export const TEMPLATE_POOL_DEFAULTS = {
 const START_TIMEOUT_MS = 60_000;
 const BOOT = new URL('./thread-boot.mjs', import.meta.url);
 const ENTRY = new URL('./thread.ts', import.meta.url);
+/** Set to `true` by the production build (scripts/build.mjs); undeclared under tsx and vitest. */
+declare const __SIGNALS_BUILD__: boolean | undefined;
+/**
+ * In the production build the thread is its own bundle, dist/template-thread.mjs, run as is (no
+ * TypeScript loader to register). A bundled module keeps its source location, so dist/ is found
+ * from this file's folder (packages/notify/src/custom).
+ */
+const BUILT =
+  typeof __SIGNALS_BUILD__ !== 'undefined' && __SIGNALS_BUILD__
+    ? new URL('../../../../dist/template-thread.mjs', import.meta.url)
+    : undefined;
 
 /** Every thread is busy and `maxWaiting` renders wait already: try again shortly. */
 export class TemplateBusyError extends Error {
@@ -76,7 +87,7 @@ export function createTemplatePool(options: TemplatePoolOptions = {}): TemplateP
   let nextId = 1;
 
   const spawn = (): Thread => {
-    const worker = new Worker(BOOT, {
+    const worker = new Worker(options.entry ? BOOT : (BUILT ?? BOOT), {
       workerData: { entry },
       resourceLimits: { maxOldGenerationSizeMb: o.heapMb, maxYoungGenerationSizeMb: 8, stackSizeMb: 4 },
     });

@@ -17,7 +17,8 @@
  *
  * Variables: `alert` (see {@link alertVariables}) and `service.url`.
  */
-import { type Context, Liquid, type Template } from 'liquidjs';
+import { createRequire } from 'node:module';
+import type { Context, Liquid, Template } from 'liquidjs';
 import type { AlertView } from '../alert-view.ts';
 import { formatTime, formatValue, formatWindow } from '../email/format.ts';
 import { alertAdminUrl } from '../links.ts';
@@ -108,9 +109,16 @@ class CountingEmitter {
 
 type FilterHandler = (this: { context: Context }, ...args: unknown[]) => unknown;
 
+/** LiquidJS loads with the first engine: a process that renders no custom template never holds it. */
+let liquid: typeof import('liquidjs') | undefined;
+const loadLiquid = () => {
+  liquid ??= createRequire(import.meta.url)('liquidjs') as typeof import('liquidjs');
+  return liquid;
+};
+
 function sandboxEngine(format: TextFormat): Liquid {
   const escapeFor = format === 'text' ? undefined : ESCAPERS[format];
-  const engine = new Liquid({
+  const engine = new (loadLiquid().Liquid)({
     templates: {}, // never the file system: include, render and layout resolve to nothing
     relativeReference: false,
     dynamicPartials: false,

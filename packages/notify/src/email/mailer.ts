@@ -15,7 +15,8 @@
  */
 import { PermanentDeliveryError, silentLogger, TransientDeliveryError, type Logger } from '@signals/core';
 import net from 'node:net';
-import nodemailer from 'nodemailer';
+import { createRequire } from 'node:module';
+import type nodemailer from 'nodemailer';
 import { redactSecrets, redactUrl } from '../redact.ts';
 
 export interface MailerOptions {
@@ -291,7 +292,9 @@ export function createMailer(options: MailerOptions): Mailer {
       });
     },
   };
-  const transporter = nodemailer.createTransport(transportOptions as nodemailer.TransportOptions);
+  // nodemailer loads with the first mailer: processes that never send mail (the server) never hold it.
+  const mail = createRequire(import.meta.url)('nodemailer') as typeof nodemailer;
+  const transporter = mail.createTransport(transportOptions as nodemailer.TransportOptions);
   // An unhandled 'error' event would crash the worker; the failed send already rejects.
   transporter.on('error', (err: unknown) => {
     log.warn({ err: classifySmtpError(err, secrets).message }, 'smtp transport error');

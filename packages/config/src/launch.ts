@@ -1,0 +1,67 @@
+/**
+ * How this product's Node processes start one another: from the production build (dist/*.mjs,
+ * made by scripts/build.mjs, run with plain `node`) or from the TypeScript sources under tsx
+ * (development and tests). A process started from the build starts its children from the build;
+ * one started under tsx starts them under tsx. The run command (scripts/run.sh) builds first when
+ * dist/ is missing or older than the sources, then runs dist/supervisor.mjs.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { APP_NAME } from './version.ts';
+
+/** Set to `true` by scripts/build.mjs (esbuild `define`); undeclared under tsx and vitest. */
+declare const __SIGNALS_BUILD__: boolean | undefined;
+
+/** True in a process that runs the production build. */
+export const isBuilt: boolean = typeof __SIGNALS_BUILD__ !== 'undefined' && __SIGNALS_BUILD__ === true;
+
+/** The bundles scripts/build.mjs makes (dist/<name>.mjs) and the sources they are made from. */
+export const ENTRY_SOURCES = {
+  supervisor: 'apps/cli/src/supervisor.ts',
+  server: 'apps/server/src/main.ts',
+  worker: 'apps/worker/src/main.ts',
+  cli: 'apps/cli/src/main.ts',
+  keeper: 'apps/cli/src/keeper.ts',
+} as const;
+export type EntryName = keyof typeof ENTRY_SOURCES;
+
+/**
+ * V8 flags of the long-running processes in the build. A smaller young generation (semi-space 2 MB
+ * instead of up to 16 MB) keeps an idle process's heap small; the old generation is not capped, so
+ * a large fan-out still gets the memory it needs (bench/memory.bench.ts measures both).
+ */
+export const NODE_FLAGS = ['--max-semi-space-size=2'];
+
+let root: string | undefined;
+
+/** The repository (or image) root: the folder of the package.json named market-signals. */
+export function repoRoot(): string {
+  if (root) return root;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const file = path.join(dir, 'package.json');
+    if (fs.existsSync(file) && (JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string }).name === APP_NAME) {
+      root = dir;
+      return dir;
+    }
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`no package.json named "${APP_NAME}" above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+}
+
+/**
+ * Command and arguments that run `entry` the way this process runs: `node <flags> dist/<entry>.mjs`
+ * from the build, `node --import tsx <source>` otherwise. `mode` overrides (tests).
+ */
+export function nodeCommand(
+  entry: EntryName,
+  args: string[] = [],
+  mode: 'built' | 'source' = isBuilt ? 'built' : 'source',
+): { command: string; args: string[] } {
+  const r = repoRoot();
+  return mode === 'built'
+    ? { command: process.execPath, args: [...NODE_FLAGS, path.join(r, 'dist', `${entry}.mjs`), ...args] }
+    : { command: process.execPath, args: ['--import', 'tsx', path.join(r, ENTRY_SOURCES[entry]), ...args] };
+}
