@@ -8,6 +8,7 @@ import { html } from 'hono/html';
 import type { AppEnv, Runtime } from '../context.ts';
 import { FormError, limitBody, readForm } from '../input.ts';
 import { type FieldError, HttpProblem, fieldErrors } from '../problem.ts';
+import { addressRange, normalizedMailbox } from '../security/mailbox.ts';
 import { enforce, keyOf } from '../security/ratelimit.ts';
 import {
   confirm,
@@ -39,6 +40,12 @@ import { checkbox, field, page } from '../views/layout.ts';
 
 /** ntfy topics requested (each sends a confirmation message to the topic), per client address and hour. */
 export const NTFY_REQUEST_LIMIT = 10;
+
+/** Confirmation mails per mailbox (see normalizedMailbox) and hour, whatever spelling asks. */
+export const CONFIRM_MAILBOX_LIMIT = 5;
+
+/** Subscribes per IPv4 /24 and hour (per single address, and per IPv6 /64, it is 20). */
+export const SUBSCRIBE_RANGE_LIMIT = 60;
 
 /** Preferences/unsubscribe links that are not valid, per client address and hour. */
 export const MANAGE_LINK_LIMIT = 120;
@@ -182,8 +189,19 @@ export function createPublicPages(rt: Runtime) {
         mode: values.mode === 'digest' ? 'digest' : 'immediate',
       });
       if (!r.success) throw new FormError(withChoiceError(fieldErrors(r.error), watchlistIds, ruleIds));
+      // Per mailbox (victim+1@, Victim@, v.ictim@gmail all count as one) and per network range.
       await enforce(rt.rateLimiter, [
-        { key: `public:subscribe:email:${keyOf(r.data.email)}`, max: 5, windowSec: 3600 },
+        {
+          key: `public:subscribe:mailbox:${keyOf(normalizedMailbox(r.data.email))}`,
+          max: CONFIRM_MAILBOX_LIMIT,
+          windowSec: 3600,
+        },
+        {
+          key: `public:subscribe:range:${keyOf(addressRange(c.get('clientIp')))}`,
+          // An IPv6 /64 is usually one host: it gets what one address gets.
+          max: c.get('clientIp').includes(':') ? 20 : SUBSCRIBE_RANGE_LIMIT,
+          windowSec: 3600,
+        },
       ]);
       const { deliveryId } = await subscribe(rt, r.data);
       rt.logger.info({ reqId: c.get('requestId'), confirmation: deliveryId !== null }, 'subscription requested');
