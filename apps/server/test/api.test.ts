@@ -320,7 +320,7 @@ describe('API: silences', () => {
       [{ durationMin: 60, comment: 'x' }, 'ruleId', /give a rule, a subject or both/],
       [{ ruleId: 'nope', durationMin: 60, comment: 'x' }, 'ruleId', /no such rule/],
       [{ subject: 'NVDA', comment: 'x' }, 'endsAt', /either endsAt or durationMin/],
-      [{ subject: 'NVDA', durationMin: 5, endsAt: '2030-01-01T00:00:00Z', comment: 'x' }, 'endsAt', /either/],
+      [{ subject: 'NVDA', durationMin: 120, endsAt: '2030-01-01T00:00:00Z', comment: 'x' }, 'endsAt', /either/],
       [{ subject: 'NVDA', endsAt: '2020-01-01T00:00:00Z', comment: 'x' }, 'endsAt', /in the future/],
       [{ subject: 'NVDA', endsAt: '2099-01-01T00:00:00Z', comment: 'x' }, 'endsAt', /at most 90 days/],
       [{ subject: 'NVDA', endsAt: '2099-01-01', comment: 'x' }, 'endsAt', /ISO timestamp/],
