@@ -336,14 +336,28 @@ export function publicBaseUrl(env: Env): string {
 }
 
 /** The loops whose liveness is recorded (the catalog is in @signals/core loops.ts). */
-export type LoopName = 'prices' | 'news' | 'evaluate' | 'sweep' | 'deliveries';
+export type LoopName = 'prices' | 'news' | 'evaluate' | 'sweep' | 'deliveries' | 'telegram';
+
+/** A loop's interval and whether it follows market hours. */
+export interface LoopInterval {
+  intervalMs: number;
+  marketHours: boolean;
+}
+
+/**
+ * The Telegram bot's long poll: a round every ≤ 26 s (25 s wait) while Telegram answers; the worker
+ * holding the poller lease records it.
+ */
+export const TELEGRAM_LOOP_INTERVAL_MS = 30_000;
 
 /**
  * How often each loop runs with these settings: the worker schedules its jobs with these intervals
  * and records them with each heartbeat; a judge without a heartbeat yet assumes them. Price polling
  * and evaluation follow market hours except in a replay (which runs at any hour).
  */
-export function loopIntervals(env: Env): Record<LoopName, { intervalMs: number; marketHours: boolean }> {
+export function loopIntervals(
+  env: Env,
+): Record<Exclude<LoopName, 'telegram'>, LoopInterval> & Partial<Record<'telegram', LoopInterval>> {
   const replay = env.PRICE_SOURCE.startsWith('replay:');
   const sweepMs = env.SWEEP_INTERVAL_SEC * 1000;
   return {
@@ -354,6 +368,8 @@ export function loopIntervals(env: Env): Record<LoopName, { intervalMs: number; 
     sweep: { intervalMs: sweepMs, marketHours: false },
     // A due delivery waits at most the sweeper's grace (60 s) plus one sweep for a job.
     deliveries: { intervalMs: 60_000 + sweepMs, marketHours: false },
+    // Optional: judged only when the bot is configured.
+    ...(env.TELEGRAM_BOT_TOKEN ? { telegram: { intervalMs: TELEGRAM_LOOP_INTERVAL_MS, marketHours: false } } : {}),
   };
 }
 
