@@ -168,8 +168,24 @@ export function createPublicPages(rt: Runtime) {
   ${await choices({ watchlists: new Set(o.chosen ?? lists.map((l) => l.id)), rules: new Set(o.rules ?? []), errors })}
   ${modeChoice(o.mode ?? 'immediate')}
   <button type="submit">Subscribe</button>
-</form>`,
+</form>
+${channelsOffer()}`,
     });
+  };
+
+  /**
+   * The subscribe page's word on the other channels the preferences page offers: email comes
+   * first (it confirms the address and carries the links to manage everything); the page that
+   * confirms it offers ntfy and Telegram at once, as the preferences page does.
+   */
+  const channelsOffer = () => {
+    const telegram = Boolean(rt.env.TELEGRAM_BOT_USERNAME && rt.env.TELEGRAM_BOT_TOKEN);
+    return html`<h2 id="channels">Also on ntfy${telegram ? ' or Telegram' : ''}</h2>
+<ul data-testid="channel-offer">
+  <li><strong>Email</strong> first: it confirms you, and every email carries your links to change or stop alerts.</li>
+  <li><strong>ntfy</strong> (push notifications, <a href="https://ntfy.sh" rel="noopener">ntfy.sh</a> or your own server): give your topic on the confirmation page.</li>
+  ${telegram ? html`<li><strong>Telegram</strong>: press "Get alerts on Telegram" on the confirmation page and Start in the chat with @${rt.env.TELEGRAM_BOT_USERNAME}.</li>` : ''}
+</ul>`;
   };
 
   app.get('/subscribe', async (c) => c.html(await subscribePage()));
@@ -266,7 +282,8 @@ export function createPublicPages(rt: Runtime) {
       page({
         title: 'Subscription confirmed',
         body: html`<p role="status" data-testid="confirmed">Thank you: your address is confirmed. Alerts will arrive by email.</p>
-<p><a href="/preferences?token=${manage}">Change what you receive</a> (also: alerts on Telegram or ntfy, quiet hours) · <a href="/unsubscribe?token=${manage}">Unsubscribe</a></p>`,
+<p><a href="/preferences?token=${manage}">Change what you receive</a> (also quiet hours) · <a href="/unsubscribe?token=${manage}">Unsubscribe</a></p>
+${await channelsSection(manage, r.subscriberId)}`,
       }),
     );
   });
