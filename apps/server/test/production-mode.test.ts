@@ -94,6 +94,22 @@ describe('production mode refuses to start', () => {
     expect(output).toContain('ALLOW_INSECURE_HTTP=true');
   }, 60_000);
 
+  it('the worker refuses the same settings (its emails carry the links), exit 78', async () => {
+    const proc = startServiceProcess('worker', 'W', {
+      NODE_ENV: 'production',
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: testPrefix('prod-w'),
+      PUBLIC_BASE_URL: 'http://signals.example.org',
+      ALLOW_INSECURE_HTTP: '',
+    });
+    const { code, output } = await exitOf(proc);
+    expect(code).toBe(78);
+    expect(output).toMatch(/Refusing to start in production mode:\n\s+PUBLIC_BASE_URL: is http:\/\//);
+    // The worker has no /metrics of the server's: no METRICS_TOKEN finding.
+    expect(output).not.toContain('METRICS_TOKEN');
+  }, 60_000);
+
   it('outside production the same settings start (development keeps its localhost default)', async () => {
     const { proc, base } = await production('D', db.url, { NODE_ENV: 'development', PUBLIC_BASE_URL: '' });
     running.push(proc);
