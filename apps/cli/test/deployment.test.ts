@@ -105,6 +105,9 @@ function dockerfileProblems(text: string): string[] {
   return problems;
 }
 
+/** `${NAME...}` as compose writes it (a plain string, not a template literal). */
+const ref = (inner: string) => ['$', '{', inner, '}'].join('');
+
 /** Variables compose itself reads from .env (not passed to the app as such). */
 const COMPOSE_ONLY = ['POSTGRES_PASSWORD', 'REDIS_PASSWORD', 'PUBLISH_ADDRESS', 'PUBLISH_PORT', 'COMPOSE_PROFILES'];
 
@@ -208,19 +211,27 @@ describe('docker-compose.yml', () => {
     for (const name of ['worker', 'migrate']) {
       expect(compose.services[name]?.environment, name).toEqual(appEnv);
     }
+    // The setup URL goes where the README says to read it: the image's unprivileged user's home.
+    expect(appEnv.SETUP_URL_FILE).toBe(ref('SETUP_URL_FILE:-/home/node/setup-url.txt'));
+    expect(read('.env.example')).toMatch(/^SETUP_URL_FILE=\/home\/node\/setup-url\.txt$/m);
+    expect(read('Dockerfile')).toMatch(/^USER node$/m);
     // Production mode is what compose runs unless told otherwise.
-    expect(appEnv.NODE_ENV).toBe('${NODE_ENV:-production}');
+    expect(appEnv.NODE_ENV).toBe(ref('NODE_ENV:-production'));
     expect(read('.env.example')).toMatch(/^NODE_ENV=production$/m);
   });
 
   it('catches what the old files did (security settings missing, a fixed NODE_ENV, unknown names)', () => {
     const oldEnv = {
       NODE_ENV: 'production',
-      PUBLIC_BASE_URL: '${PUBLIC_BASE_URL:?set it}',
-      COOKIE_SECURE: '${COOKIE_SECURE:-}',
+      PUBLIC_BASE_URL: ref('PUBLIC_BASE_URL:?set it'),
+      COOKIE_SECURE: ref('COOKIE_SECURE:-'),
     };
     const oldExample = 'PUBLIC_BASE_URL=https://x.example\nCOOKIE_SECURE=\n# TRUST_PROXIES=10.0.0.0/8\n';
-    const problems = securityWiringProblems(oldEnv, '${PUBLIC_BASE_URL:?x} ${METRICS_TOKN:-}', oldExample);
+    const problems = securityWiringProblems(
+      oldEnv,
+      `${ref('PUBLIC_BASE_URL:?x')} ${ref('METRICS_TOKN:-')}`,
+      oldExample,
+    );
     expect(problems).toContain('compose sets NODE_ENV to "production" instead of passing it from .env');
     expect(problems).toContain('compose does not pass TRUST_PROXY');
     expect(problems).toContain('compose does not pass METRICS_TOKEN');
