@@ -852,7 +852,8 @@ export default async function run(): Promise<BenchResult[]> {
         WORKER_CONCURRENCY: String(CONCURRENCY),
         LOG_LEVEL,
         APP_SECRET: 'bench-secret-bench-secret-bench-secret!!',
-        PUBLIC_BASE_URL: 'http://signals.bench',
+        // https: production mode refuses an http:// PUBLIC_BASE_URL (issue 18, item 2).
+        PUBLIC_BASE_URL: 'https://signals.bench',
         NODE_ENV: 'production',
         ...(process.env.BENCH_DELIVERY_SWEEP_SEC ? { SWEEP_INTERVAL_SEC: process.env.BENCH_DELIVERY_SWEEP_SEC } : {}),
       },

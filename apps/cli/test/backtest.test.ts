@@ -379,3 +379,38 @@ describe('pnpm cli backtest on stored bars', () => {
     expect(r.stderr.trim()).toMatch(/^backtest: no price bars stored for PLTR/);
   });
 });
+
+describe("the README's backtest examples, as written (issue 18, item 5)", () => {
+  const FIXTURE = 'fixtures/yahoo-intraday/NVDA-5m-2025-01-27-deepseek.json';
+
+  it('the fresh-clone example fires once on the DeepSeek Monday from the fixture in the repository', async () => {
+    const r = await backtest(['--rule', 'deepseek-nvda-drop-historic', '--history', FIXTURE]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/2025-01-27T15:55:00\.000Z\s+deepseek-nvda-drop-historic\s+NVDA/);
+    expect(r.stdout).toMatch(/total: 1 alert from 1 of 1 rule/);
+    const json = await backtest([
+      '--json',
+      '--history',
+      FIXTURE,
+      '--rule',
+      '{"kind":"pct_move","params":{"sessions":1,"thresholdPct":10,"direction":"either","intraday":true}}',
+    ]);
+    expect(json.code, json.stderr).toBe(0);
+    const lines = json.stdout.split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ rule: 'cli-1', symbol: 'NVDA' });
+  });
+
+  it('the stored-history example on a fresh install (no bars yet) exits 2, as the README lists', async () => {
+    const fresh = await createTestDb();
+    try {
+      const r = await backtest(['--all-seeds', '--symbols', 'NVDA,MSFT', '--from', '2026-01-01'], {
+        DATABASE_URL: fresh.url,
+      });
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toMatch(/^backtest: no price bars stored for NVDA, MSFT/);
+    } finally {
+      await fresh.drop();
+    }
+  }, 60_000);
+});

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { envSchema } from '@signals/config';
+import { envSchema, SECURITY_SETTINGS } from '@signals/config';
 import { repoPaths } from '@signals/db';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -105,6 +105,34 @@ function dockerfileProblems(text: string): string[] {
   return problems;
 }
 
+/** `${NAME...}` as compose writes it (a plain string, not a template literal). */
+const ref = (inner: string) => ['$', '{', inner, '}'].join('');
+
+/** Variables compose itself reads from .env (not passed to the app as such). */
+const COMPOSE_ONLY = ['POSTGRES_PASSWORD', 'REDIS_PASSWORD', 'PUBLISH_ADDRESS', 'PUBLISH_PORT', 'COMPOSE_PROFILES'];
+
+/**
+ * Issue 18, item 2: every security setting reaches the app from .env (compose passes
+ * `NAME: ${NAME...}`) and is listed in .env.example; neither file names a variable nothing reads.
+ */
+function securityWiringProblems(appEnv: Record<string, string>, composeText: string, example: string): string[] {
+  const problems: string[] = [];
+  const known = new Set([...Object.keys(envSchema.shape), ...COMPOSE_ONLY]);
+  const listed = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1] as string));
+  for (const name of SECURITY_SETTINGS) {
+    const value = appEnv[name];
+    if (value === undefined) problems.push(`compose does not pass ${name}`);
+    else if (!new RegExp(`^\\$\\{${name}(:[-?][^}]*)?\\}$`).test(String(value)))
+      problems.push(`compose sets ${name} to ${JSON.stringify(value)} instead of passing it from .env`);
+    if (!listed.has(name)) problems.push(`.env.example does not list ${name}`);
+  }
+  for (const name of listed) if (!known.has(name)) problems.push(`.env.example names unknown ${name}`);
+  for (const m of composeText.matchAll(/\$\{([A-Z][A-Z0-9_]*)[:}]/g)) {
+    if (!known.has(m[1] as string)) problems.push(`compose reads unknown ${m[1]}`);
+  }
+  return [...new Set(problems)];
+}
+
 describe('docker-compose.yml', () => {
   const text = read('docker-compose.yml');
   const compose = parse(text, { merge: true }) as Compose;
@@ -176,6 +204,46 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('passes every security setting from .env, and .env.example lists each; nothing unknown in either', () => {
+    const appEnv = compose.services.server?.environment ?? {};
+    expect(securityWiringProblems(appEnv, text, read('.env.example'))).toEqual([]);
+    // The same for the worker and the migrate step (one anchor, but checked as Docker reads it).
+    for (const name of ['worker', 'migrate']) {
+      expect(compose.services[name]?.environment, name).toEqual(appEnv);
+    }
+    // The setup URL goes where the README says to read it: the image's unprivileged user's home.
+    expect(appEnv.SETUP_URL_FILE).toBe(ref('SETUP_URL_FILE:-/home/node/setup-url.txt'));
+    expect(read('.env.example')).toMatch(/^SETUP_URL_FILE=\/home\/node\/setup-url\.txt$/m);
+    expect(read('Dockerfile')).toMatch(/^USER node$/m);
+    // Production mode is what compose runs unless told otherwise.
+    expect(appEnv.NODE_ENV).toBe(ref('NODE_ENV:-production'));
+    expect(read('.env.example')).toMatch(/^NODE_ENV=production$/m);
+  });
+
+  it('catches what the old files did (security settings missing, a fixed NODE_ENV, unknown names)', () => {
+    const oldEnv = {
+      NODE_ENV: 'production',
+      PUBLIC_BASE_URL: ref('PUBLIC_BASE_URL:?set it'),
+      COOKIE_SECURE: ref('COOKIE_SECURE:-'),
+    };
+    const oldExample = 'PUBLIC_BASE_URL=https://x.example\nCOOKIE_SECURE=\n# TRUST_PROXIES=10.0.0.0/8\n';
+    const problems = securityWiringProblems(
+      oldEnv,
+      `${ref('PUBLIC_BASE_URL:?x')} ${ref('METRICS_TOKN:-')}`,
+      oldExample,
+    );
+    expect(problems).toContain('compose sets NODE_ENV to "production" instead of passing it from .env');
+    expect(problems).toContain('compose does not pass TRUST_PROXY');
+    expect(problems).toContain('compose does not pass METRICS_TOKEN');
+    expect(problems).toContain('compose does not pass ALLOWED_HOSTS');
+    expect(problems).toContain('.env.example does not list TRUST_PROXY');
+    expect(problems).toContain('.env.example does not list NODE_ENV');
+    expect(problems).toContain('.env.example names unknown TRUST_PROXIES');
+    expect(problems).toContain('compose reads unknown METRICS_TOKN');
+    expect(problems).not.toContain('compose does not pass PUBLIC_BASE_URL');
+    expect(problems).not.toContain('.env.example does not list COOKIE_SECURE');
+  });
+
   it('.env.example names every variable compose reads, and stays free of real secrets', () => {
     const example = read('.env.example');
     const assigned = new Map(
@@ -183,7 +251,7 @@ describe('docker-compose.yml', () => {
     );
     const used = new Set([...text.matchAll(/\$\{([A-Z][A-Z0-9_]*)[:}]/g)].map((m) => m[1] as string));
     expect([...used].filter((v) => !assigned.has(v))).toEqual([]);
-    for (const secret of ['POSTGRES_PASSWORD', 'REDIS_PASSWORD', 'APP_SECRET', 'ADMIN_PASSWORD']) {
+    for (const secret of ['POSTGRES_PASSWORD', 'REDIS_PASSWORD', 'APP_SECRET', 'ADMIN_PASSWORD', 'METRICS_TOKEN']) {
       expect(assigned.get(secret), secret).toBe('');
     }
     // Never baked into an image.

@@ -29,6 +29,7 @@ import { clientAddress, trustedProxies } from './security/client-ip.ts';
 import { securityHeaders } from './security/headers.ts';
 import { allowedHosts, hostGuard } from './security/hosts.ts';
 import { metricsAuth } from './security/metrics-auth.ts';
+import { proxyHeaderWatch } from './security/proxy-warning.ts';
 import { createRateLimiter } from './security/ratelimit.ts';
 import { loadSession } from './security/session.ts';
 import { page } from './views/layout.ts';
@@ -44,6 +45,7 @@ export function createRuntime(deps: AppDeps): Runtime {
     loops: deps.loops ?? serverLoops(deps.prisma, deps.env),
     rateLimiter: createRateLimiter(deps.redis, deps.env.QUEUE_PREFIX),
     trustedProxies: trustedProxies(deps.env.TRUST_PROXY),
+    proxyWatch: proxyHeaderWatch({ trustProxySet: deps.env.TRUST_PROXY.length > 0, logger: deps.logger }),
     backtests: createBacktestRunner({
       timeoutMs: deps.env.PREVIEW_TIMEOUT_SEC * 1000,
       databaseUrl: deps.env.DATABASE_URL,
@@ -91,7 +93,9 @@ export function createApp(deps: AppDeps) {
   app.use('*', async (c, next) => {
     const t0 = performance.now();
     c.set('requestId', crypto.randomUUID());
-    c.set('clientIp', clientAddress(peerAddress(c), c.req.header('x-forwarded-for'), rt.trustedProxies));
+    const forwardedFor = c.req.header('x-forwarded-for');
+    c.set('clientIp', clientAddress(peerAddress(c), forwardedFor, rt.trustedProxies));
+    rt.proxyWatch.observe(forwardedFor, c.req.header('forwarded'));
     c.set('auth', undefined);
     await next();
     const route = c.req.routePath || 'unmatched';
@@ -128,10 +132,14 @@ export function createApp(deps: AppDeps) {
     return c.json({ version: appVersion(), ...body, checks: publicChecks(checks, logger) }, ok ? 200 : 503);
   });
 
-  app.get('/metrics', metricsAuth(deps.env.METRICS_TOKEN), async (c) => {
-    const body = await metrics.registry.metrics();
-    return c.body(body, 200, { 'content-type': metrics.registry.contentType });
-  });
+  app.get(
+    '/metrics',
+    metricsAuth(deps.env.METRICS_TOKEN, { production: deps.env.NODE_ENV === 'production' }),
+    async (c) => {
+      const body = await metrics.registry.metrics();
+      return c.body(body, 200, { 'content-type': metrics.registry.contentType });
+    },
+  );
 
   app.route('/assets', assetRoutes());
   app.route('/api', createApi(rt));

@@ -6,6 +6,7 @@ import type { QueueSet, RedisConnection } from '@signals/queue';
 import type { Scope } from './api/scopes.ts';
 import type { Metrics } from './metrics.ts';
 import type { TrustedProxies } from './security/client-ip.ts';
+import type { ProxyHeaderWatch } from './security/proxy-warning.ts';
 import type { BacktestRunner } from './services/backtest-runner.ts';
 import type { RateLimiter } from './security/ratelimit.ts';
 import type { TemplatePool, WebhookSender } from '@signals/notify';
@@ -52,4 +53,6 @@ export interface Runtime extends AppDeps {
   backtests: BacktestRunner;
   /** TRUST_PROXY as a lookup; null when X-Forwarded-For is ignored. */
   trustedProxies: TrustedProxies | null;
+  /** Requests with X-Forwarded-For/Forwarded while TRUST_PROXY is unset (log and System page). */
+  proxyWatch: ProxyHeaderWatch;
 }

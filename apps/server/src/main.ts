@@ -1,16 +1,30 @@
 import { serve } from '@hono/node-server';
-import { createLogger, loadEnvOrExit, onShutdown, publicBaseUrl } from '@signals/config';
-import { createPrisma, issueSetupToken, setupUrl } from '@signals/db';
+import {
+  checkProductionOrExit,
+  createLogger,
+  loadEnvOrExit,
+  onShutdown,
+  publicBaseUrl,
+  setupUrlFile,
+} from '@signals/config';
+import { createPrisma, issueSetupToken, repoPaths, setupUrl } from '@signals/db';
 import { systemClock } from '@signals/core';
 import { createPriceSource } from '@signals/market-data';
 import { createQueues, createRedis } from '@signals/queue';
 import { createApp } from './app.ts';
 import { createMetrics } from './metrics.ts';
-import { ensureAdminFromEnv, setupBanner } from './services/admins.ts';
+import { ensureAdminFromEnv, publishSetupUrl } from './services/admins.ts';
 import { serverLoops } from './services/system.ts';
 
 const env = loadEnvOrExit();
 const logger = createLogger({ name: 'server', level: env.LOG_LEVEL });
+// NODE_ENV=production: exits 78 on settings that would leak passwords or send dead links.
+checkProductionOrExit(env, logger);
+if (env.TRUST_PROXY.length === 0) {
+  logger.info(
+    'TRUST_PROXY is unset: X-Forwarded-For is ignored and the TCP peer is the client (a warning follows if requests arrive through a proxy)',
+  );
+}
 const prisma = createPrisma({ databaseUrl: env.DATABASE_URL });
 const redis = createRedis(env.REDIS_URL, 'producer');
 redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
@@ -43,10 +57,15 @@ const app = createApp({ env, prisma, redis, queues, logger, metrics, baseUrl, pr
 const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, (info) => {
   logger.info({ port: info.port, baseUrl }, `server listening; admin page at ${baseUrl}/admin`);
   if (setup) {
-    process.stdout.write(setupBanner(setupUrl(baseUrl, setup.token), setup.expiresAt));
-    logger.warn(
-      'no admin account yet: open the one-time setup URL printed above (or run `pnpm cli setup-url` for a new one)',
-    );
+    // The URL goes to a file only the operator reads, and to the console only when it is one:
+    // under compose or systemd stdout is the log stream, which others read and ship.
+    publishSetupUrl({
+      url: setupUrl(baseUrl, setup.token),
+      expiresAt: setup.expiresAt,
+      file: setupUrlFile(env, repoPaths().root),
+      console: process.stdout,
+      logger,
+    });
   }
 });
 

@@ -498,9 +498,21 @@ describe('admin page in the browser', () => {
     expect(gone?.status()).toBe(404);
   });
 
-  it('opens the queue dashboard behind the login', async () => {
+  it('opens the queue dashboard behind the login, under its CSP (no framing), and it works', async () => {
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text()) && !/fonts\.googleapis/.test(m.text())) violations.push(m.text());
+    });
     const res = await page.goto(`${base}/admin/queues`);
     expect(res?.status()).toBe(200);
+    const csp = (await res?.allHeaders())?.['content-security-policy'] ?? '';
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect((await res?.allHeaders())?.['x-frame-options']).toBe('DENY');
+    // The React app rendered its queue list through its own API under that policy.
+    await page.getByText('deliveries', { exact: false }).first().waitFor({ timeout: 20_000 });
+    expect(violations).toEqual([]);
+    page.removeAllListeners('console');
     const anon = await browser.newContext();
     const p2 = await anon.newPage();
     await p2.goto(`${base}/admin/queues`);

@@ -320,11 +320,19 @@ describe('API: silences', () => {
       [{ durationMin: 60, comment: 'x' }, 'ruleId', /give a rule, a subject or both/],
       [{ ruleId: 'nope', durationMin: 60, comment: 'x' }, 'ruleId', /no such rule/],
       [{ subject: 'NVDA', comment: 'x' }, 'endsAt', /either endsAt or durationMin/],
-      [{ subject: 'NVDA', durationMin: 5, endsAt: '2030-01-01T00:00:00Z', comment: 'x' }, 'endsAt', /either/],
+      [{ subject: 'NVDA', durationMin: 120, endsAt: '2030-01-01T00:00:00Z', comment: 'x' }, 'endsAt', /either/],
       [{ subject: 'NVDA', endsAt: '2020-01-01T00:00:00Z', comment: 'x' }, 'endsAt', /in the future/],
       [{ subject: 'NVDA', endsAt: '2099-01-01T00:00:00Z', comment: 'x' }, 'endsAt', /at most 90 days/],
       [{ subject: 'NVDA', endsAt: '2099-01-01', comment: 'x' }, 'endsAt', /ISO timestamp/],
-      [{ subject: 'NVDA', durationMin: 0, comment: 'x' }, 'durationMin', /at least 1/],
+      [{ subject: 'NVDA', durationMin: 0, comment: 'x' }, 'durationMin', /at least 60/],
+      // "An hour to 90 days" (issue 18, item 5): a minute, or an end 5 minutes away, is refused.
+      [{ subject: 'NVDA', durationMin: 1, comment: 'x' }, 'durationMin', /at least 60 \(a silence lasts an hour/],
+      [{ subject: 'NVDA', durationMin: 59, comment: 'x' }, 'durationMin', /at least 60/],
+      [
+        { subject: 'NVDA', endsAt: new Date(Date.now() + 5 * 60_000).toISOString(), comment: 'x' },
+        'endsAt',
+        /at least an hour/,
+      ],
       [{ subject: 'NVDA', durationMin: 1.5, comment: 'x' }, 'durationMin', /whole number/],
       [{ subject: 'NVDA', durationMin: 60 }, 'comment', /./],
     ];

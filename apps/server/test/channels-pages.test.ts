@@ -48,6 +48,56 @@ afterAll(async () => {
   await h?.close();
 });
 
+describe('chat channels on the subscribe path (issue 18, item 7)', () => {
+  it('the subscribe page offers ntfy and Telegram; the confirmation page has both forms, as preferences does', async () => {
+    const subscribePage = await (await h.app.request('/subscribe')).text();
+    expect(subscribePage).toContain('data-testid="channel-offer"');
+    expect(subscribePage).toMatch(/<strong>ntfy<\/strong>/);
+    expect(subscribePage).toMatch(/<strong>Telegram<\/strong>.*@SignalsTestBot/);
+
+    // Subscribe, then confirm with the emailed link (made here as the worker makes it).
+    const wl = await h.db.prisma.watchlist.create({ data: { slug: 'sub-path', name: 'Subscribe path' } });
+    const email = 'new-reader@example.org';
+    const r = await post('/subscribe', { email, watchlistIds: wl.id, mode: 'immediate' });
+    expect(r.status).toBe(200);
+    const link = 'K'.repeat(43);
+    const { createHash } = await import('node:crypto');
+    await h.db.prisma.subscriber.update({
+      where: { email },
+      data: {
+        confirmTokenHash: createHash('sha256').update(link).digest('hex'),
+        confirmExpiresAt: new Date(Date.now() + 600_000),
+      },
+    });
+    const confirmed = await post('/confirm', { token: link });
+    expect(confirmed.status).toBe(200);
+    const page = await confirmed.text();
+    expect(page).toContain('data-testid="confirmed"');
+    const manage = /action="\/preferences\/ntfy\?token=([^"]+)"/.exec(page)?.[1];
+    expect(manage).toBeTruthy();
+    expect(page).toContain('Get alerts on Telegram');
+
+    // Both work from there: the Telegram button gives the deep link, the topic form a pending channel.
+    const tg = await post(`/preferences/telegram?token=${manage}`, {});
+    expect(await tg.text()).toMatch(/href="https:\/\/t\.me\/SignalsTestBot\?start=[A-Za-z0-9_-]+"/);
+    const nt = await post(`/preferences/ntfy?token=${manage}`, { topic: 'new-reader-alerts' });
+    expect(nt.status).toBe(200);
+    const sub = await h.db.prisma.subscriber.findUniqueOrThrow({ where: { email }, include: { channels: true } });
+    expect(sub.channels.find((c) => c.kind === 'ntfy')).toMatchObject({ status: 'pending' });
+  });
+
+  it('without a bot the offer names ntfy only', async () => {
+    const bare = await startHarness({ env: { ...ENV, TELEGRAM_BOT_TOKEN: '', TELEGRAM_BOT_USERNAME: '' } });
+    try {
+      const page = await (await bare.app.request('/subscribe')).text();
+      expect(page).toMatch(/<strong>ntfy<\/strong>/);
+      expect(page).not.toContain('Telegram');
+    } finally {
+      await bare.close();
+    }
+  });
+});
+
 describe('chat channels on the preferences page', () => {
   it('offers ntfy and Telegram', async () => {
     const { token } = await subscriber();

@@ -1,11 +1,14 @@
 /**
  * Issue 10, item 1: the first admin. A fresh instance opens /admin/setup only with a one-time token
- * that a server prints on its console at start (or `pnpm cli setup-url` prints); the token expires
+ * that a server writes at start to a file only the operator can read (issue 18, item 5: on the
+ * console only when it is a terminal, never in the log stream), or `pnpm cli setup-url` prints; the token expires
  * after 24 h and dies when used. /admin and /api answer only the hosts the server is known by, so
  * a DNS-rebinding page cannot reach them. The printing is about processes: real server processes.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +22,7 @@ import {
   type TestDb,
   testPrefix,
 } from '@signals/testing';
+import { publishSetupUrl } from '../src/services/admins.ts';
 import { type Harness, preSessionForm, startHarness } from './harness.ts';
 
 const PASSWORD = 'a long enough password';
@@ -121,15 +125,21 @@ interface ServerProcess {
   child: ChildProcess;
   base: string;
   out: string[];
+  /** SETUP_URL_FILE of this process. */
+  setupFile: string;
   listening(): Promise<void>;
   /** Waits until the output holds `text`. */
   said(text: string): Promise<void>;
   stop(): Promise<void>;
 }
 
+const setupDir = fs.mkdtempSync(path.join(os.tmpdir(), 'setup-url-'));
+
 function startServer(db: TestDb, prefix: string, port: number): ServerProcess {
   const root = repoPaths().root;
   const base = `http://127.0.0.1:${port}`;
+  // A folder that does not exist yet: the server makes it (0700).
+  const setupFile = path.join(setupDir, `s${port}-${Date.now()}`, 'setup-url.txt');
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'apps/server/src/main.ts')], {
     cwd: root,
     env: {
@@ -143,6 +153,7 @@ function startServer(db: TestDb, prefix: string, port: number): ServerProcess {
       ADMIN_EMAIL: '',
       ADMIN_PASSWORD: '',
       LOG_LEVEL: 'info',
+      SETUP_URL_FILE: setupFile,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -154,6 +165,7 @@ function startServer(db: TestDb, prefix: string, port: number): ServerProcess {
     child,
     base,
     out,
+    setupFile,
     async listening() {
       const deadline = Date.now() + 60_000;
       while (!out.join('').includes('server listening')) {
@@ -197,7 +209,12 @@ async function setUpOver(base: string, token: string, email: string): Promise<nu
   return res.status;
 }
 
-describe('server processes print the setup URL', () => {
+/** The setup URL in a server's SETUP_URL_FILE, or null when it wrote none. */
+function fileUrl(s: ServerProcess): { url: string; token: string } | null {
+  return fs.existsSync(s.setupFile) ? printedUrl([fs.readFileSync(s.setupFile, 'utf8')], s.base) : null;
+}
+
+describe('server processes hand out the setup URL', () => {
   let db: TestDb;
   const prefix = testPrefix('setup');
   const servers: ServerProcess[] = [];
@@ -207,31 +224,65 @@ describe('server processes print the setup URL', () => {
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.stop()));
     await db?.drop();
+    fs.rmSync(setupDir, { recursive: true, force: true });
   });
 
-  it('each server prints its own URL, neither invalidates the other, one use closes setup for all', async () => {
+  it('prints the URL on the console only when it is a terminal; an unwritable file is logged, without the URL', () => {
+    const url = 'https://signals.example.org/admin/setup?token=T0KEN';
+    const expiresAt = new Date('2026-12-09T00:00:00Z');
+    const logged: string[] = [];
+    const logger = {
+      warn: (o: object, m: string) => logged.push(JSON.stringify({ ...o, m })),
+      error: (o: object, m: string) => logged.push(JSON.stringify({ ...o, m })),
+    };
+    const printed: string[] = [];
+    const file = path.join(setupDir, 'tty', 'setup-url.txt');
+    const tty = publishSetupUrl({
+      url,
+      expiresAt,
+      file,
+      logger,
+      console: { isTTY: true, write: (t) => printed.push(t) },
+    });
+    expect(tty).toEqual({ file, console: true });
+    expect(printed.join('')).toContain(url);
+    expect(fs.readFileSync(file, 'utf8')).toBe(`${url}\n`);
+    expect(logged.join('\n')).toContain('also printed above');
+    expect(logged.join('\n')).not.toContain('T0KEN');
+
+    printed.length = 0;
+    logged.length = 0;
+    // A path under a regular file cannot be made: said in the log, the URL still not in it.
+    const blocked = path.join(file, 'below', 'setup-url.txt');
+    const pipe = publishSetupUrl({ url, expiresAt, file: blocked, logger, console: { write: (t) => printed.push(t) } });
+    expect(pipe).toEqual({ file: null, console: false });
+    expect(printed).toEqual([]);
+    expect(logged.join('\n')).toMatch(/setup URL file could not be written: set SETUP_URL_FILE/);
+    expect(logged.join('\n')).not.toContain('T0KEN');
+  });
+
+  it('each server writes its own URL to a 0600 file (never to the log), neither invalidates the other, one use closes setup for all', async () => {
     const [pa, pb] = [await freePort(), await freePort()];
     const a = startServer(db, prefix, pa);
     const b = startServer(db, prefix, pb);
     servers.push(a, b);
     await Promise.all([a.listening(), b.listening()]);
-    // The banner comes first, then this log line pointing at it.
-    const pointer = 'open the one-time setup URL printed above';
-    await Promise.all([a.said(pointer), b.said(pointer)]);
-    const ua = printedUrl(a.out, a.base);
-    const ub = printedUrl(b.out, b.base);
+    // The log says where the URL is, not what it is.
+    await Promise.all([a.said(a.setupFile), b.said(b.setupFile)]);
+    const ua = fileUrl(a);
+    const ub = fileUrl(b);
     expect(ua, a.out.join('')).not.toBeNull();
     expect(ub, b.out.join('')).not.toBeNull();
     expect(ua?.token).not.toBe(ub?.token);
-    // A plain block on the console, and the token nowhere in a JSON log line.
-    expect(a.out.join('')).toMatch(/={20,}\n {2}No admin account exists yet/);
-    for (const line of a.out
-      .join('')
-      .split('\n')
-      .filter((l) => l.startsWith('{'))) {
-      expect(line).not.toContain(ua?.token);
-    }
-    expect(a.out.join('')).toMatch(/open the one-time setup URL printed above/);
+    // Only the operator (the user the server runs as) can read the file, or list its new folder.
+    expect(fs.statSync(a.setupFile).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.dirname(a.setupFile)).mode & 0o777).toBe(0o700);
+    // stdout is a pipe here, as under compose and systemd: it is the log stream, so no URL and no
+    // banner at all, in a JSON line or otherwise.
+    expect(a.out.join('')).not.toContain(ua?.token);
+    expect(b.out.join('')).not.toContain(ub?.token);
+    expect(a.out.join('')).not.toContain('No admin account exists yet. Create it');
+    expect(a.out.join('')).toMatch(/the one-time setup URL is in \S+setup-url\.txt \(readable by this user only\)/);
     // Both printed URLs work: the second server did not silently invalidate the first's.
     expect((await fetch(ua?.url as string)).status).toBe(200);
     expect((await fetch(ub?.url as string)).status).toBe(200);
@@ -249,7 +300,7 @@ describe('server processes print the setup URL', () => {
     await again.listening();
     // A round trip to the server: whatever it printed while starting has reached us by now.
     expect((await fetch(`${again.base}/healthz`)).status).toBe(200);
-    expect(printedUrl(again.out, again.base)).toBeNull();
+    expect(fileUrl(again)).toBeNull();
     expect(again.out.join('')).not.toContain('No admin account exists yet');
   }, 180_000);
 

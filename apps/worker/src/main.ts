@@ -1,5 +1,13 @@
 import { LOOP_IDS, LOOPS, systemClock } from '@signals/core';
-import { appVersion, createLogger, loadEnvOrExit, loopIntervals, onShutdown, publicBaseUrl } from '@signals/config';
+import {
+  appVersion,
+  checkProductionOrExit,
+  createLogger,
+  loadEnvOrExit,
+  loopIntervals,
+  onShutdown,
+  publicBaseUrl,
+} from '@signals/config';
 import { createPrisma, loopStatus, serviceHealth } from '@signals/db';
 import { createQueues, createRedis } from '@signals/queue';
 import { buildHandlers } from './jobs/index.ts';
@@ -11,6 +19,8 @@ import { selectQueues, startWorkers } from './worker.ts';
 
 const env = loadEnvOrExit();
 const logger = createLogger({ name: 'worker', level: env.LOG_LEVEL });
+// NODE_ENV=production: the links the worker mails must be https and reachable (exit 78 otherwise).
+checkProductionOrExit(env, logger, 'worker');
 const prisma = createPrisma({ databaseUrl: env.DATABASE_URL });
 const redis = createRedis(env.REDIS_URL, 'worker');
 redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));

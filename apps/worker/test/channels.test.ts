@@ -346,7 +346,18 @@ describe('the bot loop', () => {
     const prefix = testPrefix('tgloop');
     const client = ctx.chat?.telegram;
     if (!client) throw new Error('telegram not built');
-    const deps = { prisma: db.prisma, client, logger, clock, redis, prefix, waitSec: 0 };
+    // The loop catalog's `telegram` heartbeat, as the worker wires it (jobs/index.ts).
+    const { createLiveness } = await import('../src/ops/liveness.ts');
+    const liveness = createLiveness({
+      prisma: db.prisma,
+      logger,
+      loops: { telegram: { intervalMs: 30_000, marketHours: false } },
+      throttleMs: 0,
+    });
+    await db.prisma.loopHeartbeat.deleteMany({ where: { loop: 'telegram' } });
+    const onRound = (err?: unknown) =>
+      err === undefined ? liveness.success('telegram') : liveness.failure('telegram', err);
+    const deps = { prisma: db.prisma, client, logger, clock, redis, prefix, waitSec: 0, onRound };
     const first = startTelegramUpdates(deps);
     const second = startTelegramUpdates(deps);
     try {
@@ -362,6 +373,10 @@ describe('the bot loop', () => {
       await new Promise((r) => setTimeout(r, 300));
       expect(tg.sent.filter((m) => m.chat_id === '7070')).toHaveLength(1);
       expect(await redis.get(`${prefix}:telegram:poller`)).toBeTruthy();
+      // Each round Telegram answered is the loop's heartbeat in Postgres (what /healthz judges).
+      const hb = await db.prisma.loopHeartbeat.findUniqueOrThrow({ where: { loop: 'telegram' } });
+      expect(hb.lastSuccessAt).not.toBeNull();
+      expect(hb.intervalSec).toBe(30);
     } finally {
       await first.close();
       await second.close();

@@ -30,6 +30,13 @@ const commaList = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+/** "2021-02-28" yes; "2021-13-01" and "2021-02-30" no (Date would roll them over silently). */
+function isCalendarDate(v: string): boolean {
+  const [y, m, d] = v.split('-').map(Number) as [number, number, number];
+  const t = new Date(Date.UTC(y, m - 1, d));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
+}
+
 /** "10.0.0.0/8" or "::1/128": an address and a prefix length that fits its family. */
 function isCidr(c: string): boolean {
   const m = /^([0-9a-fA-F:.]+)\/(\d{1,3})$/.exec(c);
@@ -114,6 +121,7 @@ export const envSchema = z.object({
   REPLAY_START: z
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date, YYYY-MM-DD')
+    .refine(isCalendarDate, 'must be a calendar date, YYYY-MM-DD (month 01-12, a day the month has)')
     .optional(),
   /** PRICE_SOURCE=replay:...: recorded seconds per real second (default 21600: a day in 4 s). */
   REPLAY_SPEED: z.coerce.number().positive().max(10_000_000).default(21_600),
@@ -265,8 +273,21 @@ export const envSchema = z.object({
    * address that is not one of them). Empty: the header is ignored and the peer address is the client.
    */
   TRUST_PROXY: cidrList.default([]),
-  /** When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`. */
+  /**
+   * When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`. Unset: open in
+   * development, closed (403) with NODE_ENV=production.
+   */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * NODE_ENV=production refuses to start with an http:// PUBLIC_BASE_URL; `true` starts anyway,
+   * warning at every start (a LAN install without TLS, never the internet).
+   */
+  ALLOW_INSECURE_HTTP: bool.optional(),
+  /**
+   * Where the server writes the one-time setup URL (mode 0600) while no admin exists.
+   * Default <DATA_DIR>/setup-url.txt.
+   */
+  SETUP_URL_FILE: z.string().min(1).optional(),
   /** Time budget of one rule preview or API backtest, run off the request thread (seconds). */
   PREVIEW_TIMEOUT_SEC: z.coerce.number().min(0.1).max(600).default(10),
 });
@@ -316,6 +337,17 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * zod's words for one issue, or ours where they mislead: a variable that is set but is not a
+ * number ("PORT=abc") must not read "is required". The value is not repeated (it may be a secret).
+ */
+function issueMessage(i: z.core.$ZodIssue, source: Record<string, unknown>): string {
+  if (i.code !== 'invalid_type') return i.message;
+  const name = String(i.path[0] ?? '');
+  if (!(name in source)) return 'is required';
+  return i.expected === 'number' ? 'must be a number' : `must be a ${i.expected}`;
+}
+
 /** Parses an environment (process.env by default). Throws ConfigError naming each bad variable. */
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   // Treat empty strings as unset, as shells and compose files often produce them.
@@ -325,7 +357,7 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     throw new ConfigError(
       r.error.issues.map((i) => ({
         variable: String(i.path[0] ?? '?'),
-        message: i.code === 'invalid_type' && i.input === undefined ? 'is required' : i.message,
+        message: issueMessage(i, cleaned),
       })),
     );
   }
@@ -347,14 +379,28 @@ export function publicBaseUrl(env: Env): string {
 }
 
 /** The loops whose liveness is recorded (the catalog is in @signals/core loops.ts). */
-export type LoopName = 'prices' | 'news' | 'evaluate' | 'sweep' | 'deliveries';
+export type LoopName = 'prices' | 'news' | 'evaluate' | 'sweep' | 'deliveries' | 'telegram';
+
+/** A loop's interval and whether it follows market hours. */
+export interface LoopInterval {
+  intervalMs: number;
+  marketHours: boolean;
+}
+
+/**
+ * The Telegram bot's long poll: a round every ≤ 26 s (25 s wait) while Telegram answers; the worker
+ * holding the poller lease records it.
+ */
+export const TELEGRAM_LOOP_INTERVAL_MS = 30_000;
 
 /**
  * How often each loop runs with these settings: the worker schedules its jobs with these intervals
  * and records them with each heartbeat; a judge without a heartbeat yet assumes them. Price polling
  * and evaluation follow market hours except in a replay (which runs at any hour).
  */
-export function loopIntervals(env: Env): Record<LoopName, { intervalMs: number; marketHours: boolean }> {
+export function loopIntervals(
+  env: Env,
+): Record<Exclude<LoopName, 'telegram'>, LoopInterval> & Partial<Record<'telegram', LoopInterval>> {
   const replay = env.PRICE_SOURCE.startsWith('replay:');
   const sweepMs = env.SWEEP_INTERVAL_SEC * 1000;
   return {
@@ -365,6 +411,8 @@ export function loopIntervals(env: Env): Record<LoopName, { intervalMs: number; 
     sweep: { intervalMs: sweepMs, marketHours: false },
     // A due delivery waits at most the sweeper's grace (60 s) plus one sweep for a job.
     deliveries: { intervalMs: 60_000 + sweepMs, marketHours: false },
+    // Optional: judged only when the bot is configured.
+    ...(env.TELEGRAM_BOT_TOKEN ? { telegram: { intervalMs: TELEGRAM_LOOP_INTERVAL_MS, marketHours: false } } : {}),
   };
 }
 
@@ -396,6 +444,13 @@ export function loadEnvOrExit(source: Record<string, string | undefined> = proce
 }
 
 export { createLogger, redactUrl, REDACT_PATHS } from './logger.ts';
+export {
+  checkProductionOrExit,
+  type ProductionFinding,
+  productionFindings,
+  SECURITY_SETTINGS,
+  setupUrlFile,
+} from './production.ts';
 export { hasHashTag, parseRedisUrl, type RedisNode, type RedisTarget } from './redis-url.ts';
 export { onShutdown } from './shutdown.ts';
 export { APP_NAME, appVersion, userAgent } from './version.ts';

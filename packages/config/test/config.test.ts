@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
+  envSchema,
   isSet,
+  productionFindings,
+  SECURITY_SETTINGS,
+  setupUrlFile,
   parseEnv,
   parseRedisUrl,
   publicBaseUrl,
@@ -216,5 +220,76 @@ describe('FEED_ALLOWED_CIDRS', () => {
         'WEBHOOK_ALLOWED_CIDRS',
       ]);
     }
+  });
+});
+
+describe('messages a new user meets (issue 18, item 5)', () => {
+  const problemsOf = (source: Record<string, string>) => {
+    try {
+      parseEnv(source);
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems.map((p) => `${p.variable}: ${p.message}`);
+    }
+  };
+
+  it('says a malformed number is not a number, not that it is missing', () => {
+    expect(problemsOf({ PORT: 'abc' })).toEqual(['PORT: must be a number']);
+    expect(problemsOf({ PRICE_POLL_SEC: 'often' })).toEqual(['PRICE_POLL_SEC: must be a number']);
+    // A variable the schema needs and that is absent still reads "is required".
+    expect(problemsOf({ TELEGRAM_BOT_TOKEN: '123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ' })).toEqual([
+      'TELEGRAM_BOT_USERNAME: is required with TELEGRAM_BOT_TOKEN (the deep link names the bot)',
+    ]);
+  });
+
+  it('refuses REPLAY_START dates the calendar does not have', () => {
+    expect(problemsOf({ REPLAY_START: '2021-13-01' })).toEqual([
+      'REPLAY_START: must be a calendar date, YYYY-MM-DD (month 01-12, a day the month has)',
+    ]);
+    expect(problemsOf({ REPLAY_START: '2021-02-29' })).toHaveLength(1);
+    expect(problemsOf({ REPLAY_START: '2021-04-31' })).toHaveLength(1);
+    expect(parseEnv({ REPLAY_START: '2024-02-29' }).REPLAY_START).toBe('2024-02-29');
+  });
+});
+
+describe('production mode (issue 18, item 2)', () => {
+  const findings = (source: Record<string, string>, who?: 'server' | 'worker') =>
+    productionFindings(parseEnv({ NODE_ENV: 'production', ...source }), who).map((f) => `${f.level} ${f.variable}`);
+
+  it('finds nothing outside production', () => {
+    expect(productionFindings(parseEnv({ PUBLIC_BASE_URL: 'http://localhost:3000' }))).toEqual([]);
+  });
+
+  it('refuses http, localhost and a missing PUBLIC_BASE_URL; warns on http with the LAN opt-out', () => {
+    const token = { METRICS_TOKEN: 'x'.repeat(16) };
+    expect(findings({ ...token, PUBLIC_BASE_URL: 'https://signals.example.org' })).toEqual([]);
+    expect(findings({ ...token })).toEqual(['refuse PUBLIC_BASE_URL']);
+    expect(findings({ ...token, PUBLIC_BASE_URL: 'http://signals.example.org' })).toEqual(['refuse PUBLIC_BASE_URL']);
+    expect(findings({ ...token, PUBLIC_BASE_URL: 'https://[::1]:8443' })).toEqual(['refuse PUBLIC_BASE_URL']);
+    expect(findings({ ...token, PUBLIC_BASE_URL: 'https://app.localhost' })).toEqual(['refuse PUBLIC_BASE_URL']);
+    expect(findings({ ...token, PUBLIC_BASE_URL: 'http://10.0.0.5:3000', ALLOW_INSECURE_HTTP: 'true' })).toEqual([
+      'warn PUBLIC_BASE_URL',
+    ]);
+    // The opt-out is for a LAN address, not for links to localhost.
+    expect(findings({ ...token, PUBLIC_BASE_URL: 'http://localhost:3000', ALLOW_INSECURE_HTTP: 'true' })).toEqual([
+      'refuse PUBLIC_BASE_URL',
+      'warn PUBLIC_BASE_URL',
+    ]);
+  });
+
+  it('warns the server (not the worker) that /metrics is closed without METRICS_TOKEN', () => {
+    expect(findings({ PUBLIC_BASE_URL: 'https://signals.example.org' })).toEqual(['warn METRICS_TOKEN']);
+    expect(findings({ PUBLIC_BASE_URL: 'https://signals.example.org' }, 'worker')).toEqual([]);
+  });
+
+  it('lists only settings the schema knows as security settings', () => {
+    const known = new Set(Object.keys(envSchema.shape));
+    expect(SECURITY_SETTINGS.filter((s) => !known.has(s))).toEqual([]);
+  });
+
+  it('puts the setup URL file under DATA_DIR unless SETUP_URL_FILE says where', () => {
+    expect(setupUrlFile(parseEnv({}), '/srv/app')).toBe('/srv/app/.data/setup-url.txt');
+    expect(setupUrlFile(parseEnv({ DATA_DIR: '/var/lib/signals' }), '/srv/app')).toBe('/var/lib/signals/setup-url.txt');
+    expect(setupUrlFile(parseEnv({ SETUP_URL_FILE: '/home/node/setup-url' }), '/srv/app')).toBe('/home/node/setup-url');
   });
 });

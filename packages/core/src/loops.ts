@@ -13,7 +13,7 @@
  */
 import { isMarketOpen, sessionFor, zonedDate } from './calendar.ts';
 
-export const LOOP_IDS = ['prices', 'news', 'evaluate', 'sweep', 'deliveries'] as const;
+export const LOOP_IDS = ['prices', 'news', 'evaluate', 'sweep', 'deliveries', 'telegram'] as const;
 export type LoopId = (typeof LOOP_IDS)[number];
 
 export interface LoopDefinition {
@@ -25,6 +25,11 @@ export interface LoopDefinition {
   queue: 'prices' | 'news' | 'evaluate' | 'maintenance' | 'deliveries';
   /** Judged only while the US market is open (outside a replay). */
   marketHours: boolean;
+  /**
+   * Runs only where a feature is configured (the Telegram bot): judged only when the judge expects
+   * it (its settings have the feature), never from a heartbeat left by an earlier configuration.
+   */
+  optional?: true;
 }
 
 export const LOOPS: Readonly<Record<LoopId, LoopDefinition>> = {
@@ -62,6 +67,14 @@ export const LOOPS: Readonly<Record<LoopId, LoopDefinition>> = {
     description: 'sends the emails and webhooks written by alerts',
     queue: 'deliveries',
     marketHours: false,
+  },
+  telegram: {
+    id: 'telegram',
+    name: 'Telegram updates',
+    description: "reads the bot's messages (/start links a chat, /stop, /status): only where TELEGRAM_BOT_TOKEN is set",
+    queue: 'deliveries',
+    marketHours: false,
+    optional: true,
   },
 };
 
@@ -134,6 +147,7 @@ export function judgeLoops(input: JudgeInput): LoopStatus[] {
     const beat = beats.get(id);
     const expected = input.expected[id];
     if (!beat && !expected) continue;
+    if (LOOPS[id].optional && !expected) continue;
     const intervalMs = beat?.intervalMs ?? expected?.intervalMs ?? 0;
     const marketHours = LOOPS[id].marketHours && (beat?.marketHours ?? expected?.marketHours ?? true);
     const limit = overdueAfterMs(intervalMs);

@@ -83,3 +83,16 @@ describe('loop liveness', () => {
     expect(stuck?.overdueSince?.toISOString()).toBe(ago(OPEN_DAY, 600 - 225).toISOString());
   });
 });
+
+describe('optional loops (issue 18, item 7)', () => {
+  it('judges the telegram loop only when expected, at any hour', () => {
+    const stale = [beat('telegram', 30, 300, NIGHT, false)];
+    // Not configured here: a heartbeat left by an earlier configuration is not judged.
+    expect(byLoop(judge(NIGHT, stale)).telegram).toBeUndefined();
+    const expected = { telegram: { intervalMs: 30_000, marketHours: false } };
+    const s = byLoop(judge(NIGHT, stale, { expected }));
+    expect(s.telegram?.state).toBe('overdue');
+    expect(s.telegram?.name).toBe('Telegram updates');
+    expect(byLoop(judge(NIGHT, [beat('telegram', 30, 20, NIGHT, false)], { expected })).telegram?.state).toBe('ok');
+  });
+});

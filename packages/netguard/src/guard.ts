@@ -18,21 +18,33 @@ import { DomainError } from '@signals/core';
 
 export type UnsafeUrlReason = 'invalid_url' | 'scheme' | 'credentials' | 'address';
 
-/** The URL may not be called: it must be changed (not retryable). The message names no secret. */
+/**
+ * The URL may not be called: it must be changed (not retryable). The message is in our words and
+ * is what a caller shows (an admin page, a subscriber's form): it names no secret and nothing the
+ * caller did not give, so no address a name resolves to. `detail` holds that, for the log only.
+ */
 export class UnsafeUrlError extends DomainError {
   constructor(
     message: string,
     readonly reason: UnsafeUrlReason,
     /** For `address`: the refused range's name ("loopback", "private", "link-local (cloud metadata)"...). */
     readonly refusal?: string,
+    /** For the log, never a page: what the host resolved to ("vm resolves to 127.0.0.1 (loopback)"). */
+    readonly detail?: string,
   ) {
     super('url_refused', message);
   }
 }
 
-/** The host did not resolve (NXDOMAIN, resolver down): may work later. */
+/**
+ * The host did not resolve (NXDOMAIN, resolver down): may work later. The message says
+ * "unreachable" without the host or the resolver's code; `detail` has both, for the log only.
+ */
 export class HostResolutionError extends DomainError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly detail?: string,
+  ) {
     super('host_unresolved', message, { retryable: true });
   }
 }
@@ -232,20 +244,28 @@ export async function assertPublicUrl(
   if (net.isIP(host)) {
     found = [{ address: host, family: net.isIP(host) }];
   } else {
+    const unreachable = `${label} unreachable: no address was found for its host name`;
     try {
       found = await (policy.lookup ?? defaultLookup)(host);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      throw new HostResolutionError(`cannot resolve ${host}${typeof code === 'string' ? ` (${code})` : ''}`);
+      throw new HostResolutionError(
+        unreachable,
+        `cannot resolve ${host}${typeof code === 'string' ? ` (${code})` : ''}`,
+      );
     }
-    if (found.length === 0) throw new HostResolutionError(`cannot resolve ${host} (no address)`);
+    if (found.length === 0) throw new HostResolutionError(unreachable, `cannot resolve ${host} (no address)`);
   }
   const addresses: ResolvedAddress[] = [];
   for (const a of found) {
     const reason = refusalReason(a.address, allowed);
     if (reason) {
-      const shown = host === a.address ? host : `${host} resolves to ${a.address}, which`;
-      throw new UnsafeUrlError(`${label} refused: ${shown} is ${reason}`, 'address', reason);
+      // An address the caller typed is theirs to see; what a name resolves to stays in the log.
+      const message =
+        host === a.address
+          ? `${label} refused: ${host} is not a public address (${reason})`
+          : `${label} refused: its host is not a public address`;
+      throw new UnsafeUrlError(message, 'address', reason, `${host} resolves to ${a.address} (${reason})`);
     }
     addresses.push({ address: a.address, family: a.family === 6 ? 6 : 4 });
   }

@@ -93,17 +93,32 @@ describe('SSRF guard (netguard)', () => {
     expect(ok.addresses.map((a) => a.address)).toEqual(['93.184.216.34', '2606:4700::1111']);
     const rebind = await refusal('https://rebind.example.com/x', { lookup });
     expect(rebind).toBeInstanceOf(UnsafeUrlError);
-    expect((rebind as Error).message).toBe('URL refused: rebind.example.com resolves to 10.0.0.7, which is private');
+    // Our words for the page; what the name resolves to only in the detail (for the log).
+    expect((rebind as Error).message).toBe('URL refused: its host is not a public address');
+    expect((rebind as UnsafeUrlError).detail).toBe('rebind.example.com resolves to 10.0.0.7 (private)');
+    expect((rebind as UnsafeUrlError).refusal).toBe('private');
     expect(await refusal('https://metadata.example.com/', { lookup })).toBeInstanceOf(UnsafeUrlError);
     const missing = await refusal('https://nxdomain.example.com/', { lookup });
     expect(missing).toBeInstanceOf(HostResolutionError);
-    expect((missing as Error).message).toContain('ENOTFOUND');
+    expect((missing as Error).message).toBe('URL unreachable: no address was found for its host name');
+    expect((missing as HostResolutionError).detail).toBe('cannot resolve nxdomain.example.com (ENOTFOUND)');
   });
 
   it('resolves localhost with the system resolver and refuses it', async () => {
     const err = await refusal('http://localhost:3000/');
     expect(err).toBeInstanceOf(UnsafeUrlError);
-    expect((err as Error).message).toContain('loopback');
+    expect((err as UnsafeUrlError).refusal).toBe('loopback');
+    expect((err as Error).message).not.toMatch(/127\.0\.0\.1|::1|resolves/);
+  });
+
+  it('never shows what an internal name resolves to, or why it does not resolve (issue 18, item 5)', async () => {
+    const lookup = fakeDns({ vm: ['127.0.0.1'], 'db.internal': ['10.0.0.5', 'fd00::5'] });
+    for (const url of ['http://vm:8080/', 'http://db.internal/', 'http://postgres:5432/']) {
+      const err = (await refusal(url, { lookup, label: 'webhook URL' })) as UnsafeUrlError | HostResolutionError;
+      expect(err.message).toMatch(/^webhook URL (refused|unreachable): /);
+      expect(err.message).not.toMatch(/resolves|resolve|127\.0\.0\.1|10\.0\.0\.5|vm|db\.internal|postgres|ENOTFOUND/);
+      expect(err.detail).toBeTruthy();
+    }
   });
 
   it('reads IPv4 embedded in IPv6', () => {
@@ -124,7 +139,7 @@ describe('SSRF guard (netguard)', () => {
 
   it('names the URL as the caller calls it', async () => {
     const err = await refusal('http://10.1.2.3/feed.xml', { label: 'feed URL' });
-    expect((err as Error).message).toBe('feed URL refused: 10.1.2.3 is private');
+    expect((err as Error).message).toBe('feed URL refused: 10.1.2.3 is not a public address (private)');
     expect(((await refusal('ftp://x.example/', { label: 'feed URL' })) as Error).message).toContain('feed URL scheme');
   });
 });

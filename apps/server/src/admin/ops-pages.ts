@@ -270,6 +270,7 @@ export function registerOpsPages(admin: Hono<AppEnv>, rt: Runtime) {
       title: 'System',
       active: '/admin/system',
       body: html`<p class="muted" id="version">Market Signals ${appVersion()}</p>
+${proxyBanner(rt.proxyWatch.finding())}
 <h2 id="loops">Loops</h2>
 ${overdueNote(s.loops)}
 <table aria-labelledby="loops"><thead><tr><th scope="col">Loop</th><th scope="col" class="num">Every</th><th scope="col">Last success</th><th scope="col">State</th><th scope="col">Why</th><th scope="col">Last error</th><th scope="col">Worker</th></tr></thead>
@@ -312,6 +313,13 @@ ${s.degraded.length ? html`<p class="down">Degraded now: ${s.degraded.join(', ')
 ${storageTable(storage)}`,
     });
   });
+}
+
+/** Requests came through a proxy this server does not trust: every visitor counts as one address. */
+function proxyBanner(f: { since: Date; header: string; count: number } | null) {
+  return f
+    ? html`<p class="down" id="proxy-warning" role="alert">Requests arrive with ${f.header} (${f.count} since ${fmtTime(f.since)}) but <code>TRUST_PROXY</code> is unset: every visitor behind the proxy counts as the proxy's address, so one visitor's wrong logins or subscribes hit the limits of all (the admin included). Set <code>TRUST_PROXY</code> to your proxy's CIDR and restart.</p>`
+    : '';
 }
 
 /** Badge colour per loop state: overdue red, starting amber, idle and ok green. */

@@ -8,6 +8,7 @@ import { html } from 'hono/html';
 import type { AppEnv, Runtime } from '../context.ts';
 import { FormError, limitBody, readForm } from '../input.ts';
 import { type FieldError, HttpProblem, fieldErrors } from '../problem.ts';
+import { addressRange, normalizedMailbox } from '../security/mailbox.ts';
 import { enforce, keyOf } from '../security/ratelimit.ts';
 import {
   confirm,
@@ -39,6 +40,12 @@ import { checkbox, field, page } from '../views/layout.ts';
 
 /** ntfy topics requested (each sends a confirmation message to the topic), per client address and hour. */
 export const NTFY_REQUEST_LIMIT = 10;
+
+/** Confirmation mails per mailbox (see normalizedMailbox) and hour, whatever spelling asks. */
+export const CONFIRM_MAILBOX_LIMIT = 5;
+
+/** Subscribes per IPv4 /24 and hour (per single address, and per IPv6 /64, it is 20). */
+export const SUBSCRIBE_RANGE_LIMIT = 60;
 
 /** Preferences/unsubscribe links that are not valid, per client address and hour. */
 export const MANAGE_LINK_LIMIT = 120;
@@ -161,8 +168,24 @@ export function createPublicPages(rt: Runtime) {
   ${await choices({ watchlists: new Set(o.chosen ?? lists.map((l) => l.id)), rules: new Set(o.rules ?? []), errors })}
   ${modeChoice(o.mode ?? 'immediate')}
   <button type="submit">Subscribe</button>
-</form>`,
+</form>
+${channelsOffer()}`,
     });
+  };
+
+  /**
+   * The subscribe page's word on the other channels the preferences page offers: email comes
+   * first (it confirms the address and carries the links to manage everything); the page that
+   * confirms it offers ntfy and Telegram at once, as the preferences page does.
+   */
+  const channelsOffer = () => {
+    const telegram = Boolean(rt.env.TELEGRAM_BOT_USERNAME && rt.env.TELEGRAM_BOT_TOKEN);
+    return html`<h2 id="channels">Also on ntfy${telegram ? ' or Telegram' : ''}</h2>
+<ul data-testid="channel-offer">
+  <li><strong>Email</strong> first: it confirms you, and every email carries your links to change or stop alerts.</li>
+  <li><strong>ntfy</strong> (push notifications, <a href="https://ntfy.sh" rel="noopener">ntfy.sh</a> or your own server): give your topic on the confirmation page.</li>
+  ${telegram ? html`<li><strong>Telegram</strong>: press "Get alerts on Telegram" on the confirmation page and Start in the chat with @${rt.env.TELEGRAM_BOT_USERNAME}.</li>` : ''}
+</ul>`;
   };
 
   app.get('/subscribe', async (c) => c.html(await subscribePage()));
@@ -182,8 +205,19 @@ export function createPublicPages(rt: Runtime) {
         mode: values.mode === 'digest' ? 'digest' : 'immediate',
       });
       if (!r.success) throw new FormError(withChoiceError(fieldErrors(r.error), watchlistIds, ruleIds));
+      // Per mailbox (victim+1@, Victim@, v.ictim@gmail all count as one) and per network range.
       await enforce(rt.rateLimiter, [
-        { key: `public:subscribe:email:${keyOf(r.data.email)}`, max: 5, windowSec: 3600 },
+        {
+          key: `public:subscribe:mailbox:${keyOf(normalizedMailbox(r.data.email))}`,
+          max: CONFIRM_MAILBOX_LIMIT,
+          windowSec: 3600,
+        },
+        {
+          key: `public:subscribe:range:${keyOf(addressRange(c.get('clientIp')))}`,
+          // An IPv6 /64 is usually one host: it gets what one address gets.
+          max: c.get('clientIp').includes(':') ? 20 : SUBSCRIBE_RANGE_LIMIT,
+          windowSec: 3600,
+        },
       ]);
       const { deliveryId } = await subscribe(rt, r.data);
       rt.logger.info({ reqId: c.get('requestId'), confirmation: deliveryId !== null }, 'subscription requested');
@@ -248,7 +282,8 @@ export function createPublicPages(rt: Runtime) {
       page({
         title: 'Subscription confirmed',
         body: html`<p role="status" data-testid="confirmed">Thank you: your address is confirmed. Alerts will arrive by email.</p>
-<p><a href="/preferences?token=${manage}">Change what you receive</a> (also: alerts on Telegram or ntfy, quiet hours) · <a href="/unsubscribe?token=${manage}">Unsubscribe</a></p>`,
+<p><a href="/preferences?token=${manage}">Change what you receive</a> (also quiet hours) · <a href="/unsubscribe?token=${manage}">Unsubscribe</a></p>
+${await channelsSection(manage, r.subscriberId)}`,
       }),
     );
   });

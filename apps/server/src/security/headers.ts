@@ -9,6 +9,15 @@ import type { AppEnv } from '../context.ts';
 const HTML_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/**
+ * The queue dashboard (bull-board) is a React app from its own package: its scripts and styles
+ * come from /admin/queues/static, its page sets `<base href>` and inline styles, and it calls its
+ * JSON API on our origin. Nothing from elsewhere (its Google Fonts link is blocked: the system
+ * font is used), and no page of another site may frame it (clickjacking its retry/clean buttons).
+ */
+export const QUEUES_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'";
+
 /** One year: browsers remember to use https for that long after one visit. */
 export const HSTS_VALUE = 'max-age=31536000';
 
@@ -26,6 +35,9 @@ export function isPrivatePath(path: string): boolean {
     path.startsWith('/api/') ||
     path === '/confirm' ||
     path === '/preferences' ||
+    path.startsWith('/preferences/') ||
+    path === '/channels' ||
+    path.startsWith('/channels/') ||
     path === '/unsubscribe'
   );
 }
@@ -37,9 +49,12 @@ export function securityHeaders(opts: { https: boolean }): MiddlewareHandler<App
     // Confirm/unsubscribe URLs carry tokens: never leak them in a Referer.
     c.header('referrer-policy', 'no-referrer');
     if (opts.https) c.header('strict-transport-security', HSTS_VALUE);
-    if (isPrivatePath(c.req.path)) c.header('cache-control', 'no-store');
-    if ((c.res.headers.get('content-type') ?? '').startsWith('text/html') && !c.req.path.startsWith('/admin/queues')) {
-      c.header('content-security-policy', HTML_CSP);
+    // Every answer to a form post too: a refused subscribe shows the address it was given.
+    if (isPrivatePath(c.req.path) || (c.req.method !== 'GET' && c.req.method !== 'HEAD'))
+      c.header('cache-control', 'no-store');
+    if ((c.res.headers.get('content-type') ?? '').startsWith('text/html')) {
+      const queues = c.req.path === '/admin/queues' || c.req.path.startsWith('/admin/queues/');
+      c.header('content-security-policy', queues ? QUEUES_CSP : HTML_CSP);
       c.header('x-frame-options', 'DENY');
     }
   };

@@ -2,6 +2,8 @@
  * Admin users: the first one from ADMIN_EMAIL/ADMIN_PASSWORD at start, or from the setup page
  * opened with a one-time setup token (packages/db repos/setup-tokens.ts).
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Env } from '@signals/config';
 import { consumeSetupToken, discardSetupTokens, hashPassword, type PrismaClient } from '@signals/db';
 
@@ -41,9 +43,8 @@ export async function adminExists(prisma: PrismaClient): Promise<boolean> {
 }
 
 /**
- * The block the server prints on its console when no admin exists: plain text, not a log line,
- * so it stands out in `npm start` output like Jenkins' initial password. The URL is the secret:
- * it is written here only, never to the log.
+ * The block the server prints on an interactive console when no admin exists: plain text, not a
+ * log line, so it stands out in `npm start` output like Jenkins' initial password.
  */
 export function setupBanner(url: string, expiresAt: Date): string {
   const rule = '='.repeat(78);
@@ -60,4 +61,41 @@ export function setupBanner(url: string, expiresAt: Date): string {
     '',
     '',
   ].join('\n');
+}
+
+/**
+ * Hands the one-time setup URL to the operator, never to the log: written to `file` with mode
+ * 0600 (its folder made 0700 when missing), the file's path logged; printed on `console` only
+ * when it is a terminal (under compose or systemd stdout is the log stream). Returns where it went.
+ */
+export function publishSetupUrl(opts: {
+  url: string;
+  expiresAt: Date;
+  file: string;
+  console: { isTTY?: boolean; write(s: string): unknown };
+  logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}): { file: string | null; console: boolean } {
+  let written: string | null = null;
+  try {
+    fs.mkdirSync(path.dirname(opts.file), { recursive: true, mode: 0o700 });
+    // A file left by another user or with wider rights is replaced, not reused.
+    fs.rmSync(opts.file, { force: true });
+    fs.writeFileSync(opts.file, `${opts.url}\n`, { mode: 0o600, flag: 'wx' });
+    fs.chmodSync(opts.file, 0o600);
+    written = opts.file;
+  } catch (err) {
+    opts.logger.error(
+      { file: opts.file, err: (err as NodeJS.ErrnoException).code ?? (err as Error).message },
+      'no admin account yet, and the setup URL file could not be written: set SETUP_URL_FILE to a writable path, or run `pnpm cli setup-url` on the server',
+    );
+  }
+  const tty = opts.console.isTTY === true;
+  if (tty) opts.console.write(setupBanner(opts.url, opts.expiresAt));
+  if (written) {
+    opts.logger.warn(
+      { file: written },
+      `no admin account yet: the one-time setup URL is in ${written} (readable by this user only${tty ? '; also printed above' : ''}); \`pnpm cli setup-url\` makes a new one`,
+    );
+  }
+  return { file: written, console: tty };
 }

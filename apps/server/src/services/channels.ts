@@ -46,8 +46,10 @@ export async function addNtfyChannel(rt: Runtime, subscriberId: string, input: z
   try {
     await assertPublicUrl(topicUrl, { allowedCidrs: rt.env.NTFY_ALLOWED_CIDRS, label: 'ntfy URL' });
   } catch (err) {
-    if (err instanceof UnsafeUrlError || err instanceof HostResolutionError)
+    if (err instanceof UnsafeUrlError || err instanceof HostResolutionError) {
+      rt.logger.info({ detail: err.detail ?? err.message }, 'ntfy topic URL refused');
       throw new ValidationError('Topic refused', [{ path: 'topic', message: err.message }]);
+    }
     throw err;
   }
   const token = input.accessToken?.trim() || null;

@@ -99,6 +99,8 @@ async function checkUrl(rt: Runtime, url: string): Promise<void> {
   } catch (err) {
     const message = err instanceof Error ? err.message : 'URL refused';
     if (err instanceof UnsafeUrlError || err instanceof HostResolutionError) {
+      // The caller reads our words; what the name resolved to (or why not) is for the operator.
+      rt.logger.info({ detail: err.detail ?? err.message }, 'webhook URL refused');
       throw new ValidationError('Webhook URL refused', [{ path: 'url', message }]);
     }
     throw err;

@@ -12,6 +12,8 @@ import { text } from '../input.ts';
 import { pagingFields, windowOf } from './paging.ts';
 
 export const MAX_SILENCE_DAYS = 90;
+/** The shortest silence (the README promises "an hour to 90 days"; the form's shortest choice is 1 hour). */
+export const MIN_SILENCE_MIN = 60;
 
 const instant = z
   .string()
@@ -31,7 +33,7 @@ export const silenceCreateSchema = z.strictObject({
   durationMin: z
     .number()
     .int('must be a whole number of minutes')
-    .min(1, 'must be at least 1')
+    .min(MIN_SILENCE_MIN, `must be at least ${MIN_SILENCE_MIN} (a silence lasts an hour to ${MAX_SILENCE_DAYS} days)`)
     .max(MAX_SILENCE_DAYS * 24 * 60, `must be at most ${MAX_SILENCE_DAYS} days`)
     .optional()
     .describe('How long from startsAt, in minutes; or give endsAt'),
@@ -92,6 +94,9 @@ export async function createSilence(rt: Runtime, input: SilenceCreate, createdBy
   if (input.endsAt !== undefined) {
     if (endsAt <= now) errors.push({ path: 'endsAt', message: 'must be in the future' });
     else if (endsAt <= startsAt) errors.push({ path: 'endsAt', message: 'must be after startsAt' });
+    // Counted from when it takes effect: a silence that starts now and ends in 5 minutes is too short.
+    else if (endsAt.getTime() - Math.max(startsAt.getTime(), now.getTime()) < MIN_SILENCE_MIN * 60_000)
+      errors.push({ path: 'endsAt', message: 'a silence lasts at least an hour' });
   }
   if (endsAt.getTime() - Math.max(startsAt.getTime(), now.getTime()) > MAX_SILENCE_DAYS * 86_400_000)
     errors.push({ path: 'endsAt', message: `a silence lasts at most ${MAX_SILENCE_DAYS} days` });

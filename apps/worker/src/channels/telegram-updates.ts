@@ -94,7 +94,17 @@ export interface TelegramLoop {
 
 /** Runs rounds until closed, while holding the Redis lease; backs off on errors. */
 export function startTelegramUpdates(
-  d: TelegramUpdatesDeps & { redis: RedisConnection; prefix: string; waitSec?: number; leaseMs?: number },
+  d: TelegramUpdatesDeps & {
+    redis: RedisConnection;
+    prefix: string;
+    waitSec?: number;
+    leaseMs?: number;
+    /**
+     * Each round's outcome, for the loop catalog's `telegram` heartbeat: no error after a round
+     * Telegram answered, the error after one that failed. Only the lease holder polls and reports.
+     */
+    onRound?: (err?: unknown) => Promise<void> | void;
+  },
 ): TelegramLoop {
   const key = `${d.prefix}:telegram:poller`;
   const me = `${process.pid}:${Math.random().toString(36).slice(2)}`;
@@ -132,11 +142,13 @@ export function startTelegramUpdates(
         const before = offset;
         offset = await pollTelegramOnce(d, offset, waitSec);
         backoff = 1000;
+        await d.onRound?.();
         // A server that answers at once with nothing (no long polling) must not make this spin.
         if (offset === before && Date.now() - started < 1000) await sleep(1000);
       } catch (err) {
         if (!running) break;
         d.logger.warn({ err: (err as Error).message, retryInMs: backoff }, 'telegram polling failed');
+        await d.onRound?.(err);
         await sleep(backoff);
         backoff = Math.min(backoff * 2, 60_000);
       }

@@ -310,6 +310,8 @@ export async function buildHandlers(
       clock: deps.clock,
       redis: deps.redis,
       prefix: deps.prefix,
+      // The `telegram` loop of the catalog: /healthz and the System page judge it when the bot is set.
+      onRound: (err) => (err === undefined ? liveness.success('telegram') : liveness.failure('telegram', err)),
     });
   }
   return {

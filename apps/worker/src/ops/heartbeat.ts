@@ -5,8 +5,9 @@
  * the service cannot report itself: every worker down, the host gone, Postgres unreachable.
  *
  * Never awaited by the cycle: beat() returns at once. Calls do not pile up: while one is in flight
- * or waiting to retry, further beats only ask for one more call after it. A failure is logged with
- * the URL redacted (such URLs carry their secret in the path) and retried with backoff.
+ * or waiting to retry, further beats only ask for one more call after it. Each call is logged with
+ * the URL redacted (such URLs carry their secret in the path): a success at info, a failure at
+ * warn, then retried with backoff.
  */
 import type { Logger } from '@signals/core';
 import { redactSecrets, redactUrl } from '@signals/notify';
@@ -56,7 +57,11 @@ export function createHeartbeat(o: HeartbeatOptions): Heartbeat {
     try {
       const res = await fetch(o.url, { method: 'GET', signal: AbortSignal.timeout(o.timeoutMs ?? 5000) });
       await res.body?.cancel();
-      if (res.ok) return true;
+      if (res.ok) {
+        // Every call is logged (README "Operations"), so the log shows the switch is being fed.
+        o.logger.info({ url: shown, status: res.status }, 'heartbeat sent');
+        return true;
+      }
       throw new Error(`answered HTTP ${res.status}`);
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };

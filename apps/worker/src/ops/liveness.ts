@@ -22,19 +22,21 @@ export function createLiveness(o: {
   prisma: PrismaClient;
   logger: Logger;
   /** Each loop's interval and market-hours flag as this process runs it (loopIntervals(env)). */
-  loops: Record<LoopId, { intervalMs: number; marketHours: boolean }>;
+  loops: Partial<Record<LoopId, { intervalMs: number; marketHours: boolean }>>;
   /** At most one write per loop per this many ms (default 5 s). */
   throttleMs?: number;
 }): Liveness {
   const throttle = o.throttleMs ?? 5000;
   const lastWrite = new Map<string, number>();
   const write = async (loop: LoopId, error?: string) => {
+    const settings = o.loops[loop];
+    if (!settings) return; // an optional loop this process was not configured for
     const key = `${loop}:${error === undefined ? 'ok' : 'err'}`;
     const now = Date.now();
     if (now - (lastWrite.get(key) ?? Number.NEGATIVE_INFINITY) < throttle) return;
     lastWrite.set(key, now);
     try {
-      await recordLoopRun(o.prisma, { loop, ...o.loops[loop], worker: WORKER_NAME, at: new Date(now), error });
+      await recordLoopRun(o.prisma, { loop, ...settings, worker: WORKER_NAME, at: new Date(now), error });
     } catch (err) {
       lastWrite.delete(key); // try again with the next run
       o.logger.warn({ loop, err: (err as Error).message }, 'could not record the loop heartbeat');

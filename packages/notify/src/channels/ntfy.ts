@@ -112,7 +112,8 @@ export function createNtfyNotifier(options: NtfyOptions = {}): ChatNotifier {
         throw new TransientDeliveryError(
           err.message === 'timeout'
             ? `ntfy timed out after ${timeoutMs} ms`
-            : `ntfy connection failed (${err.code ?? 'error'})`,
+            : // One answer for refused, reset and the rest: a topic URL cannot map which ports are open.
+              'ntfy unreachable: no HTTP answer',
         );
       });
       const response = redactSecrets(res.text, secrets);

@@ -229,8 +229,10 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
       const timestamp = unixSeconds(clock.now());
       const ctx = { url: shownUrl, messageId: input.messageId };
 
+      /** Logs and returns `err`; `detail` (a socket error code, what a name resolved to) is for the log only. */
       const fail = (
         err: WebhookTransientError | WebhookPermanentError | PermanentDeliveryError | TransientDeliveryError,
+        detail?: string,
       ) => {
         log.warn(
           {
@@ -239,6 +241,7 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
             durationMs: elapsed(),
             outcome: err instanceof PermanentDeliveryError ? 'failed' : 'retry',
             err: err.message,
+            ...(detail ? { detail } : {}),
           },
           'webhook not delivered',
         );
@@ -265,8 +268,9 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
           ac.signal,
         ).catch((err: unknown) => {
           // The guard's verdicts, as delivery outcomes: a refused URL never works, a name may resolve later.
-          if (err instanceof UnsafeUrlError) throw new WebhookUrlRefusedError(err.message, err.reason);
-          if (err instanceof HostResolutionError) throw new TransientDeliveryError(err.message);
+          if (err instanceof UnsafeUrlError)
+            throw fail(new WebhookUrlRefusedError(err.message, err.reason), err.detail);
+          if (err instanceof HostResolutionError) throw fail(new TransientDeliveryError(err.message), err.detail);
           throw err;
         });
         const res = await post(
@@ -307,19 +311,17 @@ export function createWebhookSender(options: WebhookSenderOptions = {}): Webhook
           }),
         );
       } catch (err) {
-        if (err instanceof PermanentDeliveryError || err instanceof TransientDeliveryError) {
-          // Already classified (ours, or the SSRF guard's); log those not logged yet.
-          if (!(err instanceof WebhookTransientError || err instanceof WebhookPermanentError)) throw fail(err);
-          throw err;
-        }
+        // Already classified and logged (ours, or the SSRF guard's).
+        if (err instanceof PermanentDeliveryError || err instanceof TransientDeliveryError) throw err;
         if (err instanceof RequestTimeout) {
           throw fail(new WebhookTransientError(`timed out after ${timeoutMs} ms`, { durationMs: elapsed() }));
         }
+        // Refused, reset, TLS failure, no HTTP: one answer for all, so a test event or a delivery
+        // log cannot tell an open port from a closed one. The socket's code goes to the log.
         const code = (err as { code?: unknown }).code;
         throw fail(
-          new WebhookTransientError(`connection failed${typeof code === 'string' ? ` (${code})` : ''}`, {
-            durationMs: elapsed(),
-          }),
+          new WebhookTransientError('unreachable: no HTTP answer', { durationMs: elapsed() }),
+          typeof code === 'string' ? code : (err as Error).message,
         );
       } finally {
         clearTimeout(timer);
