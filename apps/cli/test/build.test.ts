@@ -117,7 +117,7 @@ describe('the run command on the build', () => {
       encoding: 'utf8',
     });
     expect(backup.status, backup.stderr).toBe(0);
-    expect(backup.stdout).toMatch(/backup of .* written to .*: \d+ tables/);
+    expect(backup.stderr).toMatch(/backup of .* written to .*: \d+ tables/);
     expect(fs.statSync(file).size).toBeGreaterThan(1000);
     fs.rmSync(file, { force: true });
   }, 240_000);
