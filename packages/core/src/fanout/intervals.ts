@@ -1,0 +1,11 @@
+/**
+ * Stage 4, time intervals (Alertmanager's active_time_intervals): a subscriber is told when one of
+ * the subscriptions that matched is active now in the subscriber's time zone; an endpoint when it
+ * is active now (UTC unless an interval names a location). The others are muted for this alert.
+ */
+import { activeAt, storedIntervals } from '../timing.ts';
+import type { Recipient } from './route.ts';
+
+export function isActiveRecipient(r: Recipient, now: Date): boolean {
+  return r.intervals.some((iv) => activeAt(now, storedIntervals(iv), r.timeZone));
+}
