@@ -16,7 +16,7 @@
 import { PermanentDeliveryError, silentLogger, TransientDeliveryError, type Logger } from '@signals/core';
 import net from 'node:net';
 import nodemailer from 'nodemailer';
-import { redactSecrets, redactUrl } from '../redact.ts';
+import { redactSecrets, redactUrl } from '../../redact.ts';
 
 export interface MailerOptions {
   /** `smtp://user:pass@host:port` or `smtps://...` (implicit TLS). Credentials percent-encoded. */
