@@ -7,3 +7,4 @@ export * from './route.ts';
 export * from './silence.ts';
 export type * from './types.ts';
 export { INHIBIT_LABELS } from './types.ts';
+export * from './forecast.ts';

@@ -122,10 +122,17 @@ export const FANOUT_STAGES: readonly FanOutStage[] = [
   },
 ];
 
-/** Runs the alert through every stage, in order. Pure: the same inputs give the same plan. */
-export function planFanOut(alert: FanOutAlert, inputs: FanOutInputs): FanOutPlan {
+/**
+ * Runs the alert through every stage, in order. Pure: the same inputs give the same plan. `stages`
+ * is for tests that show what a bypassed stage would change.
+ */
+export function planFanOut(
+  alert: FanOutAlert,
+  inputs: FanOutInputs,
+  stages: readonly FanOutStage[] = FANOUT_STAGES,
+): FanOutPlan {
   let s: PlanState = { alert, inputs, recipients: [], deliveries: [], held: [] };
-  for (const stage of FANOUT_STAGES) s = stage.run(s);
+  for (const stage of stages) s = stage.run(s);
   return {
     ...(s.silenceId ? { silenceId: s.silenceId } : {}),
     ...(s.inhibitor ? { inhibitor: s.inhibitor } : {}),

@@ -7,6 +7,11 @@
 import {
   type ActiveAlert,
   BASKET_SUBJECT,
+  type DeliveryForecast,
+  forecastDeliveries,
+  NEWS_SUBJECT,
+  type Severity,
+  sessionCloseMs,
   type FanOutAlert,
   type FanOutInputs,
   type FanOutSubscriber,
@@ -178,4 +183,84 @@ export async function loadFanOutInputs(
     },
     instrumentIds: new Map(instruments.map((i) => [i.symbol, i.id])),
   };
+}
+
+/** A backtest alert to forecast: its rule, subject, time (a session date on daily bars, else ISO) and severity. */
+export interface BacktestAlertInput {
+  ruleId: string;
+  subject: string;
+  /** YYYY-MM-DD (daily bars: the alert is taken at that session's close) or an ISO instant. */
+  at: string;
+  severity: Severity;
+  status?: 'firing' | 'resolved';
+}
+
+/** A rule of the backtest (stored or draft): where its subscribers come from and its basket members. */
+export interface BacktestRuleInput {
+  id: string;
+  watchlistId: string | null;
+  symbols: readonly string[];
+  notifyResolved?: boolean;
+}
+
+/** The instant a backtest alert stands for: a daily bar's session close, or the instant given. */
+export function backtestAlertTime(at: string): Date {
+  return /^\d{4}-\d{2}-\d{2}$/.test(at) ? new Date(sessionCloseMs(at)) : new Date(at);
+}
+
+/**
+ * "Who would have been told": loads today's subscribers, endpoints, silences and inhibit rules once
+ * and runs the backtest's alerts through the live fan-out plan (@signals/core forecastDeliveries).
+ * Reads only.
+ */
+export async function forecastBacktestDeliveries(
+  tx: Tx,
+  alerts: readonly BacktestAlertInput[],
+  rules: readonly BacktestRuleInput[],
+  o: { emailGroupWaitMs: number },
+): Promise<DeliveryForecast> {
+  const ruleOf = new Map(rules.map((r) => [r.id, r]));
+  const members = new Map<string, string[]>();
+  for (const r of rules) {
+    if (r.symbols.length || !r.watchlistId || members.has(r.watchlistId)) continue;
+    const rows = await tx.watchlistMember.findMany({
+      where: { watchlistId: r.watchlistId },
+      select: { instrument: { select: { symbol: true } } },
+    });
+    members.set(
+      r.watchlistId,
+      rows.map((m) => m.instrument.symbol),
+    );
+  }
+  const fanAlerts = alerts.map((a, i) => {
+    const rule = ruleOf.get(a.ruleId);
+    const basket = a.subject === BASKET_SUBJECT || a.subject === NEWS_SUBJECT;
+    return {
+      dedupKey: `backtest:${i}`,
+      ruleId: a.ruleId,
+      subject: a.subject,
+      ...(basket ? {} : { symbol: a.subject }),
+      status: a.status ?? 'firing',
+      severity: a.severity,
+      firedAt: backtestAlertTime(a.at),
+      symbols: activeSymbols(a.subject, {
+        symbols: rule?.symbols ?? [],
+        watchlist: rule?.watchlistId
+          ? { members: (members.get(rule.watchlistId) ?? []).map((symbol) => ({ instrument: { symbol } })) }
+          : null,
+      }),
+    };
+  });
+  const { inputs } = await loadFanOutInputs(tx, fanAlerts, {
+    now: new Date(),
+    emailGroupWaitMs: o.emailGroupWaitMs,
+    allSilences: true,
+    activeAlerts: [],
+  });
+  // Draft rules are not stored: they route by their watchlist (nobody subscribes to a draft by id).
+  const planRules = new Map(inputs.rules);
+  for (const r of rules)
+    if (!planRules.has(r.id))
+      planRules.set(r.id, { id: r.id, watchlistId: r.watchlistId, notifyResolved: r.notifyResolved ?? false });
+  return forecastDeliveries(fanAlerts, { ...inputs, rules: planRules });
 }
