@@ -14,6 +14,7 @@ import {
   sessionCloseMs,
   type FanOutAlert,
   type FanOutInputs,
+  type FanOutStage,
   type FanOutSubscriber,
   type InhibitMatcher,
   type InhibitRuleSpec,
@@ -217,7 +218,11 @@ export async function forecastBacktestDeliveries(
   tx: Tx,
   alerts: readonly BacktestAlertInput[],
   rules: readonly BacktestRuleInput[],
-  o: { emailGroupWaitMs: number },
+  o: {
+    emailGroupWaitMs: number;
+    /** The stages to run (default: the live pipeline); a test passes fewer to show a bypass changes the answer. */
+    stages?: readonly FanOutStage[];
+  },
 ): Promise<DeliveryForecast> {
   const ruleOf = new Map(rules.map((r) => [r.id, r]));
   const members = new Map<string, string[]>();
@@ -262,5 +267,5 @@ export async function forecastBacktestDeliveries(
   for (const r of rules)
     if (!planRules.has(r.id))
       planRules.set(r.id, { id: r.id, watchlistId: r.watchlistId, notifyResolved: r.notifyResolved ?? false });
-  return forecastDeliveries(fanAlerts, { ...inputs, rules: planRules });
+  return forecastDeliveries(fanAlerts, { ...inputs, rules: planRules }, o.stages);
 }
