@@ -35,14 +35,14 @@ const RULE = '{"kind":"pct_move","params":{"sessions":1,"thresholdPct":10,"direc
 let db: TestDb;
 beforeAll(async () => {
   db = await createTestDb();
-  // 60 sessions, a 15 % fall on 2024-03-04.
+  // 60 sessions, a 20 % fall on 2024-03-04.
   const bars: DailyBar[] = [];
   let price = 100;
   for (let d = new Date('2024-01-02T00:00:00Z'); bars.length < 60; d = new Date(d.getTime() + 86_400_000)) {
     if (d.getUTCDay() === 0 || d.getUTCDay() === 6) continue;
     const date = d.toISOString().slice(0, 10);
     const prev = price;
-    price = date === '2024-03-04' ? prev * 0.85 : prev * 1.001;
+    price = date === '2024-03-04' ? prev * 0.8 : prev * 1.001;
     bars.push({
       symbol: 'NVDA',
       date,
@@ -60,6 +60,20 @@ beforeAll(async () => {
   await db.prisma.watchlistMember.create({ data: { watchlistId: wl.id, instrumentId: inst.id } });
   await db.prisma.subscriber.create({
     data: { email: 'a@example.org', status: 'confirmed', subscriptions: { create: [{ watchlistId: wl.id }] } },
+  });
+  // The default rule, stored by the seeds: its own subscriber counts when the CLI names it by seed id.
+  const seed = await db.prisma.rule.create({
+    data: {
+      seedId: 'deepseek-nvda-drop-historic',
+      name: 'Nvidia DeepSeek-size fall',
+      kind: 'pct_move',
+      params: { thresholdPct: 16, direction: 'down', intraday: true },
+      symbols: ['NVDA'],
+      severity: 'critical',
+    },
+  });
+  await db.prisma.subscriber.create({
+    data: { email: 'b@example.org', status: 'confirmed', subscriptions: { create: [{ ruleId: seed.id }] } },
   });
   await db.prisma.webhookEndpoint.create({
     data: { url: 'https://hooks.example.org/in', secret: 'whsec_dGVzdHRlc3R0ZXN0dGVzdA==' },
@@ -87,6 +101,12 @@ describe('pnpm cli backtest --deliveries', () => {
     expect(last.deliveries.sent).toEqual({ email: 1, webhook: 1, ntfy: 0, telegram: 0 });
     expect(await db.prisma.delivery.count()).toBe(0);
     expect(await db.prisma.alert.count()).toBe(0);
+  });
+
+  it('matches a default rule to its stored row by seed id, so its subscribers count', async () => {
+    const r = await backtest(['--rule', 'deepseek-nvda-drop-historic', '--deliveries'], { DATABASE_URL: db.url });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('would have sent 2 emails, 1 webhook, 0 Telegram messages; 0 held');
   });
 
   it('refuses --history: recorded files have no stored rules and subscribers to plan against', async () => {
