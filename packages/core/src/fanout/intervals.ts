@@ -7,5 +7,8 @@ import { activeAt, storedIntervals } from '../timing.ts';
 import type { Recipient } from './route.ts';
 
 export function isActiveRecipient(r: Recipient, now: Date): boolean {
-  return r.intervals.some((iv) => activeAt(now, storedIntervals(iv), r.timeZone));
+  // No intervals stored (the common case): always active, without parsing anything.
+  return r.intervals.some(
+    (iv) => iv == null || (Array.isArray(iv) && iv.length === 0) || activeAt(now, storedIntervals(iv), r.timeZone),
+  );
 }

@@ -87,8 +87,9 @@ export const FANOUT_STAGES: readonly FanOutStage[] = [
     name: 'time_intervals',
     does: "recipients outside their subscription's or endpoint's active time intervals are muted",
     run: (s) => {
-      const live = s.recipients.filter((r) => isActiveRecipient(r, s.inputs.now));
-      const muted = s.recipients.filter((r) => !live.includes(r));
+      const live: Recipient[] = [];
+      const muted: Recipient[] = [];
+      for (const r of s.recipients) (isActiveRecipient(r, s.inputs.now) ? live : muted).push(r);
       return { ...s, recipients: live, held: [...s.held, ...hold('time_intervals', muted)] };
     },
   },

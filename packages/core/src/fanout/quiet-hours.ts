@@ -27,6 +27,8 @@ export function dueTime(
         ? nextDigestAt(inputs.now, s.digestWindowSec)
         : new Date(inputs.now.getTime() + inputs.emailGroupWaitMs)
       : inputs.now;
+  // No quiet hours stored (the common case): due at the base time, without parsing anything.
+  if (s.quietHours == null) return { at: base, quiet: false };
   const at = deliveryTime(base, {
     timeZone: s.timeZone,
     quietHours: s.quietHours,

@@ -20,12 +20,18 @@ export interface Recipient {
   timeZone: string;
 }
 
-/** Subscribers by the rule or watchlist id their subscriptions name, built once per subscriber list. */
-const indexes = new WeakMap<readonly FanOutSubscriber[], Map<string, FanOutSubscriber[]>>();
-function bySubscription(subscribers: readonly FanOutSubscriber[]): Map<string, FanOutSubscriber[]> {
-  let idx = indexes.get(subscribers);
-  if (idx) return idx;
-  idx = new Map();
+interface SubscriberIndex {
+  /** Subscribers by the rule (`r:<id>`) or watchlist (`w:<id>`) their subscriptions name. */
+  by: Map<string, FanOutSubscriber[]>;
+  /** Each subscriber's place in the list as loaded. */
+  order: Map<FanOutSubscriber, number>;
+}
+/** Built once per subscriber list (an evaluation cycle's, a backtest's), not once per alert. */
+const indexes = new WeakMap<readonly FanOutSubscriber[], SubscriberIndex>();
+function indexOf(subscribers: readonly FanOutSubscriber[]): SubscriberIndex {
+  const cached = indexes.get(subscribers);
+  if (cached) return cached;
+  const idx = new Map<string, FanOutSubscriber[]>();
   for (const s of subscribers) {
     const keys = new Set<string>();
     for (const x of s.subscriptions) {
@@ -38,8 +44,9 @@ function bySubscription(subscribers: readonly FanOutSubscriber[]): Map<string, F
       list.push(s);
     }
   }
-  indexes.set(subscribers, idx);
-  return idx;
+  const index = { by: idx, order: new Map(subscribers.map((s, i) => [s, i] as const)) };
+  indexes.set(subscribers, index);
+  return index;
 }
 
 export function eventTypeOf(alert: Pick<FanOutAlert, 'status'>): 'alert.firing' | 'alert.resolved' {
@@ -55,11 +62,10 @@ export function routeAlert(alert: FanOutAlert, rule: FanOutRule | undefined, inp
   const matches = (x: FanOutSubscriber['subscriptions'][number]) =>
     x.ruleId === alert.ruleId || (x.watchlistId !== null && watchlists.has(x.watchlistId));
 
-  const idx = bySubscription(inputs.subscribers);
-  const found = new Set<FanOutSubscriber>(idx.get(`r:${alert.ruleId}`) ?? []);
-  for (const w of watchlists) for (const s of idx.get(`w:${w}`) ?? []) found.add(s);
+  const { by, order } = indexOf(inputs.subscribers);
+  const found = new Set<FanOutSubscriber>(by.get(`r:${alert.ruleId}`) ?? []);
+  for (const w of watchlists) for (const s of by.get(`w:${w}`) ?? []) found.add(s);
   // The order loaded, so the rows are written in the same order whichever index found them.
-  const order = new Map(inputs.subscribers.map((s, i) => [s, i] as const));
   const subscribers = [...found].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
 
   const out: Recipient[] = [];
