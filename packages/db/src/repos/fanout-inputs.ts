@@ -224,6 +224,18 @@ export async function forecastBacktestDeliveries(
     stages?: readonly FanOutStage[];
   },
 ): Promise<DeliveryForecast> {
+  if (alerts.length === 0)
+    // Nothing fired: nobody to tell, nothing to read.
+    return forecastDeliveries([], {
+      emailGroupWaitMs: o.emailGroupWaitMs,
+      rules: new Map(),
+      watchlistsOf: new Map(),
+      subscribers: [],
+      endpoints: [],
+      silences: [],
+      inhibitRules: [],
+      firedInhibitors: new Map(),
+    });
   const ruleOf = new Map(rules.map((r) => [r.id, r]));
   const members = new Map<string, string[]>();
   for (const r of rules) {
