@@ -78,6 +78,14 @@ intraday (intraday, extended-hours, news and news+price rules at the resolution 
                         --history file switches this on by itself); daily --history files then
                         only warm up the windows. Alerts' "at" is the ISO start of the bar.
 
+who would have been told:
+  --deliveries          also run the alerts found through the live fan-out (silences, inhibit
+                        rules, today's subscribers and endpoints, time intervals, quiet hours,
+                        grouping), each judged at the alert's time, from the database: "would have
+                        sent N emails, M webhooks, K Telegram messages; H held: ..." and a row per
+                        alert (with --json: a last line {"deliveries": {...}}). Reads only; not with
+                        --history (recorded files have no stored rules to plan against)
+
 output:
   (default)             a table of alerts (date, rule, symbol, value, threshold) and a summary
   --json                one JSON object per alert per line on stdout:
@@ -112,6 +120,7 @@ interface Options {
   help: boolean;
   interval: IntradayInterval | undefined;
   news: string[];
+  deliveries: boolean;
 }
 
 function parseOptions(args: string[]): Options {
@@ -134,6 +143,7 @@ function parseOptions(args: string[]): Options {
     help: values.help === true,
     interval: values.interval === undefined ? undefined : parseInterval(values.interval),
     news: values.news ?? [],
+    deliveries: values.deliveries === true,
   };
 }
 
@@ -154,6 +164,7 @@ function parse(args: string[]) {
       help: { type: 'boolean', short: 'h' },
       interval: { type: 'string' },
       news: { type: 'string', multiple: true },
+      deliveries: { type: 'boolean' },
     },
   });
 }
@@ -523,6 +534,10 @@ async function run(args: string[]): Promise<number> {
   if (opts.news.length && !opts.histories.length) {
     throw new UsageError('--news replays recorded news with --history files (without them, the stored news is used)');
   }
+  if (opts.deliveries && opts.histories.length)
+    throw new UsageError(
+      '--deliveries plans against stored rules and subscribers: run it on the stored history (leave out --history)',
+    );
   if (opts.interval || opts.histories.some((f) => chartInterval(readJson(f, `history ${f}`)) !== undefined)) {
     return runIntraday(opts, rules, warn);
   }
@@ -566,7 +581,16 @@ async function run(args: string[]): Promise<number> {
   }
 
   printResult(result.alerts, summaryText(result, histories, opts), opts.json);
+  await printDeliveries(result.alerts, rules, opts);
   return 0;
+}
+
+/** With --deliveries: who the alerts would have told (backtest-deliveries.ts), after the alerts. */
+async function printDeliveries(alerts: readonly BacktestAlert[], rules: RuleDefinition[], opts: Options) {
+  if (!opts.deliveries) return;
+  const { forecastForCli, forecastText } = await import('./backtest-deliveries.ts');
+  const f = await forecastForCli(alerts, rules, (m) => new RunError(m));
+  process.stdout.write(opts.json ? `${JSON.stringify({ deliveries: f })}\n` : forecastText(f));
 }
 
 /** The alerts (a JSON line each with --json, else a table) on stdout; the summary after them, or on stderr with --json. */
@@ -701,5 +725,6 @@ async function runIntraday(opts: Options, rules: RuleDefinition[], warn: (s: str
   const asDaily = intraday.map((h) => ({ symbol: h.symbol, bars: dailyFromIntraday(h), splits: [] }));
   const summary = `${summaryText(result, asDaily, opts)}resolution: ${interval} bars, ${plural(result.steps, 'bar step')}\n`;
   printResult(result.alerts, summary, opts.json);
+  await printDeliveries(result.alerts, rules, opts);
   return 0;
 }

@@ -19,7 +19,7 @@ import {
   stopChannels,
   telegramLinkToken,
 } from '@signals/db';
-import { buildChatChannels, createMailer, createWebhookSender } from '@signals/notify';
+import { buildSubscriberChannels, createMailer, createWebhookSender } from '@signals/notify';
 import { createQueues, createRedis, type QueueSet } from '@signals/queue';
 import {
   createTestDb,
@@ -79,7 +79,7 @@ beforeEach(async () => {
     webhook: createWebhookSender({ allowedCidrs: ['127.0.0.1/32'], logger }),
     publicBaseUrl: 'http://signals.test',
     appSecret: APP_KEY,
-    chat: buildChatChannels({
+    subscriberChannels: buildSubscriberChannels({
       ntfy: { allowedCidrs: ['127.0.0.1/32'], timeoutMs: 2000 },
       telegram: { botToken: tg.token, apiBaseUrl: tg.url, timeoutMs: 2000 },
     }),
@@ -233,7 +233,8 @@ describe('Telegram channel', () => {
     const sub = s.subscribers[0] as { id: string };
     const deps = {
       prisma: db.prisma,
-      client: ctx.chat?.telegram as NonNullable<DeliveryContext['chat']>['telegram'] & object,
+      client: ctx.subscriberChannels?.telegram as NonNullable<DeliveryContext['subscriberChannels']>['telegram'] &
+        object,
       logger,
       clock,
     };
@@ -344,7 +345,7 @@ describe('the bot loop', () => {
     const sub = s.subscribers[0] as { id: string };
     const token = await telegramLinkToken(db.prisma, { subscriberId: sub.id, now: clock.now(), ttlMs: 3600_000 });
     const prefix = testPrefix('tgloop');
-    const client = ctx.chat?.telegram;
+    const client = ctx.subscriberChannels?.telegram;
     if (!client) throw new Error('telegram not built');
     // The loop catalog's `telegram` heartbeat, as the worker wires it (jobs/index.ts).
     const { createLiveness } = await import('../src/ops/liveness.ts');

@@ -9,7 +9,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FixedClock } from '@signals/core';
 import { createAlertWithDeliveries, requestNtfyChannel } from '@signals/db';
-import { buildChatChannels, createMailer, createWebhookSender } from '@signals/notify';
+import { buildSubscriberChannels, createMailer, createWebhookSender } from '@signals/notify';
 import { createQueues, createRedis, type QueueSet } from '@signals/queue';
 import { createTestDb, type FakeNtfy, startFakeNtfy, TEST_REDIS_URL, type TestDb, testPrefix } from '@signals/testing';
 import type { Redis } from 'ioredis';
@@ -37,7 +37,7 @@ beforeAll(async () => {
     webhook: createWebhookSender({ allowedCidrs: ['127.0.0.1/32'], logger: silent }),
     publicBaseUrl: 'http://signals.test',
     appSecret: 'test-secret-test-secret-test-secret!!',
-    chat: buildChatChannels({ ntfy: { allowedCidrs: ['127.0.0.1/32'], timeoutMs: 2000 } }),
+    subscriberChannels: buildSubscriberChannels({ ntfy: { allowedCidrs: ['127.0.0.1/32'], timeoutMs: 2000 } }),
     webhookSchedule: [0, 1000],
     emailSchedule: [0],
   };

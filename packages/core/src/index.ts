@@ -68,3 +68,4 @@ export * from './freshness.ts';
 export * from './backtest-intraday.ts';
 export * from './loops.ts';
 export * from './timing.ts';
+export * from './fanout/index.ts';

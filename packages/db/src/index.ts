@@ -11,6 +11,7 @@ export * from './repos/outbox.ts';
 export * from './repos/secrets.ts';
 export * from './repos/setup-tokens.ts';
 export * from './repos/alerts.ts';
+export * from './repos/fanout-inputs.ts';
 export * from './repos/silences.ts';
 export * from './repos/inhibitions.ts';
 export * from './repos/prices.ts';

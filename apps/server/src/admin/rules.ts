@@ -28,6 +28,7 @@ import {
   updateRule,
 } from '../services/rules.ts';
 import { listWatchlists } from '../services/watchlists.ts';
+import type { DeliveryForecast } from '../services/backtest-deliveries.ts';
 import {
   actionButton,
   badge,
@@ -370,5 +371,33 @@ function previewPanel(p: RulePreview) {
   }`
       : html`<p><strong data-testid="fired-count">No backtest: ${p.note ?? 'no data'}.</strong></p>`
   }
+  ${p.deliveries ? deliveriesPanel(p.deliveries) : ''}
 </section>`;
+}
+
+/** Who the preview's alerts would have told, through the live fan-out; nothing was written or sent. */
+function deliveriesPanel(f: DeliveryForecast) {
+  const held = (h: DeliveryForecast['perAlert'][number]) =>
+    [
+      h.held.quiet_hours ? `${h.held.quiet_hours} quiet hours` : '',
+      h.held.inhibited ? `${h.held.inhibited} inhibited` : '',
+      h.held.silenced ? `${h.held.silenced} silenced` : '',
+      h.held.time_intervals ? `${h.held.time_intervals} outside time intervals` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+  return html`<h3>Who would have been told</h3>
+  <p data-testid="deliveries-forecast"><strong>Would have ${f.text.replace(/^would have /, '')}.</strong>
+  <span class="muted">Today's subscribers, endpoints, silences, inhibit rules, quiet hours and time intervals, each judged at the alert's time; nothing was written or sent.</span></p>
+  ${
+    f.perAlert.length
+      ? html`<table data-testid="deliveries-per-alert"><thead><tr><th scope="col">When</th><th scope="col">Subject</th><th scope="col" class="num">Emails</th><th scope="col" class="num">Webhooks</th><th scope="col" class="num">ntfy</th><th scope="col" class="num">Telegram</th><th scope="col">Held</th></tr></thead>
+  <tbody>${f.perAlert
+    .slice(0, 100)
+    .map(
+      (h) =>
+        html`<tr><td>${fmtTime(h.at)}</td><td>${h.subject}</td><td class="num">${h.sent.email}</td><td class="num">${h.sent.webhook}</td><td class="num">${h.sent.ntfy}</td><td class="num">${h.sent.telegram}</td><td>${held(h)}</td></tr>`,
+    )}</tbody></table>`
+      : ''
+  }`;
 }

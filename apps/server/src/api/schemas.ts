@@ -97,9 +97,54 @@ export const BacktestHitSchema = z
   })
   .openapi('BacktestHit');
 
+const channelCounts = z.object({
+  email: z.number().int(),
+  webhook: z.number().int(),
+  ntfy: z.number().int(),
+  telegram: z.number().int(),
+});
+const heldCounts = z.object({
+  silenced: z.number().int(),
+  inhibited: z.number().int(),
+  time_intervals: z.number().int(),
+  quiet_hours: z.number().int(),
+});
+
+export const DeliveryForecastSchema = z
+  .object({
+    sent: channelCounts.openapi({
+      description:
+        'messages sent when the alerts fired (alerts due together for one recipient and channel: one message)',
+    }),
+    held: heldCounts.extend({ total: z.number().int() }).openapi({
+      description:
+        'messages held: silenced, inhibited, muted outside time intervals (per recipient), and those that waited for quiet hours to end (then sent)',
+    }),
+    afterQuietHours: channelCounts.openapi({ description: 'messages that left when quiet hours ended' }),
+    perAlert: z.array(
+      z.object({
+        ruleId: z.string(),
+        subject: z.string(),
+        at: z.string().openapi({ description: 'the instant the alert is taken at (a daily bar: its session close)' }),
+        sent: channelCounts,
+        held: heldCounts,
+        silenceId: z.string().optional(),
+        inhibitedBy: z.object({ ruleId: z.string(), subject: z.string(), at: z.string() }).optional(),
+      }),
+    ),
+    text: z.string().openapi({
+      description:
+        'e.g. "would have sent 412 emails, 37 webhooks, 9 Telegram messages; 55 held: 30 quiet hours, 20 inhibited, 5 silenced"',
+    }),
+  })
+  .openapi('DeliveryForecast');
+
 export const BacktestOutcomeSchema = z
   .object({
     alerts: z.array(BacktestHitSchema),
+    deliveries: DeliveryForecastSchema.optional().openapi({
+      description: 'who would have been told (with `deliveries: true`); nothing was written or sent',
+    }),
     summary: z.looseObject({
       from: z.string(),
       to: z.string(),
@@ -122,6 +167,9 @@ export const RulePreviewSchema = z
     fired: z.number().int(),
     backtest: BacktestOutcomeSchema.nullable(),
     note: z.string().nullable(),
+    deliveries: DeliveryForecastSchema.nullable()
+      .optional()
+      .openapi({ description: "who the preview's alerts would have told (null without a backtest)" }),
   })
   .openapi('RulePreview');
 

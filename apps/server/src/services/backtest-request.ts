@@ -16,6 +16,7 @@ import { inclusiveRange, storedIntradayIntervals } from '@signals/db';
 import type { Runtime } from '../context.ts';
 import { text } from '../input.ts';
 import { ruleSymbols } from './backtest.ts';
+import { backtestDeliveries } from './backtest-deliveries.ts';
 import { getRule, inputOf, ruleInputSchema, toDefinition, YEAR_MS } from './rules.ts';
 
 const dateString = z
@@ -58,6 +59,15 @@ export const backtestRequestSchema = z
           'Without it: the finest stored interval when a rule is intraday, extended-hours, news or news+price, else daily bars. ' +
           'summary.resolution says which and why.',
       }),
+    deliveries: z
+      .boolean()
+      .optional()
+      .openapi({
+        description:
+          'Also say who would have been told: the alerts found, run through the live fan-out (silences, inhibit rules, ' +
+          "today's subscribers and endpoints, time intervals, quiet hours, grouping), each judged at its own time. " +
+          'Nothing is written or sent. Not with `bars` (400): posted bars are a what-if without stored rules to plan against.',
+      }),
   })
   .openapi('BacktestRequest');
 
@@ -93,6 +103,14 @@ export async function backtestRequest(rt: Runtime, req: z.infer<typeof backtestR
       throw err;
     }
   }
+  if (req.deliveries && req.bars)
+    throw new ValidationError('deliveries needs stored history', [
+      {
+        path: 'deliveries',
+        message:
+          'who would have been told is planned against stored rules and history: leave out bars to use the stored ones, or leave out deliveries',
+      },
+    ]);
   const range = inclusiveRange(req.from, req.to);
   const to = range.to ?? rt.clock.now();
   const from = range.from ?? new Date(to.getTime() - YEAR_MS);
@@ -177,7 +195,9 @@ export async function backtestRequest(rt: Runtime, req: z.infer<typeof backtestR
     ...(histories ? { histories } : {}),
     ...(req.interval ? { interval: req.interval } : {}),
   };
-  return (await rt.backtests.run(plan, 'backtest')).outcome;
+  const { outcome } = await rt.backtests.run(plan, 'backtest');
+  if (!req.deliveries) return outcome;
+  return { ...outcome, deliveries: await backtestDeliveries(rt, outcome, rules) };
 }
 
 const iso = (d: Date) => d.toISOString().slice(0, 10);

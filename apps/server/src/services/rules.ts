@@ -17,6 +17,7 @@ import { z } from 'zod';
 import type { Runtime } from '../context.ts';
 import { text } from '../input.ts';
 import { type BacktestOutcome, needsPriceHistory, ruleSymbols } from './backtest.ts';
+import { backtestDeliveries, type DeliveryForecast } from './backtest-deliveries.ts';
 import { writeOr } from './util.ts';
 
 const severity = z.enum(['info', 'warning', 'critical']);
@@ -297,6 +298,8 @@ export interface RulePreview {
   backtest: BacktestOutcome | null;
   /** Why there is no backtest (no history stored, engine unavailable). */
   note: string | null;
+  /** Who the alerts found would have told (backtest-deliveries.ts); null without a backtest. */
+  deliveries?: DeliveryForecast | null;
 }
 
 /**
@@ -314,7 +317,15 @@ export async function previewRule(rt: Runtime, input: RuleInput, id = 'draft'): 
     'preview',
   );
   if (!anyBars && needsPriceHistory(def)) {
-    return { description, symbols, fired: 0, backtest: null, note: 'no stored price history for these symbols yet' };
+    return {
+      description,
+      symbols,
+      fired: 0,
+      backtest: null,
+      note: 'no stored price history for these symbols yet',
+      deliveries: null,
+    };
   }
-  return { description, symbols, fired: outcome.summary.total, backtest: outcome, note: null };
+  const deliveries = await backtestDeliveries(rt, outcome, [{ def, watchlistId: input.watchlistId ?? null }]);
+  return { description, symbols, fired: outcome.summary.total, backtest: outcome, note: null, deliveries };
 }

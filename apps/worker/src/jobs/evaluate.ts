@@ -14,10 +14,8 @@ import {
   lookbackDays,
 } from '@signals/core';
 import {
-  activeSilences,
   type BarCache,
-  fanOutInTx,
-  loadInhibitRules,
+  fanOutAlerts,
   loadNews,
   loadRuleDefinitions,
   loadRuleStates,
@@ -25,7 +23,6 @@ import {
   type PrismaClient,
   saveEvaluationReport,
   saveRuleStates,
-  sourcesFirst,
 } from '@signals/db';
 import type { QueueSet } from '@signals/queue';
 import { DELIVERY_BATCH } from '../delivery/deliver.ts';
@@ -120,48 +117,37 @@ export async function runEvaluationCycle(d: EvaluateDeps): Promise<CycleResult> 
           data: { status: 'resolved', resolvedAt: now },
         });
       }
+      // The fan-out (silence, inhibit, route, time intervals, quiet hours, group: @signals/core
+      // FANOUT_STAGES) over inputs loaded once for the cycle; sources of inhibition first, so an
+      // at-event alert raised in the same cycle as its early warning holds it back.
+      const fanned = await fanOutAlerts(
+        tx,
+        out.alerts.map((c) => ({
+          dedupKey: c.dedupKey,
+          ruleId: c.ruleId,
+          subject: c.subject,
+          symbol: c.symbol,
+          status: c.status,
+          severity: c.severity,
+          title: c.title,
+          value: c.value,
+          threshold: c.threshold,
+          windowStart: new Date(c.windowStart),
+          windowEnd: new Date(c.windowEnd),
+          firedAt: new Date(c.firedAt),
+          details: {
+            ...c.details,
+            unit: c.unit,
+            headlines: alertHeadlines(c.details.relatedNews),
+          } as object,
+        })),
+        { now, emailGroupWaitMs: d.emailGroupWaitMs },
+      );
       let alerts = 0;
       let duplicates = 0;
       let silenced = 0;
       let inhibited = 0;
-      // Silences are read once per cycle that raises alerts, at wall-clock time (also in a replay).
-      const silences = out.alerts.length ? await activeSilences(tx, new Date()) : [];
-      const inhibitRules = out.alerts.length ? await loadInhibitRules(tx) : [];
-      // Sources first: an at-event alert raised in the same cycle as its early warning holds it back.
-      const watchlistOf = new Map(loaded.map((r) => [r.def.id, r.watchlistId]));
-      const ordered = sourcesFirst(
-        inhibitRules,
-        out.alerts.map((c) => ({
-          c,
-          ruleId: c.ruleId,
-          severity: c.severity,
-          watchlistId: watchlistOf.get(c.ruleId) ?? null,
-        })),
-      ).map((x) => x.c);
-      for (const c of ordered) {
-        const r = await fanOutInTx(
-          tx,
-          {
-            dedupKey: c.dedupKey,
-            ruleId: c.ruleId,
-            subject: c.subject,
-            symbol: c.symbol,
-            status: c.status,
-            severity: c.severity,
-            title: c.title,
-            value: c.value,
-            threshold: c.threshold,
-            windowStart: new Date(c.windowStart),
-            windowEnd: new Date(c.windowEnd),
-            firedAt: new Date(c.firedAt),
-            details: {
-              ...c.details,
-              unit: c.unit,
-              headlines: alertHeadlines(c.details.relatedNews),
-            } as object,
-          },
-          { now, emailGroupWaitMs: d.emailGroupWaitMs, silences, inhibitRules },
-        );
+      for (const r of fanned) {
         if (r.duplicate) duplicates++;
         else alerts++;
         if (r.silenceId) silenced++;

@@ -20,7 +20,7 @@ import {
   ReplayPriceSource,
 } from '@signals/market-data';
 import { createNewsIngestor } from '@signals/news';
-import { buildChatChannels, createMailer, createWebhookSender, DEFAULT_RETRY_SCHEDULE_MS } from '@signals/notify';
+import { buildSubscriberChannels, createMailer, createWebhookSender, DEFAULT_RETRY_SCHEDULE_MS } from '@signals/notify';
 import { startTelegramUpdates, type TelegramLoop } from '../channels/telegram-updates.ts';
 import { DEFAULT_EMAIL_SCHEDULE, type DeliveryContext, runDeliveries } from '../delivery/deliver.ts';
 import { sweepDeliveries } from '../delivery/sweep.ts';
@@ -109,7 +109,7 @@ export async function buildHandlers(
     logger: deps.logger,
   });
   const keys = await resolveSigningKeys(deps.prisma, signingKeyConfig(env));
-  const chat = buildChatChannels({
+  const subscriberChannels = buildSubscriberChannels({
     ntfy: { allowedCidrs: env.NTFY_ALLOWED_CIDRS },
     telegram: env.TELEGRAM_BOT_TOKEN
       ? { botToken: env.TELEGRAM_BOT_TOKEN, apiBaseUrl: env.TELEGRAM_API_BASE_URL }
@@ -130,7 +130,7 @@ export async function buildHandlers(
     publicBaseUrl: publicBaseUrl(env),
     appSecret: keys.current,
     openKeys: keys.accepted,
-    chat,
+    subscriberChannels,
     webhookSchedule: env.WEBHOOK_RETRY_SCHEDULE ?? [...DEFAULT_RETRY_SCHEDULE_MS],
     emailSchedule: env.EMAIL_RETRY_SCHEDULE ?? DEFAULT_EMAIL_SCHEDULE,
     leaseMs: env.DELIVERY_LEASE_SEC * 1000,
@@ -302,10 +302,10 @@ export async function buildHandlers(
   ];
   // The bot's conversation (/start, /stop, /status), in processes that run deliveries.
   let telegramLoop: TelegramLoop | undefined;
-  if (chat.telegram && (env.WORKER_QUEUES?.includes('deliveries') ?? true)) {
+  if (subscriberChannels.telegram && (env.WORKER_QUEUES?.includes('deliveries') ?? true)) {
     telegramLoop = startTelegramUpdates({
       prisma: deps.prisma,
-      client: chat.telegram,
+      client: subscriberChannels.telegram,
       logger: deps.logger,
       clock: deps.clock,
       redis: deps.redis,

@@ -4,6 +4,7 @@
  * pending past their time, so losing Redis loses no delivery.
  */
 import { randomBytes } from 'node:crypto';
+import { groupKeyOf } from '@signals/core';
 import type { Prisma, PrismaClient } from '../generated/client.ts';
 
 export type Tx = Prisma.TransactionClient | PrismaClient;
@@ -24,7 +25,7 @@ export interface NewDelivery {
   eventType: string;
   payload?: Prisma.InputJsonValue;
   /** When the first attempt is due (default now). */
-  notBefore?: Date;
+  notBefore?: Date | undefined;
 }
 
 /** Standard Webhooks message id: stable across retries of the same delivery. */
@@ -57,19 +58,20 @@ export async function insertDeliveries(tx: Tx, items: NewDelivery[], now: Date):
   if (items.length === 0) return [];
   const iso = (d: Date) => d.toISOString();
   const rows = await tx.$queryRaw<{ id: string }[]>`
-    INSERT INTO "Delivery" (id, "alertId", channel, "subscriberId", "endpointId", "channelId", "eventType", target,
+    INSERT INTO "Delivery" (id, "alertId", channel, "subscriberId", "endpointId", "channelId", "eventType", target, "groupKey",
                             "messageId", payload, status, attempts, "nextAttemptAt", "createdAt", "updatedAt")
-    SELECT u.id, u.alert_id, u.channel::"DeliveryChannel", u.subscriber_id, u.endpoint_id, u.channel_id, u.event_type, u.target,
+    SELECT u.id, u.alert_id, u.channel::"DeliveryChannel", u.subscriber_id, u.endpoint_id, u.channel_id, u.event_type, u.target, u.group_key,
            u.message_id, u.payload::jsonb, 'pending', 0, u.next_at::timestamptz AT TIME ZONE 'UTC',
            now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
     FROM unnest(${items.map(() => newDeliveryId())}::text[], ${items.map((d) => d.alertId ?? null)}::text[],
                 ${items.map((d) => d.channel)}::text[], ${items.map((d) => d.subscriberId ?? null)}::text[],
                 ${items.map((d) => d.endpointId ?? null)}::text[], ${items.map((d) => d.channelId ?? null)}::text[],
                 ${items.map((d) => d.eventType)}::text[],
-                ${items.map((d) => targetOf(d))}::text[], ${items.map(() => newMessageId())}::text[],
+                ${items.map((d) => targetOf(d))}::text[], ${items.map((d) => groupKeyOf(d))}::text[],
+                ${items.map(() => newMessageId())}::text[],
                 ${items.map((d) => (d.payload === undefined ? null : JSON.stringify(d.payload)))}::text[],
                 ${items.map((d) => iso(d.notBefore ?? now))}::text[])
-         AS u(id, alert_id, channel, subscriber_id, endpoint_id, channel_id, event_type, target, message_id, payload, next_at)
+         AS u(id, alert_id, channel, subscriber_id, endpoint_id, channel_id, event_type, target, group_key, message_id, payload, next_at)
     ON CONFLICT ("alertId", target) DO NOTHING
     RETURNING id`;
   // A large fan-out can change the table more than its statistics know (autovacuum looks about
@@ -103,6 +105,8 @@ export interface ClaimedDelivery {
   subscriberId: string | null;
   endpointId: string | null;
   eventType: string;
+  /** Rows with the same key were claimed together and leave as one message (@signals/core groupKeyOf). */
+  groupKey: string | null;
   messageId: string;
   payload: unknown;
   attempts: number;
@@ -124,11 +128,11 @@ export interface ClaimedDelivery {
 /**
  * Claims in ONE statement, for a batch of (delivery id, attempt), returning the rows with their
  * endpoint or subscriber:
- * - every delivery that is pending at its attempt and due, except alert messages to subscribers;
- * - for an alert message (email, ntfy, Telegram), every alert message of the same subscriber and
- *   channel that is due, as a group, so the alerts of a sector-wide sell-off leave as one message.
- *   Jobs of the other rows of the group run the same statement, find nothing left (row locks
- *   serialise them) and stop.
+ * - every delivery that is pending at its attempt and due and has no group key;
+ * - for a row with a group key (an alert message to a subscriber on one channel, as decided by the
+ *   fan-out plan's group stage, @signals/core groupKeyOf), every due row of the same group, so the
+ *   alerts of a sector-wide sell-off leave as one message. Jobs of the other rows of the group run
+ *   the same statement, find nothing left (row locks serialise them) and stop.
  */
 export async function claimDeliveries(
   prisma: Tx,
@@ -145,20 +149,17 @@ export async function claimDeliveries(
       FROM req
       WHERE d.id = req.id AND d.status = 'pending' AND d.attempts = req.attempt
         AND d."nextAttemptAt" <= ${due}::timestamptz AT TIME ZONE 'UTC'
-        AND NOT (d.channel IN ('email', 'ntfy', 'telegram') AND d."eventType" IN ('alert.firing', 'alert.resolved'))
+        AND d."groupKey" IS NULL
       RETURNING d.id, d."alertId", d.channel::text AS channel, d."subscriberId", d."endpointId", d."channelId",
-                d."eventType", d."messageId", d.payload, d.attempts
+                d."eventType", d."groupKey", d."messageId", d.payload, d.attempts
     ), grp AS (
       UPDATE "Delivery" d SET status = 'sending', "updatedAt" = now() AT TIME ZONE 'UTC'
-      WHERE (d."subscriberId", d.channel) IN (
-              SELECT x."subscriberId", x.channel FROM "Delivery" x JOIN req ON x.id = req.id
-              WHERE x.channel IN ('email', 'ntfy', 'telegram') AND x."eventType" IN ('alert.firing', 'alert.resolved'))
-        AND d.channel IN ('email', 'ntfy', 'telegram') AND d.status = 'pending'
-        AND d."eventType" IN ('alert.firing', 'alert.resolved')
+      WHERE d."groupKey" IN (SELECT x."groupKey" FROM "Delivery" x JOIN req ON x.id = req.id WHERE x."groupKey" IS NOT NULL)
+        AND d.status = 'pending'
         AND d."nextAttemptAt" <= ${due}::timestamptz AT TIME ZONE 'UTC'
         AND NOT EXISTS (SELECT 1 FROM req WHERE req.id = d.id AND req.attempt <> d.attempts)
       RETURNING d.id, d."alertId", d.channel::text AS channel, d."subscriberId", d."endpointId", d."channelId",
-                d."eventType", d."messageId", d.payload, d.attempts
+                d."eventType", d."groupKey", d."messageId", d.payload, d.attempts
     ), c AS (SELECT * FROM one UNION ALL SELECT * FROM grp)
     SELECT c.*, e.url, e.secret, e."previousSecret", e."previousSecretUntil", e.status::text AS "epStatus",
            e.format::text AS "epFormat", e."consecutiveFailures" AS "epFailures", s.email AS "subEmail", s.status::text AS "subStatus",

@@ -3,7 +3,6 @@
  * recorded (with the silence that held them), but no delivery is written for them.
  */
 import type { Prisma } from '../generated/client.ts';
-import type { Tx } from './outbox.ts';
 
 export type SilenceState = 'pending' | 'active' | 'expired';
 
@@ -27,29 +26,4 @@ export function silencesIn(state: SilenceState | 'current', at: Date): Prisma.Si
     case 'current':
       return { endsAt: { gt: at } };
   }
-}
-
-export interface ActiveSilence {
-  id: string;
-  ruleId: string | null;
-  subject: string | null;
-}
-
-/** Silences active at `at` (wall-clock time: operators set them in real time, also during a replay). */
-export function activeSilences(tx: Tx, at: Date): Promise<ActiveSilence[]> {
-  return tx.silence.findMany({
-    where: silencesIn('active', at),
-    select: { id: true, ruleId: true, subject: true },
-    orderBy: [{ endsAt: 'desc' }, { id: 'asc' }],
-  });
-}
-
-/** The first silence whose every matcher matches (a null matcher matches anything). */
-export function matchSilence(
-  silences: readonly ActiveSilence[],
-  alert: { ruleId: string; subject: string },
-): ActiveSilence | undefined {
-  return silences.find(
-    (s) => (s.ruleId === null || s.ruleId === alert.ruleId) && (s.subject === null || s.subject === alert.subject),
-  );
 }

@@ -20,9 +20,9 @@
 import { createRequire } from 'node:module';
 import type { Context, Liquid, Template } from 'liquidjs';
 import type { AlertView } from '../alert-view.ts';
-import { formatTime, formatValue, formatWindow } from '../email/format.ts';
+import { formatTime, formatValue, formatWindow } from '../format.ts';
 import { alertAdminUrl } from '../links.ts';
-import { teamsCard } from '../webhook/chat.ts';
+import { teamsCard } from '../channels/webhook/formats.ts';
 import { ESCAPERS, type TextFormat } from './escape.ts';
 
 /** The templates an operator can set, one per channel text, with the format its variables are escaped for. */

@@ -9,8 +9,8 @@
  * channel; 5xx and network failures are transient.
  */
 import { PermanentDeliveryError, TransientDeliveryError } from '@signals/core';
-import { redactSecrets } from '../redact.ts';
-import type { ChatMessage, ChatNotifier } from './types.ts';
+import { redactSecrets } from '../../redact.ts';
+import type { ShortMessage } from '../types.ts';
 
 export interface TelegramOptions {
   botToken: string;
@@ -36,13 +36,13 @@ interface ApiAnswer<T> {
   parameters?: { retry_after?: number };
 }
 
-export interface TelegramClient extends ChatNotifier {
+export interface TelegramClient {
   call<T>(method: string, params: Record<string, unknown>, timeoutMs?: number): Promise<T>;
   getUpdates(offset: number | undefined, waitSec: number): Promise<TelegramUpdate[]>;
   sendText(chatId: string, text: string): Promise<void>;
 }
 
-export function formatTelegramText(m: ChatMessage): string {
+export function formatTelegramText(m: ShortMessage): string {
   if (m.fullText) return m.fullText.slice(0, 4096);
   return `${m.title}\n\n${m.body}${m.click && !m.body.includes(m.click) ? `\n${m.click}` : ''}`.slice(0, 4096);
 }
@@ -93,7 +93,6 @@ export function createTelegramClient(options: TelegramOptions): TelegramClient {
   };
 
   return {
-    kind: 'telegram',
     call,
     sendText,
     async getUpdates(offset, waitSec) {
@@ -102,11 +101,6 @@ export function createTelegramClient(options: TelegramOptions): TelegramClient {
         { ...(offset !== undefined ? { offset } : {}), timeout: waitSec, allowed_updates: ['message'] },
         timeoutMs + waitSec * 1000,
       );
-    },
-    async send(target, message) {
-      if (!target.chatId) throw new PermanentDeliveryError('Telegram chat not linked');
-      await sendText(target.chatId, formatTelegramText(message));
-      return { status: 200, response: 'sent' };
     },
   };
 }

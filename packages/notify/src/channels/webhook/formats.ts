@@ -10,7 +10,7 @@
 import type { AlertPayload, IncidentPayload, WebhookEvent } from './events.ts';
 import { serializeEvent } from './events.ts';
 import { formatMeasure } from '@signals/core';
-import { formatTime, formatWindow, oneLine } from '../email/format.ts';
+import { formatTime, formatWindow, oneLine } from '../../format.ts';
 
 export const WEBHOOK_FORMATS = ['standard', 'slack', 'discord', 'teams'] as const;
 export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];

@@ -17,7 +17,7 @@ import { PermanentDeliveryError, silentLogger, TransientDeliveryError, type Logg
 import net from 'node:net';
 import { createRequire } from 'node:module';
 import type nodemailer from 'nodemailer';
-import { redactSecrets, redactUrl } from '../redact.ts';
+import { redactSecrets, redactUrl } from '../../redact.ts';
 
 export interface MailerOptions {
   /** `smtp://user:pass@host:port` or `smtps://...` (implicit TLS). Credentials percent-encoded. */

@@ -17,9 +17,9 @@ import {
   pinnedLookup,
   UnsafeUrlError,
 } from '@signals/netguard';
-import { redactSecrets } from '../redact.ts';
-import { parseRetryAfter } from '../webhook/retry.ts';
-import type { ChatNotifier } from './types.ts';
+import { redactSecrets } from '../../redact.ts';
+import { parseRetryAfter } from '../../retry.ts';
+import type { ShortMessage } from '../types.ts';
 
 export interface NtfyOptions {
   /** Reserved ranges that may be called anyway (tests: 127.0.0.1/32). */
@@ -44,11 +44,20 @@ export function splitTopicUrl(raw: string): { server: string; topic: string } | 
   return { server: base, topic };
 }
 
-export function createNtfyNotifier(options: NtfyOptions = {}): ChatNotifier {
+/** Where an ntfy message goes: the topic URL and its access token (opened from its sealed form; never logged). */
+export interface NtfyTarget {
+  topicUrl: string | null;
+  token: string | null;
+}
+
+export interface NtfySender {
+  send(target: NtfyTarget, message: ShortMessage): Promise<{ status: number; response: string }>;
+}
+
+export function createNtfySender(options: NtfyOptions = {}): NtfySender {
   const allowed = allowList(options.allowedCidrs);
   const timeoutMs = options.timeoutMs ?? 10_000;
   return {
-    kind: 'ntfy',
     async send(target, message) {
       const split = target.topicUrl ? splitTopicUrl(target.topicUrl) : null;
       if (!split) throw new PermanentDeliveryError('ntfy topic URL missing or malformed');

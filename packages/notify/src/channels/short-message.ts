@@ -1,22 +1,22 @@
 /**
- * Chat channel texts (ntfy, Telegram): short plain text, the same for both, built from the
+ * Short message texts for a subscriber's own channels (ntfy, Telegram): short plain text, the same for both, built from the
  * alert view with the email's value and time formatting so every surface reads the same.
  */
 import type { AlertView } from '../alert-view.ts';
-import { formatTime, formatValue } from '../email/format.ts';
-import type { ChatMessage } from './types.ts';
+import { formatTime, formatValue } from '../format.ts';
+import type { ShortMessage } from './types.ts';
 
 const cut = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 
 /** ntfy priority and tags by severity: critical is urgent (5), warning high (4), info default (3). */
-export function severityStyle(a: Pick<AlertView, 'severity' | 'status'>): Pick<ChatMessage, 'priority' | 'tags'> {
+export function severityStyle(a: Pick<AlertView, 'severity' | 'status'>): Pick<ShortMessage, 'priority' | 'tags'> {
   if (a.status === 'resolved') return { priority: 3, tags: ['white_check_mark', 'resolved'] };
   if (a.severity === 'critical') return { priority: 5, tags: ['rotating_light', 'critical'] };
   if (a.severity === 'warning') return { priority: 4, tags: ['warning', 'warning'] };
   return { priority: 3, tags: ['information_source', 'info'] };
 }
 
-export function renderAlertMessage(a: AlertView): ChatMessage {
+export function renderAlertMessage(a: AlertView): ShortMessage {
   const unit = a.unit ?? 'fraction';
   const lines = [
     `${a.symbol}: ${formatValue(a.value, unit)} (threshold ${formatValue(a.threshold, unit)})`,
@@ -37,7 +37,7 @@ export function renderAlertMessage(a: AlertView): ChatMessage {
 }
 
 /** The confirmation sent to a new ntfy topic: alerts flow only once its owner opens the link. */
-export function renderChannelConfirmMessage(link: string): ChatMessage {
+export function renderChannelConfirmMessage(link: string): ShortMessage {
   return {
     title: 'Confirm Market Signals alerts on this topic',
     body: `Someone asked for Market Signals alerts on this topic. If that was you, open this link and press Confirm:\n${link}\nNothing else is sent here until then.`,
@@ -48,7 +48,7 @@ export function renderChannelConfirmMessage(link: string): ChatMessage {
 }
 
 /** Several alerts due together (a sell-off across names, or held by quiet hours) as one message. */
-export function renderDigestMessage(alerts: readonly AlertView[]): ChatMessage {
+export function renderDigestMessage(alerts: readonly AlertView[]): ShortMessage {
   const rank = { critical: 3, warning: 2, info: 1 } as const;
   const top = [...alerts].sort((a, b) => rank[b.severity] - rank[a.severity])[0] as AlertView;
   const lines = alerts.map((a) => {

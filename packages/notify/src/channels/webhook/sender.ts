@@ -28,8 +28,8 @@ import {
   systemClock,
   TransientDeliveryError,
 } from '@signals/core';
-import { redactSecrets, redactUrl } from '../redact.ts';
-import { parseRetryAfter } from './retry.ts';
+import { redactSecrets, redactUrl } from '../../redact.ts';
+import { parseRetryAfter } from '../../retry.ts';
 import { InvalidWebhookSecretError, sign, unixSeconds } from './signing.ts';
 import {
   allowList,

@@ -6,8 +6,8 @@
  * change is a new `version` and a new schema file.
  */
 import type { Severity } from '@signals/core';
-import type { AlertView, ValueUnit } from '../alert-view.ts';
-import { alertAdminUrl, systemAdminUrl } from '../links.ts';
+import type { AlertView, ValueUnit } from '../../alert-view.ts';
+import { alertAdminUrl, systemAdminUrl } from '../../links.ts';
 
 export const WEBHOOK_EVENT_VERSION = 1 as const;
 

@@ -5,8 +5,8 @@
  * preference links.
  */
 import type { Severity } from '@signals/core';
-import type { AlertView, HeadlineView } from '../alert-view.ts';
-import { redactUrl } from '../redact.ts';
+import type { AlertView, HeadlineView } from '../../alert-view.ts';
+import { redactUrl } from '../../redact.ts';
 import {
   alertAdminUrl,
   confirmUrl,
@@ -14,9 +14,9 @@ import {
   preferencesUrl,
   systemAdminUrl,
   unsubscribeUrl,
-} from '../links.ts';
+} from '../../links.ts';
 import type { ServiceEvent } from '../webhook/events.ts';
-import { formatTime, formatValue, formatWindow, oneLine } from './format.ts';
+import { formatTime, formatValue, formatWindow, oneLine } from '../../format.ts';
 import { html, type SafeHtml, safeHref } from './html.ts';
 
 export interface RenderedEmail {

@@ -1,0 +1,283 @@
+/**
+ * Loads what the fan-out plan (@signals/core planFanOut) reads, once per evaluation cycle: the
+ * alerts' rules and watchlists, the subscribers and endpoints that could be told, silences,
+ * inhibit rules and the firing alerts that may inhibit. A handful of queries whatever the number
+ * of alerts; the plan itself is pure.
+ */
+import {
+  type ActiveAlert,
+  BASKET_SUBJECT,
+  type DeliveryForecast,
+  forecastDeliveries,
+  NEWS_SUBJECT,
+  type Severity,
+  sessionCloseMs,
+  type FanOutAlert,
+  type FanOutInputs,
+  type FanOutStage,
+  type FanOutSubscriber,
+  type InhibitMatcher,
+  type InhibitRuleSpec,
+  type Inhibitor,
+  type SilenceSpec,
+} from '@signals/core';
+import type { Prisma } from '../generated/client.ts';
+import { loadInhibitRules } from './inhibitions.ts';
+import type { Tx } from './outbox.ts';
+import { silencesIn } from './silences.ts';
+
+export interface LoadedFanOutInputs {
+  inputs: FanOutInputs;
+  /** Instrument id per symbol (the alert row links its instrument). */
+  instrumentIds: ReadonlyMap<string, string>;
+}
+
+export interface FanOutLoadOptions {
+  now: Date;
+  emailGroupWaitMs: number;
+  /** When silences are judged (default: wall-clock time, as operators set them, also in a replay). */
+  silencesAt?: Date;
+  /** Silences already loaded (a caller with many alerts); otherwise read here. */
+  silences?: readonly SilenceSpec[];
+  /** Inhibit rules already loaded; otherwise read here. */
+  inhibitRules?: readonly InhibitRuleSpec[];
+  /**
+   * Every silence, not only those active at `silencesAt` (a backtest judges each alert at its own
+   * time against today's silences).
+   */
+  allSilences?: boolean;
+  /** Active alerts to use instead of the firing ones in Postgres (a backtest brings its own). */
+  activeAlerts?: ActiveAlert[];
+}
+
+/** Silences active at `at`, as the plan reads them. */
+export function loadSilences(tx: Tx, at?: Date): Promise<SilenceSpec[]> {
+  return tx.silence.findMany({
+    where: at ? silencesIn('active', at) : {},
+    select: { id: true, ruleId: true, subject: true, startsAt: true, endsAt: true },
+    orderBy: [{ endsAt: 'desc' }, { id: 'asc' }],
+  });
+}
+
+const matcherWhere = (m: InhibitMatcher): Prisma.AlertWhereInput => ({
+  ...(m.ruleId ? { ruleId: m.ruleId } : {}),
+  ...(m.severity ? { severity: m.severity } : {}),
+  ...(m.watchlistId ? { rule: { watchlistId: m.watchlistId } } : {}),
+});
+
+/** Firing alerts that match some inhibit rule's source, with their symbol labels. */
+export async function loadActiveAlerts(tx: Tx, rules: readonly InhibitRuleSpec[]): Promise<ActiveAlert[]> {
+  if (rules.length === 0) return [];
+  const rows = await tx.alert.findMany({
+    where: { status: 'firing', OR: rules.map((r) => matcherWhere(r.source)) },
+    select: {
+      id: true,
+      ruleId: true,
+      severity: true,
+      subject: true,
+      firedAt: true,
+      rule: {
+        select: {
+          watchlistId: true,
+          symbols: true,
+          watchlist: { select: { members: { select: { instrument: { select: { symbol: true } } } } } },
+        },
+      },
+    },
+  });
+  return rows.map((a) => ({
+    id: a.id,
+    ruleId: a.ruleId,
+    severity: a.severity,
+    watchlistId: a.rule.watchlistId,
+    firedAt: a.firedAt,
+    symbols: activeSymbols(a.subject, a.rule),
+  }));
+}
+
+/** An alert's `symbol` labels: its subject, and a basket's members (its rule's symbols, else its watchlist's). */
+export function activeSymbols(
+  subject: string,
+  rule: { symbols: readonly string[]; watchlist?: { members: { instrument: { symbol: string } }[] } | null },
+): string[] {
+  if (subject !== BASKET_SUBJECT) return [subject];
+  const members = rule.symbols.length ? rule.symbols : (rule.watchlist?.members.map((m) => m.instrument.symbol) ?? []);
+  return [subject, ...members];
+}
+
+export async function loadFanOutInputs(
+  tx: Tx,
+  alerts: readonly Pick<FanOutAlert, 'ruleId' | 'symbol' | 'dedupKey' | 'status'>[],
+  o: FanOutLoadOptions,
+): Promise<LoadedFanOutInputs> {
+  // Operators set silences in real time: judged at wall-clock time, also during a replay.
+  const silencesAt = o.silencesAt ?? (o.allSilences ? undefined : new Date());
+  const ruleIds = [...new Set(alerts.map((a) => a.ruleId))];
+  const symbols = [...new Set(alerts.map((a) => a.symbol).filter((s): s is string => !!s))];
+  const resolvedOf = alerts
+    .filter((a) => a.status === 'resolved' && a.dedupKey.endsWith(':resolved'))
+    .map((a) => a.dedupKey.slice(0, -':resolved'.length));
+  const [rules, instruments, inhibitRules, silences, fired] = await Promise.all([
+    tx.rule.findMany({ where: { id: { in: ruleIds } }, select: { id: true, watchlistId: true, notifyResolved: true } }),
+    symbols.length
+      ? tx.instrument.findMany({
+          where: { symbol: { in: symbols } },
+          select: { id: true, symbol: true, members: { select: { watchlistId: true } } },
+        })
+      : [],
+    o.inhibitRules ?? loadInhibitRules(tx),
+    o.silences ?? loadSilences(tx, o.allSilences ? undefined : silencesAt),
+    resolvedOf.length
+      ? tx.alert.findMany({
+          where: { dedupKey: { in: resolvedOf }, inhibitedById: { not: null } },
+          select: { dedupKey: true, inhibitedById: true, inhibitRuleId: true },
+        })
+      : [],
+  ]);
+  const watchlistsOf = new Map(instruments.map((i) => [i.symbol, i.members.map((m) => m.watchlistId)]));
+  const watchlistIds = new Set<string>();
+  for (const r of rules) if (r.watchlistId) watchlistIds.add(r.watchlistId);
+  for (const ws of watchlistsOf.values()) for (const w of ws) watchlistIds.add(w);
+  const wanted: Prisma.SubscriptionWhereInput = {
+    OR: [{ ruleId: { in: ruleIds } }, { watchlistId: { in: [...watchlistIds] } }],
+  };
+  const [subscribers, endpoints, activeAlerts] = await Promise.all([
+    ruleIds.length
+      ? tx.subscriber.findMany({
+          where: { status: 'confirmed', subscriptions: { some: wanted } },
+          select: {
+            id: true,
+            mode: true,
+            digestWindowSec: true,
+            timeZone: true,
+            quietHours: true,
+            quietCriticalBreaksThrough: true,
+            subscriptions: { where: wanted, select: { ruleId: true, watchlistId: true, activeIntervals: true } },
+            // Subscribers' own channels only once their owner confirmed them.
+            channels: { where: { status: 'confirmed' }, select: { id: true, kind: true } },
+          },
+        })
+      : ([] as FanOutSubscriber[]),
+    tx.webhookEndpoint.findMany({
+      where: { status: 'active' },
+      select: { id: true, eventTypes: true, activeIntervals: true },
+    }),
+    o.activeAlerts ?? loadActiveAlerts(tx, inhibitRules),
+  ]);
+  const firedInhibitors = new Map<string, Inhibitor>();
+  for (const f of fired)
+    if (f.inhibitedById)
+      firedInhibitors.set(f.dedupKey, { alertId: f.inhibitedById, inhibitRuleId: f.inhibitRuleId ?? '' });
+  return {
+    inputs: {
+      now: o.now,
+      ...(silencesAt ? { silencesAt } : {}),
+      emailGroupWaitMs: o.emailGroupWaitMs,
+      rules: new Map(rules.map((r) => [r.id, r])),
+      watchlistsOf,
+      subscribers,
+      endpoints,
+      silences,
+      inhibitRules,
+      activeAlerts,
+      firedInhibitors,
+    },
+    instrumentIds: new Map(instruments.map((i) => [i.symbol, i.id])),
+  };
+}
+
+/** A backtest alert to forecast: its rule, subject, time (a session date on daily bars, else ISO) and severity. */
+export interface BacktestAlertInput {
+  ruleId: string;
+  subject: string;
+  /** YYYY-MM-DD (daily bars: the alert is taken at that session's close) or an ISO instant. */
+  at: string;
+  severity: Severity;
+  status?: 'firing' | 'resolved';
+}
+
+/** A rule of the backtest (stored or draft): where its subscribers come from and its basket members. */
+export interface BacktestRuleInput {
+  id: string;
+  watchlistId: string | null;
+  symbols: readonly string[];
+  notifyResolved?: boolean;
+}
+
+/** The instant a backtest alert stands for: a daily bar's session close, or the instant given. */
+export function backtestAlertTime(at: string): Date {
+  return /^\d{4}-\d{2}-\d{2}$/.test(at) ? new Date(sessionCloseMs(at)) : new Date(at);
+}
+
+/**
+ * "Who would have been told": loads today's subscribers, endpoints, silences and inhibit rules once
+ * and runs the backtest's alerts through the live fan-out plan (@signals/core forecastDeliveries).
+ * Reads only.
+ */
+export async function forecastBacktestDeliveries(
+  tx: Tx,
+  alerts: readonly BacktestAlertInput[],
+  rules: readonly BacktestRuleInput[],
+  o: {
+    emailGroupWaitMs: number;
+    /** The stages to run (default: the live pipeline); a test passes fewer to show a bypass changes the answer. */
+    stages?: readonly FanOutStage[];
+  },
+): Promise<DeliveryForecast> {
+  if (alerts.length === 0)
+    // Nothing fired: nobody to tell, nothing to read.
+    return forecastDeliveries([], {
+      emailGroupWaitMs: o.emailGroupWaitMs,
+      rules: new Map(),
+      watchlistsOf: new Map(),
+      subscribers: [],
+      endpoints: [],
+      silences: [],
+      inhibitRules: [],
+      firedInhibitors: new Map(),
+    });
+  const ruleOf = new Map(rules.map((r) => [r.id, r]));
+  const members = new Map<string, string[]>();
+  for (const r of rules) {
+    if (r.symbols.length || !r.watchlistId || members.has(r.watchlistId)) continue;
+    const rows = await tx.watchlistMember.findMany({
+      where: { watchlistId: r.watchlistId },
+      select: { instrument: { select: { symbol: true } } },
+    });
+    members.set(
+      r.watchlistId,
+      rows.map((m) => m.instrument.symbol),
+    );
+  }
+  const fanAlerts = alerts.map((a, i) => {
+    const rule = ruleOf.get(a.ruleId);
+    const basket = a.subject === BASKET_SUBJECT || a.subject === NEWS_SUBJECT;
+    return {
+      dedupKey: `backtest:${i}`,
+      ruleId: a.ruleId,
+      subject: a.subject,
+      ...(basket ? {} : { symbol: a.subject }),
+      status: a.status ?? 'firing',
+      severity: a.severity,
+      firedAt: backtestAlertTime(a.at),
+      symbols: activeSymbols(a.subject, {
+        symbols: rule?.symbols ?? [],
+        watchlist: rule?.watchlistId
+          ? { members: (members.get(rule.watchlistId) ?? []).map((symbol) => ({ instrument: { symbol } })) }
+          : null,
+      }),
+    };
+  });
+  const { inputs } = await loadFanOutInputs(tx, fanAlerts, {
+    now: new Date(),
+    emailGroupWaitMs: o.emailGroupWaitMs,
+    allSilences: true,
+    activeAlerts: [],
+  });
+  // Draft rules are not stored: they route by their watchlist (nobody subscribes to a draft by id).
+  const planRules = new Map(inputs.rules);
+  for (const r of rules)
+    if (!planRules.has(r.id))
+      planRules.set(r.id, { id: r.id, watchlistId: r.watchlistId, notifyResolved: r.notifyResolved ?? false });
+  return forecastDeliveries(fanAlerts, { ...inputs, rules: planRules }, o.stages);
+}
