@@ -3,13 +3,13 @@
  * worker runs: pending, cooldown and re-arm apply), with the clock pinned to each session's close.
  * Deterministic: same rules and histories, same alerts.
  */
-import { sessionCloseMs } from './calendar.ts';
-import { FixedClock, type History, type NewsItem } from './domain.ts';
-import { ValidationError } from './errors.ts';
-import { alertHeadlines, type EvaluateOutput, evaluate, type RuleStateSnapshot } from './engine.ts';
-import { type RuleDefinition, type RuleKind, rulePerSymbol } from './rules.ts';
-import { createSeries, type SymbolSeries } from './series.ts';
-import type { Unit } from './units.ts';
+import { sessionCloseMs } from '../calendar.ts';
+import { FixedClock, type History, type NewsItem } from '../domain.ts';
+import { ValidationError } from '../errors.ts';
+import { alertHeadlines, type EvaluateOutput, evaluate, type RuleStateSnapshot } from '../engine/index.ts';
+import { type RuleDefinition, type RuleKind, rulePerSymbol } from '../rules.ts';
+import { createSeries, type SymbolSeries } from '../series.ts';
+import type { Unit } from '../units.ts';
 
 export interface BacktestOptions {
   /** First session date (YYYY-MM-DD) to report alerts for; earlier bars only warm up the windows. */

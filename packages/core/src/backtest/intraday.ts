@@ -7,20 +7,20 @@
  * would have fired live. Daily bars for the windows (previous closes, volatility lookbacks) are
  * the regular-session aggregates of the intraday bars, after any daily history given for warm-up.
  */
-import { zonedDate } from './calendar.ts';
-import { type BacktestOptions, type BacktestResult, BacktestTally } from './backtest.ts';
-import { type DailyBar, FixedClock, type History, type NewsItem, type Quote } from './domain.ts';
-import { evaluate, type RuleStateSnapshot } from './engine.ts';
-import { ValidationError } from './errors.ts';
+import { zonedDate } from '../calendar.ts';
+import { type BacktestOptions, type BacktestResult, BacktestTally } from './daily.ts';
+import { type DailyBar, FixedClock, type History, type NewsItem, type Quote } from '../domain.ts';
+import { evaluate, type RuleStateSnapshot } from '../engine/index.ts';
+import { ValidationError } from '../errors.ts';
 import {
   dailyFromIntraday,
   INTERVAL_MS,
   type IntradayBar,
   type IntradayHistory,
   type IntradayInterval,
-} from './intraday.ts';
-import { type RuleDefinition, ruleWantsIntraday } from './rules.ts';
-import { createSeries, type SymbolSeries } from './series.ts';
+} from '../intraday.ts';
+import { type RuleDefinition, ruleWantsIntraday } from '../rules.ts';
+import { createSeries, type SymbolSeries } from '../series.ts';
 
 export interface IntradayBacktestOptions extends BacktestOptions {
   /** Daily history per symbol for warm-up (sessions before the intraday bars; later ones are ignored). */
