@@ -61,9 +61,6 @@ export interface PlanResult {
   anyBars: boolean;
 }
 
-/** A rule that cannot be previewed without price history (a pure news rule can). */
-export const needsPriceHistory = (def: RuleDefinition) => ruleNeedsPrices(def);
-
 /** Loads what the plan needs and runs it: the same data whichever door the question came through. */
 export async function executePlan(db: Db, plan: BacktestPlan): Promise<PlanResult> {
   // Posted bars bring their own data: the database is read only when a rule needs news.

@@ -8,6 +8,7 @@ import {
   NotFoundError,
   RULE_KINDS,
   type RuleDefinition,
+  ruleNeedsPrices,
   ValidationError,
   describeRule,
   validateRuleDefinition,
@@ -16,7 +17,7 @@ import type { Prisma } from '@signals/db';
 import { z } from 'zod';
 import type { Runtime } from '../context.ts';
 import { text } from '../input.ts';
-import { type BacktestOutcome, needsPriceHistory, ruleSymbols } from './backtest.ts';
+import { type BacktestOutcome, ruleSymbols } from './backtest.ts';
 import { writeOr } from './util.ts';
 
 const severity = z.enum(['info', 'warning', 'critical']);
@@ -313,7 +314,8 @@ export async function previewRule(rt: Runtime, input: RuleInput, id = 'draft'): 
     { rules: [{ def, name: input.name }], symbols, from, to },
     'preview',
   );
-  if (!anyBars && needsPriceHistory(def)) {
+  // A pure news rule can be previewed without price history; a price rule cannot.
+  if (!anyBars && ruleNeedsPrices(def)) {
     return { description, symbols, fired: 0, backtest: null, note: 'no stored price history for these symbols yet' };
   }
   return { description, symbols, fired: outcome.summary.total, backtest: outcome, note: null };

@@ -43,9 +43,6 @@ export interface EvaluateDeps {
   barCache?: BarCache;
 }
 
-/** Calendar days of bars the rules look back on: core's {@link lookbackDays}, from each kind's look-back. */
-export { lookbackDays };
-
 export interface CycleResult {
   ran: boolean;
   rules: number;
