@@ -32,7 +32,7 @@ import {
   symbolSchema,
   validateRuleDefinition,
 } from '@signals/core';
-import { chartInterval, intradayFromRawChart, parseYahooChart } from '@signals/market-data';
+import { chartInterval, intradayFromRawChart, parseYahooChart, recordedBody } from '@signals/market-data';
 import { seedRules } from '@signals/seeds';
 
 /** A mistake in the command line or its inputs: exit 2 with the message. */
@@ -276,23 +276,14 @@ function errorCode(err: unknown): string | undefined {
   return err && typeof err === 'object' && 'code' in err ? String((err as { code: unknown }).code) : undefined;
 }
 
-/** A recorded exchange ({request, response: {bodyJson | bodyText}}) gives its body; a chart body stays as it is. */
-function unwrapExchange(json: unknown, label: string): unknown {
-  if (!json || typeof json !== 'object' || !('response' in json)) return json;
-  const res = (json as { response: unknown }).response;
-  if (!res || typeof res !== 'object') throw new UsageError(`${label}: "response" is not an object`);
-  const { status, bodyJson, bodyText } = res as { status?: unknown; bodyJson?: unknown; bodyText?: unknown };
-  if (typeof status === 'number' && (status < 200 || status >= 300))
-    throw new UsageError(`${label}: the recorded answer is HTTP ${status}, not a chart`);
-  if (bodyJson !== undefined) return bodyJson;
-  if (typeof bodyText === 'string') {
-    try {
-      return JSON.parse(bodyText) as unknown;
-    } catch {
-      throw new UsageError(`${label}: the recorded answer's bodyText is not JSON`);
-    }
+/** The chart body of a recording (market-data's one unwrapping of recorded exchanges). */
+function unwrapRecording(json: unknown, label: string): unknown {
+  try {
+    return recordedBody(json, label);
+  } catch (err) {
+    if (err instanceof DomainError) throw new UsageError(`${label}: ${err.message}`);
+    throw err;
   }
-  throw new UsageError(`${label}: the recorded exchange has no body (response.bodyJson)`);
 }
 
 function timestampCount(body: unknown): number {
@@ -323,7 +314,7 @@ function loadHistoryFile(file: string): History {
   } catch (err) {
     throw new UsageError(`${label}: not valid JSON (${(err as Error).message})`);
   }
-  const body = unwrapExchange(json, label);
+  const body = unwrapRecording(json, label);
   let h: History;
   try {
     h = parseYahooChart(body);

@@ -31,7 +31,7 @@ import {
   UnknownSymbolError,
   silentLogger,
 } from '@signals/core';
-import { parseYahooChart } from './history.ts';
+import { parseYahooChart, recordedBody } from './history.ts';
 import { chartInterval, intradayFromRawChart, type ParsedIntraday } from './intraday.ts';
 
 const DEFAULT_CLOSE_AFTER_MS = 6.5 * 3600_000;
@@ -167,9 +167,9 @@ export class ReplayPriceSource implements PriceSource {
         log.warn({ file: f }, 'replay: skipping a file that is not JSON');
         continue;
       }
-      const body = (json as { response?: { bodyJson?: unknown } })?.response?.bodyJson ?? json;
-      if (st.isDirectory() && !(body && typeof body === 'object' && 'chart' in body)) continue;
       try {
+        const body = recordedBody(json, f);
+        if (st.isDirectory() && !(body && typeof body === 'object' && 'chart' in body)) continue;
         if (chartInterval(json) !== undefined) {
           const h = intradayFromRawChart(json, { source: 'replay' });
           intraday.push(h);

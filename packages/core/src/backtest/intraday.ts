@@ -12,6 +12,7 @@ import { type BacktestOptions, type BacktestResult, BacktestTally } from './dail
 import { type DailyBar, FixedClock, type History, type NewsItem, type Quote } from '../domain.ts';
 import { evaluate, type RuleStateSnapshot } from '../engine/index.ts';
 import { ValidationError } from '../errors.ts';
+import { NEWS_WINDOW_MS } from '../headlines.ts';
 import {
   dailyFromIntraday,
   INTERVAL_MS,
@@ -32,8 +33,6 @@ export interface IntradayBacktestResult extends BacktestResult {
   /** Bar steps replayed. */
   steps: number;
 }
-
-const WEEK_MS = 7 * 86_400_000;
 
 interface Track {
   s: SymbolSeries;
@@ -148,7 +147,7 @@ export function backtestIntraday(
       const lo = newsLo;
       const hi = newsHi;
       while (newsHi < news.length && (news[newsHi] as NewsItem).firstSeenAt.getTime() <= now) newsHi++;
-      while (newsLo < newsHi && (news[newsLo] as NewsItem).firstSeenAt.getTime() <= now - WEEK_MS) newsLo++;
+      while (newsLo < newsHi && (news[newsLo] as NewsItem).firstSeenAt.getTime() <= now - NEWS_WINDOW_MS) newsLo++;
       // Most bars bring no news: keep the same window array then.
       if (newsLo !== lo || newsHi !== hi) window = news.slice(newsLo, newsHi);
     }

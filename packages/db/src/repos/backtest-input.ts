@@ -6,8 +6,8 @@
  *   means the whole day, 00:00 to 23:59:59.999 UTC).
  * - Warm-up: bars from {@link lookbackDays} calendar days before `from`, the rules' longest
  *   look-back as their kinds declare it, so every window is warm on the first reported session.
- * - News is selected and timed by publication (publishedAt, else firstSeenAt), as the engine times
- *   headlines: an item of a feed added later still belongs to the day it was published. In the
+ * - News from {@link NEWS_WINDOW_MS} before `from` (the engine's news window), selected and
+ *   timed by publication (publishedAt, else firstSeenAt), as the engine times headlines: an item of a feed added later still belongs to the day it was published. In the
  *   replay an item is "seen" when it was published (or first seen, if that was earlier).
  * - Resolution: daily bars, or intraday bars (IntradayBar rows) of one interval when asked for
  *   (`interval: '5m'`) or, with `interval: 'auto'`, when a rule reacts within or outside the
@@ -25,6 +25,7 @@ import {
   intradayResolution,
   lookbackDays,
   type NewsItem,
+  NEWS_WINDOW_MS,
   type RuleDefinition,
   ruleNeedsNews,
   ruleWantsIntraday,
@@ -35,8 +36,6 @@ import { loadBars, titleSymbols } from './signals.ts';
 
 /** The most news items one backtest replays (oldest first). */
 export const BACKTEST_NEWS_TAKE = 20_000;
-/** News items are loaded from this long before `from`: the longest news window (maxAgeMin, 7 days). */
-export const BACKTEST_NEWS_BEFORE_MS = 7 * 86_400_000;
 
 const DAY_MS = 86_400_000;
 /** Intraday bars are loaded from this long before `from`: the previous sessions' closes and the pre-market. */
@@ -102,7 +101,7 @@ export async function loadBacktestInput(prisma: PrismaClient, req: BacktestInput
   // A news rule without symbols matches any item; otherwise only items tagged with the symbols count.
   const anySymbol = req.rules.some((r) => ruleNeedsNews(r) && !r.symbols?.length);
   const news = await loadNewsByPublication(prisma, {
-    since: req.from ? new Date(req.from.getTime() - BACKTEST_NEWS_BEFORE_MS) : undefined,
+    since: req.from ? new Date(req.from.getTime() - NEWS_WINDOW_MS) : undefined,
     until: req.to,
     symbols: anySymbol ? undefined : histories.map((h) => h.symbol),
     take,
