@@ -90,7 +90,10 @@ describe('pnpm cli backtest on intraday bars', () => {
     fs.writeFileSync(bad, JSON.stringify([{ title: 'Amazon capex', publishedAt: 'yesterday' }]));
     const badNews = await backtest(['--all-seeds', '--history', AMZN, '--news', bad]);
     expect(badNews.code).toBe(2);
-    expect(badNews.stderr).toMatch(/news .*bad\.json: 0\.publishedAt: must be an ISO timestamp/);
+    // The file and the item (its place and title) are named.
+    expect(badNews.stderr).toMatch(
+      /news .*bad\.json: item 1 \("Amazon capex"\): publishedAt: must be an ISO timestamp/,
+    );
     expect(badNews.stderr).not.toMatch(/\n\s+at /);
     const alone = await backtest(['--all-seeds', '--news', AMZN_NEWS]);
     expect(alone.code).toBe(2);

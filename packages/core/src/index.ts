@@ -66,5 +66,6 @@ export * from './backtest/daily.ts';
 export * from './headlines.ts';
 export * from './freshness.ts';
 export * from './backtest/intraday.ts';
+export * from './backtest/run.ts';
 export * from './loops.ts';
 export * from './timing.ts';

@@ -17,7 +17,7 @@ import type { Prisma } from '@signals/db';
 import { z } from 'zod';
 import type { Runtime } from '../context.ts';
 import { text } from '../input.ts';
-import { type BacktestOutcome, ruleSymbols } from './backtest.ts';
+import { type BacktestOutcome, watchedSymbols } from './backtest.ts';
 import { writeOr } from './util.ts';
 
 const severity = z.enum(['info', 'warning', 'critical']);
@@ -306,7 +306,7 @@ export interface RulePreview {
  */
 export async function previewRule(rt: Runtime, input: RuleInput, id = 'draft'): Promise<RulePreview> {
   const def = toDefinition(input, id);
-  const symbols = await ruleSymbols(rt, { symbols: def.symbols, watchlistId: input.watchlistId ?? null });
+  const symbols = await watchedSymbols(rt, { symbols: def.symbols, watchlistId: input.watchlistId ?? null });
   const to = rt.clock.now();
   const from = new Date(to.getTime() - YEAR_MS);
   const description = describeRule(def);

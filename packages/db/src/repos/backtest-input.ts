@@ -17,6 +17,7 @@
  */
 import {
   type BacktestResolution,
+  chooseResolution,
   dailyResolution,
   type History,
   INTRADAY_INTERVALS,
@@ -65,9 +66,10 @@ export interface BacktestInputRequest {
   histories?: History[] | undefined;
   newsTake?: number;
   /**
-   * '1d' (default): daily bars. An intraday interval: its IntradayBar rows too (`intraday` is empty
-   * when none are stored). 'auto': the finest interval stored for the symbols over the range when a
-   * rule wants intraday bars, else daily. Posted `histories` are daily: always '1d'.
+   * 'auto' (default, as every door asks): the finest interval stored for the symbols over the range
+   * when a rule wants intraday bars, else daily. '1d': daily bars. An intraday interval: its
+   * IntradayBar rows (ValidationError 422 when none are stored). Posted `histories` are daily.
+   * The decision is core's chooseResolution, the same for every door.
    */
   interval?: '1d' | 'auto' | IntradayInterval | undefined;
 }
@@ -118,7 +120,7 @@ export async function loadBacktestInput(prisma: PrismaClient, req: BacktestInput
       if (bars.length) intraday.push({ symbol, interval: chosen.interval, bars });
     }
     resolution = intradayResolution(req.rules, chosen.interval, {
-      requested: req.interval !== 'auto',
+      requested: chosen.requested,
       extended: intraday.some((h) => h.bars.some((b) => b.session !== 'regular')),
     });
   } else resolution = dailyResolution(req.rules, chosen.why);
@@ -153,27 +155,31 @@ export async function storedIntradayIntervals(
   return out;
 }
 
+/** The one daily/intraday decision (core chooseResolution) over the intervals stored for the request. */
 async function chooseIntraday(
   prisma: PrismaClient,
   req: BacktestInputRequest,
-): Promise<{ interval: IntradayInterval } | { why: string }> {
-  const asked = req.interval ?? '1d';
-  if (req.histories) return { why: 'the bars given are daily; without them the stored intraday bars are used' };
-  if (asked === '1d') return { why: 'daily bars were asked for' };
-  if (asked !== 'auto') return { interval: asked };
-  if (!req.rules.some((r) => ruleWantsIntraday(r))) return { why: 'no rule wants intraday bars' };
-  const [finest] = await storedIntradayIntervals(prisma, req.symbols, req.from, req.to);
-  if (finest) return { interval: finest };
-  const n = req.symbols.length;
-  const syms =
-    n === 0
-      ? 'no symbols'
-      : n <= 5
-        ? req.symbols.join(', ')
-        : `${req.symbols.slice(0, 5).join(', ')} and ${n - 5} more`;
-  return {
-    why: `no intraday bars are stored for ${syms} over the range; the worker stores them when INTRADAY_INTERVALS lists an interval`,
-  };
+): Promise<{ interval: IntradayInterval; requested: boolean } | { why: string }> {
+  const asked = req.interval ?? 'auto';
+  const posted = req.histories !== undefined;
+  // Stored intervals are looked up only when they can matter.
+  const lookUp = !posted && asked !== '1d' && (asked !== 'auto' || req.rules.some((r) => ruleWantsIntraday(r)));
+  const intervals = lookUp ? await storedIntradayIntervals(prisma, req.symbols, req.from, req.to) : [];
+  return chooseResolution(req.rules, asked, {
+    intervals,
+    dailyOnly: posted ? 'the bars given are daily; without them the stored intraday bars are used' : undefined,
+    missing: (interval) =>
+      interval
+        ? `no ${interval} bars stored for these symbols over the range${intervals.length ? ` (stored: ${intervals.join(', ')})` : ''}`
+        : `no intraday bars are stored for ${symbolList(req.symbols)} over the range; the worker stores them when INTRADAY_INTERVALS lists an interval`,
+  });
+}
+
+/** "NVDA, MSFT" or "A, B, C, D, E and 3 more". */
+function symbolList(symbols: readonly string[]): string {
+  const n = symbols.length;
+  if (n === 0) return 'no symbols';
+  return n <= 5 ? symbols.join(', ') : `${symbols.slice(0, 5).join(', ')} and ${n - 5} more`;
 }
 
 /** Stored news published (else first seen) in [since, until], oldest first, seen at publication. */
