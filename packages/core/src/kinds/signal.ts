@@ -18,7 +18,9 @@ export type SkipReason =
   | 'invalid_price'
   | 'insufficient_history'
   /** A basket whose members with data hold less than its minimum coverage. */
-  | 'incomplete';
+  | 'incomplete'
+  /** A news+price confirmation of a story published during a session seen only at its close (daily data). */
+  | 'needs_intraday';
 
 /** The current observation of one symbol (a reused scratch object). */
 export interface Obs {
