@@ -75,7 +75,11 @@ news+price rules fire as they would have; the same loader as POST /api/backtest 
                         visible from its publishedAt (the .news.json files beside
                         fixtures/yahoo-intraday); repeatable
 
-intraday (intraday, extended-hours, news and news+price rules at the resolution the market moved):
+resolution (the same choice as POST /api/backtest and the rule preview):
+  (default)             daily bars, unless a rule is intraday, extended-hours, news or
+                        news+price and intraday bars are stored for the symbols over the range
+                        (or an intraday --history file is given): then the finest of them. The
+                        summary's "resolution:" line says which and why.
   --interval <1m|5m|15m|1h>
                         replay intraday bars one by one as the live quotes the worker would have
                         seen (pre/post-market bars as Yahoo's pre/post-market prices), with news
@@ -83,6 +87,9 @@ intraday (intraday, extended-hours, news and news+price rules at the resolution 
                         from --history files that are intraday chart recordings (an intraday
                         --history file switches this on by itself); daily --history files then
                         only warm up the windows. Alerts' "at" is the ISO start of the bar.
+  --interval 1d         daily bars whatever the rules (stored bars or daily --history files).
+                        On daily bars a news+price confirmation is decided only when the daily
+                        data can tell: see "news+price on daily bars" in the README.
 
 output:
   (default)             a table of alerts (date, rule, symbol, value, threshold) and a summary
@@ -116,7 +123,7 @@ interface Options {
   to: string | undefined;
   json: boolean;
   help: boolean;
-  interval: IntradayInterval | undefined;
+  interval: IntradayInterval | '1d' | undefined;
   news: string[];
 }
 
@@ -174,9 +181,10 @@ function parseDate(flag: string, value: string): string {
   throw new UsageError(`${flag}: "${value}" is not a date (YYYY-MM-DD, e.g. 2025-01-27)`);
 }
 
-function parseInterval(value: string): IntradayInterval {
+function parseInterval(value: string): IntradayInterval | '1d' {
+  if (value.trim() === '1d') return '1d';
   const v = parseIntradayInterval(value.trim());
-  if (!v) throw new UsageError(`--interval: "${value}" is not an intraday interval (1m, 5m, 15m or 1h)`);
+  if (!v) throw new UsageError(`--interval: "${value}" is not an intraday interval (1m, 5m, 15m or 1h) or 1d`);
   return v;
 }
 
@@ -491,6 +499,7 @@ function loadFromFiles(opts: Options, rules: readonly RuleDefinition[], warn: (s
       throw err;
     }
     if (!h.bars.length) throw new UsageError(`${label}: the chart has no usable bars`);
+    if (opts.interval === '1d') throw new UsageError(`${label}: an intraday chart, but --interval 1d`);
     if (opts.interval && h.interval !== opts.interval) {
       throw new UsageError(`${label}: ${h.interval} bars, but --interval ${opts.interval}`);
     }
@@ -503,7 +512,7 @@ function loadFromFiles(opts: Options, rules: readonly RuleDefinition[], warn: (s
     if (keep(h.symbol)) intraday.push(h);
   }
   const fileInterval = intraday[0]?.interval;
-  if (opts.interval && !fileInterval)
+  if (opts.interval && opts.interval !== '1d' && !fileInterval)
     throw new UsageError('--interval: none of the --history files is an intraday chart');
   const daily = fileInterval
     ? dailyFiles.map((f) => loadHistoryFile(f)).filter((h) => keep(h.symbol))

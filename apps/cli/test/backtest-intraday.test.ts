@@ -120,8 +120,15 @@ describe('pnpm cli backtest on intraday bars', () => {
     expect(alerts).toHaveLength(1);
     expect(alerts[0]?.at).toMatch(/^2025-01-27T1\d:\d{2}:00\.000Z$/);
     expect(alerts[0]?.value).toBeLessThanOrEqual(-0.16);
-    // The same rule on the daily bars: one alert dated by session, as before.
-    const daily = alertsOf(await backtest(['--rule', 'deepseek-nvda-drop-historic', '--json'], env));
+    // Without --interval the CLI chooses as the API and the preview do: the rule reacts within the
+    // session and 5m bars are stored, so the same alert at the same bar.
+    const auto = await backtest(['--rule', 'deepseek-nvda-drop-historic', '--json'], env);
+    expect(alertsOf(auto)).toEqual(alerts);
+    expect(auto.stderr).toMatch(/resolution: 5m bars/);
+    // --interval 1d: daily bars, one alert dated by session.
+    const daily = alertsOf(
+      await backtest(['--rule', 'deepseek-nvda-drop-historic', '--interval', '1d', '--json'], env),
+    );
     expect(daily.map((a) => a.at)).toEqual(['2025-01-27']);
     // No 1m bars stored: a clear error.
     const none = await backtest(['--rule', 'deepseek-nvda-drop-historic', '--interval', '1m'], env);
