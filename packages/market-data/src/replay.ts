@@ -167,9 +167,16 @@ export class ReplayPriceSource implements PriceSource {
         log.warn({ file: f }, 'replay: skipping a file that is not JSON');
         continue;
       }
+      let body: unknown;
       try {
-        const body = recordedBody(json, f);
-        if (st.isDirectory() && !(body && typeof body === 'object' && 'chart' in body)) continue;
+        body = recordedBody(json, f);
+      } catch (err) {
+        // A recorded error answer (HTTP 429, no body) in a folder is another kind of recording.
+        if (!st.isDirectory()) throw err;
+        continue;
+      }
+      if (st.isDirectory() && !(body && typeof body === 'object' && 'chart' in body)) continue;
+      try {
         if (chartInterval(json) !== undefined) {
           const h = intradayFromRawChart(json, { source: 'replay' });
           intraday.push(h);
