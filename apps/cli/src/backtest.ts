@@ -10,30 +10,36 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   type BacktestAlert,
+  type BacktestResolution,
   type BacktestResult,
-  backtest,
-  backtestIntraday,
-  dailyFromIntraday,
+  type BacktestRun,
+  chooseResolution,
   DomainError,
+  dailyFromIntraday,
+  dailyResolution,
   describeRule,
   formatThreshold,
   formatValue,
   type History,
-  type IntradayBacktestResult,
   type IntradayHistory,
   type IntradayInterval,
+  intradayResolution,
   type NewsItem,
   parseIntradayInterval,
   parseNewsRecording,
+  type ResolutionRequest,
   type RuleDefinition,
   ruleNeedsNews,
   ruleNeedsPrices,
   rulePerSymbol,
+  runBacktestJob,
   symbolSchema,
+  ValidationError,
   validateRuleDefinition,
 } from '@signals/core';
-import { chartInterval, intradayFromRawChart, parseYahooChart } from '@signals/market-data';
-import { seedRules } from '@signals/seeds';
+import { chartInterval, intradayFromRawChart, parseYahooChart, recordedBody } from '@signals/market-data';
+import { type TaggableInstrument, tagRecordedNews } from '@signals/news';
+import { defaultWatchlists, seedRules } from '@signals/seeds';
 
 /** A mistake in the command line or its inputs: exit 2 with the message. */
 class UsageError extends Error {}
@@ -69,7 +75,11 @@ news+price rules fire as they would have; the same loader as POST /api/backtest 
                         visible from its publishedAt (the .news.json files beside
                         fixtures/yahoo-intraday); repeatable
 
-intraday (intraday, extended-hours, news and news+price rules at the resolution the market moved):
+resolution (the same choice as POST /api/backtest and the rule preview):
+  (default)             daily bars, unless a rule is intraday, extended-hours, news or
+                        news+price and intraday bars are stored for the symbols over the range
+                        (or an intraday --history file is given): then the finest of them. The
+                        summary's "resolution:" line says which and why.
   --interval <1m|5m|15m|1h>
                         replay intraday bars one by one as the live quotes the worker would have
                         seen (pre/post-market bars as Yahoo's pre/post-market prices), with news
@@ -77,6 +87,9 @@ intraday (intraday, extended-hours, news and news+price rules at the resolution 
                         from --history files that are intraday chart recordings (an intraday
                         --history file switches this on by itself); daily --history files then
                         only warm up the windows. Alerts' "at" is the ISO start of the bar.
+  --interval 1d         daily bars whatever the rules (stored bars or daily --history files).
+                        On daily bars a news+price confirmation is decided only when the daily
+                        data can tell: see "news+price on daily bars" in the README.
 
 who would have been told:
   --deliveries          also run the alerts found through the live fan-out (silences, inhibit
@@ -118,7 +131,7 @@ interface Options {
   to: string | undefined;
   json: boolean;
   help: boolean;
-  interval: IntradayInterval | undefined;
+  interval: IntradayInterval | '1d' | undefined;
   news: string[];
   deliveries: boolean;
 }
@@ -179,9 +192,10 @@ function parseDate(flag: string, value: string): string {
   throw new UsageError(`${flag}: "${value}" is not a date (YYYY-MM-DD, e.g. 2025-01-27)`);
 }
 
-function parseInterval(value: string): IntradayInterval {
+function parseInterval(value: string): IntradayInterval | '1d' {
+  if (value.trim() === '1d') return '1d';
   const v = parseIntradayInterval(value.trim());
-  if (!v) throw new UsageError(`--interval: "${value}" is not an intraday interval (1m, 5m, 15m or 1h)`);
+  if (!v) throw new UsageError(`--interval: "${value}" is not an intraday interval (1m, 5m, 15m or 1h) or 1d`);
   return v;
 }
 
@@ -269,7 +283,7 @@ function buildRules(opts: Options): RuleDefinition[] {
 }
 
 /** Symbols the rules need prices of, or undefined when a price rule watches every symbol. */
-function ruleSymbols(rules: readonly RuleDefinition[]): string[] | undefined {
+function priceSymbols(rules: readonly RuleDefinition[]): string[] | undefined {
   const set = new Set<string>();
   for (const r of rules) {
     if (!ruleNeedsPrices(r)) continue; // needs news, not prices
@@ -287,23 +301,14 @@ function errorCode(err: unknown): string | undefined {
   return err && typeof err === 'object' && 'code' in err ? String((err as { code: unknown }).code) : undefined;
 }
 
-/** A recorded exchange ({request, response: {bodyJson | bodyText}}) gives its body; a chart body stays as it is. */
-function unwrapExchange(json: unknown, label: string): unknown {
-  if (!json || typeof json !== 'object' || !('response' in json)) return json;
-  const res = (json as { response: unknown }).response;
-  if (!res || typeof res !== 'object') throw new UsageError(`${label}: "response" is not an object`);
-  const { status, bodyJson, bodyText } = res as { status?: unknown; bodyJson?: unknown; bodyText?: unknown };
-  if (typeof status === 'number' && (status < 200 || status >= 300))
-    throw new UsageError(`${label}: the recorded answer is HTTP ${status}, not a chart`);
-  if (bodyJson !== undefined) return bodyJson;
-  if (typeof bodyText === 'string') {
-    try {
-      return JSON.parse(bodyText) as unknown;
-    } catch {
-      throw new UsageError(`${label}: the recorded answer's bodyText is not JSON`);
-    }
+/** The chart body of a recording (market-data's one unwrapping of recorded exchanges). */
+function unwrapRecording(json: unknown, label: string): unknown {
+  try {
+    return recordedBody(json, label);
+  } catch (err) {
+    if (err instanceof DomainError) throw new UsageError(`${label}: ${err.message}`);
+    throw err;
   }
-  throw new UsageError(`${label}: the recorded exchange has no body (response.bodyJson)`);
 }
 
 function timestampCount(body: unknown): number {
@@ -334,7 +339,7 @@ function loadHistoryFile(file: string): History {
   } catch (err) {
     throw new UsageError(`${label}: not valid JSON (${(err as Error).message})`);
   }
-  const body = unwrapExchange(json, label);
+  const body = unwrapRecording(json, label);
   let h: History;
   try {
     h = parseYahooChart(body);
@@ -384,18 +389,28 @@ function shortMessage(err: unknown): string {
   return lines[lines.length - 1] ?? 'unknown error';
 }
 
+/** A backtest's input as loaded by either door of the CLI, with the resolution chosen. */
+interface Loaded {
+  daily: History[];
+  /** Intraday histories when the resolution is intraday, else null. */
+  intraday: IntradayHistory[] | null;
+  news: NewsItem[];
+  resolution: BacktestResolution;
+}
+
 /**
  * Bars stored in the database named by DATABASE_URL and, when a rule needs news, the news items
- * stored over the same range (so news and news+price rules can fire, as in the API's backtest).
+ * stored over the same range (so news and news+price rules can fire, as in the API's backtest),
+ * through the one loader of POST /api/backtest and the preview: the same daily/intraday choice
+ * (`asked` 'auto' by default: intraday bars when a rule wants them and they are stored).
  */
 async function loadFromDatabase(
   symbols: string[] | undefined,
   opts: { from?: string | undefined; to?: string | undefined },
   rules: readonly RuleDefinition[],
   warn: (s: string) => void,
-  /** Also the IntradayBar rows of this interval (`intraday`: the symbols with bars). */
-  interval?: IntradayInterval,
-): Promise<{ histories: History[]; news: NewsItem[]; intraday: IntradayHistory[] }> {
+  asked: ResolutionRequest,
+): Promise<Loaded> {
   const { loadEnvOrExit, redactUrl } = await import('@signals/config');
   const env = loadEnvOrExit();
   const where = redactUrl(env.DATABASE_URL);
@@ -416,28 +431,37 @@ async function loadFromDatabase(
       select: { id: true, symbol: true },
       orderBy: { symbol: 'asc' },
     });
-    // The same loader as POST /api/backtest and the rule preview: warm-up from the rules' look-back,
-    // news by publication time, inclusive dates, intraday bars of the interval asked for.
-    const input = await loadBacktestInput(prisma, {
-      rules,
-      symbols: instruments.map((i) => i.symbol),
-      ...inclusiveRange(opts.from, opts.to),
-      interval: interval ?? '1d',
-    });
+    const names = instruments.map((i) => i.symbol);
+    let input: Awaited<ReturnType<typeof loadBacktestInput>>;
+    try {
+      input = await loadBacktestInput(prisma, {
+        rules,
+        symbols: names,
+        ...inclusiveRange(opts.from, opts.to),
+        interval: asked,
+      });
+    } catch (err) {
+      // The interval asked for is not stored (the same 422 as the API's).
+      if (err instanceof ValidationError && err.issues[0]?.path === 'interval')
+        throw new UsageError(
+          `no ${asked} bars stored for ${(symbols ?? names).join(', ') || 'any symbol'} (the worker stores them when INTRADAY_INTERVALS includes ${asked}; or use --history <file>)`,
+        );
+      throw err;
+    }
     const histories = input.histories.filter((h) => h.bars.length > 0);
-    const wanted = symbols ?? instruments.map((i) => i.symbol);
+    const wanted = symbols ?? names;
     const have = new Set(histories.map((h) => h.symbol));
     const missing = wanted.filter((s) => !have.has(s));
-    if (!histories.length) {
+    if (!histories.length && !input.intraday?.length) {
       throw new UsageError(
         symbols
           ? `no price bars stored for ${symbols.join(', ')}${opts.to ? ` up to ${opts.to}` : ''} in ${where} (the worker stores them; or use --history <file>)`
           : `no price bars stored in ${where} (the worker stores them; or use --history <file>)`,
       );
     }
-    if (missing.length) warn(`note: no price bars stored for ${missing.join(', ')}`);
+    if (missing.length && !input.intraday) warn(`note: no price bars stored for ${missing.join(', ')}`);
     if (input.newsCapped) warn(`note: only the first ${BACKTEST_NEWS_TAKE} stored news items are replayed`);
-    return { histories, news: input.news, intraday: input.intraday ?? [] };
+    return { daily: histories, news: input.news, intraday: input.intraday, resolution: input.resolution };
   } catch (err) {
     if (err instanceof UsageError || err instanceof RunError) throw err;
     const msg = shortMessage(err);
@@ -446,6 +470,89 @@ async function loadFromDatabase(
   } finally {
     await prisma.$disconnect();
   }
+}
+
+/**
+ * The instruments a recording's news is tagged against, as the live worker tags against the
+ * instruments it watches: the default watchlists (names and aliases) and the replayed symbols.
+ */
+function knownInstruments(replayed: readonly string[]): TaggableInstrument[] {
+  const out = new Map<string, TaggableInstrument>();
+  for (const w of defaultWatchlists)
+    for (const m of w.symbols) out.set(m.symbol, { symbol: m.symbol, name: m.name, aliases: m.aliases });
+  for (const s of replayed) if (!out.has(s)) out.set(s, { symbol: s });
+  return [...out.values()];
+}
+
+/**
+ * Recorded charts (--history) and news (--news; items without symbols or topics are tagged by the
+ * live tagger, see knownInstruments). An intraday recording asks for its interval by
+ * itself (as --interval does); the choice is then the runner's, as for stored bars. Daily files
+ * beside intraday ones only warm up the windows.
+ */
+function loadFromFiles(opts: Options, rules: readonly RuleDefinition[], warn: (s: string) => void): Loaded {
+  const news = loadNewsFiles(opts.news);
+  const intraday: IntradayHistory[] = [];
+  const dailyFiles: string[] = [];
+  const keep = (symbol: string) => !opts.symbols || opts.symbols.includes(symbol);
+  for (const f of opts.histories) {
+    const label = `history ${f}`;
+    const json = readJson(f, label);
+    if (chartInterval(json) === undefined) {
+      dailyFiles.push(f);
+      continue;
+    }
+    let h: IntradayHistory;
+    try {
+      h = intradayFromRawChart(json, { source: label });
+    } catch (err) {
+      if (err instanceof DomainError) throw new UsageError(`${label}: not a Yahoo chart answer: ${err.message}`);
+      throw err;
+    }
+    if (!h.bars.length) throw new UsageError(`${label}: the chart has no usable bars`);
+    if (opts.interval === '1d') throw new UsageError(`${label}: an intraday chart, but --interval 1d`);
+    if (opts.interval && h.interval !== opts.interval) {
+      throw new UsageError(`${label}: ${h.interval} bars, but --interval ${opts.interval}`);
+    }
+    if (intraday.length && (intraday[0] as IntradayHistory).interval !== h.interval) {
+      throw new UsageError(`${label}: ${h.interval} bars, but the first file has ${intraday[0]?.interval} bars`);
+    }
+    if (intraday.some((x) => x.symbol === h.symbol)) {
+      throw new UsageError(`${label}: a second intraday history for ${h.symbol}`);
+    }
+    if (keep(h.symbol)) intraday.push(h);
+  }
+  const fileInterval = intraday[0]?.interval;
+  if (opts.interval && opts.interval !== '1d' && !fileInterval)
+    throw new UsageError('--interval: none of the --history files is an intraday chart');
+  const daily = fileInterval
+    ? dailyFiles.map((f) => loadHistoryFile(f)).filter((h) => keep(h.symbol))
+    : loadHistoryFiles(dailyFiles, opts.symbols, warn);
+  const tagging = tagRecordedNews(news, knownInstruments([...intraday, ...daily].map((h) => h.symbol)));
+  if (tagging.tagged)
+    warn(
+      `note: ${plural(tagging.tagged, 'recorded news item')} tagged by the live tagger (symbols and topics the recording did not name), against the default watchlists and the replayed symbols`,
+    );
+  let chosen: ReturnType<typeof chooseResolution>;
+  try {
+    chosen = chooseResolution(rules, opts.interval ?? fileInterval ?? 'auto', {
+      intervals: fileInterval ? [fileInterval] : [],
+      missing: (i) => (i ? `no ${i} recordings among the --history files` : 'the --history files are daily charts'),
+    });
+  } catch (err) {
+    if (err instanceof ValidationError) throw new UsageError(issuesText(err.issues));
+    throw err;
+  }
+  if ('interval' in chosen) {
+    const extended = intraday.some((h) => h.bars.some((b) => b.session !== 'regular'));
+    return {
+      daily,
+      intraday,
+      news: tagging.items,
+      resolution: intradayResolution(rules, chosen.interval, { requested: true, extended }),
+    };
+  }
+  return { daily, intraday: null, news: tagging.items, resolution: dailyResolution(rules, chosen.why) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -538,50 +645,62 @@ async function run(args: string[]): Promise<number> {
     throw new UsageError(
       '--deliveries plans against stored rules and subscribers: run it on the stored history (leave out --history)',
     );
-  if (opts.interval || opts.histories.some((f) => chartInterval(readJson(f, `history ${f}`)) !== undefined)) {
-    return runIntraday(opts, rules, warn);
-  }
-
   const fromFiles = opts.histories.length > 0;
-  const { histories, news } = fromFiles
-    ? { histories: loadHistoryFiles(opts.histories, opts.symbols, warn), news: loadNewsFiles(opts.news) }
-    : await loadFromDatabase(opts.symbols ?? ruleSymbols(rules), opts, rules, warn);
+  const input = fromFiles
+    ? loadFromFiles(opts, rules, warn)
+    : await loadFromDatabase(opts.symbols ?? priceSymbols(rules), opts, rules, warn, opts.interval ?? 'auto');
+  const { daily, intraday, news } = input;
 
-  const have = new Set(histories.map((h) => h.symbol));
-  const newsOnly: string[] = [];
-  const noHistory: string[] = [];
-  for (const r of rules) {
-    if (ruleNeedsNews(r) && news.length === 0) {
-      newsOnly.push(r.id);
-      continue;
+  if (intraday) {
+    const interval = (intraday[0] as IntradayHistory).interval;
+    const extended = intraday.some((h) => h.bars.some((b) => b.session !== 'regular'));
+    warn(
+      `note: intraday backtest on ${interval} bars: each bar replayed as the live quote after it${extended ? ' (pre/post-market bars as extended-hours prices)' : ''}, news at its publication time; "at" is the bar's start`,
+    );
+    const newsRules = rules.filter((r) => ruleNeedsNews(r)).map((r) => r.id);
+    if (newsRules.length && !news.length)
+      warn(`note: no news to replay; these rules cannot fire: ${newsRules.join(', ')}`);
+  } else {
+    const have = new Set(daily.map((h) => h.symbol));
+    const newsOnly: string[] = [];
+    const noHistory: string[] = [];
+    for (const r of rules) {
+      if (ruleNeedsNews(r) && news.length === 0) {
+        newsOnly.push(r.id);
+        continue;
+      }
+      const missing = r.symbols?.filter((s) => !have.has(s)) ?? [];
+      if (r.symbols?.length && missing.length === r.symbols.length) noHistory.push(`${r.id} (${missing.join(', ')})`);
+      else if (!rulePerSymbol(r) && ruleNeedsPrices(r) && missing.length)
+        warn(`note: ${r.id}: no history for basket members ${missing.join(', ')}`);
     }
-    const missing = r.symbols?.filter((s) => !have.has(s)) ?? [];
-    if (r.symbols?.length && missing.length === r.symbols.length) noHistory.push(`${r.id} (${missing.join(', ')})`);
-    else if (!rulePerSymbol(r) && ruleNeedsPrices(r) && missing.length)
-      warn(`note: ${r.id}: no history for basket members ${missing.join(', ')}`);
+    if (noHistory.length)
+      warn(
+        `note: no history for the symbols of ${plural(noHistory.length, 'rule')}, which cannot fire: ${noHistory.join(', ')}`,
+      );
+    if (newsOnly.length)
+      warn(
+        fromFiles
+          ? `note: --history replays prices only; these rules need news and cannot fire: ${newsOnly.join(', ')} (add --news <file>, or run without --history to replay the stored news too)`
+          : `note: no news stored for the range; these rules need news and cannot fire: ${newsOnly.join(', ')}`,
+      );
+    else if (news.length) warn(`note: replaying ${plural(news.length, 'stored news item')} for the news rules`);
   }
-  if (noHistory.length)
-    warn(
-      `note: no history for the symbols of ${plural(noHistory.length, 'rule')}, which cannot fire: ${noHistory.join(', ')}`,
-    );
-  if (newsOnly.length)
-    warn(
-      fromFiles
-        ? `note: --history replays prices only; these rules need news and cannot fire: ${newsOnly.join(', ')} (add --news <file>, or run without --history to replay the stored news too)`
-        : `note: no news stored for the range; these rules need news and cannot fire: ${newsOnly.join(', ')}`,
-    );
-  else if (news.length) warn(`note: replaying ${plural(news.length, 'stored news item')} for the news rules`);
 
-  let result: BacktestResult;
+  let run: BacktestRun;
   try {
-    result = backtest(rules, histories, { from: opts.from, to: opts.to, news });
+    // The one runner of the API, the preview and this command.
+    run = runBacktestJob({ rules, daily, intraday, news, from: opts.from, to: opts.to, resolution: input.resolution });
   } catch (err) {
     if (err instanceof DomainError) throw new UsageError(err.message);
     throw err;
   }
-
-  printResult(result.alerts, summaryText(result, histories, opts), opts.json);
-  await printDeliveries(result.alerts, rules, opts);
+  const shown = intraday ? intraday.map((h) => ({ symbol: h.symbol, bars: dailyFromIntraday(h), splits: [] })) : daily;
+  const resolution = intraday
+    ? `resolution: ${input.resolution.interval} bars, ${plural(run.steps, 'bar step')}\n`
+    : `resolution: ${input.resolution.reason}\n`;
+  printResult(run.result.alerts, `${summaryText(run.result, shown, opts)}${resolution}`, opts.json);
+  await printDeliveries(run.result.alerts, rules, opts);
   return 0;
 }
 
@@ -657,74 +776,4 @@ function loadNewsFiles(files: readonly string[]): NewsItem[] {
     }
   }
   return out;
-}
-
-async function runIntraday(opts: Options, rules: RuleDefinition[], warn: (s: string) => void): Promise<number> {
-  const intraday: IntradayHistory[] = [];
-  const daily: History[] = [];
-  let news: NewsItem[] = loadNewsFiles(opts.news);
-  const keep = (symbol: string) => !opts.symbols || opts.symbols.includes(symbol);
-  if (opts.histories.length) {
-    for (const f of opts.histories) {
-      const label = `history ${f}`;
-      const json = readJson(f, label);
-      if (chartInterval(json) === undefined) {
-        const h = loadHistoryFile(f);
-        if (keep(h.symbol)) daily.push(h);
-        continue;
-      }
-      let h: IntradayHistory;
-      try {
-        h = intradayFromRawChart(json, { source: label });
-      } catch (err) {
-        if (err instanceof DomainError) throw new UsageError(`${label}: not a Yahoo chart answer: ${err.message}`);
-        throw err;
-      }
-      if (!h.bars.length) throw new UsageError(`${label}: the chart has no usable bars`);
-      if (opts.interval && h.interval !== opts.interval) {
-        throw new UsageError(`${label}: ${h.interval} bars, but --interval ${opts.interval}`);
-      }
-      if (intraday.length && (intraday[0] as IntradayHistory).interval !== h.interval) {
-        throw new UsageError(`${label}: ${h.interval} bars, but the first file has ${intraday[0]?.interval} bars`);
-      }
-      if (intraday.some((x) => x.symbol === h.symbol)) {
-        throw new UsageError(`${label}: a second intraday history for ${h.symbol}`);
-      }
-      if (keep(h.symbol)) intraday.push(h);
-    }
-    if (!intraday.length) throw new UsageError('--interval: none of the --history files is an intraday chart');
-  } else {
-    const symbols = opts.symbols ?? ruleSymbols(rules);
-    if (!symbols) throw new UsageError('--interval without --history needs --symbols (a rule watches every symbol)');
-    const interval = opts.interval as IntradayInterval;
-    const db = await loadFromDatabase(symbols, opts, rules, warn, interval);
-    daily.push(...db.histories);
-    news = db.news;
-    intraday.push(...db.intraday);
-    if (!intraday.length) {
-      throw new UsageError(
-        `no ${interval} bars stored for ${symbols.join(', ')} (the worker stores them when INTRADAY_INTERVALS includes ${interval}; or use --history <file>)`,
-      );
-    }
-  }
-  const interval = (intraday[0] as IntradayHistory).interval;
-  const extended = intraday.some((h) => h.bars.some((b) => b.session !== 'regular'));
-  warn(
-    `note: intraday backtest on ${interval} bars: each bar replayed as the live quote after it${extended ? ' (pre/post-market bars as extended-hours prices)' : ''}, news at its publication time; "at" is the bar's start`,
-  );
-  const newsRules = rules.filter((r) => ruleNeedsNews(r)).map((r) => r.id);
-  if (newsRules.length && !news.length)
-    warn(`note: no news to replay; these rules cannot fire: ${newsRules.join(', ')}`);
-  let result: IntradayBacktestResult;
-  try {
-    result = backtestIntraday(rules, intraday, { from: opts.from, to: opts.to, news, daily });
-  } catch (err) {
-    if (err instanceof DomainError) throw new UsageError(err.message);
-    throw err;
-  }
-  const asDaily = intraday.map((h) => ({ symbol: h.symbol, bars: dailyFromIntraday(h), splits: [] }));
-  const summary = `${summaryText(result, asDaily, opts)}resolution: ${interval} bars, ${plural(result.steps, 'bar step')}\n`;
-  printResult(result.alerts, summary, opts.json);
-  await printDeliveries(result.alerts, rules, opts);
-  return 0;
 }

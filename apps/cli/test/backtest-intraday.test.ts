@@ -90,7 +90,10 @@ describe('pnpm cli backtest on intraday bars', () => {
     fs.writeFileSync(bad, JSON.stringify([{ title: 'Amazon capex', publishedAt: 'yesterday' }]));
     const badNews = await backtest(['--all-seeds', '--history', AMZN, '--news', bad]);
     expect(badNews.code).toBe(2);
-    expect(badNews.stderr).toMatch(/news .*bad\.json: 0\.publishedAt: must be an ISO timestamp/);
+    // The file and the item (its place and title) are named.
+    expect(badNews.stderr).toMatch(
+      /news .*bad\.json: item 1 \("Amazon capex"\): publishedAt: must be an ISO timestamp/,
+    );
     expect(badNews.stderr).not.toMatch(/\n\s+at /);
     const alone = await backtest(['--all-seeds', '--news', AMZN_NEWS]);
     expect(alone.code).toBe(2);
@@ -117,8 +120,15 @@ describe('pnpm cli backtest on intraday bars', () => {
     expect(alerts).toHaveLength(1);
     expect(alerts[0]?.at).toMatch(/^2025-01-27T1\d:\d{2}:00\.000Z$/);
     expect(alerts[0]?.value).toBeLessThanOrEqual(-0.16);
-    // The same rule on the daily bars: one alert dated by session, as before.
-    const daily = alertsOf(await backtest(['--rule', 'deepseek-nvda-drop-historic', '--json'], env));
+    // Without --interval the CLI chooses as the API and the preview do: the rule reacts within the
+    // session and 5m bars are stored, so the same alert at the same bar.
+    const auto = await backtest(['--rule', 'deepseek-nvda-drop-historic', '--json'], env);
+    expect(alertsOf(auto)).toEqual(alerts);
+    expect(auto.stderr).toMatch(/resolution: 5m bars/);
+    // --interval 1d: daily bars, one alert dated by session.
+    const daily = alertsOf(
+      await backtest(['--rule', 'deepseek-nvda-drop-historic', '--interval', '1d', '--json'], env),
+    );
     expect(daily.map((a) => a.at)).toEqual(['2025-01-27']);
     // No 1m bars stored: a clear error.
     const none = await backtest(['--rule', 'deepseek-nvda-drop-historic', '--interval', '1m'], env);

@@ -3,7 +3,7 @@ import type { Clock, LoopStatus, PriceSource } from '@signals/core';
 import type { Env } from '@signals/config';
 import type { PrismaClient } from '@signals/db';
 import type { QueueSet, RedisConnection } from '@signals/queue';
-import type { Scope } from './api/scopes.ts';
+import type { Scope } from './api/scope-names.ts';
 import type { Metrics } from './metrics.ts';
 import type { TrustedProxies } from './security/client-ip.ts';
 import type { ProxyHeaderWatch } from './security/proxy-warning.ts';

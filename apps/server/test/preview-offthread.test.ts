@@ -8,10 +8,10 @@ import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type NewsItem, validateRuleDefinition } from '@signals/core';
+import { type NewsItem, ValidationError, validateRuleDefinition } from '@signals/core';
+import { createTestDb } from '@signals/testing';
 import { HttpProblem } from '../src/problem.ts';
-import type { BacktestPlan } from '../src/services/backtest.ts';
-import { runBacktest } from '../src/services/backtest-engine.ts';
+import { type BacktestPlan, executePlan } from '../src/services/backtest.ts';
 import {
   createBacktestRunner,
   MAX_THREADS,
@@ -111,13 +111,17 @@ describe('the backtest runner', () => {
     const range = { from: new Date(now - 200 * DAY), to: new Date(now) };
     const runner = runnerWith(30_000);
     try {
-      const off = await runner.run(
-        { rules: [{ def: v.rule, name: 'Drop' }], symbols: ['MSFT'], histories, ...range },
-        'preview',
-      );
+      const plan: BacktestPlan = { rules: [{ def: v.rule, name: 'Drop' }], symbols: ['MSFT'], histories, ...range };
+      const off = await runner.run(plan, 'preview');
       expect(off.outcome.summary.total).toBeGreaterThan(0);
       expect(off.anyBars).toBe(true);
-      expect(off.outcome).toEqual(runBacktest({ rules: [{ def: v.rule, name: 'Drop' }], histories, range }));
+      // Posted bars and a price rule: the plan reads no database, in the thread or here.
+      const noDb = {
+        get prisma(): never {
+          throw new Error('no database');
+        },
+      };
+      expect(off).toEqual(await executePlan(noDb, plan));
       // The thread stays for the next plan, and closing ends it.
       expect(runner.liveThreads).toBe(1);
       // On Linux it runs below the request thread's priority: some thread of this process is
@@ -135,6 +139,50 @@ describe('the backtest runner', () => {
       await runner.close();
     }
     expect(runner.liveThreads).toBe(0);
+  });
+
+  it('a domain error thrown inside the thread keeps its class and HTTP meaning (422 stays 422)', async () => {
+    const db = await createTestDb();
+    const runner = createBacktestRunner({ timeoutMs: 30_000, logger, databaseUrl: db.url });
+    try {
+      const v = validateRuleDefinition({ id: 'r', ...heavyRule, severity: 'warning', cooldownSec: 0 });
+      if (!v.ok) throw new Error('rule');
+      const now = Date.now();
+      // No 1m bars stored: the loader's resolution choice, made in the thread, refuses with a 422.
+      const plan: BacktestPlan = {
+        rules: [{ def: v.rule, name: 'r' }],
+        symbols: ['NVDA'],
+        from: new Date(now - 10 * DAY),
+        to: new Date(now),
+        interval: '1m',
+      };
+      const err = await runner.run(plan, 'backtest').then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).status).toBe(422);
+      expect((err as ValidationError).issues).toEqual([
+        { path: 'interval', message: 'no 1m bars stored for these symbols over the range' },
+      ]);
+      // Posted daily bars with an interval: the same choice's 400, also from inside the thread.
+      const posted = await runner
+        .run(
+          { ...plan, histories: [{ symbol: 'NVDA', bars: bars('NVDA', now), splits: [] }], interval: '5m' },
+          'backtest',
+        )
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
+      expect(posted).toBeInstanceOf(ValidationError);
+      expect((posted as ValidationError).status).toBe(400);
+      // The thread answered: it stays for the next plan.
+      expect(runner.liveThreads).toBe(1);
+    } finally {
+      await runner.close();
+      await db.drop();
+    }
   });
 
   it('terminates a plan over its budget (TooHeavyError), and the thread is gone', async () => {

@@ -5,7 +5,7 @@ import type { Clock } from '@signals/core';
 import type { PrismaClient } from '@signals/db';
 import { type Payload, type QueueKey, type QueueSet, catalog, createWorker } from '@signals/queue';
 import type { RedisConnection } from '@signals/queue';
-import { ensureSchedules } from './ops/schedules.ts';
+import { ensureSchedules, type Schedule } from './ops/schedules.ts';
 
 /** What every job handler gets: I/O passed in, never imported (tests build their own). */
 export interface WorkerDeps {
@@ -22,16 +22,7 @@ export interface WorkerDeps {
 export type Handler<K extends QueueKey> = (payload: Payload<K>, deps: WorkerDeps) => Promise<unknown>;
 export type Handlers = { [K in QueueKey]?: Handler<K> };
 
-/**
- * Repeating jobs (BullMQ job schedulers: idempotent across worker processes). Their ids are
- * persisted in Redis: renaming one leaves the old scheduler running beside the new one.
- */
-export interface Schedule {
-  id: string;
-  queue: QueueKey;
-  everyMs: number;
-  payload: Payload<QueueKey>;
-}
+export type { Schedule } from './ops/schedules.ts';
 
 export interface RunningWorker {
   workers: Worker[];

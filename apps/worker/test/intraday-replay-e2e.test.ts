@@ -61,7 +61,7 @@ async function replay(prisma: PrismaClient, file: string, from: string, to: stri
 }
 
 describe('recorded news files', () => {
-  it('a malformed news file is skipped with a warning naming it; the others load', () => {
+  it('a malformed news file is skipped with a warning naming it, a bad item with one naming the file and the item; the good items load', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-news-'));
     try {
       fs.copyFileSync(
@@ -69,13 +69,23 @@ describe('recorded news files', () => {
         path.join(dir, 'a.news.json'),
       );
       fs.writeFileSync(path.join(dir, 'b.news.json'), '[{"title": "no time"}');
-      fs.writeFileSync(path.join(dir, 'c.news.json'), '[{"title": "no time"}]');
+      fs.writeFileSync(
+        path.join(dir, 'c.news.json'),
+        '[{"title": "no time"}, {"id": "c2", "title": "Amazon capex", "publishedAt": "2025-02-14T21:00:00Z"}]',
+      );
+      fs.writeFileSync(path.join(dir, 'd.news.json'), '{"title": "not a list"}');
       const log = captureLogger();
       const items = loadReplayNews(dir, log);
-      expect(items.map((n) => n.id)).toEqual(['syn-amzn-capex']);
+      expect(items.map((n) => n.id).sort()).toEqual(['c2', 'syn-amzn-capex']);
+      expect(log.find('warn', /not JSON/).map((l) => String(l.obj.file))).toEqual([path.join(dir, 'b.news.json')]);
       expect(log.find('warn', /not a news recording/).map((l) => String(l.obj.file))).toEqual([
-        path.join(dir, 'b.news.json'),
-        path.join(dir, 'c.news.json'),
+        path.join(dir, 'd.news.json'),
+      ]);
+      expect(log.find('warn', /bad news item/).map((l) => [String(l.obj.file), String(l.obj.err)])).toEqual([
+        [
+          path.join(dir, 'c.news.json'),
+          'c.news.json: item 1 ("no time"): publishedAt: must be an ISO timestamp, e.g. 2025-01-29T21:05:00Z',
+        ],
       ]);
     } finally {
       fs.rmSync(dir, { recursive: true });

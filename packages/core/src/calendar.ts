@@ -427,11 +427,6 @@ export function isTradingDay(date: string | Date): boolean {
   return !yearInfo(Number(d.slice(0, 4))).holidays.has(d);
 }
 
-/** Name of the holiday on `date`, if the market is closed for one. */
-export function holidayName(date: string): string | undefined {
-  return yearInfo(Number(date.slice(0, 4))).holidays.get(date);
-}
-
 const sessions = new Map<string, { open: number; close: number; early: boolean } | null>();
 
 function sessionMs(d: string): { open: number; close: number; early: boolean } | null {

@@ -15,8 +15,13 @@ import type { NewsItem } from './domain.ts';
 export const HEADLINES_MAX = 5;
 export const HEADLINES_BEFORE_MS = 2 * 3600_000;
 export const HEADLINES_AFTER_MS = 15 * 60_000;
-/** News older than this is not in the engine's input (worker and backtests load a week). */
-export const HEADLINES_LOOKBACK_MS = 7 * 86_400_000;
+/**
+ * The engine's news window: news older than this is not in its input. The worker loads this much
+ * news per cycle, backtests load it before their first day and slide it along the replay, and an
+ * alert's headlines reach back at most this far. A week: the longest news window a rule can ask
+ * for (news_match maxAgeMin, at most 10,080 minutes).
+ */
+export const NEWS_WINDOW_MS = 7 * 86_400_000;
 
 const NO_NEWS: NewsItem[] = [];
 
@@ -85,7 +90,7 @@ export interface HeadlineQuery {
 /** The alert's headlines out of `news` (see the module comment). */
 export function selectHeadlines(news: readonly NewsItem[], q: HeadlineQuery): NewsItem[] {
   if (news.length === 0) return NO_NEWS;
-  const from = Math.max(q.windowStartMs - HEADLINES_BEFORE_MS, q.alertMs - HEADLINES_LOOKBACK_MS);
+  const from = Math.max(q.windowStartMs - HEADLINES_BEFORE_MS, q.alertMs - NEWS_WINDOW_MS);
   const to = q.alertMs + HEADLINES_AFTER_MS;
   const hits: NewsItem[] = [];
   for (const n of news) {

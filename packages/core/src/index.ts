@@ -61,11 +61,12 @@ export {
   type SkippedEvaluation,
   type SkipReason,
   stateKey,
-} from './engine.ts';
-export * from './backtest.ts';
+} from './engine/index.ts';
+export * from './backtest/daily.ts';
 export * from './headlines.ts';
 export * from './freshness.ts';
-export * from './backtest-intraday.ts';
+export * from './backtest/intraday.ts';
+export * from './backtest/run.ts';
 export * from './loops.ts';
 export * from './timing.ts';
 export * from './fanout/index.ts';

@@ -64,11 +64,6 @@ export function barSession(at: Date | number): BarSession | null {
   return p === 'closed' ? null : p;
 }
 
-/** End of a bar (start plus interval): when its close is known. */
-export function barEndMs(b: Pick<IntradayBar, 'at' | 'interval'>): number {
-  return b.at.getTime() + INTERVAL_MS[b.interval];
-}
-
 /**
  * Daily bars from the regular-session intraday bars (open of the first, close of the last, high
  * and low over all, summed volume): what a daily chart of the same days says. Extended-hours bars

@@ -127,11 +127,6 @@ export function parseRuleDefinition(input: unknown): RuleDefinition {
 // What a rule's kind says about it
 // ---------------------------------------------------------------------------------------------
 
-/** Describes params of `kind` (validated by the kind's schema). */
-export function describeKind(kind: RuleKind, params: unknown, symbols?: readonly string[]): string {
-  return kindModule(kind).describe(params, symbols);
-}
-
 /** One readable sentence for a rule ("NVDA, MSFT: falls 10 % or more over 1 trading session ..."). */
 export function describeRule(rule: RuleDefinition): string {
   const m = kindModule(rule.kind);

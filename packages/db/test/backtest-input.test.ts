@@ -8,6 +8,7 @@ import {
   lookbackDays,
   parseRuleDefinition,
   sessionCloseMs,
+  ValidationError,
 } from '@signals/core';
 import { createIntradayStore, createPriceStore, inclusiveRange, loadBacktestInput } from '@signals/db';
 import { createTestDb, type TestDb } from '../src/test-db.ts';
@@ -173,7 +174,7 @@ describe('loadBacktestInput', () => {
       expect(march.resolution.interval).toBe('1h');
     });
 
-    it('daily otherwise, saying why; an interval asked for is loaded as asked (empty when none is stored)', async () => {
+    it('daily otherwise, saying why; auto by default; an interval asked for and not stored is a 422', async () => {
       const plain = await loadBacktestInput(db.prisma, {
         rules: [plainRule],
         symbols: ['NVDA'],
@@ -193,21 +194,26 @@ describe('loadBacktestInput', () => {
       });
       expect(old.intraday).toBeNull();
       expect(old.resolution.reason).toMatch(/\(no intraday bars are stored for NVDA over the range;/);
-      // The CLI's default: daily, whatever the rules.
-      const cli = await loadBacktestInput(db.prisma, {
+      // Without an interval: 'auto', the one default of every door (the CLI's too): the stored 5m bars.
+      const byDefault = await loadBacktestInput(db.prisma, {
         rules: [intradayRule],
         symbols: ['NVDA'],
         ...inclusiveRange('2025-01-27', '2025-01-31'),
       });
-      expect(cli.intraday).toBeNull();
-      const asked = await loadBacktestInput(db.prisma, {
+      expect(byDefault.intraday?.map((h) => h.interval)).toEqual(['5m']);
+      expect(byDefault.resolution.interval).toBe('5m');
+      // An interval asked for and not stored: a 422 naming what is stored.
+      const asked = loadBacktestInput(db.prisma, {
         rules: [plainRule],
         symbols: ['NVDA'],
         ...inclusiveRange('2025-01-27', '2025-01-31'),
         interval: '15m',
       });
-      expect(asked.intraday).toEqual([]);
-      expect(asked.resolution.interval).toBe('15m');
+      await expect(asked).rejects.toBeInstanceOf(ValidationError);
+      await expect(asked).rejects.toMatchObject({
+        status: 422,
+        issues: [{ path: 'interval', message: 'no 15m bars stored for these symbols over the range (stored: 5m, 1h)' }],
+      });
     });
   });
 });

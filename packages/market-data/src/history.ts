@@ -185,11 +185,29 @@ export const RawChartResult = z.object({
 });
 export const RawChartBody = z.object({ chart: z.object({ result: z.array(RawChartResult).min(1) }) });
 
-/** A raw chart body, or the body of a recorded exchange ({ response: { bodyJson } }). */
-export function chartBody(json: unknown): unknown {
-  return json && typeof json === 'object' && 'response' in json
-    ? (json as { response?: { bodyJson?: unknown } }).response?.bodyJson
-    : json;
+/**
+ * The body of a recorded exchange (`{ request, response: { status?, bodyJson | bodyText } }`), or
+ * `json` itself when it is a plain body: the one place a recording is unwrapped (the replay price
+ * source, `pnpm cli backtest --history`, the chart readers). Throws SchemaDriftError naming
+ * `source` when the exchange holds no usable body: a non-2xx answer, a bodyText that is not JSON,
+ * or no body at all.
+ */
+export function recordedBody(json: unknown, source = 'recording'): unknown {
+  if (!json || typeof json !== 'object' || Array.isArray(json) || !('response' in json)) return json;
+  const res = (json as { response: unknown }).response;
+  if (!res || typeof res !== 'object') throw new SchemaDriftError(source, '"response" is not an object', json);
+  const { status, bodyJson, bodyText } = res as { status?: unknown; bodyJson?: unknown; bodyText?: unknown };
+  if (typeof status === 'number' && (status < 200 || status >= 300))
+    throw new SchemaDriftError(source, `the recorded answer is HTTP ${status}, not a chart`, json);
+  if (bodyJson !== undefined) return bodyJson;
+  if (typeof bodyText === 'string') {
+    try {
+      return JSON.parse(bodyText) as unknown;
+    } catch {
+      throw new SchemaDriftError(source, "the recorded answer's bodyText is not JSON", json);
+    }
+  }
+  throw new SchemaDriftError(source, 'the recorded exchange has no body (response.bodyJson)', json);
 }
 
 /**
@@ -201,7 +219,7 @@ export function readChart(
   json: unknown,
   source: string,
 ): { body: unknown; result: z.infer<typeof RawChartResult>; rows: ChartRow[] } {
-  const body = chartBody(json);
+  const body = recordedBody(json, source);
   const parsed = RawChartBody.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

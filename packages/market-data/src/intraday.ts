@@ -15,7 +15,7 @@ import {
   parseIntradayInterval,
   SchemaDriftError,
 } from '@signals/core';
-import { type ChartRow, chartBody, readChart } from './history.ts';
+import { type ChartRow, readChart, recordedBody } from './history.ts';
 
 export interface ParsedIntraday extends IntradayHistory {
   /** Rows dropped for lack of a usable close or price. */
@@ -26,7 +26,12 @@ export interface ParsedIntraday extends IntradayHistory {
 
 /** The intraday interval of a chart body or recorded exchange, or undefined (daily, or not a chart). */
 export function chartInterval(json: unknown): IntradayInterval | undefined {
-  const body = chartBody(json) as { chart?: { result?: Array<{ meta?: { dataGranularity?: unknown } }> } } | undefined;
+  let body: { chart?: { result?: Array<{ meta?: { dataGranularity?: unknown } }> } } | undefined;
+  try {
+    body = recordedBody(json) as typeof body;
+  } catch {
+    return undefined; // a recording without a usable body is no chart (its reader says why)
+  }
   return parseIntradayInterval(body?.chart?.result?.[0]?.meta?.dataGranularity);
 }
 

@@ -31,7 +31,7 @@ import {
   UnknownSymbolError,
   silentLogger,
 } from '@signals/core';
-import { parseYahooChart } from './history.ts';
+import { parseYahooChart, recordedBody } from './history.ts';
 import { chartInterval, intradayFromRawChart, type ParsedIntraday } from './intraday.ts';
 
 const DEFAULT_CLOSE_AFTER_MS = 6.5 * 3600_000;
@@ -167,7 +167,14 @@ export class ReplayPriceSource implements PriceSource {
         log.warn({ file: f }, 'replay: skipping a file that is not JSON');
         continue;
       }
-      const body = (json as { response?: { bodyJson?: unknown } })?.response?.bodyJson ?? json;
+      let body: unknown;
+      try {
+        body = recordedBody(json, f);
+      } catch (err) {
+        // A recorded error answer (HTTP 429, no body) in a folder is another kind of recording.
+        if (!st.isDirectory()) throw err;
+        continue;
+      }
       if (st.isDirectory() && !(body && typeof body === 'object' && 'chart' in body)) continue;
       try {
         if (chartInterval(json) !== undefined) {

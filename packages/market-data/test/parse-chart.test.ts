@@ -1,7 +1,7 @@
 import { SchemaDriftError } from '@signals/core';
 import { yahooFixture } from '@signals/testing';
 import { describe, expect, it } from 'vitest';
-import { parseYahooChart } from '../src/index.ts';
+import { chartInterval, parseYahooChart, recordedBody } from '../src/index.ts';
 
 const NVDA_FILE = 'historical-via-chart-NVDA-split-2021-02-01-to-2022-01-31.csv.json';
 const TSLA_FILE = 'historical-via-chart-dividends-TSLA-no-dividends.json';
@@ -116,5 +116,39 @@ describe('parseYahooChart', () => {
   it('AAPL chart endpoint: one bar on 2020-01-02', () => {
     const h = parseYahooChart(loadChartBody('chart-AAPL-2020-01-01-to-2020-01-03.json'));
     expect(h.bars.map((b) => [b.date, b.close])).toEqual([['2020-01-02', 75.0875015258789]]);
+  });
+});
+
+describe('recordedBody: the one unwrapping of recorded exchanges', () => {
+  const body = loadChartBody(TSLA_FILE);
+  it('gives the body of an exchange (bodyJson or bodyText) and leaves a plain body as it is', () => {
+    expect(recordedBody({ request: {}, response: { status: 200, bodyJson: body } })).toBe(body);
+    expect(recordedBody({ response: { bodyText: JSON.stringify(body) } })).toEqual(body);
+    expect(recordedBody(body)).toBe(body);
+    expect(parseYahooChart({ response: { bodyText: JSON.stringify(body) } }).bars.length).toBe(
+      parseYahooChart(body).bars.length,
+    );
+  });
+  it('refuses an exchange without a usable body, naming the recording', () => {
+    const bad = [
+      [{ response: { status: 500, bodyJson: body } }, 'f.json: ', 'HTTP 500'],
+      [{ response: { bodyText: '<html>' } }, 'f.json: ', 'bodyText is not JSON'],
+      [{ response: {} }, 'f.json: ', 'no body'],
+      [{ response: 3 }, 'f.json: ', '"response" is not an object'],
+    ] as const;
+    for (const [json, , why] of bad) {
+      const err = (() => {
+        try {
+          recordedBody(json, 'f.json');
+        } catch (e) {
+          return e as SchemaDriftError;
+        }
+      })();
+      expect(err).toBeInstanceOf(SchemaDriftError);
+      expect(err?.source).toBe('f.json');
+      expect(err?.message).toContain(why);
+    }
+    // Detecting the interval never throws: a recording without a body is simply not a chart.
+    expect(chartInterval({ response: { status: 404 } })).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileTagger, tagItem, type TaggableInstrument } from '../src/index.ts';
+import { compileTagger, tagItem, type TaggableInstrument, tagRecordedNews } from '../src/index.ts';
 
 const WATCHED: TaggableInstrument[] = [
   { symbol: 'NVDA', name: 'NVIDIA Corporation' },
@@ -112,5 +112,37 @@ describe('tagItem: topics', () => {
     expect(topics('A short walk in the park, in short')).toEqual([]);
     expect(topics('The router was reset')).toEqual([]);
     expect(topics('said the chairman')).toEqual([]);
+  });
+});
+
+describe('recorded news (tagRecordedNews): tagged as live news is, given tags kept', () => {
+  const at = new Date('2025-02-14T21:08:00Z');
+  const item = (id: string, title: string, symbols: string[] = [], topics: string[] = []) => ({
+    id,
+    feedId: 'recording',
+    title,
+    publishedAt: at,
+    firstSeenAt: at,
+    symbols,
+    topics,
+  });
+  const known = [{ symbol: 'AMZN', name: 'Amazon.com, Inc.' }, { symbol: 'MSFT' }];
+  it('tags raw items with the live tagger and keeps what a recording names', () => {
+    const raw = item('a', 'Amazon plans $200 billion in capital expenditures this year');
+    const named = item('b', 'Amazon plans more capex', ['MSFT']);
+    const full = item('c', 'Nothing to see', ['AMZN'], ['earnings']);
+    const r = tagRecordedNews([raw, named, full], known);
+    const live = compileTagger(known).tag(`${raw.title}\n`);
+    expect(r.items[0]?.symbols).toEqual(live.symbols);
+    expect(r.items[0]?.symbols).toEqual(['AMZN']);
+    expect(r.items[0]?.topics).toEqual(live.topics);
+    expect(r.items[0]?.topics).toContain('capex');
+    expect(r.items[0]?.titleSymbols).toEqual(['AMZN']);
+    // Given symbols are kept (not re-tagged); missing topics are filled.
+    expect(r.items[1]?.symbols).toEqual(['MSFT']);
+    expect(r.items[1]?.topics).toContain('capex');
+    // Both given: the item as it is.
+    expect(r.items[2]).toBe(full);
+    expect(r.tagged).toBe(2);
   });
 });

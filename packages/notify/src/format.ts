@@ -1,12 +1,9 @@
-import { formatValue as formatInUnit, type Unit } from '@signals/core';
-
 /**
  * A value in its unit, as every surface renders it ("-16.9 %", "-10.8 sd", "3.2x", "3 items",
- * "123.45"): core's one formatting function, with `fraction` as the default for views without a unit.
+ * "123.45"): core's one formatting function, re-exported (one name, one meaning: the unit is
+ * always given).
  */
-export function formatValue(value: number, unit: Unit = 'fraction'): string {
-  return formatInUnit(value, unit);
-}
+export { formatValue } from '@signals/core';
 
 /** "2025-01-27 14:30 UTC": emails go to people in many zones; UTC is unambiguous. */
 export function formatTime(d: Date | null | undefined): string {

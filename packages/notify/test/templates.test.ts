@@ -38,8 +38,8 @@ describe('html escaping', () => {
 
 describe('formatting', () => {
   it('formats every unit the way core does (one function for every surface)', () => {
-    expect(formatValue(-0.1697)).toBe('-16.97 %');
-    expect(formatValue(0.005)).toBe('+0.50 %');
+    expect(formatValue(-0.1697, 'fraction')).toBe('-16.97 %');
+    expect(formatValue(0.005, 'fraction')).toBe('+0.50 %');
     expect(formatValue(123.456, 'price')).toBe('123.46');
     expect(formatValue(3.21, 'multiple')).toBe('3.2x');
     expect(formatValue(-10.8199, 'sd')).toBe('-10.8 sd');

@@ -14,8 +14,9 @@ import type { MiddlewareHandler } from 'hono';
 import type { AppEnv, Auth } from '../context.ts';
 import { HttpProblem } from '../problem.ts';
 
-export const SCOPES = ['read', 'write', 'admin'] as const;
-export type Scope = (typeof SCOPES)[number];
+import { SCOPES, type Scope } from './scope-names.ts';
+
+export { SCOPES, type Scope };
 
 /** "METHOD /path" as in the OpenAPI document (path relative to /api) -> the scope it needs. */
 export const ROUTE_SCOPES = {

@@ -12,10 +12,10 @@ import {
   symbolSchema,
   ValidationError,
 } from '@signals/core';
-import { inclusiveRange, storedIntradayIntervals } from '@signals/db';
+import { inclusiveRange } from '@signals/db';
 import type { Runtime } from '../context.ts';
 import { text } from '../input.ts';
-import { ruleSymbols } from './backtest.ts';
+import { watchedSymbols } from './backtest.ts';
 import { backtestDeliveries } from './backtest-deliveries.ts';
 import { getRule, inputOf, ruleInputSchema, toDefinition, YEAR_MS } from './rules.ts';
 
@@ -164,29 +164,17 @@ export async function backtestRequest(rt: Runtime, req: z.infer<typeof backtestR
       }
     } else {
       for (const r of rules)
-        for (const s of await ruleSymbols(rt, { symbols: r.def.symbols, watchlistId: r.watchlistId })) symbols.add(s);
+        for (const s of await watchedSymbols(rt, { symbols: r.def.symbols, watchlistId: r.watchlistId }))
+          symbols.add(s);
     }
   }
   const planSymbols = histories ? histories.map((h) => h.symbol) : [...symbols].sort();
-  if (req.interval) {
-    if (histories)
-      throw new ValidationError('Bad interval', [
-        { path: 'interval', message: 'posted bars are daily: leave out bars to run on stored intraday bars' },
-      ]);
-    const stored = await storedIntradayIntervals(rt.prisma, planSymbols, from, to);
-    if (!stored.includes(req.interval))
-      throw new ValidationError(
-        'No intraday bars',
-        [
-          {
-            path: 'interval',
-            message: `no ${req.interval} bars stored for these symbols over the range${stored.length ? ` (stored: ${stored.join(', ')})` : ''}`,
-          },
-        ],
-        422,
-      );
-  }
-  // Loading and running happen in a backtest thread, within PREVIEW_TIMEOUT_SEC (422 when too heavy).
+  if (req.interval && histories)
+    throw new ValidationError('Bad interval', [
+      { path: 'interval', message: 'posted bars are daily: leave out bars to run on stored intraday bars' },
+    ]);
+  // Loading, the daily/intraday choice (422 when the interval asked for is not stored) and running
+  // happen in a backtest thread, within PREVIEW_TIMEOUT_SEC (422 when too heavy).
   const plan = {
     rules: rules.map((r) => ({ def: r.def, name: r.name })),
     symbols: planSymbols,

@@ -19,6 +19,7 @@ import { DomainError } from '@signals/core';
 import type { Logger } from 'pino';
 import { HttpProblem } from '../problem.ts';
 import type { BacktestPlan, PlanResult } from './backtest.ts';
+import { reviveError } from './backtest-errors.ts';
 import type { FromThread, ToThread } from './backtest-thread.ts';
 
 export const MAX_THREADS = 2;
@@ -191,6 +192,13 @@ export function createBacktestRunner(opts: BacktestRunnerOptions): BacktestRunne
           cleanup();
           park(t);
           resolve(m.result);
+        } else if (m.error) {
+          // A domain error keeps its meaning across the thread (a 422 stays a 422); the thread
+          // answered, so it stays for the next plan.
+          settled = true;
+          cleanup();
+          park(t);
+          reject(reviveError(m.error));
         } else {
           fail(new Error(`backtest failed: ${m.message}`), true);
         }

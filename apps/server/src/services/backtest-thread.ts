@@ -9,13 +9,14 @@ import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createPrisma, type PrismaClient } from '@signals/db';
 import { type BacktestPlan, executePlan, type PlanResult } from './backtest.ts';
+import { type ThreadError, threadError } from './backtest-errors.ts';
 
 export type ToThread = { id: number; plan: BacktestPlan };
 export type FromThread =
   | { type: 'ready' }
   | { id: number; type: 'started'; at: number }
   | { id: number; type: 'done'; result: PlanResult }
-  | { id: number; type: 'failed'; message: string };
+  | { id: number; type: 'failed'; message: string; error?: ThreadError };
 
 /**
  * Lowers this thread's CPU priority by `nice` below the process's own (Linux: setpriority on the
@@ -54,7 +55,8 @@ port.on('message', async ({ id, plan }: ToThread) => {
   try {
     post({ id, type: 'done', result: await executePlan(db, plan) });
   } catch (err) {
-    post({ id, type: 'failed', message: (err as Error).message });
+    const error = threadError(err);
+    post({ id, type: 'failed', message: (err as Error).message, ...(error ? { error } : {}) });
   }
 });
 post({ type: 'ready' });

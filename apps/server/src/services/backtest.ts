@@ -1,26 +1,28 @@
 /**
  * Backtests over stored history: one plan (which rules, symbols, range; posted bars or stored
- * ones) and one executor that loads its input with the one backtest input loader
- * (@signals/db loadBacktestInput: warm-up from the kinds' look-back, news by publication time,
- * inclusive dates, intraday bars when a rule wants them and they are stored; the CLI uses it too)
- * and runs the engine on daily or intraday bars (backtest-engine.ts). The rule preview
- * and POST /api/backtest both go through it, inside a worker thread with a time budget
- * (backtest-runner.ts): loading 20,000 news items and matching them is work the request thread
- * must never do.
+ * ones) and one executor. It loads its input with the one backtest input loader (@signals/db
+ * loadBacktestInput: warm-up from the kinds' look-back, news by publication time, inclusive dates,
+ * and core's one daily/intraday decision over the stored intervals), runs core's one runner
+ * (runBacktestJob, the same as `pnpm cli backtest`) and presents the result (backtest-present.ts).
+ * The rule preview and POST /api/backtest both go through it, inside a worker thread with a time
+ * budget (backtest-runner.ts): loading 20,000 news items and matching them is work the request
+ * thread must never do.
  */
 import {
+  type BacktestJob,
+  chooseResolution,
   dailyResolution,
   type History,
   type IntradayInterval,
   type NewsItem,
   type RuleDefinition,
   ruleNeedsNews,
-  ruleNeedsPrices,
+  runBacktestJob,
 } from '@signals/core';
 import { loadBacktestInput, type PrismaClient } from '@signals/db';
-import { type BacktestOutcome, runBacktest, runBacktestIntraday } from './backtest-engine.ts';
+import { type BacktestOutcome, presentBacktest } from './backtest-present.ts';
 
-export type { BacktestHit, BacktestJob, BacktestOutcome, BacktestSummary } from './backtest-engine.ts';
+export type { BacktestHit, BacktestOutcome, BacktestSummary } from './backtest-present.ts';
 
 /** What the loaders need: a database (the request's, or a worker thread's own client). */
 export interface Db {
@@ -28,7 +30,7 @@ export interface Db {
 }
 
 /** Symbols a rule watches: its own list, else its watchlist's members, else every watched symbol. */
-export async function ruleSymbols(db: Db, rule: { symbols?: string[] | undefined; watchlistId?: string | null }) {
+export async function watchedSymbols(db: Db, rule: { symbols?: string[] | undefined; watchlistId?: string | null }) {
   if (rule.symbols?.length) return [...rule.symbols];
   const members = await db.prisma.watchlistMember.findMany({
     where: rule.watchlistId ? { watchlistId: rule.watchlistId } : {},
@@ -49,8 +51,8 @@ export interface BacktestPlan {
   histories?: History[];
   news?: NewsItem[];
   /**
-   * Intraday bars of this interval (the request named it; checked stored before). Without it the
-   * loader picks: the finest stored interval when a rule wants intraday bars, else daily.
+   * Intraday bars of this interval (the request named it; 422 when none are stored). Without it
+   * the runner chooses: the finest stored interval when a rule wants intraday bars, else daily.
    */
   interval?: IntradayInterval;
 }
@@ -61,51 +63,48 @@ export interface PlanResult {
   anyBars: boolean;
 }
 
-/** A rule that cannot be previewed without price history (a pure news rule can). */
-export const needsPriceHistory = (def: RuleDefinition) => ruleNeedsPrices(def);
+const isoDay = (d: Date) => d.toISOString().slice(0, 10);
+const POSTED = 'the bars given are daily; without them the stored intraday bars are used';
 
 /** Loads what the plan needs and runs it: the same data whichever door the question came through. */
 export async function executePlan(db: Db, plan: BacktestPlan): Promise<PlanResult> {
+  const rules = plan.rules.map((r) => r.def);
+  const range = { from: isoDay(plan.from), to: isoDay(plan.to) };
+  let job: BacktestJob;
   // Posted bars bring their own data: the database is read only when a rule needs news.
-  if (plan.histories && (plan.news || !plan.rules.some((r) => ruleNeedsNews(r.def)))) {
-    const outcome = runBacktest({
-      rules: plan.rules,
-      histories: plan.histories,
-      range: { from: plan.from, to: plan.to },
+  if (plan.histories && (plan.news || !rules.some((r) => ruleNeedsNews(r)))) {
+    const chosen = chooseResolution(rules, plan.interval ?? 'auto', {
+      intervals: [],
+      dailyOnly: POSTED,
+      missing: () => POSTED,
+    });
+    job = {
+      rules,
+      daily: plan.histories,
+      intraday: null,
       news: plan.news ?? [],
-      resolution: dailyResolution(
-        plan.rules.map((r) => r.def),
-        'the bars given are daily; without them the stored intraday bars are used',
-      ),
+      ...range,
+      resolution: dailyResolution(rules, 'why' in chosen ? chosen.why : POSTED),
+    };
+  } else {
+    const input = await loadBacktestInput(db.prisma, {
+      rules,
+      symbols: plan.symbols,
+      from: plan.from,
+      to: plan.to,
+      histories: plan.histories,
+      interval: plan.interval ?? 'auto',
     });
-    return { outcome, anyBars: plan.histories.some((h) => h.bars.length > 0) };
-  }
-  const input = await loadBacktestInput(db.prisma, {
-    rules: plan.rules.map((r) => r.def),
-    symbols: plan.symbols,
-    from: plan.from,
-    to: plan.to,
-    histories: plan.histories,
-    interval: plan.interval ?? 'auto',
-  });
-  const news = plan.news ?? input.news;
-  if (input.intraday) {
-    const outcome = runBacktestIntraday({
-      rules: plan.rules,
-      histories: input.histories,
+    job = {
+      rules,
+      daily: input.histories,
       intraday: input.intraday,
-      range: { from: plan.from, to: plan.to },
-      news,
+      news: plan.news ?? input.news,
+      ...range,
       resolution: input.resolution,
-    });
-    return { outcome, anyBars: input.intraday.some((h) => h.bars.length > 0) };
+    };
   }
-  const outcome = runBacktest({
-    rules: plan.rules,
-    histories: input.histories,
-    range: { from: plan.from, to: plan.to },
-    news,
-    resolution: input.resolution,
-  });
-  return { outcome, anyBars: input.histories.some((h) => h.bars.length > 0) };
+  const run = runBacktestJob(job);
+  const bars = job.intraday ?? job.daily;
+  return { outcome: presentBacktest(plan.rules, run, range), anyBars: bars.some((h) => h.bars.length > 0) };
 }

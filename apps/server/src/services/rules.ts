@@ -8,6 +8,7 @@ import {
   NotFoundError,
   RULE_KINDS,
   type RuleDefinition,
+  ruleNeedsPrices,
   ValidationError,
   describeRule,
   validateRuleDefinition,
@@ -16,7 +17,7 @@ import type { Prisma } from '@signals/db';
 import { z } from 'zod';
 import type { Runtime } from '../context.ts';
 import { text } from '../input.ts';
-import { type BacktestOutcome, needsPriceHistory, ruleSymbols } from './backtest.ts';
+import { type BacktestOutcome, watchedSymbols } from './backtest.ts';
 import { backtestDeliveries, type DeliveryForecast } from './backtest-deliveries.ts';
 import { writeOr } from './util.ts';
 
@@ -308,7 +309,7 @@ export interface RulePreview {
  */
 export async function previewRule(rt: Runtime, input: RuleInput, id = 'draft'): Promise<RulePreview> {
   const def = toDefinition(input, id);
-  const symbols = await ruleSymbols(rt, { symbols: def.symbols, watchlistId: input.watchlistId ?? null });
+  const symbols = await watchedSymbols(rt, { symbols: def.symbols, watchlistId: input.watchlistId ?? null });
   const to = rt.clock.now();
   const from = new Date(to.getTime() - YEAR_MS);
   const description = describeRule(def);
@@ -316,7 +317,8 @@ export async function previewRule(rt: Runtime, input: RuleInput, id = 'draft'): 
     { rules: [{ def, name: input.name }], symbols, from, to },
     'preview',
   );
-  if (!anyBars && needsPriceHistory(def)) {
+  // A pure news rule can be previewed without price history; a price rule cannot.
+  if (!anyBars && ruleNeedsPrices(def)) {
     return {
       description,
       symbols,

@@ -1,6 +1,7 @@
 /** Watchlists and their members. Symbols are checked against the price source before they are added. */
 import { NotFoundError, SourceUnavailableError, ValidationError, symbolSchema } from '@signals/core';
 import { z } from 'zod';
+import { freshnessInstant, instrumentFreshness } from '@signals/db';
 import type { Runtime } from '../context.ts';
 import { text } from '../input.ts';
 import { dayMove, num, slugify, writeOr } from './util.ts';
@@ -53,7 +54,12 @@ type InstrumentRow = {
   lastError: string | null;
 };
 
-export function instrumentView(i: InstrumentRow): InstrumentView {
+/**
+ * The API's view of an instrument. `judgedAt` (from {@link judgeAt}) is when freshness is judged:
+ * the same rule as the System page and /metrics (db instrumentFreshness), so a symbol whose newest
+ * price is a session or more behind is `stale` here too, also during a replay.
+ */
+export function instrumentView(i: InstrumentRow, judgedAt: Date): InstrumentView {
   const last = num(i.lastPrice);
   const prev = num(i.prevClose);
   return {
@@ -62,7 +68,7 @@ export function instrumentView(i: InstrumentRow): InstrumentView {
     exchange: i.exchange,
     currency: i.currency,
     status: i.status,
-    freshness: i.freshness,
+    freshness: instrumentFreshness(i, judgedAt),
     lastPrice: last,
     prevClose: prev,
     dayMove: dayMove(last, prev),
@@ -71,6 +77,10 @@ export function instrumentView(i: InstrumentRow): InstrumentView {
     lastError: i.lastError,
   };
 }
+
+/** When freshness is judged for this request (the replay's own time during a replay). */
+export const judgeAt = (rt: Runtime) =>
+  freshnessInstant(rt.prisma, { now: rt.clock.now(), replay: rt.priceSource?.name === 'replay' });
 
 /** Every watchlist by name, or one window of them (API paging). */
 export async function listWatchlists(rt: Runtime, win?: { take: number; skip: number }) {
@@ -97,6 +107,7 @@ export async function getWatchlist(rt: Runtime, id: string) {
     include: { members: { include: { instrument: true }, orderBy: { instrument: { symbol: 'asc' } } } },
   });
   if (!w) throw new NotFoundError('Watchlist');
+  const at = await judgeAt(rt);
   return {
     id: w.id,
     slug: w.slug,
@@ -104,7 +115,7 @@ export async function getWatchlist(rt: Runtime, id: string) {
     description: w.description,
     createdAt: w.createdAt.toISOString(),
     updatedAt: w.updatedAt.toISOString(),
-    members: w.members.map((m) => ({ ...instrumentView(m.instrument), addedAt: m.addedAt.toISOString() })),
+    members: w.members.map((m) => ({ ...instrumentView(m.instrument, at), addedAt: m.addedAt.toISOString() })),
   };
 }
 
@@ -185,7 +196,7 @@ export async function addMember(rt: Runtime, watchlistId: string, rawSymbol: str
   await writeOr('Watchlist', `${symbol} is already on this watchlist`, () =>
     rt.prisma.watchlistMember.create({ data: { watchlistId, instrumentId } }),
   );
-  return instrumentView(inst);
+  return instrumentView(inst, await judgeAt(rt));
 }
 
 /** The source's quote for `symbol`; ValidationError (field `symbol`) when the source does not know it. */
@@ -222,7 +233,8 @@ export async function listInstruments(
     orderBy: { symbol: 'asc' },
     ...win,
   });
-  return rows.map(instrumentView);
+  const at = await judgeAt(rt);
+  return rows.map((r) => instrumentView(r, at));
 }
 
 export const countInstruments = (rt: Runtime, opts: { watched?: boolean } = {}) =>
@@ -232,5 +244,5 @@ export async function getInstrument(rt: Runtime, rawSymbol: string) {
   const symbol = parseSymbol(rawSymbol);
   const i = await rt.prisma.instrument.findUnique({ where: { symbol } });
   if (!i) throw new NotFoundError(`Instrument ${symbol}`);
-  return instrumentView(i);
+  return instrumentView(i, await judgeAt(rt));
 }

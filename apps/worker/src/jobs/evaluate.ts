@@ -8,7 +8,7 @@ import {
   alertHeadlines,
   type Clock,
   evaluate,
-  HEADLINES_LOOKBACK_MS,
+  NEWS_WINDOW_MS,
   isMarketOpen,
   type Logger,
   lookbackDays,
@@ -39,9 +39,6 @@ export interface EvaluateDeps {
   /** Bars kept between cycles by this process (reloaded per symbol when they change). */
   barCache?: BarCache;
 }
-
-/** Calendar days of bars the rules look back on: core's {@link lookbackDays}, from each kind's look-back. */
-export { lookbackDays };
 
 export interface CycleResult {
   ran: boolean;
@@ -92,7 +89,7 @@ export async function runEvaluationCycle(d: EvaluateDeps): Promise<CycleResult> 
         }),
         // A week of news (first seen up to now): news rules look back at most that far (maxAgeMin),
         // and an alert's headlines come from its measured window, at most a week back.
-        loadNews(tx, { since: new Date(now.getTime() - HEADLINES_LOOKBACK_MS), until: now, take: 5000 }),
+        loadNews(tx, { since: new Date(now.getTime() - NEWS_WINDOW_MS), until: now, take: 5000 }),
         loadRuleStates(
           tx,
           rules.map((r) => r.id),

@@ -4,16 +4,20 @@
  * fixtures/yahoo-intraday/README.md) is stored as the replay clock passes each item's publication
  * time, with firstSeenAt = publishedAt, so news and news+price rules meet the prices they moved.
  * Items go to one disabled feed ("replay:<path>") that no fetch ever polls; storing is idempotent.
+ * Items without symbols or topics are tagged as the live news poller tags what it fetches (the same
+ * tagger over the instruments stored: the watchlists' and the replayed symbols'); given tags are
+ * kept (@signals/news recordedTags).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Clock, type Logger, type NewsItem, parseNewsRecording } from '@signals/core';
+import { type Clock, type Logger, type NewsItem, readNewsRecording } from '@signals/core';
 import { createNewsStore, type PrismaClient } from '@signals/db';
-import { contentHash } from '@signals/news';
+import { compileTagger, contentHash, recordedTags } from '@signals/news';
 
 /**
  * The recorded news for a replay path (empty when there is none). A file that is not a news
- * recording is skipped with a warning naming it and the problem (as malformed charts are).
+ * recording is skipped with a warning naming it and the problem (as malformed charts are); a bad
+ * item is skipped with a warning naming the file and the item, and the file's good items are kept.
  */
 export function loadReplayNews(replayPath: string, logger?: Logger): NewsItem[] {
   const st = fs.statSync(replayPath);
@@ -26,8 +30,17 @@ export function loadReplayNews(replayPath: string, logger?: Logger): NewsItem[] 
     : [replayPath.replace(/\.json$/, '.news.json')].filter((f) => fs.existsSync(f));
   const out: NewsItem[] = [];
   for (const f of files) {
+    let json: unknown;
     try {
-      out.push(...parseNewsRecording(JSON.parse(fs.readFileSync(f, 'utf8')), path.basename(f)));
+      json = JSON.parse(fs.readFileSync(f, 'utf8'));
+    } catch (err) {
+      logger?.warn({ file: f, err: (err as Error).message }, 'replay: skipping a news file that is not JSON');
+      continue;
+    }
+    try {
+      const r = readNewsRecording(json, path.basename(f));
+      for (const why of r.rejected) logger?.warn({ file: f, err: why }, 'replay: skipping a bad news item');
+      out.push(...r.items);
     } catch (err) {
       logger?.warn(
         { file: f, err: (err as Error).message },
@@ -73,10 +86,13 @@ export async function replayNewsTick(
     select: { id: true },
   });
   const store = createNewsStore(d.prisma);
-  const instruments = new Map((await store.listInstruments()).map((i) => [i.symbol, i.id]));
+  const known = await store.listInstruments();
+  const instruments = new Map(known.map((i) => [i.symbol, i.id]));
+  const tagger = compileTagger(known);
   let fresh = 0;
   // One call per publication time: each item is first seen when it was published.
   for (const n of due) {
+    const tags = recordedTags(n, tagger);
     const r = await store.saveItems(
       feed.id,
       [
@@ -87,10 +103,10 @@ export async function replayNewsTick(
           ...(n.summary !== undefined ? { summary: n.summary } : {}),
           ...(n.link !== undefined ? { link: n.link } : {}),
           ...(n.publishedAt !== undefined ? { publishedAt: n.publishedAt } : {}),
-          topics: n.topics,
-          tags: n.symbols
-            .filter((s) => instruments.has(s))
-            .map((s) => ({ instrumentId: instruments.get(s) as string, symbol: s, matched: s })),
+          topics: tags.topics,
+          tags: tags.matches
+            .filter((m) => instruments.has(m.symbol))
+            .map((m) => ({ instrumentId: instruments.get(m.symbol) as string, symbol: m.symbol, matched: m.matched })),
         },
       ],
       n.firstSeenAt,

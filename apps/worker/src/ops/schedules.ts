@@ -10,8 +10,18 @@
  * interval and payload, and the state of its next job (two round trips per scheduler).
  */
 import type { Logger } from '@signals/core';
-import { catalog, type QueueSet } from '@signals/queue';
-import type { Schedule } from '../worker.ts';
+import { catalog, type Payload, type QueueKey, type QueueSet } from '@signals/queue';
+
+/**
+ * Repeating jobs (BullMQ job schedulers: idempotent across worker processes). Their ids are
+ * persisted in Redis: renaming one leaves the old scheduler running beside the new one.
+ */
+export interface Schedule {
+  id: string;
+  queue: QueueKey;
+  everyMs: number;
+  payload: Payload<QueueKey>;
+}
 
 /** JSON with sorted keys: Redis hands back the stored template in whatever order it was written. */
 function canonical(v: unknown): string {

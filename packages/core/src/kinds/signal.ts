@@ -1,7 +1,7 @@
 /**
  * What a rule kind's signal computation works with: the current observation of a symbol, the
  * scratch result of one condition check, and the compiled specs the engine keeps per rule. Shared
- * by the kind modules (which compute signals) and engine.ts (which runs the lifecycle around them).
+ * by the kind modules (which compute signals) and engine/ (which runs the lifecycle around them).
  *
  * Hot-path note: the engine calls `PriceSpec.signal` once per rule x symbol x bar. The function is
  * resolved from the registry once, when a rule is compiled, and kept on the spec: no registry
@@ -18,7 +18,9 @@ export type SkipReason =
   | 'invalid_price'
   | 'insufficient_history'
   /** A basket whose members with data hold less than its minimum coverage. */
-  | 'incomplete';
+  | 'incomplete'
+  /** A news+price confirmation of a story published during a session seen only at its close (daily data). */
+  | 'needs_intraday';
 
 /** The current observation of one symbol (a reused scratch object). */
 export interface Obs {

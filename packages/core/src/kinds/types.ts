@@ -115,8 +115,6 @@ export const sessionsSchema = (b: Bounds) =>
     .min(b.min, `must be at least ${b.min}`)
     .max(b.max, `must be at most ${b.max}`);
 
-export const intSchema = (b: Bounds) => z.number().int().min(b.min).max(b.max);
-
 export const PERCENT: Bounds = { min: 0, max: 1000 };
 export const percentSchema = (max = PERCENT.max) =>
   z
@@ -179,8 +177,3 @@ export const pctText = (p: number) => `${Number(p.toFixed(2))} %`;
 export const sessText = (n: number) => `${n} trading session${n === 1 ? '' : 's'}`;
 export const listText = (xs: readonly string[]) => xs.join(', ');
 export const moveVerb = (d: Direction) => (d === 'up' ? 'rises' : d === 'down' ? 'falls' : 'moves');
-
-/** The form scope of a kind whose params are one flat group. */
-export const flatForm = (kind: string, fields: readonly FieldSpec[]): FormScope[] => [
-  { id: kind, path: 'params', fields },
-];

@@ -6,8 +6,8 @@
  *   means the whole day, 00:00 to 23:59:59.999 UTC).
  * - Warm-up: bars from {@link lookbackDays} calendar days before `from`, the rules' longest
  *   look-back as their kinds declare it, so every window is warm on the first reported session.
- * - News is selected and timed by publication (publishedAt, else firstSeenAt), as the engine times
- *   headlines: an item of a feed added later still belongs to the day it was published. In the
+ * - News from {@link NEWS_WINDOW_MS} before `from` (the engine's news window), selected and
+ *   timed by publication (publishedAt, else firstSeenAt), as the engine times headlines: an item of a feed added later still belongs to the day it was published. In the
  *   replay an item is "seen" when it was published (or first seen, if that was earlier).
  * - Resolution: daily bars, or intraday bars (IntradayBar rows) of one interval when asked for
  *   (`interval: '5m'`) or, with `interval: 'auto'`, when a rule reacts within or outside the
@@ -17,6 +17,7 @@
  */
 import {
   type BacktestResolution,
+  chooseResolution,
   dailyResolution,
   type History,
   INTRADAY_INTERVALS,
@@ -25,6 +26,7 @@ import {
   intradayResolution,
   lookbackDays,
   type NewsItem,
+  NEWS_WINDOW_MS,
   type RuleDefinition,
   ruleNeedsNews,
   ruleWantsIntraday,
@@ -35,8 +37,6 @@ import { loadBars, titleSymbols } from './signals.ts';
 
 /** The most news items one backtest replays (oldest first). */
 export const BACKTEST_NEWS_TAKE = 20_000;
-/** News items are loaded from this long before `from`: the longest news window (maxAgeMin, 7 days). */
-export const BACKTEST_NEWS_BEFORE_MS = 7 * 86_400_000;
 
 const DAY_MS = 86_400_000;
 /** Intraday bars are loaded from this long before `from`: the previous sessions' closes and the pre-market. */
@@ -66,9 +66,10 @@ export interface BacktestInputRequest {
   histories?: History[] | undefined;
   newsTake?: number;
   /**
-   * '1d' (default): daily bars. An intraday interval: its IntradayBar rows too (`intraday` is empty
-   * when none are stored). 'auto': the finest interval stored for the symbols over the range when a
-   * rule wants intraday bars, else daily. Posted `histories` are daily: always '1d'.
+   * 'auto' (default, as every door asks): the finest interval stored for the symbols over the range
+   * when a rule wants intraday bars, else daily. '1d': daily bars. An intraday interval: its
+   * IntradayBar rows (ValidationError 422 when none are stored). Posted `histories` are daily.
+   * The decision is core's chooseResolution, the same for every door.
    */
   interval?: '1d' | 'auto' | IntradayInterval | undefined;
 }
@@ -102,7 +103,7 @@ export async function loadBacktestInput(prisma: PrismaClient, req: BacktestInput
   // A news rule without symbols matches any item; otherwise only items tagged with the symbols count.
   const anySymbol = req.rules.some((r) => ruleNeedsNews(r) && !r.symbols?.length);
   const news = await loadNewsByPublication(prisma, {
-    since: req.from ? new Date(req.from.getTime() - BACKTEST_NEWS_BEFORE_MS) : undefined,
+    since: req.from ? new Date(req.from.getTime() - NEWS_WINDOW_MS) : undefined,
     until: req.to,
     symbols: anySymbol ? undefined : histories.map((h) => h.symbol),
     take,
@@ -119,7 +120,7 @@ export async function loadBacktestInput(prisma: PrismaClient, req: BacktestInput
       if (bars.length) intraday.push({ symbol, interval: chosen.interval, bars });
     }
     resolution = intradayResolution(req.rules, chosen.interval, {
-      requested: req.interval !== 'auto',
+      requested: chosen.requested,
       extended: intraday.some((h) => h.bars.some((b) => b.session !== 'regular')),
     });
   } else resolution = dailyResolution(req.rules, chosen.why);
@@ -154,27 +155,31 @@ export async function storedIntradayIntervals(
   return out;
 }
 
+/** The one daily/intraday decision (core chooseResolution) over the intervals stored for the request. */
 async function chooseIntraday(
   prisma: PrismaClient,
   req: BacktestInputRequest,
-): Promise<{ interval: IntradayInterval } | { why: string }> {
-  const asked = req.interval ?? '1d';
-  if (req.histories) return { why: 'the bars given are daily; without them the stored intraday bars are used' };
-  if (asked === '1d') return { why: 'daily bars were asked for' };
-  if (asked !== 'auto') return { interval: asked };
-  if (!req.rules.some((r) => ruleWantsIntraday(r))) return { why: 'no rule wants intraday bars' };
-  const [finest] = await storedIntradayIntervals(prisma, req.symbols, req.from, req.to);
-  if (finest) return { interval: finest };
-  const n = req.symbols.length;
-  const syms =
-    n === 0
-      ? 'no symbols'
-      : n <= 5
-        ? req.symbols.join(', ')
-        : `${req.symbols.slice(0, 5).join(', ')} and ${n - 5} more`;
-  return {
-    why: `no intraday bars are stored for ${syms} over the range; the worker stores them when INTRADAY_INTERVALS lists an interval`,
-  };
+): Promise<{ interval: IntradayInterval; requested: boolean } | { why: string }> {
+  const asked = req.interval ?? 'auto';
+  const posted = req.histories !== undefined;
+  // Stored intervals are looked up only when they can matter.
+  const lookUp = !posted && asked !== '1d' && (asked !== 'auto' || req.rules.some((r) => ruleWantsIntraday(r)));
+  const intervals = lookUp ? await storedIntradayIntervals(prisma, req.symbols, req.from, req.to) : [];
+  return chooseResolution(req.rules, asked, {
+    intervals,
+    dailyOnly: posted ? 'the bars given are daily; without them the stored intraday bars are used' : undefined,
+    missing: (interval) =>
+      interval
+        ? `no ${interval} bars stored for these symbols over the range${intervals.length ? ` (stored: ${intervals.join(', ')})` : ''}`
+        : `no intraday bars are stored for ${symbolList(req.symbols)} over the range; the worker stores them when INTRADAY_INTERVALS lists an interval`,
+  });
+}
+
+/** "NVDA, MSFT" or "A, B, C, D, E and 3 more". */
+function symbolList(symbols: readonly string[]): string {
+  const n = symbols.length;
+  if (n === 0) return 'no symbols';
+  return n <= 5 ? symbols.join(', ') : `${symbols.slice(0, 5).join(', ')} and ${n - 5} more`;
 }
 
 /** Stored news published (else first seen) in [since, until], oldest first, seen at publication. */

@@ -15,7 +15,28 @@ export interface WatchedFreshness {
 }
 
 /**
- * `now`: the instant to judge at. In a replay (`replay: true`) the wall clock is years after the
+ * The instant freshness is judged at, the same for every surface (System page, /metrics'
+ * signals_instruments, GET /api/instruments, the watchlists): `now`, or in a replay (`replay:
+ * true`), where the wall clock is years after the recording, the newest price of any instrument
+ * (the replay's own time, when it is earlier than `now`).
+ */
+export async function freshnessInstant(prisma: PrismaClient, opts: { now: Date; replay?: boolean }): Promise<Date> {
+  if (!opts.replay) return opts.now;
+  const r = await prisma.instrument.aggregate({ _max: { lastSourceAt: true } });
+  const newest = r._max.lastSourceAt;
+  return newest && newest.getTime() < opts.now.getTime() ? newest : opts.now;
+}
+
+/** One instrument's freshness as every surface shows it: the poller's verdict judged by its newest price's time. */
+export function instrumentFreshness(
+  r: { status: string; freshness: string; lastSourceAt: Date | null },
+  judgedAt: Date,
+): Freshness {
+  return observedFreshness(r.status === 'active' ? (r.freshness as Freshness) : 'failed', r.lastSourceAt, judgedAt);
+}
+
+/**
+ * `now`: the instant to judge at (see freshnessInstant). In a replay (`replay: true`) the wall clock is years after the
  * recording, so the newest observation of any watched instrument stands for "now" (the replay's
  * own time): a symbol a session or more behind the others is stale.
  */
@@ -28,15 +49,11 @@ export async function watchedFreshness(
     select: { symbol: true, status: true, freshness: true, lastSourceAt: true, lastError: true },
     orderBy: { symbol: 'asc' },
   });
-  let judgedAt = opts.now;
-  if (opts.replay) {
-    const newest = Math.max(0, ...rows.map((r) => r.lastSourceAt?.getTime() ?? 0));
-    if (newest > 0 && newest < opts.now.getTime()) judgedAt = new Date(newest);
-  }
+  const judgedAt = await freshnessInstant(prisma, opts);
   const counts: Partial<Record<Freshness, number>> = {};
   const staleOrFailed: WatchedFreshness['staleOrFailed'] = [];
   for (const r of rows) {
-    const f = observedFreshness(r.status === 'active' ? r.freshness : 'failed', r.lastSourceAt, judgedAt);
+    const f = instrumentFreshness(r, judgedAt);
     counts[f] = (counts[f] ?? 0) + 1;
     if ((f === 'stale' || f === 'failed') && staleOrFailed.length < (opts.take ?? 100)) {
       const why =

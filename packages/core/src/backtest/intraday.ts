@@ -7,20 +7,21 @@
  * would have fired live. Daily bars for the windows (previous closes, volatility lookbacks) are
  * the regular-session aggregates of the intraday bars, after any daily history given for warm-up.
  */
-import { zonedDate } from './calendar.ts';
-import { type BacktestOptions, type BacktestResult, BacktestTally } from './backtest.ts';
-import { type DailyBar, FixedClock, type History, type NewsItem, type Quote } from './domain.ts';
-import { evaluate, type RuleStateSnapshot } from './engine.ts';
-import { ValidationError } from './errors.ts';
+import { zonedDate } from '../calendar.ts';
+import { type BacktestOptions, type BacktestResult, BacktestTally } from './daily.ts';
+import { type DailyBar, FixedClock, type History, type NewsItem, type Quote } from '../domain.ts';
+import { evaluate, type RuleStateSnapshot } from '../engine/index.ts';
+import { ValidationError } from '../errors.ts';
+import { NEWS_WINDOW_MS } from '../headlines.ts';
 import {
   dailyFromIntraday,
   INTERVAL_MS,
   type IntradayBar,
   type IntradayHistory,
   type IntradayInterval,
-} from './intraday.ts';
-import { type RuleDefinition, ruleWantsIntraday } from './rules.ts';
-import { createSeries, type SymbolSeries } from './series.ts';
+} from '../intraday.ts';
+import type { RuleDefinition } from '../rules.ts';
+import { createSeries, type SymbolSeries } from '../series.ts';
 
 export interface IntradayBacktestOptions extends BacktestOptions {
   /** Daily history per symbol for warm-up (sessions before the intraday bars; later ones are ignored). */
@@ -32,8 +33,6 @@ export interface IntradayBacktestResult extends BacktestResult {
   /** Bar steps replayed. */
   steps: number;
 }
-
-const WEEK_MS = 7 * 86_400_000;
 
 interface Track {
   s: SymbolSeries;
@@ -148,7 +147,7 @@ export function backtestIntraday(
       const lo = newsLo;
       const hi = newsHi;
       while (newsHi < news.length && (news[newsHi] as NewsItem).firstSeenAt.getTime() <= now) newsHi++;
-      while (newsLo < newsHi && (news[newsLo] as NewsItem).firstSeenAt.getTime() <= now - WEEK_MS) newsLo++;
+      while (newsLo < newsHi && (news[newsLo] as NewsItem).firstSeenAt.getTime() <= now - NEWS_WINDOW_MS) newsLo++;
       // Most bars bring no news: keep the same window array then.
       if (newsLo !== lo || newsHi !== hi) window = news.slice(newsLo, newsHi);
     }
@@ -232,45 +231,4 @@ function apply(t: Track, b: IntradayBar, step: number): Quote {
   t.post.postMarketPrice = b.close;
   (t.post.postMarketTime as Date).setTime(endMs);
   return t.post;
-}
-
-/** The resolution a backtest ran at, and why (POST /api/backtest, the rule preview, the CLI). */
-export interface BacktestResolution {
-  interval: '1d' | IntradayInterval;
-  reason: string;
-}
-
-const DAILY_REASON = 'daily bars: this backtest replays one observation per session, at its close';
-
-/** Ids of the rules that react within or outside the session (ruleWantsIntraday), and the verb/pronoun for them. */
-function intradayMinded(rules: readonly RuleDefinition[]) {
-  const ids = rules.filter((r) => ruleWantsIntraday(r)).map((r) => r.id);
-  const one = ids.length === 1;
-  return { ids, list: ids.join(', '), reacts: one ? 'reacts' : 'react', is: one ? 'it is' : 'they are' };
-}
-
-/** A daily backtest of `rules`; `why` says why intraday bars were not used, for the rules that would want them. */
-export function dailyResolution(rules: readonly RuleDefinition[], why: string): BacktestResolution {
-  const m = intradayMinded(rules);
-  if (!m.ids.length) return { interval: '1d', reason: DAILY_REASON };
-  return {
-    interval: '1d',
-    reason: `${DAILY_REASON}; ${m.list} ${m.reacts} within or outside the session, so ${m.is} measured close to close here (${why})`,
-  };
-}
-
-/** An intraday backtest of `rules` on `interval` bars: asked for, or chosen because a rule wants it. */
-export function intradayResolution(
-  rules: readonly RuleDefinition[],
-  interval: IntradayInterval,
-  opts: { requested: boolean; extended: boolean },
-): BacktestResolution {
-  const m = intradayMinded(rules);
-  const why = opts.requested
-    ? `${interval} bars, as requested`
-    : `${interval} bars, the finest stored for these symbols over the range, because ${m.list} ${m.reacts} within or outside the session`;
-  return {
-    interval,
-    reason: `${why}: each bar is replayed as the live quote after it${opts.extended ? ' (pre/post-market bars as extended-hours prices)' : ''}, news at its publication time`,
-  };
 }

@@ -3,13 +3,14 @@
  * worker runs: pending, cooldown and re-arm apply), with the clock pinned to each session's close.
  * Deterministic: same rules and histories, same alerts.
  */
-import { sessionCloseMs } from './calendar.ts';
-import { FixedClock, type History, type NewsItem } from './domain.ts';
-import { ValidationError } from './errors.ts';
-import { alertHeadlines, type EvaluateOutput, evaluate, type RuleStateSnapshot } from './engine.ts';
-import { type RuleDefinition, type RuleKind, rulePerSymbol } from './rules.ts';
-import { createSeries, type SymbolSeries } from './series.ts';
-import type { Unit } from './units.ts';
+import { sessionCloseMs } from '../calendar.ts';
+import { FixedClock, type History, type NewsItem } from '../domain.ts';
+import { ValidationError } from '../errors.ts';
+import { NEWS_WINDOW_MS } from '../headlines.ts';
+import { alertHeadlines, type EvaluateOutput, evaluate, type RuleStateSnapshot } from '../engine/index.ts';
+import { type RuleDefinition, type RuleKind, rulePerSymbol } from '../rules.ts';
+import { createSeries, type SymbolSeries } from '../series.ts';
+import type { Unit } from '../units.ts';
 
 export interface BacktestOptions {
   /** First session date (YYYY-MM-DD) to report alerts for; earlier bars only warm up the windows. */
@@ -74,8 +75,6 @@ function unionDates(series: readonly SymbolSeries[]): string[] {
   return [...set].sort();
 }
 
-const WEEK_MS = 7 * 86_400_000;
-
 /**
  * Replays `histories` (split-adjusted daily bars) through the rules, one session at a time.
  * On each session date every series shows the bars up to that date; a series without a bar that
@@ -123,7 +122,7 @@ export function backtest(
     let window: readonly NewsItem[] = noNews;
     if (news.length) {
       while (newsHi < news.length && (news[newsHi] as NewsItem).firstSeenAt.getTime() <= now) newsHi++;
-      while (newsLo < newsHi && (news[newsLo] as NewsItem).firstSeenAt.getTime() <= now - WEEK_MS) newsLo++;
+      while (newsLo < newsHi && (news[newsLo] as NewsItem).firstSeenAt.getTime() <= now - NEWS_WINDOW_MS) newsLo++;
       window = news.slice(newsLo, newsHi);
     }
     const out = evaluate({ rules, series: seriesMap, news: window, states, clock });
