@@ -72,6 +72,16 @@ describe('pnpm cli backtest on intraday bars', () => {
     }
     expect(r.stderr).toMatch(/intraday backtest on 5m bars/);
     expect(r.stderr).toMatch(/resolution: 5m bars, 576 bar steps/);
+    // The same headline as a raw archive gives it (no symbols, no topics): tagged by the live
+    // tagger against the default watchlists and the replayed symbols, the same alerts.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raw-news-'));
+    const rawFile = path.join(dir, 'raw.json');
+    const recorded = JSON.parse(fs.readFileSync(AMZN_NEWS, 'utf8')) as Record<string, unknown>[];
+    fs.writeFileSync(rawFile, JSON.stringify(recorded.map(({ symbols: _s, topics: _t, ...rest }) => rest)));
+    const raw = await backtest(['--all-seeds', '--json', '--history', AMZN, '--news', rawFile]);
+    expect(alertsOf(raw)).toEqual(alerts);
+    expect(raw.stderr).toMatch(/1 recorded news item tagged by the live tagger/);
+    fs.rmSync(dir, { recursive: true });
     // Without the news file the news+price rule cannot fire, and says so.
     const noNews = await backtest(['--rule', 'capex-news-punished', '--json', '--history', AMZN]);
     expect(alertsOf(noNews)).toEqual([]);
