@@ -4,10 +4,9 @@
  * each ends every other session of the account, and the one that did it stays logged in.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { captured } from '@signals/testing';
+import { captured, fastPasswordHash } from '@signals/testing';
 import { createApiKey } from '../src/services/apikeys.ts';
 import { SCOPES } from '../src/api/scopes.ts';
-import { fastPasswordHash } from './fast-hash.ts';
 import { api, type Harness, loginSession, startHarness } from './harness.ts';
 
 let h: Harness;
@@ -21,7 +20,7 @@ afterAll(async () => {
 let seq = 0;
 /**
  * An admin account of this test's own (tests run shuffled: none changes another's password). Its
- * first password has a cheap hash (fast-hash.ts): the logins before a change cost no full scrypt;
+ * first password has a cheap hash (fastPasswordHash in @signals/testing): the logins before a change cost no full scrypt;
  * the password the tests change to is hashed by the product at full strength.
  */
 async function newAdmin(password = 'the old password 123') {
