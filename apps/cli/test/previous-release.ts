@@ -3,11 +3,14 @@
  * installed offline from the local pnpm store and its Prisma client generated as its bootstrap
  * does. Kept under the OS temp dir, keyed by the tag's commit, so a second run starts at once.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { repoPaths } from '@signals/db';
+
+const execFileAsync = promisify(execFile);
 
 export const PREVIOUS_TAG = 'v0.15.0';
 /**
@@ -46,44 +49,100 @@ export function previousReleaseCommit(root = repoPaths().root): string {
   );
 }
 
-/** The installed tree of the previous release (its path). */
-export function installPreviousRelease(log: (line: string) => void = () => {}): { dir: string; commit: string } {
+/** True while the process is alive (signal 0 only checks). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes `lock` (a file holding the builder's pid), or waits while a live process holds it, then
+ * answers whether the tree got ready meanwhile. A lock whose process is gone is taken over.
+ */
+async function lockOrReady(lock: string, ready: string, log: (line: string) => void): Promise<boolean> {
+  let said = false;
+  for (;;) {
+    if (fs.existsSync(ready)) return true;
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return false;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number(fs.readFileSync(lock, 'utf8').trim());
+    if (!Number.isInteger(holder) || holder <= 0 || !alive(holder)) {
+      // Its builder is gone (a run that ended before its head start did): so is its half tree.
+      if (Number.isInteger(holder))
+        fs.rmSync(`${lock.slice(0, -'.lock'.length)}.building-${holder}`, { recursive: true, force: true });
+      fs.rmSync(lock, { force: true });
+      continue;
+    }
+    if (!said) log(`waiting for process ${holder}, which is installing ${PREVIOUS_TAG}`);
+    said = true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/**
+ * The installed tree of the previous release (its path). Asynchronous, so the test's event loop
+ * (and the vitest main process, where the global setup starts it as a head start for the drill)
+ * stays free while it installs; one process installs at a time, the others wait for its tree.
+ */
+export async function installPreviousRelease(
+  log: (line: string) => void = () => {},
+  /** Aborts the install (its child processes too): the global setup's teardown, when no drill waited. */
+  signal?: AbortSignal,
+): Promise<{ dir: string; commit: string }> {
   const root = repoPaths().root;
   const commit = previousReleaseCommit(root);
   const dir = path.join(os.tmpdir(), `signals-release-${commit.slice(0, 12)}`);
-  if (fs.existsSync(path.join(dir, '.ready'))) return { dir, commit };
-  // Built beside, then renamed: a run killed halfway or a second run at the same time leaves no half tree.
+  const ready = path.join(dir, '.ready');
+  if (fs.existsSync(ready)) return { dir, commit };
+  const lock = `${dir}.lock`;
+  if (await lockOrReady(lock, ready, log)) return { dir, commit };
+  // Built beside, then renamed: a run killed halfway leaves no half tree.
   const building = `${dir}.building-${process.pid}`;
   fs.rmSync(building, { recursive: true, force: true });
   fs.mkdirSync(building, { recursive: true });
   try {
     log(`extracting ${PREVIOUS_TAG} (${commit.slice(0, 7)}) into ${dir}`);
-    const tar = execFileSync('git', ['archive', '--format=tar', commit], { cwd: root, maxBuffer: 1 << 30 });
-    execFileSync('tar', ['-x', '-C', building], { input: tar });
+    const tar = `${building}.tar`;
+    await execFileAsync('git', ['archive', '--format=tar', `--output=${tar}`, commit], { cwd: root, signal });
+    await execFileAsync('tar', ['-x', '-C', building, '-f', tar], { signal });
+    fs.rmSync(tar, { force: true });
     log('installing its dependencies offline from the local pnpm store');
-    execFileSync('pnpm', ['install', '--offline', '--frozen-lockfile', '--reporter=silent'], {
+    await execFileAsync('pnpm', ['install', '--offline', '--frozen-lockfile', '--reporter=silent'], {
       cwd: building,
-      stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, CI: 'true' },
       timeout: 600_000,
+      maxBuffer: 64 << 20,
+      signal,
     });
     // As its scripts/bootstrap.sh does.
-    execFileSync(process.execPath, ['scripts/prisma-generate.mjs'], {
+    await execFileAsync(process.execPath, ['scripts/prisma-generate.mjs'], {
       cwd: building,
-      stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 300_000,
+      maxBuffer: 64 << 20,
+      signal,
     });
     fs.writeFileSync(path.join(building, '.ready'), `${commit}\n`);
     try {
       fs.renameSync(building, dir);
     } catch {
-      // Another run finished first: use its tree.
+      // A tree from before the lock existed: use it.
       fs.rmSync(building, { recursive: true, force: true });
     }
   } catch (err) {
     fs.rmSync(building, { recursive: true, force: true });
-    const e = err as { stderr?: Buffer; message: string };
+    fs.rmSync(`${building}.tar`, { force: true });
+    const e = err as { stderr?: string | Buffer; message: string };
     throw new Error(`could not install ${PREVIOUS_TAG}: ${e.message}\n${e.stderr?.toString().slice(-2000) ?? ''}`);
+  } finally {
+    fs.rmSync(lock, { force: true });
   }
   return { dir, commit };
 }

@@ -75,7 +75,7 @@ describe(`upgrade from ${PREVIOUS_TAG} on the same database and Redis`, () => {
       : new Promise<void>((r) => c.once('exit', () => r()));
 
   it('applies the migrations and loses or doubles nothing; the admin and the API key still work', async () => {
-    const old = installPreviousRelease().dir;
+    const old = (await installPreviousRelease()).dir;
     // The expand/contract check starts after the previous release's last migration.
     const oldMigrations = readMigrations(path.join(old, 'prisma/migrations')).map((m) => m.name);
     expect(oldMigrations.at(-1)).toBe(BASELINE_MIGRATION);

@@ -4,8 +4,7 @@
  * each ends every other session of the account, and the one that did it stays logged in.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '@signals/db';
-import { captured } from '@signals/testing';
+import { captured, fastPasswordHash } from '@signals/testing';
 import { createApiKey } from '../src/services/apikeys.ts';
 import { SCOPES } from '../src/api/scopes.ts';
 import { api, type Harness, loginSession, startHarness } from './harness.ts';
@@ -19,10 +18,14 @@ afterAll(async () => {
 });
 
 let seq = 0;
-/** An admin account of this test's own (tests run shuffled: none changes another's password). */
+/**
+ * An admin account of this test's own (tests run shuffled: none changes another's password). Its
+ * first password has a cheap hash (fastPasswordHash in @signals/testing): the logins before a change cost no full scrypt;
+ * the password the tests change to is hashed by the product at full strength.
+ */
 async function newAdmin(password = 'the old password 123') {
   const email = `care${++seq}-${Date.now()}@example.org`;
-  const user = await h.db.prisma.adminUser.create({ data: { email, passwordHash: await hashPassword(password) } });
+  const user = await h.db.prisma.adminUser.create({ data: { email, passwordHash: fastPasswordHash(password) } });
   return { ...user, password };
 }
 

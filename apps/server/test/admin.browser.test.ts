@@ -17,6 +17,7 @@ import {
   startWorkerProcess,
   TEST_REDIS_URL,
   type WebhookReceiver,
+  type WorkerProcess,
 } from '@signals/testing';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, type Harness, startHarness, syntheticBars } from './harness.ts';
 
@@ -29,10 +30,27 @@ let page: Page;
 let base: string;
 let receiver: WebhookReceiver | undefined;
 let smtp: SmtpSink | undefined;
+/** The delivery worker the subscribe test needs, started at once: a process takes long to start. */
+let worker: WorkerProcess | undefined;
 
 beforeAll(async () => {
   h = await startHarness();
   base = await h.listen();
+  // The real delivery worker, as operators run it: its own process on the same Postgres and Redis.
+  // It starts while the browser launches and the other tests run (nothing else enqueues deliveries
+  // but subscriptions' confirmation emails, which it sends to the sink); the subscribe test waits
+  // for it to be up and stops it.
+  smtp = await startSmtpSink();
+  worker = startWorkerProcess('W', {
+    DATABASE_URL: h.db.url,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: h.prefix,
+    SMTP_URL: smtp.url,
+    PUBLIC_BASE_URL: base,
+    WORKER_QUEUES: 'deliveries',
+    WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
+    YAHOO_BASE_URL: h.yahoo.url,
+  });
   browser = await launchChromium();
   // The admin tests share one logged-in page; each starts by opening the page it needs, so they
   // run in any order or alone (the keyboard login test uses a fresh context of its own).
@@ -75,6 +93,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await worker?.stop();
   await browser?.close();
   await receiver?.close();
   await smtp?.close();
@@ -542,22 +561,12 @@ describe('public pages in the browser', () => {
         sourcePassage: 'Am Tag der Ankündigung stürzte der Aktienkurs des Unternehmens um 10% ab.',
       },
     });
-    // The real delivery worker, as operators run it: its own process on the same Postgres and Redis.
-    smtp = await startSmtpSink();
-    const worker = startWorkerProcess('W', {
-      DATABASE_URL: h.db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: h.prefix,
-      SMTP_URL: smtp.url,
-      PUBLIC_BASE_URL: base,
-      WORKER_QUEUES: 'deliveries',
-      WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
-      YAHOO_BASE_URL: h.yahoo.url,
-    });
+    if (!worker || !smtp) throw new Error('the worker and the SMTP sink start in beforeAll');
     const anon = await browser.newContext();
     const p = await anon.newPage();
     try {
-      await worker.started();
+      // Started in beforeAll; a process takes a while to start on a loaded machine.
+      await worker.started(60_000);
       await p.goto(`${base}/subscribe`);
       await checkPage(p);
       await p.getByRole('textbox', { name: 'Email' }).fill('reader@example.org');

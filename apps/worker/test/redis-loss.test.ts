@@ -12,7 +12,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import { createQueues, createRedis } from '@signals/queue';
 import {
   createTestDb,
@@ -32,24 +32,34 @@ const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const ENDPOINTS = 120; // three delivery jobs of 50: one active, two waiting when the keys go
 // NVDA closes -6.75 % on Mon 13 Dec 2021 and -6.80 % on Thu 16 Dec; MSFT moves less than 4 %.
 const REPLAY_START = '2021-12-13';
-// A replayed day in 24 s: each event stays the latest session for 24 s (room for a tick, a poll
-// and a cycle on a loaded machine), and the second comes ~70 s after the first.
-const REPLAY_SPEED = '3600';
+// A replayed day in 12 s: each event stays the latest session for 12 s (room for a 2 s tick, a
+// poll and a cycle on a loaded machine), and the second comes ~36 s after the first, by which
+// time the loss has been repaired and the first fan-out re-sent (the repair sweeps at once, with
+// no grace). The clock, not the product, sets the pace of this test: at 3,600 it idled ~40 s.
+const REPLAY_SPEED = '7200';
 
-describe('Redis loses every key of the prefix while alerts are in flight', () => {
-  let db: TestDb;
-  let worker: WorkerProcess | undefined;
-  beforeAll(async () => {
-    db = await createTestDb();
-  });
+// The two drills share nothing (each its own database, key prefix and worker; the second its own
+// redis-server), so they run at once: most of their time is spent waiting for processes and clocks.
+describe.concurrent('Redis loses every key of the prefix while alerts are in flight', () => {
+  const dbs: TestDb[] = [];
+  const workers: WorkerProcess[] = [];
   let privateRedis: ChildProcess | undefined;
+  /** A database of the drill's own: the other drill's heartbeats must not count here. */
+  async function ownDb(): Promise<TestDb> {
+    const db = await createTestDb();
+    dbs.push(db);
+    return db;
+  }
   afterAll(async () => {
-    await worker?.stop();
+    await Promise.all(workers.map((w) => w.stop()));
     privateRedis?.kill('SIGKILL');
-    await db?.drop();
+    await Promise.all(dbs.map((db) => db.drop()));
   });
 
-  it('re-creates its schedulers, sends what was written before, then detects and delivers a later event once', async () => {
+  it('re-creates its schedulers, sends what was written before, then detects and delivers a later event once', async ({
+    expect,
+  }) => {
+    const db = await ownDb();
     const sink = await startSmtpSink();
     const receiver = await startWebhookReceiver({ secret: SECRET, delayMs: 1000 });
     const prefix = testPrefix('redisloss');
@@ -79,7 +89,7 @@ describe('Redis loses every key of the prefix while alerts are in flight', () =>
     });
 
     const logs: string[] = [];
-    worker = startWorkerProcess(
+    const worker = startWorkerProcess(
       'W',
       {
         DATABASE_URL: db.url,
@@ -98,6 +108,7 @@ describe('Redis loses every key of the prefix while alerts are in flight', () =>
       },
       { logs },
     );
+    workers.push(worker);
     await worker.started(120_000);
 
     // The first event fires; its fan-out is on its way when the keys go.
@@ -155,7 +166,20 @@ describe('Redis loses every key of the prefix while alerts are in flight', () =>
         (await db.prisma.delivery.count({ where: { id: { in: firstIds }, status: 'succeeded' } })) === firstIds.length,
       90_000,
       'every delivery of the first alert',
-    );
+    ).catch(async (err: Error) => {
+      // Say where they stand and what the worker warned about, so a failure can be read.
+      const rows = await db.prisma.delivery.groupBy({
+        by: ['status'],
+        where: { id: { in: firstIds } },
+        _count: { _all: true },
+      });
+      throw new Error(
+        `${err.message}: ${rows.map((r) => `${r.status} ${r._count._all}`).join(', ')}\n${logs
+          .filter((l) => /"level":(40|50)|ERR/.test(l))
+          .slice(-15)
+          .join('\n')}`,
+      );
+    });
 
     // The later event is detected from the bars in Postgres and delivered.
     const second = await until(
@@ -203,8 +227,10 @@ describe('Redis loses every key of the prefix while alerts are in flight', () =>
     await sink.close();
   }, 420_000);
 
-  it('a Redis restart without persistence: the worker re-creates its schedulers as soon as it reconnects', async () => {
-    await worker?.stop();
+  it('a Redis restart without persistence: the worker re-creates its schedulers as soon as it reconnects', async ({
+    expect,
+  }) => {
+    const db = await ownDb();
     // A private redis-server on a spare port (the shared one is never restarted), no persistence.
     const port = await freePort();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signals-redis-'));
@@ -223,7 +249,7 @@ describe('Redis loses every key of the prefix while alerts are in flight', () =>
     privateRedis = await startRedis();
     const redisUrl = `redis://127.0.0.1:${port}`;
     const logs: string[] = [];
-    worker = startWorkerProcess(
+    const worker = startWorkerProcess(
       'R',
       {
         DATABASE_URL: db.url,
@@ -235,6 +261,7 @@ describe('Redis loses every key of the prefix while alerts are in flight', () =>
       },
       { logs },
     );
+    workers.push(worker);
     await worker.started(120_000);
 
     const old = privateRedis;
@@ -258,7 +285,6 @@ describe('Redis loses every key of the prefix while alerts are in flight', () =>
     );
     expect(worker.child.exitCode).toBeNull();
     await worker.stop();
-    worker = undefined;
     privateRedis.kill('SIGTERM');
     fs.rmSync(dir, { recursive: true, force: true });
   }, 120_000);

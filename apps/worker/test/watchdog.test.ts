@@ -14,7 +14,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import { repoPaths } from '@signals/db';
 import {
   createTestDb,
@@ -40,18 +40,23 @@ const schema = z.fromJSONSchema(
   JSON.parse(fs.readFileSync(path.join(notifyDir, 'schema/webhook-event.v1.json'), 'utf8')),
 );
 
-describe('watchdog: degraded and recovered events, and the dead man’s switch', () => {
-  let db: TestDb;
+// The three drills share nothing (each its own database, queue prefix and processes), so they run
+// at once: most of their time is spent waiting for processes to start and for timers to fire.
+describe.concurrent('watchdog: degraded and recovered events, and the dead man’s switch', () => {
+  const dbs: TestDb[] = [];
   const procs: WorkerProcess[] = [];
-  beforeAll(async () => {
-    db = await createTestDb();
-  });
+  /** A database of the test's own: another drill's loops and incidents must not count here. */
+  async function ownDb(): Promise<TestDb> {
+    const db = await createTestDb();
+    dbs.push(db);
+    return db;
+  }
   afterAll(async () => {
-    for (const p of procs) await p.stop();
-    await db?.drop();
+    await Promise.all(procs.map((p) => p.stop()));
+    await Promise.all(dbs.map((db) => db.drop()));
   });
 
-  const baseEnv = (prefix: string, smtpUrl: string) => ({
+  const baseEnv = (db: TestDb, prefix: string, smtpUrl: string) => ({
     DATABASE_URL: db.url,
     REDIS_URL: TEST_REDIS_URL,
     QUEUE_PREFIX: prefix,
@@ -64,7 +69,10 @@ describe('watchdog: degraded and recovered events, and the dead man’s switch',
     SELF_CHECK_SEC: '1',
   });
 
-  it('one service.degraded and one service.recovered per outage, to endpoints that accept them and to every admin', async () => {
+  it('one service.degraded and one service.recovered per outage, to endpoints that accept them and to every admin', async ({
+    expect,
+  }) => {
+    const db = await ownDb();
     const sink = await startSmtpSink();
     const standard = await startWebhookReceiver({ secret: SECRET });
     const slack = await startWebhookReceiver({ secret: SECRET, script: [{ status: 200, body: 'ok' }] });
@@ -89,7 +97,7 @@ describe('watchdog: degraded and recovered events, and the dead man’s switch',
     });
     const prefix = testPrefix('degraded');
     // The sweep every 3 s: overdue 10 s after it stops (the floor), reported 2 s later.
-    const env = { ...baseEnv(prefix, sink.url), SWEEP_INTERVAL_SEC: '3', DEGRADED_AFTER_SEC: '2' };
+    const env = { ...baseEnv(db, prefix, sink.url), SWEEP_INTERVAL_SEC: '3', DEGRADED_AFTER_SEC: '2' };
     const logs: string[] = [];
     // The sweeper alone in one process; two others send, poll, evaluate, and both watch.
     const sweeper = startWorkerProcess('SWEEP', { ...env, WORKER_QUEUES: 'maintenance' }, { logs });
@@ -170,7 +178,9 @@ describe('watchdog: degraded and recovered events, and the dead man’s switch',
     await Promise.all([standard.close(), slack.close(), alertsOnly.close(), sink.close()]);
   }, 420_000);
 
-  it('calls HEARTBEAT_URL after evaluation cycles; a checker that hangs or is down is retried, logged without its secret, and never holds evaluation', async () => {
+  it('calls HEARTBEAT_URL after evaluation cycles; a checker that hangs or is down is retried, logged without its secret, and never holds evaluation', async ({
+    expect,
+  }) => {
     const TOKEN = '0f4c5a4e-6a8f-4b43-9d0e-2b7b5c1f9a11'; // healthchecks.io-style: the URL is the secret
     let mode: 'up' | 'hang' | 'refuse' = 'up';
     const calls: { at: number; path: string }[] = [];
@@ -189,12 +199,13 @@ describe('watchdog: degraded and recovered events, and the dead man’s switch',
     });
     await new Promise<void>((resolve) => checker.listen(0, '127.0.0.1', () => resolve()));
     const url = `http://127.0.0.1:${(checker.address() as AddressInfo).port}/ping/${TOKEN}`;
+    const db = await ownDb();
     const sink = await startSmtpSink();
     const logs: string[] = [];
     const w = startWorkerProcess(
       'HB',
       {
-        ...baseEnv(testPrefix('heartbeat'), sink.url),
+        ...baseEnv(db, testPrefix('heartbeat'), sink.url),
         WORKER_QUEUES: 'evaluate',
         EVALUATE_INTERVAL_SEC: '5',
         HEARTBEAT_URL: url,
@@ -241,11 +252,14 @@ describe('watchdog: degraded and recovered events, and the dead man’s switch',
     await sink.close();
   }, 420_000);
 
-  it('an invalid HEARTBEAT_URL stops the worker at start with exit code 78, naming the variable', async () => {
+  it('an invalid HEARTBEAT_URL stops the worker at start with exit code 78, naming the variable', async ({
+    expect,
+  }) => {
+    const db = await ownDb();
     const logs: string[] = [];
     const w = startWorkerProcess(
       'BAD',
-      { ...baseEnv(testPrefix('badhb'), 'smtp://127.0.0.1:1'), HEARTBEAT_URL: 'hc-ping.com/secret-uuid-123' },
+      { ...baseEnv(db, testPrefix('badhb'), 'smtp://127.0.0.1:1'), HEARTBEAT_URL: 'hc-ping.com/secret-uuid-123' },
       { logs },
     );
     procs.push(w);

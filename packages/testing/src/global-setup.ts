@@ -4,12 +4,33 @@
  * tests isolate themselves and can run in any order, twice in a row, or from two runs at once.
  */
 import pg from 'pg';
+import type { TestProject } from 'vitest/node';
 import { createDatabaseIfMissing, dropDatabase, migrate } from '@signals/db';
 import { serverUrl, templateDbName } from './db.ts';
 
 const KEEP_TEMPLATES = 10;
 
-export default async function setup(): Promise<void> {
+/**
+ * Whether this run includes the upgrade drill: the whole suite (no file filter) or a filter that
+ * names it. `filenamePattern` is vitest's own record of the command line's filters.
+ */
+function runsUpgradeDrill(project: TestProject | undefined): boolean {
+  const filters = (project?.vitest as { filenamePattern?: string[] } | undefined)?.filenamePattern;
+  return !filters?.length || filters.some((f) => 'apps/cli/test/upgrade-drill.test.ts'.includes(f));
+}
+
+export default async function setup(project?: TestProject): Promise<() => Promise<void>> {
+  // A head start for the upgrade drill: the previous release installs (a minute or two on a fresh
+  // clone; cached in the OS temp dir after that) in this process while the other files run. The
+  // drill waits for it, or installs it itself (and reports why) if this attempt failed. A run
+  // that ends first (the drill filtered out by -t) stops it at teardown rather than wait for it.
+  const headStart = new AbortController();
+  const installing = runsUpgradeDrill(project)
+    ? import('../../../apps/cli/test/previous-release.ts')
+        .then((m) => m.installPreviousRelease(undefined, headStart.signal))
+        .then(() => {})
+        .catch(() => {})
+    : Promise.resolve();
   const name = templateDbName();
   const admin = new pg.Client({ connectionString: serverUrl('postgres') });
   await admin.connect();
@@ -35,4 +56,8 @@ export default async function setup(): Promise<void> {
     await admin.query('SELECT pg_advisory_unlock(hashtext($1))', ['signals_test_template']).catch(() => {});
     await admin.end();
   }
+  return async () => {
+    headStart.abort();
+    await installing;
+  };
 }

@@ -14,3 +14,4 @@ export * from './clock.ts';
 export * from './chat-servers.ts';
 export * from './template-bomb.ts';
 export * from './promtool.ts';
+export * from './passwords.ts';
