@@ -117,8 +117,9 @@ export function createPublicPages(rt: Runtime) {
   const choices = async (
     o: { watchlists: Set<string>; rules: Set<string>; errors: FieldError[] },
     extraRuleIds: string[] = [],
+    loaded?: Promise<Awaited<ReturnType<typeof watchlists>>>,
   ) => {
-    const [lists, groups] = await Promise.all([watchlists(), ruleChoices(rt, extraRuleIds)]);
+    const [lists, groups] = await Promise.all([loaded ?? watchlists(), ruleChoices(rt, extraRuleIds)]);
     const errs = o.errors.filter((e) => e.path === 'subscriptions');
     return html`<div class="choices" role="group" aria-labelledby="choices-h"${errs.length ? html` aria-describedby="choice-err"` : ''}>
   <p id="choices-h"><strong>What to receive</strong> <span class="hint">(at least one watchlist or rule)</span></p>
@@ -150,7 +151,9 @@ export function createPublicPages(rt: Runtime) {
       error?: string;
     } = {},
   ) => {
-    const lists = o.chosen ? [] : await watchlists();
+    // One read of the watchlists: the default ticks (all of them) and the list itself.
+    const loaded = watchlists();
+    const lists = o.chosen ? [] : await loaded;
     const errors = o.errors ?? [];
     return page({
       title: 'Subscribe to market signals',
@@ -158,7 +161,7 @@ export function createPublicPages(rt: Runtime) {
       body: html`<p>Get an email when one of the signals that moved the AI trade shows up again. We send a confirmation link first; nothing else is sent until you click it.</p>
 <form method="post" action="/subscribe" class="stack" aria-label="Subscribe">
   ${field({ name: 'email', label: 'Email', type: 'email', required: true, value: o.email, errors, autocomplete: 'email' })}
-  ${await choices({ watchlists: new Set(o.chosen ?? lists.map((l) => l.id)), rules: new Set(o.rules ?? []), errors })}
+  ${await choices({ watchlists: new Set(o.chosen ?? lists.map((l) => l.id)), rules: new Set(o.rules ?? []), errors }, [], loaded)}
   ${modeChoice(o.mode ?? 'immediate')}
   <button type="submit">Subscribe</button>
 </form>`,

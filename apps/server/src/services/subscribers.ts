@@ -213,7 +213,18 @@ export async function confirm(rt: Runtime, token: string): Promise<{ subscriberI
 }
 
 /** The keys of subscriber links: the same resolution as the worker's, which signs the emailed links. */
-const signingKeys = (rt: Runtime) => resolveSigningKeys(rt.prisma, signingKeyConfig(rt.env));
+const signingKeys = (rt: Runtime) => {
+  // Read once a minute, not on every preferences/unsubscribe request: the stored key is written
+  // once (the first start without APP_SECRET) and never changed; APP_SECRET(_PREVIOUS) are env.
+  const now = performance.now();
+  const hit = keyCache.get(rt);
+  if (hit && hit.until > now) return hit.keys;
+  const keys = resolveSigningKeys(rt.prisma, signingKeyConfig(rt.env));
+  keyCache.set(rt, { until: now + 60_000, keys });
+  keys.catch(() => keyCache.delete(rt));
+  return keys;
+};
+const keyCache = new WeakMap<Runtime, { until: number; keys: ReturnType<typeof resolveSigningKeys> }>();
 
 export async function manageToken(rt: Runtime, subscriberId: string): Promise<string> {
   const sub = await rt.prisma.subscriber.findUnique({ where: { id: subscriberId }, select: { tokenVersion: true } });
