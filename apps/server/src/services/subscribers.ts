@@ -125,9 +125,28 @@ export interface RuleGroup {
 export async function ruleChoices(rt: Runtime, alsoIds: string[] = []): Promise<RuleGroup[]> {
   const rows = await rt.prisma.rule.findMany({
     where: { OR: [{ enabled: true }, ...(alsoIds.length ? [{ id: { in: alsoIds } }] : [])] },
-    include: { watchlist: { select: { id: true, name: true, slug: true } } },
-    orderBy: [{ name: 'asc' }, { id: 'asc' }],
+    include: ruleChoiceInclude,
+    orderBy: ruleChoiceOrder,
   });
+  return groupRuleChoices(rows);
+}
+
+const ruleChoiceInclude = { watchlist: { select: { id: true, name: true, slug: true } } } as const;
+const ruleChoiceOrder = [{ name: 'asc' as const }, { id: 'asc' as const }];
+
+/** Every rule as the public pages show them (ruleChoicesOf picks from these without a query). */
+export function loadRuleChoiceRows(rt: Runtime) {
+  return rt.prisma.rule.findMany({ include: ruleChoiceInclude, orderBy: ruleChoiceOrder });
+}
+export type RuleChoiceRow = Awaited<ReturnType<typeof loadRuleChoiceRows>>[number];
+
+/** ruleChoices(rt, alsoIds) over rows already loaded by loadRuleChoiceRows: the same groups. */
+export function ruleChoicesOf(rows: RuleChoiceRow[], alsoIds: string[] = []): RuleGroup[] {
+  const also = new Set(alsoIds);
+  return groupRuleChoices(rows.filter((r) => r.enabled || also.has(r.id)));
+}
+
+function groupRuleChoices(rows: RuleChoiceRow[]): RuleGroup[] {
   const groups = new Map<string, RuleGroup>();
   for (const r of rows) {
     const key = r.watchlist?.id ?? '';
