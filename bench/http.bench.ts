@@ -319,14 +319,17 @@ export default async function run(): Promise<BenchResult[]> {
       if (res.status !== 200 || !r.check(body))
         throw new Error(`http bench: GET ${r.path} answered ${res.status}: ${body.slice(0, 300)}`);
     }
-    // Rate limits are in force: one address asking for /confirm is refused after 60.
-    let refused = 0;
-    for (let i = 0; i < 61; i++) {
+    // Rate limits are in force: one address asking for /confirm again and again is refused (after
+    // 60 requests in an hour today).
+    let asked = 0;
+    let refused = false;
+    while (!refused && asked < 500) {
       const res = await fetch(`${base}/confirm?token=${confirmToken}`, { headers: { 'x-forwarded-for': '192.0.2.1' } });
       await res.arrayBuffer();
-      if (res.status === 429) refused++;
+      asked++;
+      refused = res.status === 429;
     }
-    if (refused !== 1) throw new Error(`http bench: the /confirm rate limit refused ${refused} of 61 (want 1)`);
+    if (!refused) throw new Error(`http bench: ${asked} /confirm requests from one address were never refused`);
 
     const load0 = `load average ${os.loadavg()[0]?.toFixed(2)} at start`;
     const limit = await measure(`http://127.0.0.1:${helloPort}`, '/hello');
