@@ -3,7 +3,7 @@
  *
  * The real server (`node --import tsx apps/server/src/main.ts`) and the real worker run as child
  * processes on a fresh test database (the default seeds, 20,000 alerts with 40,000 deliveries,
- * 500 subscribers) with a unique QUEUE_PREFIX; the worker replays the recorded Yahoo charts
+ * 50 subscribers) with a unique QUEUE_PREFIX; the worker replays the recorded Yahoo charts
  * (PRICE_SOURCE=replay:../shared/fixtures/yahoo) and delivers what fires to an SMTP sink in this
  * process. autocannon, in this process, sends each route 50 connections for 10 s (after a 2 s
  * warm-up that is not counted):
@@ -43,7 +43,7 @@ const DURATION = Number(process.env.BENCH_HTTP_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_HTTP_CONNECTIONS ?? 50);
 const WARMUP_S = 2;
 const ALERTS = 20_000;
-const SUBSCRIBERS = 500;
+const SUBSCRIBERS = 50;
 const APP_SECRET = 'bench-secret-bench-secret-bench-secret!!';
 const REPLAY = path.resolve(root, '../shared/fixtures/yahoo');
 
@@ -277,7 +277,8 @@ export default async function run(): Promise<BenchResult[]> {
     );
     children.push(server);
     const withWorker = process.env.BENCH_HTTP_WORKER !== '0';
-    if (withWorker) children.push(startChild('apps/worker/src/main.ts', { ...common }));
+    const worker = withWorker ? startChild('apps/worker/src/main.ts', { ...common }) : undefined;
+    if (worker) children.push(worker);
     await waitHttp(`http://127.0.0.1:${helloPort}/hello`, hello, 'bare Hono');
     await waitHttp(`${base}/healthz`, server, 'server');
 
@@ -347,8 +348,10 @@ export default async function run(): Promise<BenchResult[]> {
     for (const r of routes) {
       if (wanted && !wanted.includes(r.name)) continue;
       const c0 = cpuMs(server.proc.pid);
+      const w0 = cpuMs(worker?.proc.pid);
       const m = await measure(base, r.path, r.headers);
       const serverCpu = (cpuMs(server.proc.pid) - c0) / ((DURATION + WARMUP_S) * 1000);
+      const workerCpu = (cpuMs(worker?.proc.pid) - w0) / ((DURATION + WARMUP_S) * 1000);
       const load1 = `load average ${os.loadavg()[0]?.toFixed(2)} at start`;
       results.push(
         {
@@ -357,7 +360,7 @@ export default async function run(): Promise<BenchResult[]> {
           unit: 'req/s',
           target: r.name === 'healthz' || r.name === 'api_instruments' ? null : 1000,
           better: 'higher',
-          note: `GET ${r.path.replace(/token=[^&]+/, 'token=…')}${r.headers ? ' (API key, read scope)' : ''}: ${m.total} answers, all 200${m.failed ? ` (and ${m.failed} errors or timeouts after 30 s)` : ''}, ${CONNECTIONS} connections for ${DURATION} s, a new X-Forwarded-For per request (TRUST_PROXY), ${who}; server process used ${round1(serverCpu)} cores; ${load1}`,
+          note: `GET ${r.path.replace(/token=[^&]+/, 'token=…')}${r.headers ? ' (API key, read scope)' : ''}: ${m.total} answers, all 200${m.failed ? ` (and ${m.failed} errors or timeouts after 30 s)` : ''}, ${CONNECTIONS} connections for ${DURATION} s, a new X-Forwarded-For per request (TRUST_PROXY), ${who}; server process used ${round1(serverCpu)} cores${worker ? `, worker ${round1(workerCpu)}` : ''}; ${load1}`,
         },
         {
           name: `http.${r.name}.p99_ms`,
