@@ -50,6 +50,7 @@ import { createQueues, createRedis } from '../packages/queue/src/index.ts';
 import ensureTemplate from '../packages/testing/src/global-setup.ts';
 import { DELIVERY_BATCH } from '../apps/worker/src/delivery/deliver.ts';
 import { type BenchResult, percentile } from './lib.ts';
+import { type Limits, measureLimits, startLimitReceivers } from './limits.bench.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // smtp-server, postal-mime and standardwebhooks are dependencies of @signals/testing, not of bench.
@@ -196,7 +197,7 @@ interface SmtpSession {
 }
 
 /** smtp-server that accepts every message, counts it, and parses 1 in `sampleEvery` with postal-mime. */
-async function startLightSink(sampleEvery = 500): Promise<Sink> {
+export async function startLightSink(sampleEvery = 500): Promise<Sink> {
   const { SMTPServer } = testingRequire('smtp-server') as {
     SMTPServer: new (opts: Record<string, unknown>) => SmtpServerLike;
   };
@@ -306,7 +307,7 @@ interface Receiver {
   close(): Promise<void>;
 }
 
-function startReceiver(sec: string, onHook: (h: Hook, verify: () => boolean) => void): Promise<Receiver> {
+export function startReceiver(sec: string, onHook: (h: Hook, verify: () => boolean) => void): Promise<Receiver> {
   const wh = new Webhook(sec);
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -799,6 +800,43 @@ async function latencyPhase(c: Ctx): Promise<PhaseOut> {
   };
 }
 
+/** Each delivery figure as a ratio to its limit measured in the same run (issue 20 items 1, 2). */
+function ratios(results: BenchResult[], limits: Limits): BenchResult[] {
+  const out: BenchResult[] = [];
+  const fig = (name: string) => results.find((r) => r.name === name)?.value;
+  const email = fig('delivery.email_10k.per_s');
+  const hook = fig('delivery.webhook_10k.per_s');
+  const r2 = (x: number) => Math.round(x * 100) / 100;
+  if (email !== undefined)
+    out.push({
+      name: 'delivery.email_ratio',
+      value: r2(email / limits.emailPerS),
+      unit: 'x limit',
+      target: 0.7,
+      better: 'higher',
+      note: `delivery.email_10k.per_s ${email} / limits.email_per_s ${limits.emailPerS} measured in the same run (same SMTP sink)`,
+    });
+  if (hook !== undefined) {
+    out.push({
+      name: 'delivery.webhook_ratio',
+      value: r2(hook / limits.webhookDurablePerS),
+      unit: 'x limit',
+      target: 0.5,
+      better: 'higher',
+      note: `delivery.webhook_10k.per_s ${hook} / limits.webhook_durable_per_s ${limits.webhookDurablePerS} measured in the same run (same kind of receivers, 50 endpoints)`,
+    });
+    out.push({
+      name: 'delivery.webhook_ratio_nondurable',
+      value: r2(hook / limits.webhookPerS),
+      unit: 'x limit',
+      target: null,
+      better: 'higher',
+      note: `delivery.webhook_10k.per_s ${hook} / limits.webhook_per_s ${limits.webhookPerS} (signed POSTs with no Postgres write at all), same run`,
+    });
+  }
+  return out;
+}
+
 export default async function run(): Promise<BenchResult[]> {
   const phases = (process.env.BENCH_DELIVERY_PHASES ?? 'email,webhook,latency').split(',');
   await ensureTemplate();
@@ -889,6 +927,19 @@ export default async function run(): Promise<BenchResult[]> {
       // Nobody gets email after the email run: the next runs measure webhooks alone.
       if (name === 'email') await p.subscriber.updateMany({ data: { status: 'unsubscribed' } });
     }
+
+    // The stack's own limits, measured in this run with the same SMTP sink and the same kind of
+    // receivers, after the product's runs (the sink's counts above stay the product's alone) while
+    // the worker idles (bench/limits.bench.ts).
+    const rx = await startLimitReceivers(closers);
+    const limits = await measureLimits({
+      smtpUrl: sink.url,
+      smtpCount: sink.count,
+      receivers: rx.receivers,
+      databaseUrl: db.url,
+    });
+    rx.check();
+    results.push(...limits.results, ...ratios(results, limits));
 
     const hwmKb = worker.rss().hwmKb;
     const exit = await worker.stop();

@@ -89,7 +89,7 @@ const lines = [
   '# Benchmark results',
   '',
   'Written by `pnpm bench` (bench/run.ts); the same figures are in bench/results.json. Re-run one area',
-  'with `pnpm bench <area>` (engine, cycle, ingest, intraday, news, delivery, ops; soak only when named). Postgres 15 and Redis 7 on the same machine;',
+  'with `pnpm bench <area>` (engine, cycle, ingest, intraday, news, delivery, ops, limits, http, memory; soak only when named). Postgres 15 and Redis 7 on the same machine;',
   'the benchmark process, the worker and the databases share its cores, and throughput figures move by',
   'about 10-30 % with other load on the host (each delivery note gives the load average at its start).',
   'Hosts of the same nominal kind differ more (up to ~2x between sessions on this machine kind):',

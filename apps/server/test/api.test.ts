@@ -609,6 +609,67 @@ describe('API: paging of list endpoints', () => {
     expectProblem(await call('GET', `/alerts?cursor=${forged}`), 400);
   });
 
+  it('lists each alert with the count of its own deliveries and the list fields only', async () => {
+    const rule = await h.db.prisma.rule.create({ data: { name: 'Count rule', kind: 'pct_move', params: {} } });
+    const mk = (i: number) =>
+      h.db.prisma.alert.create({
+        data: {
+          dedupKey: `count-${i}`,
+          ruleId: rule.id,
+          subject: 'CNT',
+          severity: 'warning',
+          title: `Count ${i}`,
+          value: -0.12,
+          threshold: -0.1,
+          details: { unit: 'fraction', headlines: [{ title: 'x', link: 'https://example.com/x' }] },
+          firedAt: new Date(Date.UTC(2024, 4, 1 + i)),
+        },
+      });
+    const [a0, a1, a2] = [await mk(0), await mk(1), await mk(2)];
+    const deliveries = (alertId: string, n: number) =>
+      h.db.prisma.delivery.createMany({
+        data: Array.from({ length: n }, (_, k) => ({
+          alertId,
+          channel: 'webhook' as const,
+          eventType: 'alert.firing',
+          target: `webhook:count-${k}`,
+          messageId: `msg_${alertId}_${k}`,
+        })),
+      });
+    await deliveries(a0.id, 3);
+    await deliveries(a2.id, 1);
+    const r = await call('GET', `/alerts?ruleId=${rule.id}`);
+    expect(r.status).toBe(200);
+    const byId = new Map(r.json.items.map((a: { id: string }) => [a.id, a]));
+    expect((byId.get(a0.id) as { deliveryCount: number }).deliveryCount).toBe(3);
+    expect((byId.get(a1.id) as { deliveryCount: number }).deliveryCount).toBe(0);
+    expect((byId.get(a2.id) as { deliveryCount: number }).deliveryCount).toBe(1);
+    expect(byId.get(a0.id)).toEqual({
+      id: a0.id,
+      ruleId: rule.id,
+      ruleName: 'Count rule',
+      subject: 'CNT',
+      status: 'firing',
+      severity: 'warning',
+      title: 'Count 0',
+      value: -0.12,
+      threshold: -0.1,
+      unit: 'fraction',
+      valueText: expect.any(String),
+      thresholdText: expect.any(String),
+      firedAt: '2024-05-01T00:00:00.000Z',
+      resolvedAt: null,
+      silenceId: null,
+      inhibitedBy: null,
+      deliveryCount: 3,
+    });
+    // A page that holds only some of the alerts counts only theirs.
+    const one = await call('GET', `/alerts?ruleId=${rule.id}&limit=1&offset=2`);
+    expect(one.json.items.map((a: { id: string; deliveryCount: number }) => [a.id, a.deliveryCount])).toEqual([
+      [a0.id, 3],
+    ]);
+  });
+
   it('pages an endpoint’s deliveries by cursor', async () => {
     const ids = await insertDeliveries(
       h.db.prisma,

@@ -449,6 +449,29 @@ describe('public subscribe, confirm, preferences, unsubscribe', () => {
       expect(checked(page, onList)).toBe(false);
     });
 
+    it('shows every change to watchlists and rules on the next GET /subscribe (the page is kept between changes)', async () => {
+      const get = async () => (await h.app.request('/subscribe')).text();
+      const first = await get();
+      expect(await get()).toBe(first); // kept: the same bytes while nothing changed
+      const extraWl = await h.db.prisma.watchlist.create({ data: { slug: 'cache-wl', name: 'Cache list' } });
+      const added = await get();
+      expect(added).toContain(`id="wl-${extraWl.id}" name="watchlistIds" value="${extraWl.id}" checked`);
+      expect(added).toContain('Cache list');
+      const extraRule = (
+        await h.db.prisma.rule.create({ data: { name: 'Cache rule', kind: 'pct_move', params: { thresholdPct: -10 } } })
+      ).id;
+      expect(await get()).toContain(`<label for="rule-${extraRule}">Cache rule</label>`);
+      await h.db.prisma.rule.update({ where: { id: extraRule }, data: { name: 'Cache rule renamed' } });
+      expect(await get()).toContain(`<label for="rule-${extraRule}">Cache rule renamed</label>`);
+      await h.db.prisma.rule.update({ where: { id: extraRule }, data: { enabled: false } });
+      expect(await get()).not.toContain(`rule-${extraRule}`);
+      await h.db.prisma.rule.delete({ where: { id: extraRule } });
+      await h.db.prisma.watchlist.delete({ where: { id: extraWl.id } });
+      const after = await get();
+      expect(after).not.toContain('Cache list');
+      expect(after).toBe(first);
+    });
+
     it('subscribes to one rule only: a Subscription row with ruleId', async () => {
       const r = await post('/subscribe', { email: 'rules@example.org', ruleIds: [onList] });
       expect(r.status).toBe(200);

@@ -16,7 +16,9 @@ import {
   manageToken,
   preferencesSchema,
   type RuleGroup,
-  ruleChoices,
+  loadRuleChoiceRows,
+  type RuleChoiceRow,
+  ruleChoicesOf,
   type MARKET_WINDOWS,
   marketWindowOf,
   subscribe,
@@ -54,8 +56,42 @@ export function createPublicPages(rt: Runtime) {
   const app = new Hono<AppEnv>();
   app.use('*', limitBody);
 
-  const watchlists = () =>
+  const loadWatchlists = () =>
     rt.prisma.watchlist.findMany({ orderBy: { name: 'asc' }, select: { id: true, name: true, description: true } });
+
+  /**
+   * What the choice lists are made of (every watchlist, every rule), read again only when the
+   * Watchlist or Rule table changed: one small aggregate per request instead of three queries, and
+   * exact (any insert, update or delete, from any process, changes the count or the updatedAt sums).
+   * The subscribe page as GET shows it (no per-request token in it) is kept with the same key.
+   */
+  let choiceData:
+    | {
+        version: string;
+        lists: Promise<Awaited<ReturnType<typeof loadWatchlists>>>;
+        rules: Promise<RuleChoiceRow[]>;
+        subscribePage?: Promise<string>;
+      }
+    | undefined;
+  const publicData = async () => {
+    const [v] = await rt.prisma.$queryRaw<{ v: string }[]>`
+      SELECT concat_ws('/',
+        (SELECT count(*) FROM "Watchlist"), (SELECT sum(extract(epoch FROM "updatedAt")) FROM "Watchlist"),
+        (SELECT count(*) FROM "Rule"), (SELECT sum(extract(epoch FROM "updatedAt")) FROM "Rule")) AS v`;
+    const version = v?.v ?? '';
+    if (choiceData?.version !== version) {
+      const lists = loadWatchlists();
+      const rules = loadRuleChoiceRows(rt);
+      // A failed read is not kept: the next request tries again.
+      const entry = { version, lists, rules };
+      Promise.all([lists, rules]).catch(() => {
+        if (choiceData === entry) choiceData = undefined;
+      });
+      choiceData = entry;
+    }
+    return choiceData;
+  };
+  const watchlists = async () => (await publicData()).lists;
 
   const limited = async (c: Context<AppEnv>, what: string, max: number) => {
     await enforce(rt.rateLimiter, [{ key: `public:${what}:${keyOf(c.get('clientIp'))}`, max, windowSec: 3600 }]);
@@ -124,8 +160,11 @@ export function createPublicPages(rt: Runtime) {
   const choices = async (
     o: { watchlists: Set<string>; rules: Set<string>; errors: FieldError[] },
     extraRuleIds: string[] = [],
+    loaded?: Promise<Awaited<ReturnType<typeof watchlists>>>,
   ) => {
-    const [lists, groups] = await Promise.all([watchlists(), ruleChoices(rt, extraRuleIds)]);
+    const data = await publicData();
+    const [lists, rows] = await Promise.all([loaded ?? data.lists, data.rules]);
+    const groups = ruleChoicesOf(rows, extraRuleIds);
     const errs = o.errors.filter((e) => e.path === 'subscriptions');
     return html`<div class="choices" role="group" aria-labelledby="choices-h"${errs.length ? html` aria-describedby="choice-err"` : ''}>
   <p id="choices-h"><strong>What to receive</strong> <span class="hint">(at least one watchlist or rule)</span></p>
@@ -157,7 +196,9 @@ export function createPublicPages(rt: Runtime) {
       error?: string;
     } = {},
   ) => {
-    const lists = o.chosen ? [] : await watchlists();
+    // One read of the watchlists: the default ticks (all of them) and the list itself.
+    const loaded = watchlists();
+    const lists = o.chosen ? [] : await loaded;
     const errors = o.errors ?? [];
     return page({
       title: 'Subscribe to market signals',
@@ -165,7 +206,7 @@ export function createPublicPages(rt: Runtime) {
       body: html`<p>Get an email when one of the signals that moved the AI trade shows up again. We send a confirmation link first; nothing else is sent until you click it.</p>
 <form method="post" action="/subscribe" class="stack" aria-label="Subscribe">
   ${field({ name: 'email', label: 'Email', type: 'email', required: true, value: o.email, errors, autocomplete: 'email' })}
-  ${await choices({ watchlists: new Set(o.chosen ?? lists.map((l) => l.id)), rules: new Set(o.rules ?? []), errors })}
+  ${await choices({ watchlists: new Set(o.chosen ?? lists.map((l) => l.id)), rules: new Set(o.rules ?? []), errors }, [], loaded)}
   ${modeChoice(o.mode ?? 'immediate')}
   <button type="submit">Subscribe</button>
 </form>
@@ -188,7 +229,17 @@ ${channelsOffer()}`,
 </ul>`;
   };
 
-  app.get('/subscribe', async (c) => c.html(await subscribePage()));
+  app.get('/subscribe', async (c) => {
+    const data = await publicData();
+    if (!data.subscribePage) {
+      const rendered = Promise.resolve(subscribePage()).then(String);
+      data.subscribePage = rendered;
+      rendered.catch(() => {
+        if (data.subscribePage === rendered) data.subscribePage = undefined;
+      });
+    }
+    return c.html(await data.subscribePage);
+  });
 
   app.post('/subscribe', async (c) => {
     await limited(c, 'subscribe', 20);

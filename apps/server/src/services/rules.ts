@@ -86,7 +86,33 @@ export function ruleView(r: RuleRow) {
   };
 }
 
+/**
+ * Summaries by everything they are computed from: the rule list and the public pages ask for the
+ * same rules' summaries on every request, and validating each definition again (zod) was most of
+ * the CPU of GET /api/rules. Bounded: cleared when it holds more than SUMMARY_CACHE_MAX entries.
+ */
+const summaries = new Map<string, string | null>();
+const SUMMARY_CACHE_MAX = 2000;
+
 function summarize(r: {
+  id: string;
+  kind: string;
+  params: unknown;
+  symbols: string[];
+  name: string;
+  severity: string;
+  cooldownSec: number;
+}) {
+  const key = JSON.stringify([r.id, r.name, r.kind, r.params, r.symbols, r.severity, r.cooldownSec]);
+  const hit = summaries.get(key);
+  if (hit !== undefined || summaries.has(key)) return hit ?? null;
+  if (summaries.size >= SUMMARY_CACHE_MAX) summaries.clear();
+  const summary = summarizeNow(r);
+  summaries.set(key, summary);
+  return summary;
+}
+
+function summarizeNow(r: {
   id: string;
   kind: string;
   params: unknown;

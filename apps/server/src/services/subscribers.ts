@@ -125,9 +125,28 @@ export interface RuleGroup {
 export async function ruleChoices(rt: Runtime, alsoIds: string[] = []): Promise<RuleGroup[]> {
   const rows = await rt.prisma.rule.findMany({
     where: { OR: [{ enabled: true }, ...(alsoIds.length ? [{ id: { in: alsoIds } }] : [])] },
-    include: { watchlist: { select: { id: true, name: true, slug: true } } },
-    orderBy: [{ name: 'asc' }, { id: 'asc' }],
+    include: ruleChoiceInclude,
+    orderBy: ruleChoiceOrder,
   });
+  return groupRuleChoices(rows);
+}
+
+const ruleChoiceInclude = { watchlist: { select: { id: true, name: true, slug: true } } } as const;
+const ruleChoiceOrder = [{ name: 'asc' as const }, { id: 'asc' as const }];
+
+/** Every rule as the public pages show them (ruleChoicesOf picks from these without a query). */
+export function loadRuleChoiceRows(rt: Runtime) {
+  return rt.prisma.rule.findMany({ include: ruleChoiceInclude, orderBy: ruleChoiceOrder });
+}
+export type RuleChoiceRow = Awaited<ReturnType<typeof loadRuleChoiceRows>>[number];
+
+/** ruleChoices(rt, alsoIds) over rows already loaded by loadRuleChoiceRows: the same groups. */
+export function ruleChoicesOf(rows: RuleChoiceRow[], alsoIds: string[] = []): RuleGroup[] {
+  const also = new Set(alsoIds);
+  return groupRuleChoices(rows.filter((r) => r.enabled || also.has(r.id)));
+}
+
+function groupRuleChoices(rows: RuleChoiceRow[]): RuleGroup[] {
   const groups = new Map<string, RuleGroup>();
   for (const r of rows) {
     const key = r.watchlist?.id ?? '';
@@ -213,7 +232,18 @@ export async function confirm(rt: Runtime, token: string): Promise<{ subscriberI
 }
 
 /** The keys of subscriber links: the same resolution as the worker's, which signs the emailed links. */
-const signingKeys = (rt: Runtime) => resolveSigningKeys(rt.prisma, signingKeyConfig(rt.env));
+const signingKeys = (rt: Runtime) => {
+  // Read once a minute, not on every preferences/unsubscribe request: the stored key is written
+  // once (the first start without APP_SECRET) and never changed; APP_SECRET(_PREVIOUS) are env.
+  const now = performance.now();
+  const hit = keyCache.get(rt);
+  if (hit && hit.until > now) return hit.keys;
+  const keys = resolveSigningKeys(rt.prisma, signingKeyConfig(rt.env));
+  keyCache.set(rt, { until: now + 60_000, keys });
+  keys.catch(() => keyCache.delete(rt));
+  return keys;
+};
+const keyCache = new WeakMap<Runtime, { until: number; keys: ReturnType<typeof resolveSigningKeys> }>();
 
 export async function manageToken(rt: Runtime, subscriberId: string): Promise<string> {
   const sub = await rt.prisma.subscriber.findUnique({ where: { id: subscriberId }, select: { tokenVersion: true } });
