@@ -198,7 +198,12 @@ export default async function run(): Promise<BenchResult[]> {
   };
   const workerLogs: string[] = [];
   const worker = startWorkerProcess('SOAK', env, { logs: workerLogs });
-  const { server, base } = await startServerProcess('SOAK', db.url, { ...env, QUEUE_PREFIX: prefix });
+  // Stopped on every way out, also when the server fails to start.
+  const started_ = await startServerProcess('SOAK', db.url, { ...env, QUEUE_PREFIX: prefix }).catch(async (err) => {
+    await worker.stop();
+    throw err;
+  });
+  const { server, base } = started_;
   const samples: Sample[] = [];
   const endAt = Date.parse(`${START}T00:00:00Z`) + DAYS * DAY_MS;
   const started = Date.now();
