@@ -205,7 +205,9 @@ export default async function run(): Promise<BenchResult[]> {
   });
   const { server, base } = started_;
   const samples: Sample[] = [];
-  const endAt = Date.parse(`${START}T00:00:00Z`) + DAYS * DAY_MS;
+  // The replay ends at START + DAYS or at the recordings' last bar (2022-01-28), whichever is first.
+  const lastBar = 1643403600_000; // 2022-01-28 21:00 UTC, the session close of the last recorded bar
+  const endAt = Math.min(Date.parse(`${START}T00:00:00Z`) + DAYS * DAY_MS, lastBar + 2 * DAY_MS);
   const started = Date.now();
   const budgetMs = ((DAYS * DAY_MS) / SPEED) * 1.5 + 120_000;
   let retentionRuns = 0;
