@@ -51,6 +51,7 @@ import {
   startWebhookReceiver,
   startWorkerProcess,
   TEST_REDIS_URL,
+  type TestDb,
   testPrefix,
 } from '@signals/testing';
 import ensureTemplate from '../packages/testing/src/global-setup.ts';
@@ -126,6 +127,16 @@ export default async function run(): Promise<BenchResult[]> {
   const load = os.loadavg()[0]?.toFixed(2);
   await ensureTemplate();
   const db = await createTestDb();
+  try {
+    return await soak(db, load);
+  } finally {
+    // Also when the run fails; SOAK_KEEP_DB=1 keeps it to look at.
+    if (process.env.SOAK_KEEP_DB === '1') process.stderr.write(`soak: kept database ${db.name}\n`);
+    else await db.drop();
+  }
+}
+
+async function soak(db: TestDb, load: string | undefined): Promise<BenchResult[]> {
   const p = db.prisma;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'soak-'));
   for (const f of FILES) fs.copyFileSync(fixturePath(`yahoo/${f}`), path.join(dir, f));
@@ -431,8 +442,6 @@ export default async function run(): Promise<BenchResult[]> {
   const unverified = receiver.requests.filter((r) => !r.verified).length;
   await smtp.close();
   await receiver.close();
-  if (process.env.SOAK_KEEP_DB === '1') process.stderr.write(`soak: kept database ${db.name}\n`);
-  else await db.drop();
   fs.rmSync(dir, { recursive: true, force: true });
 
   const wallMin = ((samples[samples.length - 1]?.wallMs ?? 0) / 60_000).toFixed(1);
