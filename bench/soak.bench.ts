@@ -51,6 +51,7 @@ import {
   startWebhookReceiver,
   startWorkerProcess,
   TEST_REDIS_URL,
+  type TestDb,
   testPrefix,
 } from '@signals/testing';
 import ensureTemplate from '../packages/testing/src/global-setup.ts';
@@ -126,6 +127,16 @@ export default async function run(): Promise<BenchResult[]> {
   const load = os.loadavg()[0]?.toFixed(2);
   await ensureTemplate();
   const db = await createTestDb();
+  try {
+    return await soak(db, load);
+  } finally {
+    // Also when the run fails; SOAK_KEEP_DB=1 keeps it to look at.
+    if (process.env.SOAK_KEEP_DB === '1') process.stderr.write(`soak: kept database ${db.name}\n`);
+    else await db.drop();
+  }
+}
+
+async function soak(db: TestDb, load: string | undefined): Promise<BenchResult[]> {
   const p = db.prisma;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'soak-'));
   for (const f of FILES) fs.copyFileSync(fixturePath(`yahoo/${f}`), path.join(dir, f));
@@ -198,9 +209,16 @@ export default async function run(): Promise<BenchResult[]> {
   };
   const workerLogs: string[] = [];
   const worker = startWorkerProcess('SOAK', env, { logs: workerLogs });
-  const { server, base } = await startServerProcess('SOAK', db.url, { ...env, QUEUE_PREFIX: prefix });
+  // Stopped on every way out, also when the server fails to start.
+  const started_ = await startServerProcess('SOAK', db.url, { ...env, QUEUE_PREFIX: prefix }).catch(async (err) => {
+    await worker.stop();
+    throw err;
+  });
+  const { server, base } = started_;
   const samples: Sample[] = [];
-  const endAt = Date.parse(`${START}T00:00:00Z`) + DAYS * DAY_MS;
+  // The replay ends at START + DAYS or at the recordings' last bar (2022-01-28), whichever is first.
+  const lastBar = 1643403600_000; // 2022-01-28 21:00 UTC, the session close of the last recorded bar
+  const endAt = Math.min(Date.parse(`${START}T00:00:00Z`) + DAYS * DAY_MS, lastBar + 2 * DAY_MS);
   const started = Date.now();
   const budgetMs = ((DAYS * DAY_MS) / SPEED) * 1.5 + 120_000;
   let retentionRuns = 0;
@@ -424,8 +442,6 @@ export default async function run(): Promise<BenchResult[]> {
   const unverified = receiver.requests.filter((r) => !r.verified).length;
   await smtp.close();
   await receiver.close();
-  if (process.env.SOAK_KEEP_DB === '1') process.stderr.write(`soak: kept database ${db.name}\n`);
-  else await db.drop();
   fs.rmSync(dir, { recursive: true, force: true });
 
   const wallMin = ((samples[samples.length - 1]?.wallMs ?? 0) / 60_000).toFixed(1);
