@@ -5,6 +5,5 @@ source "$(dirname "$0")/bootstrap.sh"
 # The production build (dist/, scripts/build.mjs): made when missing or older than any source, offline.
 node scripts/build.mjs --if-stale
 # Plain node on the compiled JavaScript: the supervisor starts the server and the worker from dist/ too.
-# --lite-mode (no optimizing compiler, feedback allocated lazily) suits a process that mostly waits:
-# about 8 MB less; the server and the worker run with the full compiler (launch.ts NODE_FLAGS).
-exec node --max-semi-space-size=2 --lite-mode dist/supervisor.mjs
+# (--lite-mode would save the supervisor ~5-8 MB but makes V8 print a flag warning at every start.)
+exec node --max-semi-space-size=2 dist/supervisor.mjs
