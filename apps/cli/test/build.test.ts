@@ -143,6 +143,15 @@ describe('the run command on the build', () => {
     expect(fs.statSync(stamp).mtimeMs).toBeGreaterThan(Date.now() - 200_000);
     expect(out).toContain('Running the build (dist/, node)');
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    // Files the bundle finds from its sources' location: the stylesheet and the chart library.
+    for (const [asset, size] of [
+      ['app.css', 1000],
+      ['lightweight-charts.js', 100_000],
+    ] as const) {
+      const r = await fetch(`http://127.0.0.1:${port}/assets/${asset}`);
+      expect(r.status, asset).toBe(200);
+      expect((await r.text()).length, asset).toBeGreaterThan(size);
+    }
 
     const argv = (pid: number) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     const pidOf = (name: string) => Number(new RegExp(`${name} started \\(pid (\\d+)\\)`).exec(out)?.[1]);
@@ -169,7 +178,7 @@ describe('the run command on the build', () => {
       encoding: 'utf8',
     });
     expect(backup.status, backup.stderr).toBe(0);
-    expect(backup.stdout).toMatch(/backup of .* written to .*: \d+ tables/);
+    expect(backup.stdout + backup.stderr).toMatch(/backup of .* written to .*: \d+ tables/);
     expect(fs.statSync(file).size).toBeGreaterThan(1000);
     fs.rmSync(file, { force: true });
   }, 240_000);
