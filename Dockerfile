@@ -25,5 +25,5 @@ ENV NODE_ENV=production
 # `node` user (uid 1000) and cannot change what it runs.
 USER node
 EXPOSE 3000
-# The flags are the run command's (packages/config/src/launch.ts NODE_FLAGS): a small young generation.
-CMD ["node", "--max-semi-space-size=2", "dist/server.mjs"]
+# The flags are the run command's (packages/config/src/launch.ts NODE_FLAGS: why they help).
+CMD ["node", "--max-semi-space-size=2", "--max-old-space-size=512", "dist/server.mjs"]

@@ -4,16 +4,19 @@
  * node (no tsx) for the supervisor, the server and the worker. What they load and how much memory
  * they hold is measured by bench/memory.bench.ts, not here.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropDatabase, repoPaths } from '@signals/db';
 import { freePort, serverUrl, startSmtpSink, TEST_REDIS_URL, testPrefix } from '@signals/testing';
 import { STAMP, staleReason } from '../../../scripts/build-stale.mjs';
 
 const root = repoPaths().root;
+// The backtest thread connects at its first plan only: a name is enough.
+const dbNameForThreads = `signals_build_threads_${process.pid}`;
 
 describe('staleReason (when the run command builds)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signals-build-'));
@@ -39,6 +42,55 @@ describe('staleReason (when the run command builds)', () => {
     expect(staleReason(dir)).toBeNull();
     at('prisma/schema.prisma', 5);
     expect(staleReason(dir)).toBe('prisma/schema.prisma is newer than dist/');
+  });
+});
+
+describe('the worker-thread bundles', () => {
+  beforeAll(() => {
+    execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: root, stdio: 'ignore' });
+  });
+  const started: Worker[] = [];
+  afterAll(async () => {
+    for (const w of started) await w.terminate();
+  });
+  /** Starts dist/<name>.mjs as the pools do in the build, and collects its messages. */
+  const thread = (name: string, workerData?: object) => {
+    const w = new Worker(path.join(root, 'dist', `${name}.mjs`), { workerData });
+    started.push(w);
+    const messages: { type: string; text?: string; message?: string }[] = [];
+    w.on('message', (m) => messages.push(m));
+    const next = (type: string) =>
+      new Promise<(typeof messages)[number]>((resolve, reject) => {
+        const t = setInterval(() => {
+          const m = messages.find((x) => x.type === type || x.type === 'failed');
+          if (m) {
+            clearInterval(t);
+            resolve(m);
+          }
+        }, 20);
+        w.once('error', (err) => {
+          clearInterval(t);
+          reject(err);
+        });
+      });
+    return { w, next };
+  };
+
+  it('template-thread.mjs renders a custom template (LiquidJS loaded from the notify package)', async () => {
+    const t = thread('template-thread');
+    expect((await t.next('ready')).type).toBe('ready');
+    t.w.postMessage({
+      id: 1,
+      key: 'email.subject',
+      source: '{{ alert.title | upcase }}',
+      vars: { alert: { title: 'nvda fell' } },
+    });
+    expect(await t.next('done')).toMatchObject({ type: 'done', text: 'NVDA FELL' });
+  });
+
+  it('backtest-thread.mjs starts and reports ready', async () => {
+    const t = thread('backtest-thread', { databaseUrl: serverUrl(dbNameForThreads), nice: 0 });
+    expect((await t.next('ready')).type).toBe('ready');
   });
 });
 
@@ -91,6 +143,15 @@ describe('the run command on the build', () => {
     expect(fs.statSync(stamp).mtimeMs).toBeGreaterThan(Date.now() - 200_000);
     expect(out).toContain('Running the build (dist/, node)');
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    // Files the bundle finds from its sources' location: the stylesheet and the chart library.
+    for (const [asset, size] of [
+      ['app.css', 1000],
+      ['lightweight-charts.js', 100_000],
+    ] as const) {
+      const r = await fetch(`http://127.0.0.1:${port}/assets/${asset}`);
+      expect(r.status, asset).toBe(200);
+      expect((await r.text()).length, asset).toBeGreaterThan(size);
+    }
 
     const argv = (pid: number) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     const pidOf = (name: string) => Number(new RegExp(`${name} started \\(pid (\\d+)\\)`).exec(out)?.[1]);
@@ -117,7 +178,7 @@ describe('the run command on the build', () => {
       encoding: 'utf8',
     });
     expect(backup.status, backup.stderr).toBe(0);
-    expect(backup.stderr).toMatch(/backup of .* written to .*: \d+ tables/);
+    expect(backup.stdout + backup.stderr).toMatch(/backup of .* written to .*: \d+ tables/);
     expect(fs.statSync(file).size).toBeGreaterThan(1000);
     fs.rmSync(file, { force: true });
   }, 240_000);

@@ -292,19 +292,26 @@ export function createMailer(options: MailerOptions): Mailer {
       });
     },
   };
-  // nodemailer loads with the first mailer: processes that never send mail (the server) never hold it.
-  const mail = createRequire(import.meta.url)('nodemailer') as typeof nodemailer;
-  const transporter = mail.createTransport(transportOptions as nodemailer.TransportOptions);
-  // An unhandled 'error' event would crash the worker; the failed send already rejects.
-  transporter.on('error', (err: unknown) => {
-    log.warn({ err: classifySmtpError(err, secrets).message }, 'smtp transport error');
-  });
+  // nodemailer loads with the first message (or verify): a process that has sent no mail yet, the
+  // idle worker or the server, does not hold it.
+  let transporter: ReturnType<typeof nodemailer.createTransport> | undefined;
+  const transport = () => {
+    if (transporter) return transporter;
+    const mail = createRequire(import.meta.url)('nodemailer') as typeof nodemailer;
+    const t = mail.createTransport(transportOptions as nodemailer.TransportOptions);
+    // An unhandled 'error' event would crash the worker; the failed send already rejects.
+    t.on('error', (err: unknown) => {
+      log.warn({ err: classifySmtpError(err, secrets).message }, 'smtp transport error');
+    });
+    transporter = t;
+    return t;
+  };
 
   return {
     async send(message) {
       const to = typeof message.to === 'string' ? [message.to] : [...message.to];
       try {
-        const info = (await transporter.sendMail({
+        const info = (await transport().sendMail({
           from: message.from ?? options.from,
           to,
           subject: message.subject,
@@ -347,7 +354,7 @@ export function createMailer(options: MailerOptions): Mailer {
     },
     async verify() {
       try {
-        await transporter.verify();
+        await transport().verify();
       } catch (err) {
         const failure = classifySmtpError(err, secrets);
         log.error({ err: failure.message, statusCode: failure.statusCode }, 'smtp verify failed');
@@ -355,7 +362,7 @@ export function createMailer(options: MailerOptions): Mailer {
       }
     },
     async close() {
-      transporter.close();
+      transporter?.close();
     },
   };
 }
