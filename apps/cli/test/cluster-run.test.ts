@@ -131,8 +131,17 @@ describe('npm start with REDIS_URL naming a Redis Cluster', () => {
     expect(health.status, JSON.stringify(body)).toBe(200);
     expect(body.checks.redis?.ok).toBe(true);
     // The queues live on the cluster, under the deployment's prefix: the worker's job schedulers
-    // and the server's queue handles wrote there.
-    const keys = await cluster.keys(prefix);
+    // and the server's queue handles wrote there. /healthz is the server's answer: the worker may
+    // still be registering its schedulers then, so wait for them (a minute at most).
+    let keys: string[] = [];
+    for (const end = Date.now() + 60_000; Date.now() < end; await new Promise((res) => setTimeout(res, 250))) {
+      keys = await cluster.keys(prefix);
+      if (
+        keys.some((k) => k.startsWith(`${prefix}:prices:`)) &&
+        keys.some((k) => k.startsWith(`${prefix}:maintenance:`))
+      )
+        break;
+    }
     expect(keys.some((k) => k.startsWith(`${prefix}:prices:`))).toBe(true);
     expect(keys.some((k) => k.startsWith(`${prefix}:maintenance:`))).toBe(true);
 
