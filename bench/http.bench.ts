@@ -264,7 +264,10 @@ export default async function run(): Promise<BenchResult[]> {
       REDIS_URL: TEST_REDIS_URL,
       QUEUE_PREFIX: prefix,
       APP_SECRET,
-      PUBLIC_BASE_URL: base,
+      // Production mode refuses an http:// or loopback PUBLIC_BASE_URL (issue 18, item 2): the links
+      // say https://signals.bench, and the bench's own Host is allowed by name.
+      PUBLIC_BASE_URL: 'https://signals.bench',
+      ALLOWED_HOSTS: `127.0.0.1:${port}`,
       NODE_ENV: 'production',
       SMTP_URL: smtp.url,
       SMTP_RATE_LIMIT: '100000',

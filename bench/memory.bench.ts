@@ -336,7 +336,8 @@ async function fanoutPhase(): Promise<BenchResult[]> {
         SMTP_URL: sink.url,
         // The default 50/s would pace 10,000 mails over 200 s; unpaced is the worst case for memory.
         SMTP_RATE_LIMIT: '100000',
-        PUBLIC_BASE_URL: 'http://signals.bench',
+        // https: production mode refuses an http:// PUBLIC_BASE_URL (issue 18, item 2).
+        PUBLIC_BASE_URL: 'https://signals.bench',
         APP_SECRET: 'bench-secret-bench-secret-bench-secret!!',
         NODE_ENV: 'production',
       },
