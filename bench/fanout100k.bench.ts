@@ -23,6 +23,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +43,7 @@ const WORKERS = Number(process.env.BENCH_FANOUT_WORKERS ?? 4);
 const APP_SECRET = 'bench-secret-bench-secret-bench-secret!!';
 const ADMIN_EMAIL = 'admin@bench.example';
 const ADMIN_PASSWORD = 'correct horse battery staple';
+const PUBLIC_URL = 'http://signals.bench';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mb = (kb: number) => Math.round(kb / 102.4) / 10;
@@ -79,31 +81,72 @@ async function stopChild(c: Child): Promise<void> {
   if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
 }
 
-function cookieOf(res: Response, name: RegExp): string {
-  const c = res.headers.getSetCookie().find((x) => name.test(x));
-  if (!c) throw new Error(`fanout100k bench: no ${name} cookie from ${res.url} (${res.status})`);
+interface Answer {
+  status: number;
+  setCookie: string[];
+  body: string;
+}
+
+/**
+ * One request to the server over a new connection, with the Host of PUBLIC_BASE_URL (the server
+ * answers 421 to another host); redirects are not followed.
+ */
+function request(
+  base: string,
+  p: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      `${base}${p}`,
+      {
+        method: opts.method ?? 'GET',
+        headers: { host: new URL(PUBLIC_URL).host, ...opts.headers },
+        timeout: opts.timeoutMs ?? 10_000,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const sc = res.headers['set-cookie'] ?? [];
+          resolve({ status: res.statusCode ?? 0, setCookie: sc, body: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.once('timeout', () => req.destroy(new Error(`GET ${p}: no answer in ${opts.timeoutMs ?? 10_000} ms`)));
+    req.once('error', reject);
+    req.end(opts.body);
+  });
+}
+
+function cookieOf(res: Answer, name: RegExp, what: string): string {
+  const c = res.setCookie.find((x) => name.test(x));
+  if (!c)
+    throw new Error(`fanout100k bench: no ${name} cookie from ${what} (${res.status}: ${res.body.slice(0, 200)})`);
   return c.split(';')[0] as string;
 }
 
 /** Logs in through the admin form over HTTP, as a browser does; the session cookie. */
 async function adminLogin(base: string): Promise<string> {
-  const form = await fetch(`${base}/admin/login`);
-  const html = await form.text();
-  const csrfCookie = cookieOf(form, /^(__Host-)?signals_login_csrf=/);
-  const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+  const form = await request(base, '/admin/login');
+  const csrfCookie = cookieOf(form, /^(__Host-)?signals_login_csrf=/, 'GET /admin/login');
+  const token = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1];
   if (!token) throw new Error('fanout100k bench: no _csrf field on /admin/login');
-  const res = await fetch(`${base}/admin/login`, {
+  const res = await request(base, '/admin/login', {
     method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: csrfCookie, origin: base },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: csrfCookie, origin: PUBLIC_URL },
     body: new URLSearchParams({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD, _csrf: token }).toString(),
   });
-  await res.arrayBuffer();
-  return cookieOf(res, /^(__Host-)?signals_session=/);
+  return cookieOf(res, /^(__Host-)?signals_session=/, 'POST /admin/login');
 }
 
 /** Asks each URL in turn every `everyMs` until stopped; every answer's time, and wrong answers. */
-function probe(urls: { name: string; url: string; headers?: Record<string, string>; check: (b: string) => boolean }[]) {
+function probe(
+  base: string,
+  urls: { name: string; path: string; headers?: Record<string, string>; check: (b: string) => boolean }[],
+) {
   const times = new Map(urls.map((u) => [u.name, [] as number[]]));
   const wrong: string[] = [];
   let stopped = false;
@@ -112,14 +155,9 @@ function probe(urls: { name: string; url: string; headers?: Record<string, strin
       for (const u of urls) {
         const t0 = performance.now();
         try {
-          const res = await fetch(u.url, {
-            headers: u.headers ?? {},
-            redirect: 'manual',
-            signal: AbortSignal.timeout(10_000),
-          });
-          const body = await res.text();
+          const res = await request(base, u.path, { headers: u.headers ?? {} });
           times.get(u.name)?.push(performance.now() - t0);
-          if (res.status !== 200 || !u.check(body)) wrong.push(`${u.name} ${res.status}`);
+          if (res.status !== 200 || !u.check(res.body)) wrong.push(`${u.name} ${res.status}`);
         } catch (err) {
           times.get(u.name)?.push(performance.now() - t0);
           wrong.push(`${u.name} ${(err as Error).message}`);
@@ -184,7 +222,9 @@ export default async function run(): Promise<BenchResult[]> {
       SMTP_URL: sink.url,
       // The default 50/s would pace 100,000 mails over 2,000 s: the bench measures the pipeline.
       SMTP_RATE_LIMIT: '100000',
-      PUBLIC_BASE_URL: base,
+      // As a LAN install without TLS (production mode refuses a plain-http address otherwise).
+      PUBLIC_BASE_URL: PUBLIC_URL,
+      ALLOW_INSECURE_HTTP: 'true',
       APP_SECRET,
       NODE_ENV: 'production',
     };
@@ -211,9 +251,7 @@ export default async function run(): Promise<BenchResult[]> {
     await until(
       async () => {
         try {
-          const res = await fetch(`${base}/healthz`);
-          await res.arrayBuffer();
-          return res.status === 200;
+          return (await request(base, '/healthz')).status === 200;
         } catch {
           return false;
         }
@@ -224,10 +262,9 @@ export default async function run(): Promise<BenchResult[]> {
     const session = await adminLogin(base);
     const adminCheck = (b: string) => b.includes('/admin/alerts');
     {
-      const res = await fetch(`${base}/admin/alerts`, { headers: { cookie: session }, redirect: 'manual' });
-      const body = await res.text();
-      if (res.status !== 200 || !adminCheck(body))
-        throw new Error(`fanout100k bench: /admin/alerts answered ${res.status}: ${body.slice(0, 300)}`);
+      const res = await request(base, '/admin/alerts', { headers: { cookie: session } });
+      if (res.status !== 200 || !adminCheck(res.body))
+        throw new Error(`fanout100k bench: /admin/alerts answered ${res.status}: ${res.body.slice(0, 300)}`);
     }
     await sleep(2000);
 
@@ -241,9 +278,9 @@ export default async function run(): Promise<BenchResult[]> {
         peakKb[i] = Math.max(peakKb[i] ?? 0, statusKb(pid, 'VmRSS'));
       });
     }, 100);
-    const probes = probe([
-      { name: 'healthz', url: `${base}/healthz`, check: (b) => b.includes('"checks"') },
-      { name: 'admin', url: `${base}/admin/alerts`, headers: { cookie: session }, check: adminCheck },
+    const probes = probe(base, [
+      { name: 'healthz', path: '/healthz', check: (b) => b.includes('"checks"') },
+      { name: 'admin', path: '/admin/alerts', headers: { cookie: session }, check: adminCheck },
     ]);
     const t0 = performance.now();
     const fan = await createAlertWithDeliveries(
