@@ -13,8 +13,8 @@ const args = process.argv.slice(2);
 /** Flags (e.g. `--short` for the soak) are read by the bench files themselves. */
 const flags = args.filter((a) => a.startsWith('--'));
 const wanted = args.filter((a) => !a.startsWith('--'));
-/** Run only when named: the soak takes up to an hour (`pnpm bench soak [--short]`). */
-const ON_REQUEST = new Set(['soak']);
+/** Run only when named: the soak takes up to an hour (`pnpm bench soak [--short]`), fanout100k sends 100,000 mails. */
+const ON_REQUEST = new Set(['soak', 'fanout100k']);
 const files = fs
   .readdirSync(dir)
   .filter((f) => f.endsWith('.bench.ts'))

@@ -8,6 +8,10 @@ import { describe, expect, it } from 'vitest';
 import {
   buildNotifiers,
   buildSubscriberChannels,
+  escapeHtml,
+  preferencesUrl,
+  renderAlertEmail,
+  unsubscribeUrl,
   type DeliveryRow,
   type Mailer,
   MailPermanentError,
@@ -165,6 +169,49 @@ describe('render', () => {
     await expect(get('email').render(one, { to: 'a@example.org' }, env({ alerts: async () => [] }))).rejects.toThrow(
       'alert no longer exists',
     );
+  });
+  it('email: an alert is rendered once (templates included) and each message carries its own token, byte for byte as a full render', async () => {
+    // A notifier of its own: its render cache starts empty.
+    const email = buildNotifiers({
+      mailer: { send: unused, verify: unused, close: unused } as unknown as Mailer,
+      webhook: { send: unused },
+      emailSchedule: [0],
+      webhookSchedule: [0],
+    }).get('email');
+    if (!email) throw new Error('no email notifier');
+    let templateCalls = 0;
+    const withBody = (token: string, version = 'v1') =>
+      env({
+        unsubscribeToken: token,
+        templatesVersion: version,
+        template: async (key) => {
+          templateCalls++;
+          return key === 'email.body' ? { text: 'Custom: {{alert.title}} & more' } : { text: null };
+        },
+      });
+    const tokens = ['sub_a.0.AAAA-bbbb_CCCC', 'sub_b.3.zzzz-yyyy_XXXX', 'has spaces/and?marks&'];
+    const cached = [];
+    for (const t of tokens) cached.push(await email.render(one, { to: 'a@example.org' }, withBody(t)));
+    // Two tokens that URL-encoding keeps as they are: one render (2 template calls); the third,
+    // which it would change, is rendered for itself (2 more).
+    expect(templateCalls).toBe(4);
+    for (const [i, t] of tokens.entries()) {
+      const m = cached[i]?.message as { text: string; html: string; headers: Record<string, string> };
+      expect(m.text).toBe(
+        `Custom: {{alert.title}} & more\n\n--\nChange what you receive: ${preferencesUrl(PUBLIC_BASE_URL, t)}\nUnsubscribe: ${unsubscribeUrl(PUBLIC_BASE_URL, t)}`,
+      );
+      expect(m.html).toContain(escapeHtml(unsubscribeUrl(PUBLIC_BASE_URL, t)));
+      expect(m.headers['List-Unsubscribe']).toBe(`<${unsubscribeUrl(PUBLIC_BASE_URL, t)}>`);
+    }
+    // Without operator templates (another version): the built-in message, exactly as rendered for
+    // each token alone.
+    for (const t of tokens) {
+      const r = await email.render(one, { to: 'b@example.org' }, env({ unsubscribeToken: t }));
+      expect(r.message).toEqual({
+        to: 'b@example.org',
+        ...renderAlertEmail({ publicBaseUrl: PUBLIC_BASE_URL, alert: nvdaShock(), unsubscribeToken: t }),
+      });
+    }
   });
   it('webhook: a kept body is sent as it is; otherwise the event is built and kept', async () => {
     const target = { url: 'https://h.example.org', secrets: ['whsec_a'], format: 'standard', kept: null };

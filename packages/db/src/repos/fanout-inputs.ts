@@ -138,26 +138,8 @@ export async function loadFanOutInputs(
   const watchlistIds = new Set<string>();
   for (const r of rules) if (r.watchlistId) watchlistIds.add(r.watchlistId);
   for (const ws of watchlistsOf.values()) for (const w of ws) watchlistIds.add(w);
-  const wanted: Prisma.SubscriptionWhereInput = {
-    OR: [{ ruleId: { in: ruleIds } }, { watchlistId: { in: [...watchlistIds] } }],
-  };
   const [subscribers, endpoints, activeAlerts] = await Promise.all([
-    ruleIds.length
-      ? tx.subscriber.findMany({
-          where: { status: 'confirmed', subscriptions: { some: wanted } },
-          select: {
-            id: true,
-            mode: true,
-            digestWindowSec: true,
-            timeZone: true,
-            quietHours: true,
-            quietCriticalBreaksThrough: true,
-            subscriptions: { where: wanted, select: { ruleId: true, watchlistId: true, activeIntervals: true } },
-            // Subscribers' own channels only once their owner confirmed them.
-            channels: { where: { status: 'confirmed' }, select: { id: true, kind: true } },
-          },
-        })
-      : ([] as FanOutSubscriber[]),
+    ruleIds.length ? loadSubscribers(tx, ruleIds, [...watchlistIds]) : ([] as FanOutSubscriber[]),
     tx.webhookEndpoint.findMany({
       where: { status: 'active' },
       select: { id: true, eventTypes: true, activeIntervals: true },
@@ -184,6 +166,31 @@ export async function loadFanOutInputs(
     },
     instrumentIds: new Map(instruments.map((i) => [i.symbol, i.id])),
   };
+}
+
+/**
+ * The confirmed subscribers with a subscription to one of the rules or watchlists, each with those
+ * subscriptions and their confirmed own channels, in ONE statement (ordered by id). A popular
+ * watchlist has 100,000 subscribers: Prisma's nested select sends their ids back as bind
+ * parameters for each relation, in chunks (measured: ~1.2 s of a 100,000-subscriber fan-out).
+ */
+async function loadSubscribers(tx: Tx, ruleIds: string[], watchlistIds: string[]): Promise<FanOutSubscriber[]> {
+  return tx.$queryRaw<FanOutSubscriber[]>`
+    WITH subs AS (
+      SELECT x."subscriberId" AS sid,
+             jsonb_agg(jsonb_build_object('ruleId', x."ruleId", 'watchlistId', x."watchlistId", 'activeIntervals', x."activeIntervals")
+                       ORDER BY x.id) AS subscriptions
+      FROM "Subscription" x
+      WHERE x."ruleId" = ANY(${ruleIds}::text[]) OR x."watchlistId" = ANY(${watchlistIds}::text[])
+      GROUP BY x."subscriberId"
+    )
+    SELECT s.id, s.mode::text AS mode, s."digestWindowSec", s."timeZone", s."quietHours", s."quietCriticalBreaksThrough",
+           subs.subscriptions,
+           COALESCE((SELECT jsonb_agg(jsonb_build_object('id', c.id, 'kind', c.kind::text) ORDER BY c.id)
+                     FROM "SubscriberChannel" c WHERE c."subscriberId" = s.id AND c.status = 'confirmed'), '[]'::jsonb) AS channels
+    FROM subs JOIN "Subscriber" s ON s.id = subs.sid
+    WHERE s.status = 'confirmed'
+    ORDER BY s.id`;
 }
 
 /** A backtest alert to forecast: its rule, subject, time (a session date on daily bars, else ISO) and severity. */

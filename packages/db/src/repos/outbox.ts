@@ -44,41 +44,51 @@ function targetOf(d: Pick<NewDelivery, 'channel' | 'subscriberId' | 'endpointId'
   return `${d.channel}:${id}`;
 }
 
-/** Row ids for deliveries written in bulk (the Prisma cuid default only applies to client inserts). */
-function newDeliveryId(): string {
-  return `dl${randomBytes(15).toString('base64url')}`;
-}
-
 /**
  * Inserts deliveries (one per alert and target; a second insert for the same pair is skipped) and
  * returns the ids of the rows now pending for them. Call inside the transaction that writes the cause.
- * One statement whatever the fan-out: 10,000 subscribers are one INSERT ... SELECT FROM unnest.
+ * One statement whatever the fan-out: 100,000 subscribers are one INSERT ... SELECT FROM json_to_recordset.
  */
 export async function insertDeliveries(tx: Tx, items: NewDelivery[], now: Date): Promise<string[]> {
   if (items.length === 0) return [];
-  const iso = (d: Date) => d.toISOString();
-  const rows = await tx.$queryRaw<{ id: string }[]>`
+  const at = now.toISOString();
+  // The rows travel as ONE JSON text parameter, not as a dozen arrays: the driver writes an array
+  // parameter element by element in JavaScript (measured: ~2.5 s for 12 x 100,000 strings), while
+  // JSON.stringify is native and Postgres reads the text back as a set of rows in one pass.
+  // Random bytes for every row's id (`dl` + 20 characters; Prisma's cuid default only applies to
+  // client inserts) and message id (newMessageId's form), in one call instead of two per row.
+  const random = randomBytes(27 * items.length).toString('base64url');
+  const rows = JSON.stringify(
+    items.map((d, k) => ({
+      i: `dl${random.slice(36 * k, 36 * k + 20)}`,
+      a: d.alertId ?? null,
+      c: d.channel,
+      s: d.subscriberId ?? null,
+      e: d.endpointId ?? null,
+      h: d.channelId ?? null,
+      v: d.eventType,
+      t: targetOf(d),
+      g: groupKeyOf(d),
+      m: `msg_${random.slice(36 * k + 20, 36 * k + 36)}`,
+      p: d.payload === undefined ? null : JSON.stringify(d.payload),
+      n: d.notBefore ? d.notBefore.toISOString() : at,
+    })),
+  );
+  const inserted = await tx.$queryRaw<{ id: string }[]>`
     INSERT INTO "Delivery" (id, "alertId", channel, "subscriberId", "endpointId", "channelId", "eventType", target, "groupKey",
                             "messageId", payload, status, attempts, "nextAttemptAt", "createdAt", "updatedAt")
-    SELECT u.id, u.alert_id, u.channel::"DeliveryChannel", u.subscriber_id, u.endpoint_id, u.channel_id, u.event_type, u.target, u.group_key,
-           u.message_id, u.payload::jsonb, 'pending', 0, u.next_at::timestamptz AT TIME ZONE 'UTC',
+    SELECT u.i, u.a, u.c::"DeliveryChannel", u.s, u.e, u.h, u.v, u.t, u.g,
+           u.m, u.p::jsonb, 'pending', 0, u.n::timestamptz AT TIME ZONE 'UTC',
            now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
-    FROM unnest(${items.map(() => newDeliveryId())}::text[], ${items.map((d) => d.alertId ?? null)}::text[],
-                ${items.map((d) => d.channel)}::text[], ${items.map((d) => d.subscriberId ?? null)}::text[],
-                ${items.map((d) => d.endpointId ?? null)}::text[], ${items.map((d) => d.channelId ?? null)}::text[],
-                ${items.map((d) => d.eventType)}::text[],
-                ${items.map((d) => targetOf(d))}::text[], ${items.map((d) => groupKeyOf(d))}::text[],
-                ${items.map(() => newMessageId())}::text[],
-                ${items.map((d) => (d.payload === undefined ? null : JSON.stringify(d.payload)))}::text[],
-                ${items.map((d) => iso(d.notBefore ?? now))}::text[])
-         AS u(id, alert_id, channel, subscriber_id, endpoint_id, channel_id, event_type, target, group_key, message_id, payload, next_at)
+    FROM json_to_recordset(${rows}::json)
+         AS u(i text, a text, c text, s text, e text, h text, v text, t text, g text, m text, p text, n text)
     ON CONFLICT ("alertId", target) DO NOTHING
     RETURNING id`;
   // A large fan-out can change the table more than its statistics know (autovacuum looks about
   // once a minute): with stale statistics Postgres plans the workers' claim as a scan of every
   // delivery, ~50x slower, for the whole burst. Fresh statistics cost ~0.1 s once.
-  if (rows.length >= ANALYZE_AFTER) await tx.$executeRawUnsafe('ANALYZE "Delivery"');
-  return rows.map((r) => r.id);
+  if (inserted.length >= ANALYZE_AFTER) await tx.$executeRawUnsafe('ANALYZE "Delivery"');
+  return inserted.map((r) => r.id);
 }
 
 /** A fan-out of at least this many deliveries refreshes the table's planner statistics. */

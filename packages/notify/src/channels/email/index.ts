@@ -4,10 +4,11 @@
  * mailer. Operators' subject and body templates replace the built-in text; the unsubscribe and
  * preferences links stay whatever the template says.
  */
+import { randomBytes } from 'node:crypto';
 import type { AlertView } from '../../alert-view.ts';
 import { preferencesUrl, unsubscribeUrl } from '../../links.ts';
 import { classifyDeliveryError, refuse } from '../classify.ts';
-import type { Notifier, TargetOf } from '../types.ts';
+import type { Notifier, RenderEnv, TargetOf } from '../types.ts';
 import type { ServiceEvent } from '../webhook/events.ts';
 import { escapeHtml } from './html.ts';
 import { MailPermanentError, type Mailer } from './mailer.ts';
@@ -27,7 +28,54 @@ export type EmailMessage = RenderedEmail & { to: string };
 
 const SERVICE = new Set(['service.degraded', 'service.recovered']);
 
+/**
+ * An alert email is the same for every subscriber but for their token in the preferences and
+ * unsubscribe links: it is rendered (operators' templates included) once per alert, event type and
+ * templates version with this stand-in, and each message only puts the subscriber's token in its
+ * place. The stand-in is random per process, so no alert text can contain it, and made of
+ * characters that URL-encoding and HTML-escaping leave as they are.
+ */
+const TOKEN_STAND_IN = `tok${randomBytes(16).toString('hex')}`;
+/** A token that URL-encoding leaves as it is and HTML-escaping too (base64url, dots): can be filled in. */
+const FILLABLE = /^[A-Za-z0-9._~-]+$/;
+const CACHED_ALERTS = 2000;
+
+interface CachedMail {
+  mail: RenderedEmail;
+  note?: string;
+}
+
+/** One alert's email for `unsubscribeToken`, the operators' subject and body templates applied. */
+async function renderOne(alert: AlertView, unsubscribeToken: string, env: RenderEnv): Promise<CachedMail> {
+  let mail = renderAlertEmail({ publicBaseUrl: env.publicBaseUrl, alert, unsubscribeToken });
+  const ownSubject = await env.template('email.subject', alert);
+  const ownBody = await env.template('email.body', alert);
+  const note = [ownSubject.note, ownBody.note].filter(Boolean).join('; ') || undefined;
+  if (ownSubject.text) mail = { ...mail, subject: ownSubject.text.replace(/[\r\n]+/g, ' ').slice(0, 300) };
+  if (ownBody.text) {
+    // The links people need stay, whatever the template says.
+    const text = `${ownBody.text}\n\n--\nChange what you receive: ${preferencesUrl(env.publicBaseUrl, unsubscribeToken)}\nUnsubscribe: ${unsubscribeUrl(env.publicBaseUrl, unsubscribeToken)}`;
+    mail = {
+      ...mail,
+      text,
+      html: `<!doctype html><html><body><pre style="white-space:pre-wrap;font-family:inherit">${escapeHtml(text)}</pre></body></html>`,
+    };
+  }
+  return { mail, ...(note ? { note } : {}) };
+}
+
+function fillToken(mail: RenderedEmail, token: string): RenderedEmail {
+  const fill = (s: string) => s.replaceAll(TOKEN_STAND_IN, token);
+  return {
+    subject: mail.subject,
+    text: fill(mail.text),
+    html: fill(mail.html),
+    headers: Object.fromEntries(Object.entries(mail.headers).map(([k, v]) => [k, fill(v)])),
+  };
+}
+
 export function emailNotifier(mailer: Mailer, schedule: readonly number[]): Notifier<EmailTarget, EmailMessage> {
+  const mailCache = new Map<string, Promise<CachedMail>>();
   return {
     channel: 'email',
     eventTypes: ['alert.firing', 'alert.resolved', 'subscriber.confirm', 'service.degraded', 'service.recovered'],
@@ -66,28 +114,28 @@ export function emailNotifier(mailer: Mailer, schedule: readonly number[]): Noti
       const alerts = await env.alerts();
       if (alerts.length === 0) throw refuse('alert no longer exists');
       const unsubscribeToken = env.unsubscribeToken as string;
-      let mail =
-        alerts.length === 1
-          ? renderAlertEmail({ publicBaseUrl: env.publicBaseUrl, alert: alerts[0] as AlertView, unsubscribeToken })
-          : renderDigestEmail({ publicBaseUrl: env.publicBaseUrl, alerts, unsubscribeToken });
-      let note: string | undefined;
-      if (alerts.length === 1) {
-        const a = alerts[0] as AlertView;
-        const ownSubject = await env.template('email.subject', a);
-        const ownBody = await env.template('email.body', a);
-        note = [ownSubject.note, ownBody.note].filter(Boolean).join('; ') || undefined;
-        if (ownSubject.text) mail = { ...mail, subject: ownSubject.text.replace(/[\r\n]+/g, ' ').slice(0, 300) };
-        if (ownBody.text) {
-          // The links people need stay, whatever the template says.
-          const text = `${ownBody.text}\n\n--\nChange what you receive: ${preferencesUrl(env.publicBaseUrl, unsubscribeToken)}\nUnsubscribe: ${unsubscribeUrl(env.publicBaseUrl, unsubscribeToken)}`;
-          mail = {
-            ...mail,
-            text,
-            html: `<!doctype html><html><body><pre style="white-space:pre-wrap;font-family:inherit">${escapeHtml(text)}</pre></body></html>`,
-          };
-        }
+      if (alerts.length > 1) {
+        // Several alerts due together: the set is this subscriber's own, rendered for them alone.
+        return {
+          message: { to, ...renderDigestEmail({ publicBaseUrl: env.publicBaseUrl, alerts, unsubscribeToken }) },
+        };
       }
-      return { message: { to, ...mail }, ...(note ? { note } : {}) };
+      const alert = alerts[0] as AlertView;
+      if (!FILLABLE.test(unsubscribeToken)) {
+        const one = await renderOne(alert, unsubscribeToken, env);
+        return { message: { to, ...one.mail }, ...(one.note ? { note: one.note } : {}) };
+      }
+      const key = `${alert.id}:${group.eventType}:${env.templatesVersion}:${env.publicBaseUrl}`;
+      let hit = mailCache.get(key);
+      if (!hit) {
+        // Held as the promise: the messages of one batch, rendered concurrently, wait for one render.
+        hit = renderOne(alert, TOKEN_STAND_IN, env);
+        mailCache.set(key, hit);
+        hit.catch(() => mailCache.delete(key));
+        if (mailCache.size > CACHED_ALERTS) mailCache.delete(mailCache.keys().next().value as string);
+      }
+      const { mail, note } = await hit;
+      return { message: { to, ...fillToken(mail, unsubscribeToken) }, ...(note ? { note } : {}) };
     },
     async send(message, _target, opts) {
       const r = await mailer.send({ ...message, messageId: `<${opts.messageId}@market-signals>` });
