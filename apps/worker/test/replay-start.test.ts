@@ -6,13 +6,17 @@
  * price tick, and the engine, which judges the latest bar, never saw that session. The clock now
  * stands at REPLAY_START until the worker's first job that reads it.
  *
+ * The same test holds a Saturday news story: the worker fires when it sees it, and the daily
+ * backtest now judges news_match rules at each item's own time too (it judged them at the next
+ * session close only, where a Saturday story was older than the rule's 24 h maxAge).
+ *
  * Real Postgres and Redis, the worker's own handlers (buildHandlers) over the daily NVDA recording;
  * the worker's clock is a FixedClock moved by hand so the slow start is exact, not timed.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { backtest, FixedClock } from '@signals/core';
+import { backtest, FixedClock, parseNewsRecording } from '@signals/core';
 import { inclusiveRange, loadBacktestInput, loadRuleDefinitions } from '@signals/db';
 import { parseEnv } from '@signals/config';
 import { createQueues, createRedis, type QueueSet, type RedisConnection } from '@signals/queue';
@@ -25,6 +29,22 @@ import { silent } from './helpers.ts';
 const FILE = 'historical-via-chart-NVDA-split-2021-02-01-to-2022-01-31.csv.json';
 const SPEED = 14_400;
 const HOUR = 3_600_000;
+const NEWS = [
+  {
+    id: 'sat',
+    title: 'Nvidia chip demand over the weekend',
+    publishedAt: '2021-02-06T15:00:00Z',
+    symbols: ['NVDA'],
+    topics: ['chips'],
+  },
+  {
+    id: 'tue',
+    title: 'Nvidia chip supply tightens',
+    publishedAt: '2021-02-09T15:00:00Z',
+    symbols: ['NVDA'],
+    topics: ['chips'],
+  },
+];
 
 let db: TestDb;
 let redis: RedisConnection;
@@ -38,6 +58,9 @@ beforeEach(async () => {
   queues = createQueues(redis, testPrefix('replay-start'));
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'replay-start-'));
   fs.copyFileSync(fixturePath(`yahoo/${FILE}`), path.join(dir, FILE));
+  // A chip story on Saturday 2021-02-06 (the live worker fires when it sees it; the daily backtest
+  // used to judge it at Monday's close, 54 h later, past the rule's 24 h maxAge) and one on Tuesday.
+  fs.writeFileSync(path.join(dir, 'nvda.news.json'), JSON.stringify(NEWS));
 });
 
 afterEach(async () => {
@@ -48,7 +71,7 @@ afterEach(async () => {
 });
 
 describe('a replay that starts slowly', () => {
-  it('still sees the first week: the alerts of the first two weeks equal a backtest of the same bars', async () => {
+  it('still sees the first week: the alerts of the first ten days equal a backtest of the same bars and news', async () => {
     const p = db.prisma;
     const wl = await p.watchlist.create({ data: { slug: 'start', name: 'Start' } });
     const nvda = await p.instrument.create({ data: { symbol: 'NVDA' } });
@@ -58,6 +81,16 @@ describe('a replay that starts slowly', () => {
         name: 'daily move 4%',
         kind: 'pct_move',
         params: { sessions: 1, thresholdPct: 4, direction: 'either' },
+        symbols: ['NVDA'],
+        watchlistId: wl.id,
+        cooldownSec: 86_400,
+      },
+    });
+    await p.rule.create({
+      data: {
+        name: 'chip news',
+        kind: 'news_match',
+        params: { keywords: ['chip*'] },
         symbols: ['NVDA'],
         watchlistId: wl.id,
         cooldownSec: 86_400,
@@ -103,17 +136,23 @@ describe('a replay that starts slowly', () => {
         symbols: ['NVDA'],
         ...inclusiveRange('2021-02-01', '2021-02-10'),
       });
-      const bt = backtest(defs, input.histories, {}).alerts.filter((a) => a.at.slice(0, 10) <= '2021-02-10');
-      // The backtest finds the +6.24 % of 2021-02-08 (a fact of the recording, not of this code) ...
-      expect(bt.map((a) => [a.symbol, a.value.toFixed(4)])).toContainEqual(['NVDA', '0.0624']);
+      const news = parseNewsRecording(NEWS, 'nvda.news.json');
+      const bt = backtest(defs, input.histories, { news }).alerts.filter((a) => a.at.slice(0, 10) <= '2021-02-10');
+      const names = new Map((await p.rule.findMany()).map((r) => [r.id, r.name]));
+      const key = (rule: string, v: number) => `${names.get(rule)}|${v.toFixed(4)}`;
+      // The backtest finds the +6.24 % of 2021-02-08 (a fact of the recording) and both stories ...
+      expect(bt.map((a) => key(a.rule, a.value)).sort()).toEqual([
+        'chip news|1.0000',
+        'chip news|1.0000',
+        'daily move 4%|0.0624',
+      ]);
       // ... and the replay raised exactly the backtest's alerts over the same days.
-      const key = (v: number) => v.toFixed(4);
       expect(
         live
           .filter((a) => a.firedAt.toISOString().slice(0, 10) <= '2021-02-10')
-          .map((a) => key(a.value))
+          .map((a) => key(a.ruleId, a.value))
           .sort(),
-      ).toEqual(bt.map((a) => key(a.value)).sort());
+      ).toEqual(bt.map((a) => key(a.rule, a.value)).sort());
     } finally {
       await built.close();
     }
