@@ -34,7 +34,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { backtest, parseNewsRecording } from '@signals/core';
+import { dailyResolution, parseNewsRecording, runBacktestJob } from '@signals/core';
+import { tagRecordedNews } from '@signals/news';
 import {
   DEFAULT_RETENTION,
   inclusiveRange,
@@ -408,8 +409,21 @@ async function soak(db: TestDb, load: string | undefined): Promise<BenchResult[]
     symbols: ['MSFT', 'NVDA'],
     ...inclusiveRange(START, lastDay),
   });
-  const news = parseNewsRecording(JSON.parse(fs.readFileSync(newsFile, 'utf8')), 'soak');
-  const bt = backtest(defs, input.histories, { news });
+  // The recording as the backtest of a recording reads it (`pnpm cli backtest --news`): items
+  // without symbols or topics tagged by the live tagger, against the instruments the replay's own
+  // tagger used (the database's), so both sides see the same tags.
+  const known = await p.instrument.findMany({
+    where: { status: { not: 'unknown' } },
+    select: { symbol: true, name: true, aliases: true },
+  });
+  const news = tagRecordedNews(parseNewsRecording(JSON.parse(fs.readFileSync(newsFile, 'utf8')), 'soak'), known).items;
+  const bt = runBacktestJob({
+    rules: defs,
+    daily: input.histories,
+    intraday: null,
+    news,
+    resolution: dailyResolution(defs, 'the soak replays daily recordings'),
+  }).result;
   // Compared as multisets of (rule, subject, measured value): the replay raises an alert at the
   // evaluation after the bar or item became known (its tick), the backtest at the instant itself,
   // so the UTC day can differ by one; the value of the same event is the same.
@@ -433,6 +447,30 @@ async function soak(db: TestDb, load: string | undefined): Promise<BenchResult[]
   };
   const onlyLive = minus(liveList, backtestedList);
   const onlyBacktest = minus(backtestedList, liveList);
+  // The whole difference, both sides with their times, for whoever has to explain it.
+  if (process.env.SOAK_DIFF) {
+    const liveRows = (await p.alert.findMany({ where: { NOT: { dedupKey: { endsWith: ':resolved' } } } })).map((a) => ({
+      side: 'replay',
+      rule: a.ruleId,
+      subject: a.subject,
+      at: a.firedAt.toISOString(),
+      windowEnd: a.windowEnd?.toISOString() ?? null,
+      value: a.value,
+      details: a.details,
+    }));
+    const btRows = bt.alerts.map((a) => ({
+      side: 'backtest',
+      rule: a.rule,
+      subject: a.symbol,
+      at: a.at,
+      value: a.value,
+      a,
+    }));
+    fs.writeFileSync(
+      process.env.SOAK_DIFF,
+      JSON.stringify({ lastDay, onlyLive, onlyBacktest, replay: liveRows, backtest: btRows }, null, 1),
+    );
+  }
   const live = { size: liveList.length };
   const backtested = { size: backtestedList.length };
   const match = onlyLive.length === 0 && onlyBacktest.length === 0 ? 1 : 0;

@@ -57,6 +57,33 @@ export function acceleratedClock(opts: { start: Date; speed: number; base?: Cloc
   return { now: () => new Date(s0 + (base.now().getTime() - t0) * opts.speed) };
 }
 
+/** An accelerated clock that stands at its start until {@link HeldClock.release} is called. */
+export interface HeldClock extends Clock {
+  /** Starts the clock running from its start (once; later calls do nothing). */
+  release(): void;
+  readonly running: boolean;
+}
+
+/**
+ * A replay's clock: stands at `start` until released, then runs `speed` times faster than `base`.
+ * A worker releases it at its first price tick, so the time it takes to start (loading modules,
+ * connecting, a slow machine) is not replayed time nobody looked at: at REPLAY_SPEED 14400 a
+ * 40 s start would otherwise skip the first week of the recording, and a daily move in it that a
+ * backtest of the same bars finds.
+ */
+export function heldAcceleratedClock(opts: { start: Date; speed: number; base?: Clock }): HeldClock {
+  let running: Clock | undefined;
+  return {
+    now: () => running?.now() ?? new Date(opts.start.getTime()),
+    release() {
+      running ??= acceleratedClock(opts);
+    },
+    get running() {
+      return running !== undefined;
+    },
+  };
+}
+
 function mergeHistories(a: History, b: History): History {
   const byDate = new Map<string, DailyBar>();
   for (const bar of [...a.bars, ...b.bars]) byDate.set(bar.date, bar);

@@ -11,6 +11,7 @@ import {
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   acceleratedClock,
+  heldAcceleratedClock,
   buildHistory,
   createPriceIngestor,
   createPriceSource,
@@ -161,6 +162,21 @@ describe('ReplayPriceSource', () => {
     clock.set(new Date('2021-01-01T00:00:00Z'));
     expect((await src.quotes(['NVDA'])).quotes).toHaveLength(0);
     await expect(src.history('ZZZZ', new Date(0), new Date())).rejects.toBeInstanceOf(UnknownSymbolError);
+  });
+
+  it('a held replay clock stands at its start until released, then runs from there', () => {
+    const base = new FixedClock(new Date('2030-01-01T00:00:00Z'));
+    const start = new Date('2021-02-01T13:00:00Z');
+    const clock = heldAcceleratedClock({ start, speed: 14_400, base });
+    base.advance(60_000); // a slow start: 10 replayed days if the clock ran
+    expect(clock.running).toBe(false);
+    expect(clock.now().toISOString()).toBe(start.toISOString());
+    clock.release();
+    expect(clock.now().toISOString()).toBe(start.toISOString());
+    base.advance(6_000); // one replayed day
+    clock.release(); // a second release changes nothing
+    expect(clock.now().toISOString()).toBe('2021-02-02T13:00:00.000Z');
+    expect(clock.running).toBe(true);
   });
 
   it('runs on an accelerated clock and through the ingestor (PRICE_SOURCE=replay:<dir>)', async () => {

@@ -11,7 +11,7 @@ import {
   runRetention,
 } from '@signals/db';
 import {
-  acceleratedClock,
+  heldAcceleratedClock,
   createIntradayIngestor,
   createPriceIngestor,
   hasIntraday,
@@ -65,12 +65,14 @@ export function retentionEveryMs(env: Env): number {
 
 /**
  * The clock prices and rules run on: the system clock, or with PRICE_SOURCE=replay:<path> a clock
- * that runs REPLAY_SPEED times faster from REPLAY_START (default: the latest date by which every
+ * that runs REPLAY_SPEED times faster than the worker's clock from REPLAY_START (default: the latest date by which every
  * recorded symbol with enough data has 60 sessions behind it, so the rules have history to look
- * back on). Deliveries always use the system clock.
+ * back on). Deliveries always use the system clock. A replay's clock stands at its start until this
+ * worker's first job that reads it (a price tick, an evaluation, retention), so however long the
+ * process takes to start, no replayed session passes unseen (a backtest of the same bars sees it).
  */
-async function marketClock(env: Env): Promise<{ clock: Clock; replay: boolean }> {
-  if (!env.PRICE_SOURCE.startsWith('replay:')) return { clock: systemClock, replay: false };
+async function marketClock(env: Env, base: Clock): Promise<{ clock: Clock; replay: boolean; release(): void }> {
+  if (!env.PRICE_SOURCE.startsWith('replay:')) return { clock: systemClock, replay: false, release() {} };
   let start = env.REPLAY_START ? new Date(`${env.REPLAY_START}T13:00:00Z`) : undefined;
   if (!start) {
     const probe = await ReplayPriceSource.fromPath(env.PRICE_SOURCE.slice('replay:'.length), { clock: systemClock });
@@ -83,7 +85,10 @@ async function marketClock(env: Env): Promise<{ clock: Clock; replay: boolean }>
     // Intraday recordings are days, not years: start at their first bar.
     start = new Date(Number.isFinite(latest) ? latest : (probe.firstInstant?.getTime() ?? Date.now()));
   }
-  return { clock: acceleratedClock({ start, speed: env.REPLAY_SPEED }), replay: true };
+  // Held at its start until the first price tick (see heldAcceleratedClock): replayed time begins
+  // when this worker starts looking, not while it is still starting.
+  const clock = heldAcceleratedClock({ start, speed: env.REPLAY_SPEED, base });
+  return { clock, replay: true, release: () => clock.release() };
 }
 
 /**
@@ -136,7 +141,7 @@ export async function buildHandlers(
     leaseMs: env.DELIVERY_LEASE_SEC * 1000,
   };
 
-  const market = await marketClock(env);
+  const market = await marketClock(env, deps.clock);
   const source = await createPriceSource(env.PRICE_SOURCE, {
     clock: market.clock,
     logger: deps.logger,
@@ -212,6 +217,7 @@ export async function buildHandlers(
       }),
     prices: (payload, d) =>
       track('prices', async () => {
+        market.release();
         // A replay publishes its recorded news as its clock passes each item, on the price tick
         // (every 2 s), so an item is not stored hours of replay time late.
         if (replayNews.length) {
@@ -236,6 +242,7 @@ export async function buildHandlers(
       track(
         'evaluate',
         async () => {
+          market.release();
           const r = await runEvaluationCycle({
             prisma: d.prisma,
             queues: d.queues,
@@ -267,6 +274,7 @@ export async function buildHandlers(
         );
       }
       if (payload.kind === 'retention' || payload.kind === 'prune-intraday') {
+        market.release();
         // Market data ages by the market clock (replayed time in a replay), the rest by the wall clock.
         const now = { market: market.clock.now(), wall: d.clock.now() };
         const intradayDeleted = await intradayStore.pruneIntraday(now.market, intradayRetention);

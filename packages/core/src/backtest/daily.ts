@@ -1,9 +1,10 @@
 /**
  * Backtests: replays daily history bar by bar through {@link evaluate} (the same state machine the
- * worker runs: pending, cooldown and re-arm apply), with the clock pinned to each session's close.
+ * worker runs: pending, cooldown and re-arm apply), with the clock pinned to each session's close,
+ * and news_match rules also at each news item's own time (as the live worker sees it).
  * Deterministic: same rules and histories, same alerts.
  */
-import { sessionCloseMs } from '../calendar.ts';
+import { sessionCloseMs, zonedDate } from '../calendar.ts';
 import { FixedClock, type History, type NewsItem } from '../domain.ts';
 import { ValidationError } from '../errors.ts';
 import { NEWS_WINDOW_MS } from '../headlines.ts';
@@ -100,6 +101,9 @@ export function backtest(
   const news = [...(opts.news ?? [])].sort((a, b) => a.firstSeenAt.getTime() - b.firstSeenAt.getTime());
   let newsLo = 0;
   let newsHi = 0;
+  /** The next item whose own instant is still to be evaluated (news rules, see below). */
+  let newsAt = 0;
+  const newsRules = news.length ? rules.filter((r) => r.kind === 'news_match') : [];
 
   const dates = unionDates(all).filter((d) => opts.to === undefined || d <= opts.to);
   const states = new Map<string, RuleStateSnapshot>();
@@ -118,6 +122,23 @@ export function backtest(
       s.freshness = p > 0 && s.dates[p - 1] === d ? 'fresh' : 'stale';
     }
     const now = sessionCloseMs(d);
+    // News rules (news_match) fire in the live worker when an item is seen, weekends and nights
+    // included; judged only at the next session close, an item older than the rule's maxAge by
+    // then (a Saturday's, at Monday's close) would be dropped and the cooldowns would start at
+    // other instants. So they are also evaluated at each item's own time before the close.
+    if (newsRules.length) {
+      while (newsAt < news.length && (news[newsAt] as NewsItem).firstSeenAt.getTime() < now) {
+        const t = (news[newsAt] as NewsItem).firstSeenAt.getTime();
+        while (newsAt < news.length && (news[newsAt] as NewsItem).firstSeenAt.getTime() === t) newsAt++;
+        let lo = newsAt;
+        while (lo > 0 && (news[lo - 1] as NewsItem).firstSeenAt.getTime() > t - NEWS_WINDOW_MS) lo--;
+        clock.set(new Date(t));
+        const at = evaluate({ rules: newsRules, series: seriesMap, news: news.slice(lo, newsAt), states, clock });
+        for (const [k, v] of at.states) states.set(k, v);
+        const day = zonedDate(t);
+        if (opts.from === undefined || day >= opts.from) tally.record(at, day);
+      }
+    }
     clock.set(new Date(now));
     let window: readonly NewsItem[] = noNews;
     if (news.length) {
