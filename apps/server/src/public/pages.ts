@@ -299,7 +299,7 @@ export function createPublicPages(rt: Runtime) {
 </form>`;
   };
 
-  /** The chat channels part of the preferences page: state, add an ntfy topic, link Telegram, stop. */
+  /** The own-channels part (ntfy, Telegram) of the preferences page: state, add an ntfy topic, link Telegram, stop. */
   const channelsSection = async (
     token: string,
     subscriberId: string,
