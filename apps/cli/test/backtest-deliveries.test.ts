@@ -84,14 +84,18 @@ afterAll(async () => {
 });
 
 describe('pnpm cli backtest --deliveries', () => {
-  it('says who would have been told, per alert, and writes nothing', async () => {
+  it('says who would have been told, per alert; a default rule counts its stored subscribers; nothing written', async () => {
     const env = { DATABASE_URL: db.url };
-    const r = await backtest(['--rule', RULE, '--deliveries'], env);
+    // A JSON rule (a draft: its symbol's watchlist subscriber and the endpoint) and the default rule
+    // matched to its stored row by seed id (its own subscriber too). Both fire on 2024-03-04: the
+    // watchlist subscriber's two alerts leave as one email.
+    const r = await backtest(['--rule', RULE, '--rule', 'deepseek-nvda-drop-historic', '--deliveries'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(
-      'who would have been told (nothing written or sent): would have sent 1 email, 1 webhook, 0 Telegram messages; 0 held',
+      'who would have been told (nothing written or sent): would have sent 2 emails, 2 webhooks, 0 Telegram messages; 0 held',
     );
     expect(r.stdout).toMatch(/2024-03-04T21:00:00\.000Z\s+cli-1\s+NVDA\s+1\s+1\s+0\s+0\s+-/);
+    expect(r.stdout).toMatch(/2024-03-04T21:00:00\.000Z\s+c\w+\s+NVDA\s+2\s+1\s+0\s+0\s+-/);
 
     const j = await backtest(['--rule', RULE, '--deliveries', '--json'], env);
     expect(j.code, j.stderr).toBe(0);
@@ -101,12 +105,6 @@ describe('pnpm cli backtest --deliveries', () => {
     expect(last.deliveries.sent).toEqual({ email: 1, webhook: 1, ntfy: 0, telegram: 0 });
     expect(await db.prisma.delivery.count()).toBe(0);
     expect(await db.prisma.alert.count()).toBe(0);
-  });
-
-  it('matches a default rule to its stored row by seed id, so its subscribers count', async () => {
-    const r = await backtest(['--rule', 'deepseek-nvda-drop-historic', '--deliveries'], { DATABASE_URL: db.url });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('would have sent 2 emails, 1 webhook, 0 Telegram messages; 0 held');
   });
 
   it('refuses --history: recorded files have no stored rules and subscribers to plan against', async () => {

@@ -385,7 +385,7 @@ ${await channelsSection(manage, r.subscriberId)}`,
 </form>`;
   };
 
-  /** The chat channels part of the preferences page: state, add an ntfy topic, link Telegram, stop. */
+  /** The own-channels part (ntfy, Telegram) of the preferences page: state, add an ntfy topic, link Telegram, stop. */
   const channelsSection = async (
     token: string,
     subscriberId: string,

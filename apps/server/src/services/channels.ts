@@ -1,5 +1,5 @@
 /**
- * Subscribers' chat channels from the public preferences page: add an ntfy topic (checked by the
+ * Subscribers' own channels (ntfy, Telegram) from the public preferences page: add an ntfy topic (checked by the
  * SSRF guard, its access token sealed with the app key), make a one-time Telegram deep link,
  * confirm an ntfy topic by the link sent to it, stop a channel. The state changes themselves are
  * @signals/db's repos/channels.ts; the worker sends and runs the bot.

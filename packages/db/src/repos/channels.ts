@@ -1,5 +1,5 @@
 /**
- * Subscribers' chat channels (ntfy topics, Telegram chats): every state change of a
+ * Subscribers' own channels (ntfy topics, Telegram chats): every state change of a
  * SubscriberChannel row lives here, called by the public pages, the worker's Telegram update loop
  * and the delivery worker. pending -> confirmed (the owner followed the one-time link, or pressed
  * Start on the deep link) -> stopped (/stop, the Stop button, or the chat is gone); a new request

@@ -9,7 +9,7 @@ import type { Prisma, PrismaClient } from '../generated/client.ts';
 
 export type Tx = Prisma.TransactionClient | PrismaClient;
 
-/** Where a delivery goes: email and webhooks, and the subscribers' chat channels (ntfy, Telegram). */
+/** Where a delivery goes: email and webhooks, and the subscribers' own channels (ntfy, Telegram). */
 export type DeliveryChannelName = 'email' | 'webhook' | 'ntfy' | 'telegram';
 
 export interface NewDelivery {
@@ -296,7 +296,7 @@ export async function cancelSubscriberDeliveries(prisma: Tx, subscriberId: strin
   });
 }
 
-/** Confirmations still waiting for an earlier topic of a chat channel are not sent. */
+/** Confirmations still waiting for an earlier topic of a subscriber's ntfy channel are not sent. */
 export async function cancelPendingConfirmations(prisma: Tx, channelId: string) {
   await prisma.delivery.updateMany({
     where: { channelId, eventType: 'channel.confirm', status: 'pending' },
