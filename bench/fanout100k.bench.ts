@@ -38,7 +38,7 @@ import { nodeCommand } from '../packages/config/src/launch.ts';
 import { createQueues, createRedis } from '../packages/queue/src/index.ts';
 import ensureTemplate from '../packages/testing/src/global-setup.ts';
 import { startLightSink } from './delivery.bench.ts';
-import { type BenchResult, percentile } from './lib.ts';
+import { type BenchResult, nvdaCrashAlert, percentile } from './lib.ts';
 import { statusKb } from './memory.bench.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -301,25 +301,10 @@ export default async function run(): Promise<BenchResult[]> {
       { name: 'admin', path: '/admin/alerts', headers: { cookie: session }, check: adminCheck },
     ]);
     const t0 = performance.now();
-    const fan = await createAlertWithDeliveries(
-      p,
-      {
-        dedupKey: `${rule.id}:NVDA:fanout100k`,
-        ruleId: rule.id,
-        subject: 'NVDA',
-        symbol: 'NVDA',
-        status: 'firing',
-        severity: 'critical',
-        title: 'NVDA fell 16.9% in one session',
-        value: -0.169,
-        threshold: -0.1,
-        windowStart: new Date(Date.now() - 86_400_000),
-        windowEnd: new Date(),
-        firedAt: new Date(),
-        details: { headlines: [{ title: 'DeepSeek rattles chip stocks', link: 'https://example.com/a' }] },
-      },
-      { now: new Date(), emailGroupWaitMs: 0 },
-    );
+    const fan = await createAlertWithDeliveries(p, nvdaCrashAlert(rule.id, 'fanout100k'), {
+      now: new Date(),
+      emailGroupWaitMs: 0,
+    });
     const tWritten = performance.now();
     if (fan.deliveryIds.length !== SUBSCRIBERS) throw new Error(`fan-out wrote ${fan.deliveryIds.length} deliveries`);
     await queues.enqueueDeliveries(

@@ -36,3 +36,25 @@ export function percentile(sorted: number[], p: number): number {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i] as number;
 }
+
+/**
+ * The alert the fan-out benches write: NVDA's one-session crash on the DeepSeek news, firing now,
+ * under `ruleId`, deduplicated by `key` (one per bench).
+ */
+export function nvdaCrashAlert(ruleId: string, key: string) {
+  return {
+    dedupKey: `${ruleId}:NVDA:${key}`,
+    ruleId,
+    subject: 'NVDA',
+    symbol: 'NVDA',
+    status: 'firing' as const,
+    severity: 'critical' as const,
+    title: 'NVDA fell 16.9% in one session',
+    value: -0.169,
+    threshold: -0.1,
+    windowStart: new Date(Date.now() - 86_400_000),
+    windowEnd: new Date(),
+    firedAt: new Date(),
+    details: { headlines: [{ title: 'DeepSeek rattles chip stocks', link: 'https://example.com/a' }] },
+  };
+}

@@ -33,7 +33,7 @@ import { DELIVERY_BATCH } from '../apps/worker/src/delivery/deliver.ts';
 import { nodeCommand } from '../packages/config/src/launch.ts';
 import { createQueues, createRedis } from '../packages/queue/src/index.ts';
 import ensureTemplate from '../packages/testing/src/global-setup.ts';
-import type { BenchResult } from './lib.ts';
+import { type BenchResult, nvdaCrashAlert } from './lib.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const testingRequire = createRequire(path.join(root, 'packages/testing/package.json'));
@@ -362,25 +362,10 @@ async function fanoutPhase(): Promise<BenchResult[]> {
       peakKb = Math.max(peakKb, statusKb(pid, 'VmRSS'));
     }, 50);
     const t0 = performance.now();
-    const fan = await createAlertWithDeliveries(
-      p,
-      {
-        dedupKey: `${rule.id}:NVDA:memory`,
-        ruleId: rule.id,
-        subject: 'NVDA',
-        symbol: 'NVDA',
-        status: 'firing',
-        severity: 'critical',
-        title: 'NVDA fell 16.9% in one session',
-        value: -0.169,
-        threshold: -0.1,
-        windowStart: new Date(Date.now() - 86_400_000),
-        windowEnd: new Date(),
-        firedAt: new Date(),
-        details: { headlines: [{ title: 'DeepSeek rattles chip stocks', link: 'https://example.com/a' }] },
-      },
-      { now: new Date(), emailGroupWaitMs: 0 },
-    );
+    const fan = await createAlertWithDeliveries(p, nvdaCrashAlert(rule.id, 'memory'), {
+      now: new Date(),
+      emailGroupWaitMs: 0,
+    });
     if (fan.deliveryIds.length !== SUBSCRIBERS) throw new Error(`fan-out wrote ${fan.deliveryIds.length} deliveries`);
     await queues.enqueueDeliveries(
       fan.deliveryIds.map((id) => ({ id })),
