@@ -31,6 +31,8 @@ export interface Logger {
   warn(obj: object | string, msg?: string): void;
   error(obj: object | string, msg?: string): void;
   child(bindings: Record<string, unknown>): Logger;
+  /** pino's: lets a hot path skip building a line nobody will see. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 export const silentLogger: Logger = {
