@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createQueues, createRedis, type QueueSet } from '@signals/queue';
 import { TEST_REDIS_URL, testPrefix } from '@signals/testing';
-import { ensureSchedules } from '../src/ops/schedules.ts';
+import { ensureSchedules, removeRetiredSchedulers } from '../src/ops/schedules.ts';
 import type { Schedule } from '../src/worker.ts';
 import { deletePrefixKeys, silent } from './helpers.ts';
 
@@ -96,5 +96,31 @@ describe('self-healing job schedulers', () => {
     expect((await q.getJobScheduler('evaluate'))?.template?.data).toEqual({ reason: 'safety net' });
     expect(await pending(queues, 'evaluate')).toBe(1);
     expect(await ensureSchedules(queues, other, silent, 'timer')).toEqual([]);
+  });
+
+  it("removes an earlier release's retired scheduler at start, only where this process schedules its queue", async () => {
+    const { queues } = open();
+    const m = queues.get('maintenance');
+    // What a 0.15 install leaves in Redis: the intraday pruning under its old id.
+    await m.upsertJobScheduler(
+      'prune-intraday',
+      { every: 3_600_000 },
+      { name: 'maintenance', data: { kind: 'prune-intraday' } },
+    );
+    expect(await m.getJobScheduler('prune-intraday')).toBeTruthy();
+    // A send-only worker (no maintenance schedules) leaves it alone, also at start.
+    const evaluateOnly = SCHEDULES.filter((x) => x.queue === 'evaluate');
+    await ensureSchedules(queues, evaluateOnly, silent, 'start');
+    expect(await m.getJobScheduler('prune-intraday')).toBeTruthy();
+    // A timer check does not remove it either: that is the start's job.
+    await ensureSchedules(queues, SCHEDULES, silent, 'timer');
+    expect(await m.getJobScheduler('prune-intraday')).toBeTruthy();
+    const lines: object[] = [];
+    const logger = { ...silent, info: (o: object | string) => void lines.push(o as object), child: () => logger };
+    await ensureSchedules(queues, SCHEDULES, logger, 'start');
+    expect(await m.getJobScheduler('prune-intraday')).toBeFalsy();
+    expect(lines).toContainEqual({ scheduler: 'prune-intraday', replacedBy: 'retention' });
+    expect((await m.getJobSchedulers()).map((x) => x.key)).toEqual(['sweep-deliveries']);
+    expect(await removeRetiredSchedulers(queues, SCHEDULES, silent)).toEqual([]);
   });
 });

@@ -44,6 +44,37 @@ export interface Repair {
 }
 
 /**
+ * Schedulers an earlier release created under ids this one no longer uses. BullMQ keeps a scheduler
+ * in Redis until it is removed, so after an upgrade the old one would go on beside its replacement.
+ */
+export const RETIRED_SCHEDULERS: readonly { queue: QueueKey; id: string; replacedBy: string }[] = [
+  // Before 0.16 the intraday pruning ran as 'prune-intraday'; 'retention' does it and more.
+  { queue: 'maintenance', id: 'prune-intraday', replacedBy: 'retention' },
+];
+
+/**
+ * Removes the retired schedulers of the queues this process schedules (a send-only worker leaves
+ * the maintenance queue alone). Idempotent; returns the ids it removed.
+ */
+export async function removeRetiredSchedulers(
+  queues: QueueSet,
+  schedules: readonly Schedule[],
+  logger: Logger,
+): Promise<string[]> {
+  const mine = new Set(schedules.map((s) => s.queue));
+  const removed: string[] = [];
+  for (const r of RETIRED_SCHEDULERS) {
+    if (!mine.has(r.queue)) continue;
+    const q = queues.get(r.queue);
+    if (!(await q.getJobScheduler(r.id))) continue;
+    await q.removeJobScheduler(r.id);
+    removed.push(r.id);
+    logger.info({ scheduler: r.id, replacedBy: r.replacedBy }, 'retired job scheduler of an earlier release removed');
+  }
+  return removed;
+}
+
+/**
  * Creates or corrects the schedulers that are missing or differ from `schedules`; leaves healthy
  * ones untouched. Safe with any number of processes: upserts are atomic Lua scripts keyed by the
  * scheduler id, so two processes repairing at once leave one scheduler with one next job.
@@ -55,6 +86,7 @@ export async function ensureSchedules(
   /** At start, creating them is expected; later, a missing one means Redis lost its state. */
   when: 'start' | 'timer' | 'reconnect',
 ): Promise<Repair[]> {
+  if (when === 'start') await removeRetiredSchedulers(queues, schedules, logger);
   const repairs: Repair[] = [];
   for (const s of schedules) {
     const q = queues.get(s.queue);
