@@ -51,6 +51,14 @@ function targetOf(d: Pick<NewDelivery, 'channel' | 'subscriberId' | 'endpointId'
  * 12 x 100,000 strings) and no JSON is parsed on either side.
  */
 export function textArrayLiteral(values: readonly (string | null)[]): string {
+  let plain = true;
+  for (const v of values)
+    if (v === null || v === undefined || QUOTE_OR_BACKSLASH.test(v)) {
+      plain = false;
+      break;
+    }
+  // The usual case (ids, targets, times): no null and nothing to escape, joined natively.
+  if (plain) return values.length ? `{"${values.join('","')}"}` : '{}';
   const out = new Array<string>(values.length);
   for (let k = 0; k < values.length; k++) {
     const v = values[k];
@@ -60,6 +68,13 @@ export function textArrayLiteral(values: readonly (string | null)[]): string {
   return `{${out.join(',')}}`;
 }
 const QUOTE_OR_BACKSLASH = /[\\"]/;
+
+/** A column whose rows all hold the same value travels as that one value (see insertDeliveries). */
+function sameOrAll(values: readonly (string | null)[]): string {
+  const first = values[0] ?? null;
+  for (const v of values) if (v !== first) return textArrayLiteral(values);
+  return textArrayLiteral([first]);
+}
 
 /**
  * Inserts deliveries (one per alert and target; a second insert for the same pair is skipped) and
@@ -105,16 +120,33 @@ export async function insertDeliveries(tx: Tx, items: NewDelivery[], now: Date):
     cols.nb[k] = d.notBefore ? d.notBefore.toISOString() : at;
   }
   const L = textArrayLiteral;
+  const S = sameOrAll;
+  // Columns that are usually the same on every row of a fan-out (the alert, channel, event type,
+  // due time, no endpoint...) are sent as a one-element array when they are, and every row reads
+  // that element (with one row both are the same). MATERIALIZED: each array is parsed once, not
+  // once per row.
   const [r] = await tx.$queryRaw<{ n: number }[]>`
-    WITH ins AS (
+    WITH k AS MATERIALIZED (
+      SELECT ${S(cols.a)}::text::text[] AS a, ${S(cols.c)}::text::text[] AS c, ${S(cols.s)}::text::text[] AS s,
+             ${S(cols.e)}::text::text[] AS e, ${S(cols.h)}::text::text[] AS h, ${S(cols.v)}::text::text[] AS v,
+             ${S(cols.p)}::text::text[] AS p, ${S(cols.nb)}::text::text[] AS n
+    ), ins AS (
       INSERT INTO "Delivery" (id, "alertId", channel, "subscriberId", "endpointId", "channelId", "eventType", target, "groupKey",
                               "messageId", payload, status, attempts, "nextAttemptAt", "createdAt", "updatedAt")
-      SELECT u.i, u.a, u.c::"DeliveryChannel", u.s, u.e, u.h, u.v, u.t, u.g,
-             u.m, u.p::jsonb, 'pending', 0, u.n::timestamptz AT TIME ZONE 'UTC',
+      SELECT u.i,
+             CASE WHEN cardinality(k.a) = 1 THEN k.a[1] ELSE u.a END,
+             (CASE WHEN cardinality(k.c) = 1 THEN k.c[1] ELSE u.c END)::"DeliveryChannel",
+             CASE WHEN cardinality(k.s) = 1 THEN k.s[1] ELSE u.s END,
+             CASE WHEN cardinality(k.e) = 1 THEN k.e[1] ELSE u.e END,
+             CASE WHEN cardinality(k.h) = 1 THEN k.h[1] ELSE u.h END,
+             CASE WHEN cardinality(k.v) = 1 THEN k.v[1] ELSE u.v END,
+             u.t, u.g, u.m,
+             (CASE WHEN cardinality(k.p) = 1 THEN k.p[1] ELSE u.p END)::jsonb,
+             'pending', 0,
+             (CASE WHEN cardinality(k.n) = 1 THEN k.n[1] ELSE u.n END)::timestamptz AT TIME ZONE 'UTC',
              now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
-      FROM unnest(${L(ids)}::text::text[], ${L(cols.a)}::text::text[], ${L(cols.c)}::text::text[], ${L(cols.s)}::text::text[],
-                  ${L(cols.e)}::text::text[], ${L(cols.h)}::text::text[], ${L(cols.v)}::text::text[], ${L(cols.t)}::text::text[],
-                  ${L(cols.g)}::text::text[], ${L(cols.m)}::text::text[], ${L(cols.p)}::text::text[], ${L(cols.nb)}::text::text[])
+      FROM k, unnest(${L(ids)}::text::text[], k.a, k.c, k.s, k.e, k.h, k.v, ${L(cols.t)}::text::text[],
+                     ${L(cols.g)}::text::text[], ${L(cols.m)}::text::text[], k.p, k.n)
            AS u(i, a, c, s, e, h, v, t, g, m, p, n)
       ON CONFLICT ("alertId", target) DO NOTHING
       RETURNING 1
