@@ -186,29 +186,48 @@ export async function loadFanOutInputs(
  */
 async function loadSubscribers(tx: Tx, ruleIds: string[], watchlistIds: string[]): Promise<FanOutSubscriber[]> {
   // Channels are joined once (not looked up per subscriber), and the ordered rows are aggregated
-  // from a sorted subquery: json_agg(... ORDER BY) would sort 100,000 rows again.
+  // from a sorted subquery: json_agg(... ORDER BY) would sort 100,000 rows again. Each subscriber
+  // is an array, not an object: half the bytes to send, read and parse.
   const [row] = await tx.$queryRaw<{ j: string }[]>`
     WITH subs AS (
       SELECT x."subscriberId" AS sid,
-             jsonb_agg(jsonb_build_object('ruleId', x."ruleId", 'watchlistId', x."watchlistId", 'activeIntervals', x."activeIntervals")
-                       ORDER BY x.id) AS subscriptions
+             json_agg(json_build_array(x."ruleId", x."watchlistId", x."activeIntervals") ORDER BY x.id) AS subscriptions
       FROM "Subscription" x
       WHERE x."ruleId" = ANY(${ruleIds}::text[]) OR x."watchlistId" = ANY(${watchlistIds}::text[])
       GROUP BY x."subscriberId"
     ), chans AS (
-      SELECT c."subscriberId" AS sid, jsonb_agg(jsonb_build_object('id', c.id, 'kind', c.kind::text) ORDER BY c.id) AS channels
+      SELECT c."subscriberId" AS sid, json_agg(json_build_array(c.id, c.kind::text) ORDER BY c.id) AS channels
       FROM "SubscriberChannel" c
       WHERE c.status = 'confirmed' AND c."subscriberId" IN (SELECT sid FROM subs)
       GROUP BY c."subscriberId"
     )
-    SELECT COALESCE(json_agg(t), '[]')::text AS j FROM (
-      SELECT s.id, s.mode::text AS mode, s."digestWindowSec", s."timeZone", s."quietHours", s."quietCriticalBreaksThrough",
-             subs.subscriptions, COALESCE(chans.channels, '[]'::jsonb) AS channels
+    SELECT COALESCE(json_agg(t.r), '[]')::text AS j FROM (
+      SELECT json_build_array(s.id, s.mode::text, s."digestWindowSec", s."timeZone", s."quietHours", s."quietCriticalBreaksThrough",
+                              subs.subscriptions, COALESCE(chans.channels, '[]'::json)) AS r
       FROM subs JOIN "Subscriber" s ON s.id = subs.sid LEFT JOIN chans ON chans.sid = s.id
       WHERE s.status = 'confirmed'
       ORDER BY s.id
     ) t`;
-  return JSON.parse(row?.j ?? '[]') as FanOutSubscriber[];
+  const rows = JSON.parse(row?.j ?? '[]') as [
+    string,
+    FanOutSubscriber['mode'],
+    number,
+    string,
+    unknown,
+    boolean,
+    [string | null, string | null, unknown][],
+    [string, FanOutSubscriber['channels'][number]['kind']][],
+  ][];
+  return rows.map(([id, mode, digestWindowSec, timeZone, quietHours, quietCriticalBreaksThrough, subs, chans]) => ({
+    id,
+    mode,
+    digestWindowSec,
+    timeZone,
+    quietHours,
+    quietCriticalBreaksThrough,
+    subscriptions: subs.map(([ruleId, watchlistId, activeIntervals]) => ({ ruleId, watchlistId, activeIntervals })),
+    channels: chans.map(([id, kind]) => ({ id, kind })),
+  }));
 }
 
 /** A backtest alert to forecast: its rule, subject, time (a session date on daily bars, else ISO) and severity. */
