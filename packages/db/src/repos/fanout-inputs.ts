@@ -15,6 +15,7 @@ import {
   type FanOutAlert,
   type FanOutInputs,
   type FanOutStage,
+  type FanOutEndpoint,
   type FanOutSubscriber,
   type InhibitMatcher,
   type InhibitRuleSpec,
@@ -119,17 +120,8 @@ export async function loadFanOutInputs(
   const resolvedOf = alerts
     .filter((a) => a.status === 'resolved' && a.dedupKey.endsWith(':resolved'))
     .map((a) => a.dedupKey.slice(0, -':resolved'.length));
-  const [rules, instruments, inhibitRules, silences, fired] = await Promise.all([
-    tx.rule.findMany({
-      where: { id: { in: ruleIds } },
-      select: { id: true, watchlistId: true, notifyResolved: true, symbols: true },
-    }),
-    symbols.length
-      ? tx.instrument.findMany({
-          where: { symbol: { in: symbols } },
-          select: { id: true, symbol: true, members: { select: { watchlistId: true } } },
-        })
-      : [],
+  const [routing, inhibitRules, silences, fired] = await Promise.all([
+    loadRouting(tx, ruleIds, symbols),
     o.inhibitRules ?? loadInhibitRules(tx),
     o.silences ?? loadSilences(tx, o.allSilences ? undefined : silencesAt),
     resolvedOf.length
@@ -139,18 +131,9 @@ export async function loadFanOutInputs(
         })
       : [],
   ]);
-  const watchlistsOf = new Map(instruments.map((i) => [i.symbol, i.members.map((m) => m.watchlistId)]));
-  const watchlistIds = new Set<string>();
-  for (const r of rules) if (r.watchlistId) watchlistIds.add(r.watchlistId);
-  for (const ws of watchlistsOf.values()) for (const w of ws) watchlistIds.add(w);
-  const [subscribers, endpoints, activeAlerts] = await Promise.all([
-    ruleIds.length ? loadSubscribers(tx, ruleIds, [...watchlistIds]) : ([] as FanOutSubscriber[]),
-    tx.webhookEndpoint.findMany({
-      where: { status: 'active' },
-      select: { id: true, eventTypes: true, activeIntervals: true },
-    }),
-    o.activeAlerts ?? loadActiveAlerts(tx, inhibitRules),
-  ]);
+  const { rules, instruments, subscribers, endpoints } = routing;
+  const watchlistsOf = new Map(instruments.map((i) => [i.symbol, i.watchlistIds]));
+  const activeAlerts = o.activeAlerts ?? (await loadActiveAlerts(tx, inhibitRules));
   const firedInhibitors = new Map<string, Inhibitor>();
   for (const f of fired)
     if (f.inhibitedById)
@@ -176,24 +159,40 @@ export async function loadFanOutInputs(
   };
 }
 
+interface Routing {
+  rules: { id: string; watchlistId: string | null; notifyResolved: boolean; symbols: string[] }[];
+  /** The alerts' instruments with the watchlists they are members of. */
+  instruments: { id: string; symbol: string; watchlistIds: string[] }[];
+  subscribers: FanOutSubscriber[];
+  endpoints: FanOutEndpoint[];
+}
+
 /**
- * The confirmed subscribers with a subscription to one of the rules or watchlists, each with those
- * subscriptions and their confirmed own channels, in ONE statement (ordered by id). A popular
- * watchlist has 100,000 subscribers: Prisma's nested select sends their ids back as bind
- * parameters for each relation, in chunks (measured: ~1.2 s of a 100,000-subscriber fan-out), and
- * even one row per subscriber costs the driver and Prisma ~1 s to decode, so the set comes back as
- * ONE JSON text that JSON.parse reads natively.
+ * Who could be told, in ONE statement (one round trip for a one-endpoint alert instead of five):
+ * the alerts' rules, their instruments and those instruments' watchlists, the active webhook
+ * endpoints, and the confirmed subscribers with a subscription to one of the rules or watchlists
+ * (the rules' and the instruments'), each with those subscriptions and their confirmed own
+ * channels, ordered by id. A popular watchlist has 100,000 subscribers: they come back as ONE JSON
+ * text (rows of jsonb cost the driver and Prisma ~1 s to decode one by one), each subscriber an
+ * array rather than an object (half the bytes), aggregated from a sorted subquery (json_agg(...
+ * ORDER BY) would sort them again), channels joined once rather than looked up per subscriber.
  */
-async function loadSubscribers(tx: Tx, ruleIds: string[], watchlistIds: string[]): Promise<FanOutSubscriber[]> {
-  // Channels are joined once (not looked up per subscriber), and the ordered rows are aggregated
-  // from a sorted subquery: json_agg(... ORDER BY) would sort 100,000 rows again. Each subscriber
-  // is an array, not an object: half the bytes to send, read and parse.
+async function loadRouting(tx: Tx, ruleIds: string[], symbols: string[]): Promise<Routing> {
   const [row] = await tx.$queryRaw<{ j: string }[]>`
-    WITH subs AS (
+    WITH r AS (
+      SELECT id, "watchlistId", "notifyResolved", symbols FROM "Rule" WHERE id = ANY(${ruleIds}::text[])
+    ), i AS (
+      SELECT i.id, i.symbol,
+             ARRAY(SELECT m."watchlistId" FROM "WatchlistMember" m WHERE m."instrumentId" = i.id ORDER BY m."watchlistId") AS w
+      FROM "Instrument" i WHERE i.symbol = ANY(${symbols}::text[])
+    ), subs AS (
       SELECT x."subscriberId" AS sid,
              json_agg(json_build_array(x."ruleId", x."watchlistId", x."activeIntervals") ORDER BY x.id) AS subscriptions
       FROM "Subscription" x
-      WHERE x."ruleId" = ANY(${ruleIds}::text[]) OR x."watchlistId" = ANY(${watchlistIds}::text[])
+      WHERE cardinality(${ruleIds}::text[]) > 0
+        AND (x."ruleId" = ANY(${ruleIds}::text[])
+             OR x."watchlistId" = ANY(ARRAY(SELECT "watchlistId" FROM r WHERE "watchlistId" IS NOT NULL
+                                            UNION SELECT unnest(w) FROM i)))
       GROUP BY x."subscriberId"
     ), chans AS (
       SELECT c."subscriberId" AS sid, json_agg(json_build_array(c.id, c.kind::text) ORDER BY c.id) AS channels
@@ -201,33 +200,50 @@ async function loadSubscribers(tx: Tx, ruleIds: string[], watchlistIds: string[]
       WHERE c.status = 'confirmed' AND c."subscriberId" IN (SELECT sid FROM subs)
       GROUP BY c."subscriberId"
     )
-    SELECT COALESCE(json_agg(t.r), '[]')::text AS j FROM (
-      SELECT json_build_array(s.id, s.mode::text, s."digestWindowSec", s."timeZone", s."quietHours", s."quietCriticalBreaksThrough",
-                              subs.subscriptions, COALESCE(chans.channels, '[]'::json)) AS r
-      FROM subs JOIN "Subscriber" s ON s.id = subs.sid LEFT JOIN chans ON chans.sid = s.id
-      WHERE s.status = 'confirmed'
-      ORDER BY s.id
-    ) t`;
-  const rows = JSON.parse(row?.j ?? '[]') as [
-    string,
-    FanOutSubscriber['mode'],
-    number,
-    string,
-    unknown,
-    boolean,
-    [string | null, string | null, unknown][],
-    [string, FanOutSubscriber['channels'][number]['kind']][],
-  ][];
-  return rows.map(([id, mode, digestWindowSec, timeZone, quietHours, quietCriticalBreaksThrough, subs, chans]) => ({
-    id,
-    mode,
-    digestWindowSec,
-    timeZone,
-    quietHours,
-    quietCriticalBreaksThrough,
-    subscriptions: subs.map(([ruleId, watchlistId, activeIntervals]) => ({ ruleId, watchlistId, activeIntervals })),
-    channels: chans.map(([id, kind]) => ({ id, kind })),
-  }));
+    SELECT json_build_array(
+      (SELECT COALESCE(json_agg(json_build_array(id, "watchlistId", "notifyResolved", symbols)), '[]') FROM r),
+      (SELECT COALESCE(json_agg(json_build_array(id, symbol, w)), '[]') FROM i),
+      (SELECT COALESCE(json_agg(json_build_array(e.id, e."eventTypes", e."activeIntervals")), '[]')
+         FROM "WebhookEndpoint" e WHERE e.status = 'active'),
+      (SELECT COALESCE(json_agg(t.r), '[]') FROM (
+         SELECT json_build_array(s.id, s.mode::text, s."digestWindowSec", s."timeZone", s."quietHours",
+                                 s."quietCriticalBreaksThrough", subs.subscriptions, COALESCE(chans.channels, '[]'::json)) AS r
+         FROM subs JOIN "Subscriber" s ON s.id = subs.sid LEFT JOIN chans ON chans.sid = s.id
+         WHERE s.status = 'confirmed'
+         ORDER BY s.id) t)
+    )::text AS j`;
+  const [rules, instruments, endpoints, subscribers] = JSON.parse(row?.j ?? '[[],[],[],[]]') as [
+    [string, string | null, boolean, string[]][],
+    [string, string, string[]][],
+    [string, string[], unknown][],
+    [
+      string,
+      FanOutSubscriber['mode'],
+      number,
+      string,
+      unknown,
+      boolean,
+      [string | null, string | null, unknown][],
+      [string, FanOutSubscriber['channels'][number]['kind']][],
+    ][],
+  ];
+  return {
+    rules: rules.map(([id, watchlistId, notifyResolved, symbols]) => ({ id, watchlistId, notifyResolved, symbols })),
+    instruments: instruments.map(([id, symbol, watchlistIds]) => ({ id, symbol, watchlistIds })),
+    endpoints: endpoints.map(([id, eventTypes, activeIntervals]) => ({ id, eventTypes, activeIntervals })),
+    subscribers: subscribers.map(
+      ([id, mode, digestWindowSec, timeZone, quietHours, quietCriticalBreaksThrough, subs, chans]) => ({
+        id,
+        mode,
+        digestWindowSec,
+        timeZone,
+        quietHours,
+        quietCriticalBreaksThrough,
+        subscriptions: subs.map(([ruleId, watchlistId, activeIntervals]) => ({ ruleId, watchlistId, activeIntervals })),
+        channels: chans.map(([id, kind]) => ({ id, kind })),
+      }),
+    ),
+  };
 }
 
 /** A backtest alert to forecast: its rule, subject, time (a session date on daily bars, else ISO) and severity. */
