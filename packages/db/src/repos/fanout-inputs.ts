@@ -23,7 +23,7 @@ import {
   type SilenceSpec,
 } from '@signals/core';
 import type { Prisma } from '../generated/client.ts';
-import { loadInhibitRules } from './inhibitions.ts';
+import { INHIBIT_LABELS, type InhibitLabel } from './inhibitions.ts';
 import type { Tx } from './outbox.ts';
 import { silencesIn } from './silences.ts';
 
@@ -120,10 +120,12 @@ export async function loadFanOutInputs(
   const resolvedOf = alerts
     .filter((a) => a.status === 'resolved' && a.dedupKey.endsWith(':resolved'))
     .map((a) => a.dedupKey.slice(0, -':resolved'.length));
-  const [routing, inhibitRules, silences, fired] = await Promise.all([
-    loadRouting(tx, ruleIds, symbols),
-    o.inhibitRules ?? loadInhibitRules(tx),
-    o.silences ?? loadSilences(tx, o.allSilences ? undefined : silencesAt),
+  const [routing, fired] = await Promise.all([
+    loadRouting(tx, ruleIds, symbols, {
+      inhibitRules: !o.inhibitRules,
+      silences: !o.silences,
+      silencesAt: o.allSilences ? null : (silencesAt ?? null),
+    }),
     resolvedOf.length
       ? tx.alert.findMany({
           where: { dedupKey: { in: resolvedOf }, inhibitedById: { not: null } },
@@ -132,6 +134,8 @@ export async function loadFanOutInputs(
       : [],
   ]);
   const { rules, instruments, subscribers, endpoints } = routing;
+  const inhibitRules = o.inhibitRules ?? routing.inhibitRules;
+  const silences = o.silences ?? routing.silences;
   const watchlistsOf = new Map(instruments.map((i) => [i.symbol, i.watchlistIds]));
   const activeAlerts = o.activeAlerts ?? (await loadActiveAlerts(tx, inhibitRules));
   const firedInhibitors = new Map<string, Inhibitor>();
@@ -165,6 +169,10 @@ interface Routing {
   instruments: { id: string; symbol: string; watchlistIds: string[] }[];
   subscribers: FanOutSubscriber[];
   endpoints: FanOutEndpoint[];
+  /** As loadInhibitRules reads them (empty when not asked for). */
+  inhibitRules: InhibitRuleSpec[];
+  /** As loadSilences reads them (empty when not asked for). */
+  silences: SilenceSpec[];
 }
 
 /**
@@ -177,7 +185,13 @@ interface Routing {
  * array rather than an object (half the bytes), aggregated from a sorted subquery (json_agg(...
  * ORDER BY) would sort them again), channels joined once rather than looked up per subscriber.
  */
-async function loadRouting(tx: Tx, ruleIds: string[], symbols: string[]): Promise<Routing> {
+async function loadRouting(
+  tx: Tx,
+  ruleIds: string[],
+  symbols: string[],
+  also: { inhibitRules: boolean; silences: boolean; silencesAt: Date | null },
+): Promise<Routing> {
+  const at = also.silencesAt?.toISOString() ?? null;
   const [row] = await tx.$queryRaw<{ j: string }[]>`
     WITH r AS (
       SELECT id, "watchlistId", "notifyResolved", symbols FROM "Rule" WHERE id = ANY(${ruleIds}::text[])
@@ -210,9 +224,22 @@ async function loadRouting(tx: Tx, ruleIds: string[], symbols: string[]): Promis
                                  s."quietCriticalBreaksThrough", subs.subscriptions, COALESCE(chans.channels, '[]'::json)) AS r
          FROM subs JOIN "Subscriber" s ON s.id = subs.sid LEFT JOIN chans ON chans.sid = s.id
          WHERE s.status = 'confirmed'
-         ORDER BY s.id) t)
+         ORDER BY s.id) t),
+      -- loadInhibitRules, oldest first
+      (SELECT COALESCE(json_agg(json_build_array(x.id, x."sourceRuleId", x."sourceSeverity", x."sourceWatchlistId",
+                                                 x."targetRuleId", x."targetSeverity", x."targetWatchlistId", x.equal)
+                                ORDER BY x."createdAt", x.id), '[]')
+         FROM "InhibitRule" x WHERE ${also.inhibitRules}::boolean),
+      -- loadSilences: active at the time given, or all of them; times as epoch milliseconds
+      (SELECT COALESCE(json_agg(json_build_array(x.id, x."ruleId", x.subject,
+                                                 round(extract(epoch FROM x."startsAt") * 1000), round(extract(epoch FROM x."endsAt") * 1000))
+                                ORDER BY x."endsAt" DESC, x.id), '[]')
+         FROM "Silence" x
+         WHERE ${also.silences}::boolean
+           AND (${at}::text IS NULL OR (x."startsAt" <= ${at}::timestamptz AT TIME ZONE 'UTC'
+                                        AND x."endsAt" > ${at}::timestamptz AT TIME ZONE 'UTC')))
     )::text AS j`;
-  const [rules, instruments, endpoints, subscribers] = JSON.parse(row?.j ?? '[[],[],[],[]]') as [
+  const [rules, instruments, endpoints, subscribers, inhibitRules, silences] = JSON.parse(row?.j ?? '[]') as [
     [string, string | null, boolean, string[]][],
     [string, string, string[]][],
     [string, string[], unknown][],
@@ -226,8 +253,23 @@ async function loadRouting(tx: Tx, ruleIds: string[], symbols: string[]): Promis
       [string | null, string | null, unknown][],
       [string, FanOutSubscriber['channels'][number]['kind']][],
     ][],
+    [string, string | null, Severity | null, string | null, string | null, Severity | null, string | null, string[]][],
+    [string, string | null, string | null, number, number][],
   ];
   return {
+    inhibitRules: inhibitRules.map(([id, sRule, sSev, sWl, tRule, tSev, tWl, equal]) => ({
+      id,
+      source: { ruleId: sRule, severity: sSev, watchlistId: sWl },
+      target: { ruleId: tRule, severity: tSev, watchlistId: tWl },
+      equal: equal.filter((l): l is InhibitLabel => (INHIBIT_LABELS as readonly string[]).includes(l)),
+    })),
+    silences: silences.map(([id, ruleId, subject, startsAt, endsAt]) => ({
+      id,
+      ruleId,
+      subject,
+      startsAt: new Date(startsAt),
+      endsAt: new Date(endsAt),
+    })),
     rules: rules.map(([id, watchlistId, notifyResolved, symbols]) => ({ id, watchlistId, notifyResolved, symbols })),
     instruments: instruments.map(([id, symbol, watchlistIds]) => ({ id, symbol, watchlistIds })),
     endpoints: endpoints.map(([id, eventTypes, activeIntervals]) => ({ id, eventTypes, activeIntervals })),
