@@ -1,8 +1,9 @@
 /**
  * Loads what the fan-out plan (@signals/core planFanOut) reads, once per evaluation cycle: the
  * alerts' rules and watchlists, the subscribers and endpoints that could be told, silences,
- * inhibit rules and the firing alerts that may inhibit. A handful of queries whatever the number
- * of alerts; the plan itself is pure.
+ * inhibit rules and the firing alerts that may inhibit. One statement for all of it (loadRouting),
+ * plus one for the firing alerts when inhibit rules exist and one for resolved notices, whatever the
+ * number of alerts; the plan itself is pure.
  */
 import {
   type ActiveAlert,
