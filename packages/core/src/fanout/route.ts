@@ -63,10 +63,20 @@ export function routeAlert(alert: FanOutAlert, rule: FanOutRule | undefined, inp
     x.ruleId === alert.ruleId || (x.watchlistId !== null && watchlists.has(x.watchlistId));
 
   const { by, order } = indexOf(inputs.subscribers);
-  const found = new Set<FanOutSubscriber>(by.get(`r:${alert.ruleId}`) ?? []);
-  for (const w of watchlists) for (const s of by.get(`w:${w}`) ?? []) found.add(s);
-  // The order loaded, so the rows are written in the same order whichever index found them.
-  const subscribers = [...found].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+  const lists: FanOutSubscriber[][] = [];
+  for (const key of [`r:${alert.ruleId}`, ...[...watchlists].map((w) => `w:${w}`)]) {
+    const list = by.get(key);
+    if (list?.length) lists.push(list);
+  }
+  // The order loaded, so the rows are written in the same order whichever index found them. One
+  // list (the usual case: one popular watchlist) is in that order already, without repeats.
+  let subscribers: readonly FanOutSubscriber[];
+  if (lists.length <= 1) subscribers = lists[0] ?? [];
+  else {
+    const found = new Set<FanOutSubscriber>();
+    for (const list of lists) for (const s of list) found.add(s);
+    subscribers = [...found].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
+  }
 
   const out: Recipient[] = [];
   const channels: Recipient[] = [];

@@ -7,6 +7,7 @@
  * writes nothing, so nobody is told twice.
  */
 import {
+  BASKET_SUBJECT,
   type FanOutPlan,
   type InhibitRuleSpec,
   planFanOut,
@@ -82,16 +83,24 @@ export async function createAlertWithDeliveries(
  */
 export async function fanOutAlerts(tx: Tx, alerts: readonly NewAlert[], opts: FanOutOptions): Promise<FanOutResult[]> {
   if (alerts.length === 0) return [];
-  const { inputs, instrumentIds } = await loadFanOutInputs(tx, alerts, opts);
-  const rules = await tx.rule.findMany({
-    where: { id: { in: [...new Set(alerts.map((a) => a.ruleId))] } },
-    select: {
-      id: true,
-      symbols: true,
-      watchlist: { select: { members: { select: { instrument: { select: { symbol: true } } } } } },
-    },
-  });
-  const ruleOf = new Map(rules.map((r) => [r.id, r]));
+  const { inputs, instrumentIds, ruleSymbols } = await loadFanOutInputs(tx, alerts, opts);
+  // A basket alert's labels are its rule's symbols, else its watchlist's members: read only then.
+  const members = new Map<string, { instrument: { symbol: string } }[]>();
+  const symbolsOf = async (alert: NewAlert): Promise<string[]> => {
+    const symbols = ruleSymbols.get(alert.ruleId) ?? [];
+    const watchlistId = inputs.rules.get(alert.ruleId)?.watchlistId ?? null;
+    if (alert.subject !== BASKET_SUBJECT || symbols.length || !watchlistId)
+      return activeSymbols(alert.subject, { symbols, watchlist: null });
+    let m = members.get(watchlistId);
+    if (!m) {
+      m = await tx.watchlistMember.findMany({
+        where: { watchlistId },
+        select: { instrument: { select: { symbol: true } } },
+      });
+      members.set(watchlistId, m);
+    }
+    return activeSymbols(alert.subject, { symbols, watchlist: { members: m } });
+  };
   const ordered = sourcesFirst(
     inputs.inhibitRules,
     alerts.map((a, i) => ({
@@ -104,8 +113,8 @@ export async function fanOutAlerts(tx: Tx, alerts: readonly NewAlert[], opts: Fa
   );
   const results: FanOutResult[] = new Array(alerts.length);
   for (const { a: alert, i } of ordered) {
-    const rule = ruleOf.get(alert.ruleId);
-    if (!rule) throw new Error(`rule ${alert.ruleId} of alert ${alert.dedupKey} does not exist`);
+    if (!inputs.rules.has(alert.ruleId))
+      throw new Error(`rule ${alert.ruleId} of alert ${alert.dedupKey} does not exist`);
     const plan = planFanOut(alert, inputs);
     const inserted = await tx.alert.createManyAndReturn({
       data: [
@@ -143,7 +152,7 @@ export async function fanOutAlerts(tx: Tx, alerts: readonly NewAlert[], opts: Fa
         ruleId: alert.ruleId,
         severity: alert.severity,
         watchlistId: inputs.rules.get(alert.ruleId)?.watchlistId ?? null,
-        symbols: activeSymbols(alert.subject, rule),
+        symbols: await symbolsOf(alert),
         firedAt: alert.firedAt,
       });
     const items = plan.deliveries.map((d): NewDelivery => ({ ...d, alertId: created.id }));
