@@ -40,9 +40,9 @@ const alertTotals = new WeakMap<Runtime, { at: number; total: Promise<number> }>
 
 /** The number of alerts, counted at most once per ALERT_TOTAL_MAX_AGE_MS (one count at a time). */
 function alertTotal(rt: Runtime): Promise<number> {
-  const now = performance.now();
+  const now = rt.clock.now().getTime();
   const hit = alertTotals.get(rt);
-  if (hit && now - hit.at < ALERT_TOTAL_MAX_AGE_MS) return hit.total;
+  if (hit && now - hit.at < ALERT_TOTAL_MAX_AGE_MS && now >= hit.at) return hit.total;
   const total = (async () => rt.prisma.alert.count())();
   const entry = { at: now, total };
   alertTotals.set(rt, entry);
