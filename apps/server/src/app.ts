@@ -31,6 +31,7 @@ import { allowedHosts, hostGuard } from './security/hosts.ts';
 import { metricsAuth } from './security/metrics-auth.ts';
 import { proxyHeaderWatch } from './security/proxy-warning.ts';
 import { createRateLimiter } from './security/ratelimit.ts';
+import { createApiKeyCache } from './security/apikey-cache.ts';
 import { loadSession } from './security/session.ts';
 import { page } from './views/layout.ts';
 
@@ -44,6 +45,7 @@ export function createRuntime(deps: AppDeps): Runtime {
     clock: deps.clock ?? systemClock,
     loops: deps.loops ?? serverLoops(deps.prisma, deps.env),
     rateLimiter: createRateLimiter(deps.redis, deps.env.QUEUE_PREFIX),
+    apiKeys: createApiKeyCache(),
     trustedProxies: trustedProxies(deps.env.TRUST_PROXY),
     proxyWatch: proxyHeaderWatch({ trustProxySet: deps.env.TRUST_PROXY.length > 0, logger: deps.logger }),
     backtests: createBacktestRunner({

@@ -9,6 +9,7 @@ import type { TrustedProxies } from './security/client-ip.ts';
 import type { ProxyHeaderWatch } from './security/proxy-warning.ts';
 import type { BacktestRunner } from './services/backtest-runner.ts';
 import type { RateLimiter } from './security/ratelimit.ts';
+import type { ApiKeyCache } from './security/apikey-cache.ts';
 import type { TemplatePool, WebhookSender } from '@signals/notify';
 
 export interface AppDeps {
@@ -46,6 +47,8 @@ export interface Runtime extends AppDeps {
   clock: Clock;
   loops: () => Promise<LoopStatus[]>;
   rateLimiter: RateLimiter;
+  /** API keys verified in the last few seconds (emptied when a key is revoked). */
+  apiKeys: ApiKeyCache;
   cookieSecure: boolean;
   webhookSender: WebhookSender;
   templates: TemplatePool;

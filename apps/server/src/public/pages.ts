@@ -24,6 +24,8 @@ import {
   subscribe,
   subscribeSchema,
   subscriberByToken,
+  type SubscriberPage,
+  subscriberPage,
   timingSchema,
   updateTiming,
   unsubscribe,
@@ -52,6 +54,14 @@ export const SUBSCRIBE_RANGE_LIMIT = 60;
 /** Preferences/unsubscribe links that are not valid, per client address and hour. */
 export const MANAGE_LINK_LIMIT = 120;
 
+/**
+ * What the choice lists (every watchlist, every rule) are made of, as one value: it changes with
+ * any insert, update or delete of a watchlist or rule, from any process (count and updatedAt sums).
+ */
+const CHOICES_VERSION_SQL = `concat_ws('/',
+  (SELECT count(*) FROM "Watchlist"), (SELECT sum(extract(epoch FROM "updatedAt")) FROM "Watchlist"),
+  (SELECT count(*) FROM "Rule"), (SELECT sum(extract(epoch FROM "updatedAt")) FROM "Rule"))`;
+
 export function createPublicPages(rt: Runtime) {
   const app = new Hono<AppEnv>();
   app.use('*', limitBody);
@@ -73,12 +83,10 @@ export function createPublicPages(rt: Runtime) {
         subscribePage?: Promise<string>;
       }
     | undefined;
-  const publicData = async () => {
-    const [v] = await rt.prisma.$queryRaw<{ v: string }[]>`
-      SELECT concat_ws('/',
-        (SELECT count(*) FROM "Watchlist"), (SELECT sum(extract(epoch FROM "updatedAt")) FROM "Watchlist"),
-        (SELECT count(*) FROM "Rule"), (SELECT sum(extract(epoch FROM "updatedAt")) FROM "Rule")) AS v`;
-    const version = v?.v ?? '';
+  /** `known`: the version when the caller read it already (with the subscriber, see subscriberPage). */
+  const publicData = async (known?: string) => {
+    const version =
+      known ?? (await rt.prisma.$queryRawUnsafe<{ v: string }[]>(`SELECT ${CHOICES_VERSION_SQL} AS v`))[0]?.v ?? '';
     if (choiceData?.version !== version) {
       const lists = loadWatchlists();
       const rules = loadRuleChoiceRows(rt);
@@ -161,8 +169,9 @@ export function createPublicPages(rt: Runtime) {
     o: { watchlists: Set<string>; rules: Set<string>; errors: FieldError[] },
     extraRuleIds: string[] = [],
     loaded?: Promise<Awaited<ReturnType<typeof watchlists>>>,
+    version?: string,
   ) => {
-    const data = await publicData();
+    const data = await publicData(version);
     const [lists, rows] = await Promise.all([loaded ?? data.lists, data.rules]);
     const groups = ruleChoicesOf(rows, extraRuleIds);
     const errs = o.errors.filter((e) => e.path === 'subscriptions');
@@ -390,8 +399,9 @@ ${await channelsSection(manage, r.subscriberId)}`,
     token: string,
     subscriberId: string,
     o: { errors?: FieldError[]; values?: Record<string, string>; telegramLink?: string | null } = {},
+    read?: { kind: string; status: string; topicUrl: string | null; chatId: string | null }[],
   ) => {
-    const chs = await channelsOf(rt, subscriberId);
+    const chs = read ?? (await channelsOf(rt, subscriberId));
     const ntfy = chs.find((c) => c.kind === 'ntfy');
     const tg = chs.find((c) => c.kind === 'telegram');
     const stopButton = (kind: string) =>
@@ -443,6 +453,7 @@ ${
       channels?: { errors?: FieldError[]; values?: Record<string, string>; telegramLink?: string | null };
       timing?: { errors?: FieldError[]; values?: Record<string, string> };
     } = {},
+    read?: SubscriberPage,
   ) => {
     const has = sub.subscriptions.flatMap((s) => (s.ruleId ? [s.ruleId] : []));
     const wl = o.chosen?.watchlistIds ?? sub.subscriptions.flatMap((s) => (s.watchlistId ? [s.watchlistId] : []));
@@ -452,12 +463,12 @@ ${
       notice: o.notice ?? null,
       error: o.errors?.length ? 'Please correct the marked fields.' : null,
       body: html`<form method="post" action="/preferences?token=${token}" class="stack" aria-label="Preferences">
-  ${await choices({ watchlists: new Set(wl), rules: new Set(rules), errors: o.errors ?? [] }, has)}
+  ${await choices({ watchlists: new Set(wl), rules: new Set(rules), errors: o.errors ?? [] }, has, undefined, read?.version)}
   ${modeChoice(o.chosen?.mode ?? sub.mode)}
   <button type="submit">Save preferences</button>
 </form>
 ${timingSection(token, sub, o.timing ?? {})}
-${await channelsSection(token, sub.id, o.channels ?? {})}
+${await channelsSection(token, sub.id, o.channels ?? {}, read?.channels)}
 <p><a href="/unsubscribe?token=${token}">Unsubscribe from everything</a></p>`,
     });
   };
@@ -584,9 +595,11 @@ ${await channelsSection(token, sub.id, o.channels ?? {})}
 
   app.get('/preferences', async (c) => {
     const token = c.req.query('token') ?? '';
-    const sub = await linkSubscriber(c);
-    if (!sub || sub.status === 'unsubscribed') return c.html(linkProblem('Link not valid'), 400);
-    return c.html(await prefsPage(token, sub));
+    // The subscriber, their subscriptions and channels and the choice lists' version in one query.
+    const read = await subscriberPage(rt, token, CHOICES_VERSION_SQL);
+    if (!read) await limited(c, 'manage', MANAGE_LINK_LIMIT);
+    if (!read || read.sub.status === 'unsubscribed') return c.html(linkProblem('Link not valid'), 400);
+    return c.html(await prefsPage(token, read.sub, {}, read));
   });
 
   app.post('/preferences', async (c) => {

@@ -7,6 +7,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv, Runtime } from '../context.ts';
 import { HttpProblem } from '../problem.ts';
+import type { VerifiedKey } from './apikey-cache.ts';
 import { loadSession, safeEqual, sha256 } from './session.ts';
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -19,12 +20,14 @@ export function apiAuth(rt: Runtime): MiddlewareHandler<AppEnv> {
       const m = /^Bearer\s+(\S+)$/i.exec(authz);
       const key = m?.[1];
       if (!key || !KEY_RE.test(key)) throw unauthorized('malformed Authorization header (expected "Bearer sk_...")');
-      const row = await rt.prisma.apiKey.findUnique({ where: { keyHash: sha256(key) } });
+      const keyHash = sha256(key);
       const now = rt.clock.now();
+      const row = rt.apiKeys.get(keyHash, now.getTime()) ?? (await verifiedKey(rt, keyHash, now));
       // An expired key is refused exactly like a revoked or unknown one.
-      if (!row || row.revokedAt || (row.expiresAt && row.expiresAt.getTime() <= now.getTime()))
+      if (!row || (row.expiresAt && row.expiresAt.getTime() <= now.getTime()))
         throw unauthorized('unknown, revoked or expired API key');
       if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {
+        row.lastUsedAt = now;
         await rt.prisma.apiKey.updateMany({ where: { id: row.id }, data: { lastUsedAt: now } });
       }
       c.set('auth', {
@@ -48,6 +51,25 @@ export function apiAuth(rt: Runtime): MiddlewareHandler<AppEnv> {
     }
     return next();
   };
+}
+
+/** The key with this hash from the database when it is not revoked (then remembered: security/apikey-cache.ts). */
+async function verifiedKey(rt: Runtime, keyHash: string, now: Date): Promise<VerifiedKey | null> {
+  const generation = rt.apiKeys.generation();
+  const row = await rt.prisma.apiKey.findUnique({
+    where: { keyHash },
+    select: { id: true, userId: true, scopes: true, expiresAt: true, lastUsedAt: true, revokedAt: true },
+  });
+  if (!row || row.revokedAt) return null;
+  const key: VerifiedKey = {
+    id: row.id,
+    userId: row.userId,
+    scopes: row.scopes,
+    expiresAt: row.expiresAt,
+    lastUsedAt: row.lastUsedAt,
+  };
+  rt.apiKeys.set(keyHash, key, now.getTime(), generation);
+  return key;
 }
 
 function unauthorized(detail: string) {

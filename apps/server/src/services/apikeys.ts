@@ -138,7 +138,8 @@ export async function revokeApiKey(rt: Runtime, id: string, granted: readonly Sc
   const row = await rt.prisma.apiKey.findUnique({ where: { id }, select: { scopes: true } });
   if (!row) throw new NotFoundError('API key');
   if (!covers(granted, row.scopes)) throw beyondCaller('revoke', row.scopes, granted);
-  return rt.prisma.$executeRaw`
+  try {
+    return await rt.prisma.$executeRaw`
     WITH RECURSIVE tree AS (
       SELECT id FROM "ApiKey" WHERE id = ${id}
       UNION
@@ -146,4 +147,8 @@ export async function revokeApiKey(rt: Runtime, id: string, granted: readonly Sc
     )
     UPDATE "ApiKey" SET "revokedAt" = ${rt.clock.now()}
     WHERE id IN (SELECT id FROM tree) AND "revokedAt" IS NULL`;
+  } finally {
+    // Verified keys are remembered for a few seconds: a revoked one is refused from the next request on.
+    rt.apiKeys.invalidate();
+  }
 }

@@ -201,6 +201,48 @@ export async function listRules(rt: Runtime, opts: RuleFilter = {}, win?: { take
   return rows.map(ruleView);
 }
 
+/**
+ * One page of rules and the count of every match in one SQL statement (issue 20, item 4): the
+ * rows with their watchlist's name and slug and `count(*) OVER ()`, instead of three Prisma
+ * queries (rules, their watchlists, the count). A page past the end has no row to carry the
+ * count: then it is counted on its own.
+ */
+export async function rulesPage(rt: Runtime, opts: RuleFilter, win: { take: number; skip: number }) {
+  const conds: string[] = [];
+  const args: unknown[] = [];
+  if (opts.enabled !== undefined) {
+    args.push(opts.enabled);
+    conds.push(`r.enabled = $${args.length}`);
+  }
+  if (opts.kind) {
+    args.push(opts.kind);
+    conds.push(`r.kind = $${args.length}`);
+  }
+  const where = conds.length ? `WHERE ${conds.join(' AND ')}` : '';
+  const rows = await rt.prisma.$queryRawUnsafe<
+    (Omit<RuleRow, 'watchlist'> & { wName: string | null; wSlug: string | null; total: number })[]
+  >(
+    `SELECT r.id, r."seedId", r.name, r.description, r.kind, r.params, r.symbols, r."watchlistId",
+        r.severity::text AS severity, r."cooldownSec", r."pendingSec", r."confirmAtClose", r."rearmFraction",
+        r."notifyResolved", r.enabled, r."sourceArticle", r."sourcePassage", r."createdAt", r."updatedAt",
+        w.name AS "wName", w.slug AS "wSlug", count(*) OVER ()::int AS total
+      FROM "Rule" r LEFT JOIN "Watchlist" w ON w.id = r."watchlistId"
+      ${where}
+      ORDER BY r.name ASC, r.id ASC
+      LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
+    ...args,
+    win.take,
+    win.skip,
+  );
+  const total = rows[0]?.total ?? (win.skip > 0 ? await countRules(rt, opts) : 0);
+  return {
+    items: rows.map(({ wName, wSlug, total: _, ...r }) =>
+      ruleView({ ...r, watchlist: r.watchlistId && wName !== null ? { name: wName, slug: wSlug ?? '' } : null }),
+    ),
+    total,
+  };
+}
+
 export const countRules = (rt: Runtime, opts: RuleFilter = {}) => rt.prisma.rule.count({ where: ruleWhere(opts) });
 
 export async function getRule(rt: Runtime, id: string) {

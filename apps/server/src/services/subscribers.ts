@@ -263,6 +263,46 @@ export async function subscriberByToken(rt: Runtime, token: string) {
   return sub;
 }
 
+/** A subscriber of a manage link with what the preferences page shows of them (see subscriberPage). */
+export interface SubscriberPage {
+  sub: NonNullable<Awaited<ReturnType<typeof subscriberByToken>>>;
+  channels: { kind: string; status: string; topicUrl: string | null; chatId: string | null }[];
+  /** The value of `versionSql` (the public pages' choice-list version). */
+  version: string;
+}
+
+/**
+ * {@link subscriberByToken} with the subscriber's channels and the value of `versionSql` (a
+ * constant SQL expression) in one query: the GET preferences page's reads in one round trip.
+ */
+export async function subscriberPage(rt: Runtime, token: string, versionSql: string): Promise<SubscriberPage | null> {
+  const v = verifySubscriberToken((await signingKeys(rt)).accepted, token);
+  if (!v) return null;
+  const [row] = await rt.prisma.$queryRawUnsafe<
+    (Omit<SubscriberPage['sub'], 'subscriptions'> & {
+      subscriptions: SubscriberPage['sub']['subscriptions'];
+      channels: SubscriberPage['channels'];
+      version: string;
+    })[]
+  >(
+    `SELECT s.id, s.email, s.status::text AS status, s."confirmTokenHash", s."confirmExpiresAt", s."tokenVersion",
+        s.mode::text AS mode, s."digestWindowSec", s."timeZone", s."quietHours", s."quietCriticalBreaksThrough",
+        s."bounceCount", s."confirmedAt", s."unsubscribedAt", s."createdAt", s."updatedAt",
+        coalesce((SELECT json_agg(json_build_object('watchlistId', x."watchlistId", 'ruleId', x."ruleId",
+            'activeIntervals', x."activeIntervals"))
+          FROM "Subscription" x WHERE x."subscriberId" = s.id), '[]'::json) AS subscriptions,
+        coalesce((SELECT json_agg(json_build_object('kind', c.kind, 'status', c.status, 'topicUrl', c."topicUrl",
+            'chatId', c."chatId") ORDER BY c.kind)
+          FROM "SubscriberChannel" c WHERE c."subscriberId" = s.id), '[]'::json) AS channels,
+        ${versionSql} AS version
+      FROM "Subscriber" s WHERE s.id = $1`,
+    v.subscriberId,
+  );
+  if (!row || row.tokenVersion !== v.version) return null;
+  const { channels, version, ...sub } = row;
+  return { sub, channels, version };
+}
+
 export async function unsubscribe(rt: Runtime, subscriberId: string): Promise<void> {
   const now = rt.clock.now();
   await rt.prisma.subscriber.updateMany({

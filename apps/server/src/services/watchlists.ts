@@ -237,6 +237,46 @@ export async function listInstruments(
   return rows.map((r) => instrumentView(r, at));
 }
 
+/**
+ * One page of instruments, the count of every match and, during a replay, the newest price time
+ * (what freshness is judged at, see judgeAt) in one SQL statement (issue 20, item 4) instead of
+ * three Prisma queries. Prices are read as text and made numbers as Prisma's Decimal would.
+ * A page past the end has no row to carry the count: then it is counted on its own.
+ */
+export async function instrumentsPage(rt: Runtime, opts: { watched?: boolean }, win: { take: number; skip: number }) {
+  const replay = rt.priceSource?.name === 'replay';
+  const rows = await rt.prisma.$queryRawUnsafe<
+    (Omit<InstrumentRow, 'lastPrice' | 'prevClose'> & {
+      lastPrice: string | null;
+      prevClose: string | null;
+      total: number;
+      newest: Date | null;
+    })[]
+  >(
+    `SELECT i.symbol, i.name, i.exchange, i.currency, i.status::text AS status, i.freshness::text AS freshness,
+        i."lastPrice"::text AS "lastPrice", i."prevClose"::text AS "prevClose", i."lastSourceAt", i."lastFetchedAt",
+        i."lastError", count(*) OVER ()::int AS total,
+        ${replay ? '(SELECT max("lastSourceAt") FROM "Instrument")' : 'NULL::timestamp(3)'} AS newest
+      FROM "Instrument" i
+      ${opts.watched ? 'WHERE EXISTS (SELECT 1 FROM "WatchlistMember" m WHERE m."instrumentId" = i.id)' : ''}
+      ORDER BY i.symbol ASC
+      LIMIT $1 OFFSET $2`,
+    win.take,
+    win.skip,
+  );
+  const first = rows[0];
+  if (!first) return { items: [], total: win.skip > 0 ? await countInstruments(rt, opts) : 0 };
+  const now = rt.clock.now();
+  const at = replay && first.newest && first.newest.getTime() < now.getTime() ? first.newest : now;
+  const decimal = (v: string | null) => (v === null ? null : { toNumber: () => Number(v) });
+  return {
+    items: rows.map((r) =>
+      instrumentView({ ...r, lastPrice: decimal(r.lastPrice), prevClose: decimal(r.prevClose) }, at),
+    ),
+    total: first.total,
+  };
+}
+
 export const countInstruments = (rt: Runtime, opts: { watched?: boolean } = {}) =>
   rt.prisma.instrument.count({ where: instrumentWhere(opts) });
 

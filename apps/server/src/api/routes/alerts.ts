@@ -15,6 +15,8 @@ export function registerAlertRoutes(api: Api, rt: Runtime): void {
         path: '/alerts',
         operationId: 'listAlerts',
         summary: 'List alerts, newest first (cursor paging)',
+        description:
+          'Without filters, `total` is counted at most once a second (it can be up to 1 s behind the items); with any filter it is exact.',
         tags: tagA,
         request: { query: alertFilterSchema },
         responses: { 200: json(cursorPage(S.AlertSummarySchema)), ...problems() },

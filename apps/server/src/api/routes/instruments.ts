@@ -1,8 +1,8 @@
 /** Instruments (every symbol known, watched or not). */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Runtime } from '../../context.ts';
-import { paged, pagingFields } from '../../services/paging.ts';
-import { countInstruments, getInstrument, listInstruments } from '../../services/watchlists.ts';
+import { pagingFields, windowOf } from '../../services/paging.ts';
+import { getInstrument, instrumentsPage } from '../../services/watchlists.ts';
 import { type Api, json, page, problems, scoped } from './shared.ts';
 import * as S from '../schemas.ts';
 
@@ -24,14 +24,7 @@ export function registerInstrumentRoutes(api: Api, rt: Runtime): void {
     async (c) => {
       const q = c.req.valid('query');
       const opts = { watched: q.watched === 'true' };
-      return c.json(
-        await paged(
-          q,
-          (win) => listInstruments(rt, opts, win),
-          () => countInstruments(rt, opts),
-        ),
-        200,
-      );
+      return c.json(await instrumentsPage(rt, opts, windowOf(q)), 200);
     },
   );
   api.openapi(

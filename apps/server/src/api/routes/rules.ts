@@ -3,15 +3,14 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Runtime } from '../../context.ts';
 import { text } from '../../input.ts';
 import { ruleKinds } from '../../services/kinds.ts';
-import { paged, pagingFields } from '../../services/paging.ts';
+import { pagingFields, windowOf } from '../../services/paging.ts';
 import {
-  countRules,
   createRule,
   deleteRule,
   getRule,
-  listRules,
   listTemplates,
   previewRule,
+  rulesPage,
   ruleInputSchema,
   ruleUpdateSchema,
   updateRule,
@@ -45,14 +44,7 @@ export function registerRuleRoutes(api: Api, rt: Runtime): void {
         ...(q.enabled ? { enabled: q.enabled === 'true' } : {}),
         ...(q.kind ? { kind: q.kind } : {}),
       };
-      return c.json(
-        await paged(
-          q,
-          (win) => listRules(rt, filter, win),
-          () => countRules(rt, filter),
-        ),
-        200,
-      );
+      return c.json(await rulesPage(rt, filter, windowOf(q)), 200);
     },
   );
   api.openapi(
