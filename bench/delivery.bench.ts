@@ -53,7 +53,7 @@ import { createQueues, createRedis } from '../packages/queue/src/index.ts';
 import ensureTemplate from '../packages/testing/src/global-setup.ts';
 import { DELIVERY_BATCH } from '../apps/worker/src/delivery/deliver.ts';
 import { NODE_FLAGS, nodeCommand } from '../packages/config/src/launch.ts';
-import { type BenchResult, percentile } from './lib.ts';
+import { type BenchResult, percentile, seedNvdaAudience } from './lib.ts';
 import { type Limits, measureLimits, startLimitReceivers } from './limits.bench.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -909,31 +909,10 @@ export default async function run(): Promise<BenchResult[]> {
 
     // ---- seed: a watchlist with NVDA, a pct_move rule on it, 10,000 confirmed subscribers ----
     const p = db.prisma;
-    const wl = await p.watchlist.create({ data: { slug: 'bench-ai', name: 'AI core' } });
-    const inst = await p.instrument.create({ data: { symbol: 'NVDA', name: 'NVIDIA' } });
-    await p.watchlistMember.create({ data: { watchlistId: wl.id, instrumentId: inst.id } });
-    const rule = await p.rule.create({
-      data: {
-        name: 'One-session drop of 10 %',
-        kind: 'pct_move',
-        params: { sessions: 1, thresholdPct: 10, direction: 'down' },
-        watchlistId: wl.id,
-        severity: 'critical',
-        sourceArticle: '002_f83b04b47871ab2e.txt',
-        sourcePassage: 'Nvidia fiel um 17 %',
-      },
+    const rule = await seedNvdaAudience(p, {
+      subscribers: SUBSCRIBERS,
+      status: phases.includes('email') ? 'confirmed' : 'unsubscribed',
     });
-    const subs = await p.subscriber.createManyAndReturn({
-      data: Array.from({ length: SUBSCRIBERS }, (_, i) => ({
-        email: `sub${String(i).padStart(5, '0')}@bench.example`,
-        status: phases.includes('email') ? ('confirmed' as const) : ('unsubscribed' as const),
-        mode: 'immediate' as const,
-        confirmedAt: new Date(),
-      })),
-      select: { id: true },
-    });
-    await p.subscription.createMany({ data: subs.map((s) => ({ subscriberId: s.id, watchlistId: wl.id })) });
-    await p.$executeRawUnsafe('ANALYZE');
 
     worker = await startWorker(
       {
@@ -960,8 +939,8 @@ export default async function run(): Promise<BenchResult[]> {
       db,
       queues,
       w: worker,
-      ruleId: rule.id,
-      ruleName: rule.name,
+      ruleId: rule.ruleId,
+      ruleName: rule.ruleName,
       sink,
       closers,
       workerDesc:

@@ -38,7 +38,7 @@ import { nodeCommand } from '../packages/config/src/launch.ts';
 import { createQueues, createRedis } from '../packages/queue/src/index.ts';
 import ensureTemplate from '../packages/testing/src/global-setup.ts';
 import { startLightSink } from './delivery.bench.ts';
-import { type BenchResult, nvdaCrashAlert, percentile } from './lib.ts';
+import { type BenchResult, nvdaCrashAlert, percentile, seedNvdaAudience } from './lib.ts';
 import { statusKb } from './memory.bench.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -194,29 +194,8 @@ export default async function run(): Promise<BenchResult[]> {
   try {
     // ---- data: one watchlist, one rule, SUBSCRIBERS confirmed immediate email subscribers ------
     const p = db.prisma;
-    const wl = await p.watchlist.create({ data: { slug: 'bench-ai', name: 'AI core' } });
-    const inst = await p.instrument.create({ data: { symbol: 'NVDA', name: 'NVIDIA' } });
-    await p.watchlistMember.create({ data: { watchlistId: wl.id, instrumentId: inst.id } });
-    const rule = await p.rule.create({
-      data: {
-        name: 'One-session drop of 10 %',
-        kind: 'pct_move',
-        // 99 %: the main worker replays prices and evaluates this rule; it never fires by itself.
-        params: { sessions: 1, thresholdPct: 99, direction: 'down' },
-        watchlistId: wl.id,
-        severity: 'critical',
-      },
-    });
-    await p.$executeRaw`
-      INSERT INTO "Subscriber" (id, email, status, mode, "confirmedAt", "updatedAt")
-      SELECT 'bsub' || lpad(i::text, 6, '0'), 'sub' || lpad(i::text, 6, '0') || '@bench.example', 'confirmed', 'immediate',
-             now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
-      FROM generate_series(0, ${SUBSCRIBERS - 1}::int) AS i`;
-    await p.$executeRaw`
-      INSERT INTO "Subscription" (id, "subscriberId", "watchlistId")
-      SELECT 'bsubn' || lpad(i::text, 6, '0'), 'bsub' || lpad(i::text, 6, '0'), ${wl.id}
-      FROM generate_series(0, ${SUBSCRIBERS - 1}::int) AS i`;
-    await p.$executeRawUnsafe('ANALYZE');
+    // 99 %: the main worker replays prices and evaluates this rule; it never fires by itself.
+    const rule = await seedNvdaAudience(p, { subscribers: SUBSCRIBERS, thresholdPct: 99 });
 
     // ---- processes: the server (for the probes) and WORKERS send-only workers ------------------
     const port = await freePort();
@@ -301,7 +280,7 @@ export default async function run(): Promise<BenchResult[]> {
       { name: 'admin', path: '/admin/alerts', headers: { cookie: session }, check: adminCheck },
     ]);
     const t0 = performance.now();
-    const fan = await createAlertWithDeliveries(p, nvdaCrashAlert(rule.id, 'fanout100k'), {
+    const fan = await createAlertWithDeliveries(p, nvdaCrashAlert(rule.ruleId, 'fanout100k'), {
       now: new Date(),
       emailGroupWaitMs: 0,
     });

@@ -58,3 +58,45 @@ export function nvdaCrashAlert(ruleId: string, key: string) {
     details: { headlines: [{ title: 'DeepSeek rattles chip stocks', link: 'https://example.com/a' }] },
   };
 }
+
+/** The Prisma client the benches seed through (a type only: lib.ts loads no database code). */
+type BenchPrisma = import('@signals/db').PrismaClient;
+
+/**
+ * The fan-out benches' audience: watchlist "AI core" with NVDA, the one-session drop rule on it
+ * (`thresholdPct` 10, the source article's figure; 99 where a worker replays prices and the rule
+ * must never fire by itself) and `subscribers` immediate email subscribers of the watchlist
+ * (sub000000@bench.example ...), written by two INSERT ... SELECT statements whatever their number.
+ * Statistics are refreshed after, as a long-running install's autovacuum would have.
+ */
+export async function seedNvdaAudience(
+  p: BenchPrisma,
+  o: { subscribers: number; status?: 'confirmed' | 'unsubscribed'; thresholdPct?: number },
+): Promise<{ watchlistId: string; ruleId: string; ruleName: string }> {
+  const wl = await p.watchlist.create({ data: { slug: 'bench-ai', name: 'AI core' } });
+  const inst = await p.instrument.create({ data: { symbol: 'NVDA', name: 'NVIDIA' } });
+  await p.watchlistMember.create({ data: { watchlistId: wl.id, instrumentId: inst.id } });
+  const rule = await p.rule.create({
+    data: {
+      name: 'One-session drop of 10 %',
+      kind: 'pct_move',
+      params: { sessions: 1, thresholdPct: o.thresholdPct ?? 10, direction: 'down' },
+      watchlistId: wl.id,
+      severity: 'critical',
+      sourceArticle: '002_f83b04b47871ab2e.txt',
+      sourcePassage: 'Nvidia fiel um 17 %',
+    },
+  });
+  const status = o.status ?? 'confirmed';
+  await p.$executeRaw`
+    INSERT INTO "Subscriber" (id, email, status, mode, "confirmedAt", "updatedAt")
+    SELECT 'bsub' || lpad(i::text, 6, '0'), 'sub' || lpad(i::text, 6, '0') || '@bench.example',
+           ${status}::"SubscriberStatus", 'immediate', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+    FROM generate_series(0, ${o.subscribers - 1}::int) AS i`;
+  await p.$executeRaw`
+    INSERT INTO "Subscription" (id, "subscriberId", "watchlistId")
+    SELECT 'bsubn' || lpad(i::text, 6, '0'), 'bsub' || lpad(i::text, 6, '0'), ${wl.id}
+    FROM generate_series(0, ${o.subscribers - 1}::int) AS i`;
+  await p.$executeRawUnsafe('ANALYZE');
+  return { watchlistId: wl.id, ruleId: rule.id, ruleName: rule.name };
+}

@@ -33,7 +33,7 @@ import { DELIVERY_BATCH } from '../apps/worker/src/delivery/deliver.ts';
 import { nodeCommand } from '../packages/config/src/launch.ts';
 import { createQueues, createRedis } from '../packages/queue/src/index.ts';
 import ensureTemplate from '../packages/testing/src/global-setup.ts';
-import { type BenchResult, nvdaCrashAlert } from './lib.ts';
+import { type BenchResult, nvdaCrashAlert, seedNvdaAudience } from './lib.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const testingRequire = createRequire(path.join(root, 'packages/testing/package.json'));
@@ -299,29 +299,7 @@ async function fanoutPhase(): Promise<BenchResult[]> {
   const logFile = path.join(os.tmpdir(), `memory-bench-worker-${process.pid}.log`);
   try {
     const p = db.prisma;
-    const wl = await p.watchlist.create({ data: { slug: 'bench-ai', name: 'AI core' } });
-    const inst = await p.instrument.create({ data: { symbol: 'NVDA', name: 'NVIDIA' } });
-    await p.watchlistMember.create({ data: { watchlistId: wl.id, instrumentId: inst.id } });
-    const rule = await p.rule.create({
-      data: {
-        name: 'One-session drop of 10 %',
-        kind: 'pct_move',
-        params: { sessions: 1, thresholdPct: 10, direction: 'down' },
-        watchlistId: wl.id,
-        severity: 'critical',
-      },
-    });
-    const subs = await p.subscriber.createManyAndReturn({
-      data: Array.from({ length: SUBSCRIBERS }, (_, i) => ({
-        email: `sub${String(i).padStart(5, '0')}@bench.example`,
-        status: 'confirmed' as const,
-        mode: 'immediate' as const,
-        confirmedAt: new Date(),
-      })),
-      select: { id: true },
-    });
-    await p.subscription.createMany({ data: subs.map((s) => ({ subscriberId: s.id, watchlistId: wl.id })) });
-    await p.$executeRawUnsafe('ANALYZE');
+    const rule = await seedNvdaAudience(p, { subscribers: SUBSCRIBERS });
 
     // The worker exactly as the run command starts it from the build (flags included).
     const { command, args } = nodeCommand('worker', [], 'built');
@@ -362,7 +340,7 @@ async function fanoutPhase(): Promise<BenchResult[]> {
       peakKb = Math.max(peakKb, statusKb(pid, 'VmRSS'));
     }, 50);
     const t0 = performance.now();
-    const fan = await createAlertWithDeliveries(p, nvdaCrashAlert(rule.id, 'memory'), {
+    const fan = await createAlertWithDeliveries(p, nvdaCrashAlert(rule.ruleId, 'memory'), {
       now: new Date(),
       emailGroupWaitMs: 0,
     });
