@@ -100,7 +100,12 @@ function dailyMoves(rows: ChartRows): { at: string; move: number }[] {
   return out;
 }
 
-describe('pnpm cli backtest on recorded charts', () => {
+// Each test runs the CLI as processes and waits for them: the tests of a describe run at once (they
+// read the fixtures, or the bars stored once in beforeAll; only the news test writes, news that no
+// other test's rules read), so the file takes the time of its slowest tests rather than the sum of
+// ~25 process starts. Sharing the CPU, a test of several runs may take longer than the default 30 s.
+const AT_ONCE = { timeout: 120_000 };
+describe.concurrent('pnpm cli backtest on recorded charts', AT_ONCE, () => {
   it('finds exactly the 10 % one-day moves of the TSLA history, with value and threshold', async () => {
     const rows = chartRows(TSLA);
     // One row per session (no live bar appended), so the plain loop below is the whole truth.
@@ -238,7 +243,7 @@ describe('pnpm cli backtest on recorded charts', () => {
   });
 });
 
-describe('pnpm cli backtest on stored bars', () => {
+describe.concurrent('pnpm cli backtest on stored bars', AT_ONCE, () => {
   let db: TestDb;
   const env = () => ({ DATABASE_URL: db.url });
 
@@ -380,7 +385,7 @@ describe('pnpm cli backtest on stored bars', () => {
   });
 });
 
-describe("the README's backtest examples, as written (issue 18, item 5)", () => {
+describe.concurrent("the README's backtest examples, as written (issue 18, item 5)", AT_ONCE, () => {
   const FIXTURE = 'fixtures/yahoo-intraday/NVDA-5m-2025-01-27-deepseek.json';
 
   it('the fresh-clone example fires once on the DeepSeek Monday from the fixture in the repository', async () => {

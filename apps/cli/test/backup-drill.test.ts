@@ -68,6 +68,13 @@ describe('backup while alerts are in flight, restore into a new database on anot
   });
 
   it('sends each pending delivery once, fires nothing again, and the admin and the API key still work', async () => {
+    // The other PostgreSQL starts (initdb, then the server) while the drill runs up to the backup.
+    // (Kept in pg18 as soon as it is up, so afterAll destroys it whatever fails meanwhile.)
+    const pg18Started = startPostgresServer().then((s) => {
+      pg18 = s;
+      return s;
+    });
+    pg18Started.catch(() => {}); // awaited below, where a failure is reported
     src = await createTestDb();
     await src.prisma.$disconnect();
     // Answers take 2 s: the fan-out is in flight while the backup is taken.
@@ -98,13 +105,14 @@ describe('backup while alerts are in flight, restore into a new database on anot
     before.child.kill('SIGKILL'); // the machine is lost
     await new Promise<void>((r) => before.child.once('exit', () => r()));
     // Answers to sends of the lost worker still land (the receiver answers after its delay): let
-    // them, then count only what arrives after the restore.
-    await new Promise((r) => setTimeout(r, 2500));
+    // them, then count only what arrives after the restore. (setImmediate first: a request whose
+    // bytes came in the same event-loop turn as the exit is then parsed and held.)
+    await new Promise((r) => setImmediate(r));
+    await until(async () => receiver?.held === 0, 30_000, 'the answers held for the lost worker');
     const webhooksBefore = receiver.requests.length;
     const mailsBefore = sink.messages.length;
 
-    pg18 = await startPostgresServer();
-    const target = pg18.url('signals_restored');
+    const target = (await pg18Started).url('signals_restored');
     const r = await pnpmCli(['restore', file], { DATABASE_URL: target });
     expect(r.code, r.stderr).toBe(0);
     const restored = await deliveryState(target);

@@ -86,7 +86,9 @@ async function fill(db: TestDb) {
   await p.setting.create({ data: { key: 'k', value: '\\.' } }); // the end-of-rows marker as data
 }
 
-describe('pnpm cli backup / restore', () => {
+// Each test restores into databases of its own and only reads the source and its backup (made
+// once in beforeAll), so they run at once: most of their time is spent waiting on CLI processes.
+describe.concurrent('pnpm cli backup / restore', () => {
   let src: TestDb;
   let file: string;
   beforeAll(async () => {

@@ -253,18 +253,32 @@ export const DRILL = {
 } as const;
 
 /**
- * The workers' settings in both drills: replayed NVDA history from a week before the -8.2 % day, a
- * recorded day in 4 s (a worker slow to start on a loaded machine still polls before the event;
- * its replay clock runs from its start), one delivery job at a time (at a stop, one job's sends
- * are on the wire and the other waits), short sweeps, lease and retries.
+ * Where this branch's workers start the replay: the morning of the -8.2 % day (25 Feb 2021, its
+ * close is at 21:00 UTC). Their replay clock stands at its start until their first price tick
+ * (heldAcceleratedClock), so a slow start skips no replayed time: the fall comes 1.3 s after that
+ * tick, and 1 March (the replay past the event) 16 s after it.
  */
-export function drillEnv(smtpUrl: string): Record<string, string> {
+export const DRILL_REPLAY_START = '2021-02-25';
+/**
+ * v0.15.0's replay clock runs from when its worker wires its jobs (it has no held clock), before it
+ * connects, creates its job schedulers and takes its first poll: its workers start six days before
+ * the close of the event (25 s), so the first poll of one slow to finish starting on a loaded
+ * machine still comes before the event stops being the latest session.
+ */
+export const OLD_RELEASE_REPLAY_START = '2021-02-19';
+
+/**
+ * The workers' settings in both drills: replayed NVDA history from `replayStart` (see
+ * DRILL_REPLAY_START), a recorded day in 4 s (two price ticks a day), one delivery job at a time
+ * (at a stop, one job's sends are on the wire and the other waits), short sweeps, lease and retries.
+ */
+export function drillEnv(smtpUrl: string, replayStart = DRILL_REPLAY_START): Record<string, string> {
   return {
     REDIS_URL: TEST_REDIS_URL,
     SMTP_URL: smtpUrl,
     WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
     PRICE_SOURCE: `replay:${fixturePath('yahoo')}`,
-    REPLAY_START: '2021-02-16',
+    REPLAY_START: replayStart,
     REPLAY_SPEED: '21600',
     EMAIL_GROUP_WAIT_SEC: '0',
     SWEEP_INTERVAL_SEC: '1',

@@ -31,12 +31,14 @@ import {
 import { readMigrations } from '../../../packages/db/src/migrate/engine.ts';
 import { BASELINE_MIGRATION } from '../../../packages/db/src/migrate/safety.ts';
 import {
+  DRILL_REPLAY_START,
   deliveryState,
   DRILL,
   drillEnv,
   expectPeopleStillIn,
   lastSnapshotId,
   mailsTo,
+  OLD_RELEASE_REPLAY_START,
   pnpmCli,
   replayReached,
   run,
@@ -95,7 +97,7 @@ describe(`upgrade from ${PREVIOUS_TAG} on the same database and Redis`, () => {
       admin: DRILL.admin,
     });
     const env = {
-      ...drillEnv(sink.url),
+      ...drillEnv(sink.url, OLD_RELEASE_REPLAY_START),
       DATABASE_URL: url,
       // The same key space before and after: jobs the previous release queued are run by the new code.
       QUEUE_PREFIX: testPrefix('upgrade'),
@@ -146,7 +148,8 @@ describe(`upgrade from ${PREVIOUS_TAG} on the same database and Redis`, () => {
     expect(recorded.rows.map((r) => r.name)).toEqual(ours);
 
     const quotesBefore = await lastSnapshotId(url);
-    const next = startWorkerProcess('new', env);
+    // This branch's worker holds its replay clock until its first tick: it starts on the event's morning.
+    const next = startWorkerProcess('new', { ...env, REPLAY_START: DRILL_REPLAY_START });
     workers.push(next);
     const port = await freePort();
     startServer(repoPaths().root, env, port);

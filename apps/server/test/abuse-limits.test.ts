@@ -100,7 +100,10 @@ describe('signed unsubscribe and preferences links are never rate-limited', () =
 // Logins over a real socket, behind a trusted proxy (127.0.0.1) that sets X-Forwarded-For
 // ---------------------------------------------------------------------------------------------
 
-describe('failed logins', () => {
+// The tests share the server but not its counters (other client addresses, other accounts), and the
+// first spends most of its time in the account's slow-down: they run at once (password checks queue
+// one at a time in the server, at most one waiting here).
+describe.concurrent('failed logins', () => {
   let h: Harness;
   let base: string;
   /** The server's log lines (JSON), to read the slow-down it applied rather than time the request. */

@@ -214,7 +214,9 @@ function fileUrl(s: ServerProcess): { url: string; token: string } | null {
   return fs.existsSync(s.setupFile) ? printedUrl([fs.readFileSync(s.setupFile, 'utf8')], s.base) : null;
 }
 
-describe('server processes hand out the setup URL', () => {
+// The two process tests share nothing (the CLI's runs have a database of their own) and mostly wait
+// on processes starting: they run at once.
+describe.concurrent('server processes hand out the setup URL', () => {
   let db: TestDb;
   const prefix = testPrefix('setup');
   const servers: ServerProcess[] = [];

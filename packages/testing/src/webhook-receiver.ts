@@ -46,6 +46,8 @@ export interface WebhookReceiver {
   url: string;
   port: number;
   requests: ReceivedWebhook[];
+  /** Requests received whose answer is still held back by a delay (not yet in `requests`). */
+  readonly held: number;
   /** Resolves with the requests once at least `n` have been answered. */
   waitFor(n: number, timeoutMs?: number): Promise<ReceivedWebhook[]>;
   setDown(down: boolean): Promise<void>;
@@ -151,6 +153,9 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
     url: `http://127.0.0.1:${port}/hooks`,
     port,
     requests,
+    get held() {
+      return timers.size;
+    },
     waitFor(n, timeoutMs = 5000) {
       if (requests.length >= n) return Promise.resolve(requests.slice());
       return new Promise((resolve, reject) => {
