@@ -454,4 +454,13 @@ export {
 export { hasHashTag, parseRedisUrl, type RedisNode, type RedisTarget } from './redis-url.ts';
 export { onShutdown } from './shutdown.ts';
 export { APP_NAME, appVersion, userAgent } from './version.ts';
-export { ENTRY_SOURCES, type EntryName, isBuilt, NODE_FLAGS, nodeCommand, repoRoot } from './launch.ts';
+export {
+  ENTRY_SOURCES,
+  type EntryName,
+  isBuilt,
+  NODE_FLAGS,
+  nodeCommand,
+  nodeFlags,
+  repoRoot,
+  WORKER_NODE_FLAGS,
+} from './launch.ts';
