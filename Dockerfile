@@ -26,4 +26,4 @@ ENV NODE_ENV=production
 USER node
 EXPOSE 3000
 # The flags are the run command's (packages/config/src/launch.ts NODE_FLAGS: why they help).
-CMD ["node", "--max-semi-space-size=2", "--max-old-space-size=512", "dist/server.mjs"]
+CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=512", "dist/server.mjs"]

@@ -52,7 +52,7 @@ import { createQueues, createRedis } from '../packages/queue/src/index.ts';
 // The test template database is built by the vitest global setup; benches may run before any test.
 import ensureTemplate from '../packages/testing/src/global-setup.ts';
 import { DELIVERY_BATCH } from '../apps/worker/src/delivery/deliver.ts';
-import { nodeCommand, WORKER_NODE_FLAGS } from '../packages/config/src/launch.ts';
+import { NODE_FLAGS, nodeCommand } from '../packages/config/src/launch.ts';
 import { type BenchResult, percentile, seedNvdaAudience } from './lib.ts';
 import { type Limits, measureLimits, startLimitReceivers } from './limits.bench.ts';
 
@@ -944,7 +944,7 @@ export default async function run(): Promise<BenchResult[]> {
       sink,
       closers,
       workerDesc:
-        `worker = child process from the build (node ${WORKER_NODE_FLAGS.join(' ')} dist/worker.mjs), WORKER_CONCURRENCY ${CONCURRENCY}, ` +
+        `worker = child process from the build (node ${NODE_FLAGS.join(' ')} dist/worker.mjs), WORKER_CONCURRENCY ${CONCURRENCY}, ` +
         `LOG_LEVEL ${LOG_LEVEL}${process.env.BENCH_DELIVERY_SWEEP_SEC ? `, SWEEP_INTERVAL_SEC ${process.env.BENCH_DELIVERY_SWEEP_SEC}` : ''}`,
     };
 

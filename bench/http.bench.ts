@@ -1,7 +1,7 @@
 /**
  * Public pages and list APIs under load (issue 20 item 4): `pnpm bench http`.
  *
- * The real server (`node --import tsx apps/server/src/main.ts`) and the real worker run as child
+ * The real server and worker from the build (`node <flags> dist/server.mjs`, as the run command) run as child
  * processes on a fresh test database (the default seeds, 20,000 alerts with 40,000 deliveries,
  * 50 subscribers) with a unique QUEUE_PREFIX; the worker replays the recorded Yahoo charts
  * (PRICE_SOURCE=replay:../shared/fixtures/yahoo) and delivers what fires to an SMTP sink in this
@@ -23,7 +23,7 @@
  * BENCH_HTTP_CONNECTIONS (default 50), BENCH_HTTP_WORKER=0 (no worker), BENCH_HTTP_NODE_ARGS
  * (extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -33,6 +33,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { signSubscriberToken } from '@signals/db';
 import { createTestDb, TEST_REDIS_URL, testPrefix } from '@signals/testing';
+import { nodeCommand } from '../packages/config/src/launch.ts';
 import ensureTemplate from '../packages/testing/src/global-setup.ts';
 import { createRedis } from '../packages/queue/src/index.ts';
 import { loadSeeds } from '../seeds/index.ts';
@@ -67,13 +68,23 @@ interface Child {
   stop(): Promise<void>;
 }
 
-function startChild(script: string, env: Record<string, string>, extraArgs: string[] = []): Child {
-  const logFile = path.join(
-    os.tmpdir(),
-    `http-bench-${path.basename(script)}-${process.pid}-${randomBytes(3).toString('hex')}.log`,
-  );
+/**
+ * `entry` as the run command starts it (dist/<entry>.mjs with its V8 flags; extra flags after them
+ * win), or a bench script under tsx (the bare Hono limit).
+ */
+function startChild(
+  entry: 'server' | 'worker' | { script: string },
+  env: Record<string, string>,
+  extraArgs: string[] = [],
+): Child {
+  const name = typeof entry === 'string' ? entry : path.basename(entry.script);
+  const logFile = path.join(os.tmpdir(), `http-bench-${name}-${process.pid}-${randomBytes(3).toString('hex')}.log`);
   const fd = fs.openSync(logFile, 'w');
-  const proc = spawn(process.execPath, [...extraArgs, '--import', 'tsx', path.join(root, script)], {
+  const argv =
+    typeof entry === 'string'
+      ? (({ args }) => [...args.slice(0, -1), ...extraArgs, ...args.slice(-1)])(nodeCommand(entry, [], 'built'))
+      : [...extraArgs, '--import', 'tsx', path.join(root, entry.script)];
+  const proc = spawn(process.execPath, argv, {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', fd, fd],
@@ -171,6 +182,8 @@ function cpuMs(pid: number | undefined): number {
 
 export default async function run(): Promise<BenchResult[]> {
   await ensureTemplate();
+  // An installed, built clone: the server and the worker run dist/, as the run command starts them.
+  execFileSync(process.execPath, [path.join(root, 'scripts/build.mjs'), '--if-stale'], { cwd: root, stdio: 'inherit' });
   const db = await createTestDb();
   const prefix = testPrefix('bench-http');
   const children: Child[] = [];
@@ -255,7 +268,7 @@ export default async function run(): Promise<BenchResult[]> {
     const smtp = await (await import('./delivery.bench.ts')).startLightSink();
     closers.push(() => smtp.close());
     const helloPort = await freePort();
-    const hello = startChild('bench/http-hello.ts', { PORT: String(helloPort) });
+    const hello = startChild({ script: 'bench/http-hello.ts' }, { PORT: String(helloPort) });
     children.push(hello);
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
@@ -274,13 +287,13 @@ export default async function run(): Promise<BenchResult[]> {
       ...(fs.existsSync(REPLAY) ? { PRICE_SOURCE: `replay:${REPLAY}`, REPLAY_START: '2021-09-20' } : {}),
     };
     const server = startChild(
-      'apps/server/src/main.ts',
+      'server',
       { ...common, PORT: String(port), HOST: '127.0.0.1', TRUST_PROXY: '127.0.0.1/32' },
       (process.env.BENCH_HTTP_NODE_ARGS ?? '').split(' ').filter(Boolean),
     );
     children.push(server);
     const withWorker = process.env.BENCH_HTTP_WORKER !== '0';
-    const worker = withWorker ? startChild('apps/worker/src/main.ts', { ...common }) : undefined;
+    const worker = withWorker ? startChild('worker', { ...common }) : undefined;
     if (worker) children.push(worker);
     await waitHttp(`http://127.0.0.1:${helloPort}/hello`, hello, 'bare Hono');
     await waitHttp(`${base}/healthz`, server, 'server');

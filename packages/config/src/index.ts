@@ -462,5 +462,4 @@ export {
   nodeCommand,
   nodeFlags,
   repoRoot,
-  WORKER_NODE_FLAGS,
 } from './launch.ts';

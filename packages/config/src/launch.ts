@@ -32,18 +32,18 @@ export type EntryName = keyof typeof ENTRY_SOURCES;
  * email fan-out fell from ~245 to ~170 MB (bench/memory.bench.ts), and 512 MB is three times that
  * peak (`--optimize-for-size` gave ~150 MB but a slower fan-out).
  *
- * The young generation (semi-space; V8's default grows it to 16 MB) differs by process. The server
- * keeps 2 MB: its idle heap is what counts. The worker gets 8 MB: at 2 MB it spent about a third of
- * its CPU in the scavenger during a fan-out, and `pnpm bench delivery` measured, back to back on a
- * quiet machine, email 524 -> 787/s and webhooks 1,358 -> 1,982/s (CPU per email 1.6 -> ~1.0 ms)
- * for a peak of 177 -> 192 MB (16 MB gave the same speed at 211 MB).
+ * The young generation is 8 MB per semi-space (V8's default grows it to 16 MB). At 2 MB both
+ * processes spent a large share of their CPU in the scavenger under load. Back to back on a quiet
+ * machine: the worker sent email at 524 -> 787/s and webhooks at 1,358 -> 1,982/s (`pnpm bench
+ * delivery`, peak 177 -> 192 MB; 16 MB gave the same speed at 211 MB), and the server answered
+ * 1,378 -> 1,641 /subscribe, 344 -> 416 /api/alerts and 925 -> 1,305 /healthz per second
+ * (`pnpm bench http`).
  */
-export const NODE_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=512'];
-export const WORKER_NODE_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=512'];
+export const NODE_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=512'];
 
-/** The V8 flags `entry` runs with from the build. */
-export function nodeFlags(entry: EntryName): string[] {
-  return entry === 'worker' ? WORKER_NODE_FLAGS : NODE_FLAGS;
+/** The V8 flags `entry` runs with from the build (the same for every process today). */
+export function nodeFlags(_entry: EntryName): string[] {
+  return NODE_FLAGS;
 }
 
 let root: string | undefined;
