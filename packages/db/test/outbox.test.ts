@@ -32,7 +32,7 @@ beforeAll(async () => {
     },
   });
   alertId = alert.id;
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < 5; i++) {
     const s = await prisma.subscriber.create({ data: { email: `s${i}@example.com`, status: 'confirmed' } });
     subs.push(s.id);
   }
@@ -88,16 +88,19 @@ describe('insertDeliveries', () => {
       alertId,
       eventType: 'alert.firing',
     });
-    // subs[0] was written by the previous test; subs[2] is given twice.
-    const ids = await insertDeliveries(prisma, [mk(1), mk(0), mk(2), mk(2), mk(3)], NOW);
+    // subs[1] is written first (this test's own; subs[0] belongs to the test above, which may run
+    // before or after this one); then subs[3] is given twice.
+    expect(await insertDeliveries(prisma, [mk(1)], NOW)).toHaveLength(1);
+    const ids = await insertDeliveries(prisma, [mk(2), mk(1), mk(3), mk(3), mk(4)], NOW);
     expect(ids).toHaveLength(3);
     const rows = await prisma.delivery.findMany({
       where: { id: { in: ids } },
       select: { id: true, subscriberId: true },
     });
     const subOf = new Map(rows.map((r) => [r.id, r.subscriberId]));
-    expect(ids.map((id) => subOf.get(id))).toEqual([subs[1], subs[2], subs[3]]);
-    expect(await prisma.delivery.count({ where: { alertId } })).toBe(4);
+    expect(ids.map((id) => subOf.get(id))).toEqual([subs[2], subs[3], subs[4]]);
+    const mine = subs.slice(1) as string[];
+    expect(await prisma.delivery.count({ where: { alertId, subscriberId: { in: mine } } })).toBe(4);
     // Due now when no time is given.
     const due = await prisma.delivery.findMany({ where: { id: { in: ids } }, select: { nextAttemptAt: true } });
     for (const d of due) expect(d.nextAttemptAt).toEqual(NOW);
