@@ -87,6 +87,10 @@ describe.each([
 
     // The fan-out: one alert, 1,000 endpoints, written in one transaction, then enqueued.
     const redis = createRedis(parseRedisUrl(redisUrl), 'producer');
+    // A producer has no offline queue: on a cluster, a command sent after 'connect' and before the
+    // slots are known fails ("Cluster isn't ready"), and BullMQ keeps that failure for the queue.
+    // The test's producer starts when the cluster is ready, as a server does long after its start.
+    await until(async () => redis.status === 'ready', 30_000, 'the producer connected');
     const queues = createQueues(redis, prefix);
     const r = await createAlertWithDeliveries(db.prisma, alertFor(s.rule.id, new Date('2025-01-27T21:00:00Z')), {
       now: new Date(),
