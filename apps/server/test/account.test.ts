@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captured, fastPasswordHash } from '@signals/testing';
 import { createApiKey } from '../src/services/apikeys.ts';
 import { SCOPES } from '../src/api/scopes.ts';
-import { api, type Harness, loginSession, startHarness } from './harness.ts';
+import { api, asKey, type Harness, loginSession, startHarness } from './harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -121,8 +121,7 @@ describe('the account API', () => {
       { name: 'r', scopes: ['read', 'write'] },
       { userId: admin.id, granted: SCOPES },
     );
-    const as = (key: string) => ({ auth: false, headers: { authorization: `Bearer ${key}` } });
-    expect((await api(h)('GET', '/account/sessions', undefined, as(read.key))).status).toBe(403);
+    expect((await api(h)('GET', '/account/sessions', undefined, asKey(read.key))).status).toBe(403);
     // The harness key was made by no admin (userId null): no account to act for.
     const orphan = await api(h)('DELETE', '/account/sessions');
     expect(orphan.status).toBe(409);

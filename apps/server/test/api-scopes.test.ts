@@ -10,7 +10,7 @@ import { repoPaths } from '@signals/db';
 import { captured, createTestDb, testClock } from '@signals/testing';
 import { ROUTE_SCOPES, SCOPES, type Scope } from '../src/api/scopes.ts';
 import { API_KEY_CACHE_MS } from '../src/security/apikey-cache.ts';
-import { adminSession, api, type Harness, startHarness } from './harness.ts';
+import { adminSession, api, asKey, type Harness, startHarness } from './harness.ts';
 
 let h: Harness;
 let call: ReturnType<typeof api>;
@@ -32,8 +32,6 @@ async function keyWith(scopes: Scope[], name = scopes.join('+')): Promise<{ id: 
   return { id: r.json.apiKey.id, key: r.json.key };
 }
 
-const as = (key: string) => ({ auth: false, headers: { authorization: `Bearer ${key}` } });
-
 function expectInsufficient(r: { status: number; headers: Headers; json: { type?: string } }, scope: string) {
   expect(r.status).toBe(403);
   expect(r.headers.get('content-type')).toBe('application/problem+json');
@@ -44,36 +42,36 @@ function expectInsufficient(r: { status: number; headers: Headers; json: { type?
 describe('scopes per route', () => {
   it('a read key reads but cannot write, see addresses, delete or touch keys', async () => {
     const { key } = await keyWith(['read']);
-    expect((await call('GET', '/watchlists', undefined, as(key))).status).toBe(200);
-    expect((await call('GET', '/alerts', undefined, as(key))).status).toBe(200);
-    expectInsufficient(await call('POST', '/watchlists', { name: 'Nope' }, as(key)), 'write');
+    expect((await call('GET', '/watchlists', undefined, asKey(key))).status).toBe(200);
+    expect((await call('GET', '/alerts', undefined, asKey(key))).status).toBe(200);
+    expectInsufficient(await call('POST', '/watchlists', { name: 'Nope' }, asKey(key)), 'write');
     expectInsufficient(
-      await call('POST', '/rules/preview', { name: 'x', kind: 'pct_move', params: {} }, as(key)),
+      await call('POST', '/rules/preview', { name: 'x', kind: 'pct_move', params: {} }, asKey(key)),
       'write',
     );
-    expectInsufficient(await call('GET', '/subscribers', undefined, as(key)), 'admin');
-    expectInsufficient(await call('GET', '/api-keys', undefined, as(key)), 'admin');
-    expectInsufficient(await call('POST', '/api-keys', { name: 'mine' }, as(key)), 'admin');
+    expectInsufficient(await call('GET', '/subscribers', undefined, asKey(key)), 'admin');
+    expectInsufficient(await call('GET', '/api-keys', undefined, asKey(key)), 'admin');
+    expectInsufficient(await call('POST', '/api-keys', { name: 'mine' }, asKey(key)), 'admin');
     expect(await h.db.prisma.watchlist.count({ where: { name: 'Nope' } })).toBe(0);
   });
 
   it('a write key changes things but deletes nothing and cannot see addresses', async () => {
     const { key } = await keyWith(['read', 'write']);
-    const wl = await call('POST', '/watchlists', { name: 'Written', slug: 'written' }, as(key));
+    const wl = await call('POST', '/watchlists', { name: 'Written', slug: 'written' }, asKey(key));
     expect(wl.status).toBe(201);
-    expect((await call('PATCH', `/watchlists/${wl.json.id}`, { name: 'Rewritten' }, as(key))).status).toBe(200);
-    const sil = await call('POST', '/silences', { subject: 'NVDA', durationMin: 60, comment: 'c' }, as(key));
+    expect((await call('PATCH', `/watchlists/${wl.json.id}`, { name: 'Rewritten' }, asKey(key))).status).toBe(200);
+    const sil = await call('POST', '/silences', { subject: 'NVDA', durationMin: 60, comment: 'c' }, asKey(key));
     expect(sil.status).toBe(201);
-    expectInsufficient(await call('DELETE', `/watchlists/${wl.json.id}`, undefined, as(key)), 'admin');
-    expectInsufficient(await call('GET', '/subscribers', undefined, as(key)), 'admin');
+    expectInsufficient(await call('DELETE', `/watchlists/${wl.json.id}`, undefined, asKey(key)), 'admin');
+    expectInsufficient(await call('GET', '/subscribers', undefined, asKey(key)), 'admin');
     expect(await h.db.prisma.watchlist.count({ where: { id: wl.json.id } })).toBe(1);
   });
 
   it('scopes are a set: an admin-only key manages keys and subscribers but does not read watchlists', async () => {
     const { key } = await keyWith(['admin']);
-    expect((await call('GET', '/subscribers', undefined, as(key))).status).toBe(200);
-    expect((await call('GET', '/api-keys', undefined, as(key))).status).toBe(200);
-    expectInsufficient(await call('GET', '/watchlists', undefined, as(key)), 'read');
+    expect((await call('GET', '/subscribers', undefined, asKey(key))).status).toBe(200);
+    expect((await call('GET', '/api-keys', undefined, asKey(key))).status).toBe(200);
+    expectInsufficient(await call('GET', '/watchlists', undefined, asKey(key)), 'read');
   });
 });
 
@@ -84,10 +82,10 @@ describe('keys making and revoking keys', () => {
     expect(plain.json.apiKey.scopes).toEqual(['read']);
 
     const { key } = await keyWith(['read', 'admin']);
-    const ok = await call('POST', '/api-keys', { name: 'narrower', scopes: ['read'] }, as(key));
+    const ok = await call('POST', '/api-keys', { name: 'narrower', scopes: ['read'] }, asKey(key));
     expect(ok.status).toBe(201);
     for (const scopes of [['write'], ['read', 'write'], ['read', 'write', 'admin']]) {
-      const r = await call('POST', '/api-keys', { name: 'wider', scopes }, as(key));
+      const r = await call('POST', '/api-keys', { name: 'wider', scopes }, asKey(key));
       expect(r.status, scopes.join()).toBe(403);
       expect(r.json.detail).toContain('only create keys with scopes it holds');
     }
@@ -97,14 +95,14 @@ describe('keys making and revoking keys', () => {
   it("cannot revoke a key with more scope (the admin's), can revoke one it covers", async () => {
     const full = await keyWith([...SCOPES], 'admin’s full key');
     const { key } = await keyWith(['read', 'admin']);
-    const r = await call('DELETE', `/api-keys/${full.id}`, undefined, as(key));
+    const r = await call('DELETE', `/api-keys/${full.id}`, undefined, asKey(key));
     expect(r.status).toBe(403);
     expect(r.headers.get('content-type')).toBe('application/problem+json');
     expect((await h.db.prisma.apiKey.findUniqueOrThrow({ where: { id: full.id } })).revokedAt).toBeNull();
-    expect((await call('GET', '/api-keys', undefined, as(full.key))).status).toBe(200);
+    expect((await call('GET', '/api-keys', undefined, asKey(full.key))).status).toBe(200);
     const narrow = await keyWith(['read']);
-    expect((await call('DELETE', `/api-keys/${narrow.id}`, undefined, as(key))).status).toBe(204);
-    expect((await call('GET', '/watchlists', undefined, as(narrow.key))).status).toBe(401);
+    expect((await call('DELETE', `/api-keys/${narrow.id}`, undefined, asKey(key))).status).toBe(204);
+    expect((await call('GET', '/watchlists', undefined, asKey(narrow.key))).status).toBe(401);
   });
 
   it('refuses unknown scopes and past expiries with field errors', async () => {
@@ -126,7 +124,7 @@ describe('keys making and revoking keys', () => {
     const r = await call('POST', '/api-keys', { name: 'short', scopes: ['read'], expiresAt: at });
     expect(r.status).toBe(201);
     expect(r.json.apiKey.expiresAt).toBe(at);
-    expect((await call('GET', '/watchlists', undefined, as(r.json.key))).status).toBe(200);
+    expect((await call('GET', '/watchlists', undefined, asKey(r.json.key))).status).toBe(200);
     await h.db.prisma.apiKey.update({
       where: { id: r.json.apiKey.id },
       data: { expiresAt: new Date(Date.now() - 1000) },
@@ -134,7 +132,7 @@ describe('keys making and revoking keys', () => {
     // Changed straight in the database, not through this server: seen once the verified key's
     // cache entry is API_KEY_CACHE_MS old (apikey-cache.test.ts).
     clock.advance(API_KEY_CACHE_MS);
-    const after = await call('GET', '/watchlists', undefined, as(r.json.key));
+    const after = await call('GET', '/watchlists', undefined, asKey(r.json.key));
     expect(after.status).toBe(401);
     expect(after.json.detail).toContain('expired');
   });
@@ -154,7 +152,7 @@ describe('the admin page', () => {
   it('shows scope, expiry and last use, and makes keys with the chosen scopes and expiry', async () => {
     const s = await adminSession(h);
     const used = await keyWith(['read', 'write'], 'used key');
-    await call('GET', '/watchlists', undefined, as(used.key));
+    await call('GET', '/watchlists', undefined, asKey(used.key));
     // Stopped while the key is made: "30 days" is exactly 30 days from the moment of the request.
     const madeAt = clock.freeze();
     const created = await s.post('/admin/api-keys', { name: 'page key', scopes: 'write', expiry: '30' });

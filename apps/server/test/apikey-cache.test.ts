@@ -9,7 +9,7 @@ import { testClock } from '@signals/testing';
 import { SCOPES } from '../src/api/scopes.ts';
 import { API_KEY_CACHE_MS, createApiKeyCache } from '../src/security/apikey-cache.ts';
 import { createApiKey } from '../src/services/apikeys.ts';
-import { adminSession, api, type Harness, startHarness } from './harness.ts';
+import { adminSession, api, asKey, type Harness, startHarness } from './harness.ts';
 
 let h: Harness;
 let call: ReturnType<typeof api>;
@@ -21,8 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-const as = (key: string) => ({ auth: false, headers: { authorization: `Bearer ${key}` } });
 async function readKey() {
   const r = await createApiKey(h.rt, { name: 'reader', scopes: ['read'] }, { userId: null, granted: SCOPES });
   return { id: r.apiKey.id, key: r.key };
@@ -31,33 +29,33 @@ async function readKey() {
 describe('verified API keys are cached, revocation is not delayed', () => {
   it('refuses a key revoked through the API on the very next request', async () => {
     const k = await readKey();
-    for (let i = 0; i < 3; i++) expect((await call('GET', '/rules', undefined, as(k.key))).status).toBe(200);
+    for (let i = 0; i < 3; i++) expect((await call('GET', '/rules', undefined, asKey(k.key))).status).toBe(200);
     expect((await call('DELETE', `/api-keys/${k.id}`)).status).toBe(204);
-    const after = await call('GET', '/rules', undefined, as(k.key));
+    const after = await call('GET', '/rules', undefined, asKey(k.key));
     expect(after.status).toBe(401);
     expect(after.json.detail).toContain('revoked');
   });
 
   it('refuses a key revoked on the admin page on the very next request', async () => {
     const k = await readKey();
-    expect((await call('GET', '/alerts', undefined, as(k.key))).status).toBe(200);
+    expect((await call('GET', '/alerts', undefined, asKey(k.key))).status).toBe(200);
     const s = await adminSession(h);
     const r = await s.post(`/admin/api-keys/${k.id}/revoke`, {});
     expect(r.status).toBe(303);
-    expect((await call('GET', '/alerts', undefined, as(k.key))).status).toBe(401);
+    expect((await call('GET', '/alerts', undefined, asKey(k.key))).status).toBe(401);
   });
 
   it('sees a revocation made outside this server within API_KEY_CACHE_MS, not later', async () => {
     const k = await readKey();
-    expect((await call('GET', '/rules', undefined, as(k.key))).status).toBe(200);
+    expect((await call('GET', '/rules', undefined, asKey(k.key))).status).toBe(200);
     // Another process (here: straight in the database) revokes the key: this server trusts what it
     // verified for at most API_KEY_CACHE_MS (this is the cache saving the lookup)...
     await h.db.prisma.apiKey.update({ where: { id: k.id }, data: { revokedAt: new Date() } });
-    expect((await call('GET', '/rules', undefined, as(k.key))).status).toBe(200);
+    expect((await call('GET', '/rules', undefined, asKey(k.key))).status).toBe(200);
     // ...and no longer.
     clock.advance(API_KEY_CACHE_MS);
-    expect((await call('GET', '/rules', undefined, as(k.key))).status).toBe(401);
-    expect((await call('GET', '/rules', undefined, as(k.key))).status).toBe(401);
+    expect((await call('GET', '/rules', undefined, asKey(k.key))).status).toBe(401);
+    expect((await call('GET', '/rules', undefined, asKey(k.key))).status).toBe(401);
   });
 
   it('judges expiry on every request, also for a cached key', async () => {
@@ -68,9 +66,9 @@ describe('verified API keys are cached, revocation is not delayed', () => {
         { name: 'short', scopes: ['read'], expiresAt: new Date(now.getTime() + 1_000).toISOString() },
         { userId: null, granted: SCOPES },
       );
-      expect((await call('GET', '/rules', undefined, as(r.key))).status).toBe(200);
+      expect((await call('GET', '/rules', undefined, asKey(r.key))).status).toBe(200);
       clock.advance(1_000);
-      const after = await call('GET', '/rules', undefined, as(r.key));
+      const after = await call('GET', '/rules', undefined, asKey(r.key));
       expect(after.status).toBe(401);
       expect(after.json.detail).toContain('expired');
     } finally {

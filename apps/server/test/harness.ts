@@ -178,6 +178,9 @@ export async function adminSession(h: Harness) {
   return { cookie, csrf, post };
 }
 
+/** Options for {@link api} that call with `key` instead of the harness's own. */
+export const asKey = (key: string) => ({ auth: false, headers: { authorization: `Bearer ${key}` } });
+
 /** JSON request helper for the API (Bearer key by default). */
 export function api(h: Harness) {
   return async (

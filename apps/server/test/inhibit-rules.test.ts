@@ -4,7 +4,7 @@
  * in the API and on the admin alert page. Real Postgres, the app in-process.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminSession, api, type Harness, startHarness } from './harness.ts';
+import { adminSession, api, asKey, type Harness, startHarness } from './harness.ts';
 
 let h: Harness;
 let call: ReturnType<typeof api>;
@@ -98,18 +98,17 @@ describe('API: inhibit rules', () => {
   it('needs write to create and delete, read to list', async () => {
     const mk = async (scopes: string[]) =>
       (await call('POST', '/api-keys', { name: scopes.join('+'), scopes })).json.key as string;
-    const as = (key: string) => ({ auth: false, headers: { authorization: `Bearer ${key}` } });
     const reader = await mk(['read']);
     const writer = await mk(['read', 'write']);
-    expect((await call('GET', '/inhibit-rules', undefined, as(reader))).status).toBe(200);
+    expect((await call('GET', '/inhibit-rules', undefined, asKey(reader))).status).toBe(200);
     const body = { source: { ruleId: historic }, target: { ruleId: early } };
-    const refused = await call('POST', '/inhibit-rules', body, as(reader));
+    const refused = await call('POST', '/inhibit-rules', body, asKey(reader));
     expect(refused.status).toBe(403);
     expect(refused.headers.get('www-authenticate')).toContain('scope="write"');
-    const made = await call('POST', '/inhibit-rules', body, as(writer));
+    const made = await call('POST', '/inhibit-rules', body, asKey(writer));
     expect(made.status).toBe(201);
-    expect((await call('DELETE', `/inhibit-rules/${made.json.id}`, undefined, as(reader))).status).toBe(403);
-    expect((await call('DELETE', `/inhibit-rules/${made.json.id}`, undefined, as(writer))).status).toBe(204);
+    expect((await call('DELETE', `/inhibit-rules/${made.json.id}`, undefined, asKey(reader))).status).toBe(403);
+    expect((await call('DELETE', `/inhibit-rules/${made.json.id}`, undefined, asKey(writer))).status).toBe(204);
   });
 
   it('documents the routes with their scopes in the OpenAPI document', async () => {

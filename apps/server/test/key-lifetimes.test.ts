@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testClock } from '@signals/testing';
 import { SCOPES, type Scope } from '../src/api/scopes.ts';
 import { createApiKey } from '../src/services/apikeys.ts';
-import { api, type Harness, startHarness } from './harness.ts';
+import { api, asKey, type Harness, startHarness } from './harness.ts';
 
 let h: Harness;
 let call: ReturnType<typeof api>;
@@ -19,8 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-const as = (key: string) => ({ auth: false, headers: { authorization: `Bearer ${key}` } });
 /** A key an admin made (no minter), optionally expiring. */
 async function adminKey(scopes: Scope[], expiresAt?: Date) {
   const r = await createApiKey(
@@ -32,7 +30,7 @@ async function adminKey(scopes: Scope[], expiresAt?: Date) {
 }
 /** A key made through the API by `minter`. */
 async function mint(minter: string, body: { scopes?: Scope[]; expiresAt?: string }) {
-  return call('POST', '/api-keys', { name: 'minted', ...body }, as(minter));
+  return call('POST', '/api-keys', { name: 'minted', ...body }, asKey(minter));
 }
 
 describe('a minted key never outlives its minter', () => {
@@ -60,10 +58,10 @@ describe('a minted key never outlives its minter', () => {
       expect(sooner.status).toBe(201);
       expect(sooner.json.apiKey.expiresAt).toBe(new Date(now.getTime() + 10_000).toISOString());
 
-      expect((await call('GET', '/rules', undefined, as(child.json.key))).status).toBe(200);
+      expect((await call('GET', '/rules', undefined, asKey(child.json.key))).status).toBe(200);
       clock.advance(70_001); // the minter's expiry passes
-      expect((await call('GET', '/rules', undefined, as(minter.key))).status).toBe(401);
-      expect((await call('GET', '/rules', undefined, as(child.json.key))).status).toBe(401);
+      expect((await call('GET', '/rules', undefined, asKey(minter.key))).status).toBe(401);
+      expect((await call('GET', '/rules', undefined, asKey(child.json.key))).status).toBe(401);
     } finally {
       clock.thaw();
     }
@@ -80,12 +78,12 @@ describe('a minted key never outlives its minter', () => {
     const child = await mint(minter.key, { scopes: [...SCOPES] });
     const grandchild = await mint(child.json.key, { scopes: ['read'] });
     const other = await adminKey(['read']);
-    expect((await call('GET', '/rules', undefined, as(grandchild.json.key))).status).toBe(200);
+    expect((await call('GET', '/rules', undefined, asKey(grandchild.json.key))).status).toBe(200);
     expect((await call('DELETE', `/api-keys/${minter.id}`)).status).toBe(204);
     for (const k of [minter.key, child.json.key, grandchild.json.key]) {
-      expect((await call('GET', '/rules', undefined, as(k))).status).toBe(401);
+      expect((await call('GET', '/rules', undefined, asKey(k))).status).toBe(401);
     }
-    expect((await call('GET', '/rules', undefined, as(other.key))).status).toBe(200);
+    expect((await call('GET', '/rules', undefined, asKey(other.key))).status).toBe(200);
   });
 });
 
@@ -147,15 +145,15 @@ describe('delivery logs hide subscribers’ addresses from keys without the admi
 
     const texts = (body: unknown) => JSON.stringify(body);
     for (const k of [read, write]) {
-      const list = await call('GET', `/alerts/${alert.id}/deliveries`, undefined, as(k.key));
+      const list = await call('GET', `/alerts/${alert.id}/deliveries`, undefined, asKey(k.key));
       expect(list.status).toBe(200);
       const email = list.json.items.find((d: { channel: string }) => d.channel === 'email');
       expect(email.lastError).toBe('550 5.1.1 <[address hidden]>: Recipient address rejected: User unknown');
       expect(email.attemptLog[0].error).toBe(email.lastError);
       expect(email.attemptLog[0].response).toBe('250 2.1.0 <[address hidden]> ok; 550 for <[address hidden]>');
       // Every other route that returns delivery logs.
-      const detail = await call('GET', `/alerts/${alert.id}`, undefined, as(k.key));
-      const ofEndpoint = await call('GET', `/webhook-endpoints/${endpoint.id}/deliveries`, undefined, as(k.key));
+      const detail = await call('GET', `/alerts/${alert.id}`, undefined, asKey(k.key));
+      const ofEndpoint = await call('GET', `/webhook-endpoints/${endpoint.id}/deliveries`, undefined, asKey(k.key));
       for (const r of [list, detail, ofEndpoint]) {
         expect(r.status).toBe(200);
         expect(texts(r.json)).not.toContain('@example.com');
@@ -163,12 +161,12 @@ describe('delivery logs hide subscribers’ addresses from keys without the admi
       }
     }
     // Redelivering (write) answers the delivery: masked too.
-    const again = await call('POST', `/deliveries/${mail.id}/redeliver`, undefined, as(write.key));
+    const again = await call('POST', `/deliveries/${mail.id}/redeliver`, undefined, asKey(write.key));
     expect(again.status).toBe(200);
     expect(texts(again.json)).not.toContain('victim.person');
 
     // A key that may read subscribers reads the server's words as they were.
-    const full = await call('GET', `/alerts/${alert.id}/deliveries`, undefined, as(admin.key));
+    const full = await call('GET', `/alerts/${alert.id}/deliveries`, undefined, asKey(admin.key));
     expect(texts(full.json)).toContain('victim.person+tag@example.com');
   });
 });
