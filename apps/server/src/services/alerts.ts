@@ -43,6 +43,8 @@ function alertTotal(rt: Runtime): Promise<number> {
   const now = rt.clock.now().getTime();
   const hit = alertTotals.get(rt);
   if (hit && now - hit.at < ALERT_TOTAL_MAX_AGE_MS && now >= hit.at) return hit.total;
+  // A Prisma query runs only when awaited: the async wrapper starts it now, so that every request
+  // within the window awaits this one count.
   const total = (async () => rt.prisma.alert.count())();
   const entry = { at: now, total };
   alertTotals.set(rt, entry);
